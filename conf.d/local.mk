@@ -1,0 +1,6 @@
+# The shipped job files: installed as examples under $(pkgdatadir), never
+# over a live /etc/caretaker.
+examplesdir = $(pkgdatadir)/examples
+dist_examples_DATA = conf.d/caretaker.ini.example
+examplesconfddir = $(pkgdatadir)/examples/conf.d
+dist_examplesconfd_DATA = conf.d/10-daily.ini conf.d/20-weekly.ini conf.d/30-monthly.ini

@@ -1,0 +1,683 @@
+/*
+ * config.c — reading caretaker.ini and the conf.d INI files (see config.h).
+ *
+ * inih does the splitting of "key = value" lines, but Debian's build cuts
+ * lines at a fixed buffer and tells the handler no line numbers.  So every
+ * file is read whole and fed to ini_parse_stream() line by line by our own
+ * reader, which counts lines, rejects NUL bytes, lines longer than the
+ * buffer, syntax errors and a missing final newline with file:line, and
+ * tracks sections itself (inih does not report empty sections).  A line
+ * that is wrong is handed to inih as an empty line so it is reported once.
+ *
+ * This file does not load plugins; config_bind_plugin() is handed what the
+ * loader found.
+ */
+#include "autoconf.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "config.h"
+#include "loader.h"
+#include "xmalloc.h"
+
+#ifndef CT_PLUGINDIR
+#define CT_PLUGINDIR "/usr/local/lib/caretaker/plugins"
+#endif
+#ifndef CT_STATEDIR
+#define CT_STATEDIR "/var/lib/caretaker"
+#endif
+
+/* inih's line buffer; our reader reports longer lines. */
+#define CONFIG_MAX_LINE 65536
+/* A configuration file larger than this is surely not one. */
+#define CONFIG_MAX_FILE_BYTES (4u << 20)
+
+const struct ct_option config_job_keys[] = {
+	{"plugin", CT_OPT_STRING, CT_OPTF_REQUIRED, NULL, NULL, 0, 0,
+	 "the plugin that runs this job (`caretaker plugins` lists them)"},
+	{"description", CT_OPT_STRING, 0, NULL, NULL, 0, 0, "a line for people reading `caretaker list`"},
+	{"schedule", CT_OPT_STRING, 0, NULL, NULL, 0, 0,
+	 "when it runs: daily, Sun *-*-* 01:00:00 Europe/Berlin, 0 1 * * 0 ..."},
+	{"timeout", CT_OPT_DURATION, 0, NULL, NULL, 0, 0,
+	 "kill the run after this long (default: [caretaker] timeout)"},
+	{"requires", CT_OPT_LIST, 0, NULL, NULL, 0, 0,
+	 "jobs that must succeed first; this job is skipped when one fails"},
+	{"on_failure", CT_OPT_STRING, 0, NULL, NULL, 0, 0, "a job to run when this one fails"},
+	{"user", CT_OPT_STRING, 0, NULL, NULL, 0, 0,
+	 "run as this user (and its group) when caretaker runs as root"},
+	{"lock", CT_OPT_ENUM, 0, "host", "host|database|none", 0, 0,
+	 "host: one run per host at a time; database: one per fleet (advisory lock)"},
+	{"nice", CT_OPT_INT, 0, NULL, NULL, -20, 19, "CPU priority of the run, -20 to 19"},
+	{"enabled", CT_OPT_BOOL, 0, "yes", NULL, 0, 0, "no: never run it, not even with --all"},
+	{"only_if_exists", CT_OPT_PATH, 0, NULL, NULL, 0, 0,
+	 "skip the run (not a failure) while this path does not exist"},
+	{NULL, 0, 0, NULL, NULL, 0, 0, NULL},
+};
+
+const struct ct_option config_settings_keys[] = {
+	{"plugin_path", CT_OPT_PATH_LIST, 0, CT_PLUGINDIR, NULL, 0, 0,
+	 "folders searched for plugins, in order; the first NAME.so found wins"},
+	{"state_dir", CT_OPT_PATH, 0, CT_STATEDIR, NULL, 0, 0, "history, locks and plugin state"},
+	{"conninfo", CT_OPT_STRING, 0, "", NULL, 0, 0,
+	 "default libpq connection string for jobs (no passwords: use ~/.pgpass or a service)"},
+	{"trust_plugin_dirs", CT_OPT_BOOL, 0, "no", NULL, 0, 0,
+	 "yes: load plugins from folders not owned by root (containers only)"},
+	{"timeout", CT_OPT_DURATION, 0, "1h", NULL, 0, 0, "default job timeout"},
+	{"kill_grace", CT_OPT_DURATION, 0, "10s", NULL, 0, 0,
+	 "after SIGTERM, wait this long before SIGKILL"},
+	{"output_limit", CT_OPT_SIZE, 0, "64K", NULL, 0, 0,
+	 "captured output kept per stream and run (head and tail)"},
+	{NULL, 0, 0, NULL, NULL, 0, 0, NULL},
+};
+
+struct section {
+	const char *name;
+	const char *file;
+	int line;
+	struct option_input *inputs;
+	size_t n_inputs;
+	int is_settings;
+	int is_bad;      /* a duplicate or badly named section: not a job */
+};
+
+/* State while one file is parsed. */
+struct reader {
+	struct config *cfg;
+	const char *file;
+	const char *data;
+	size_t len;
+	size_t pos;
+	int line;
+	int is_main;
+	int is_readable_by_others;
+	struct section **sections;
+	size_t n_sections;
+	struct section *cur;
+};
+
+static void
+reader_error(struct reader *r, const char *job, const char *hint, const char *msg)
+{
+	diag_add(&r->cfg->diags, DIAG_ERROR, r->file, r->line, job, hint, "%s", msg);
+}
+
+static const char *
+cur_job(const struct reader *r)
+{
+	if (r->cur == NULL || r->cur->is_settings)
+		return NULL;
+	return r->cur->name;
+}
+
+static int
+job_name_is_valid(const char *s, size_t len)
+{
+	if (len == 0 || len > 100 || s[0] == '.' || s[0] == '-')
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && strchr("_.-", s[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+static struct section *
+section_find(struct reader *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_sections; i++)
+		if (strcmp(r->sections[i]->name, name) == 0)
+			return r->sections[i];
+	return NULL;
+}
+
+static void
+section_open(struct reader *r, const char *name, size_t len)
+{
+	struct arena *a = r->cfg->arena;
+	struct section *s = arena_alloc(a, sizeof(*s));
+	struct section *prev;
+
+	s->name = arena_strndup(a, name, len);
+	s->file = r->file;
+	s->line = r->line;
+	s->is_settings = strcmp(s->name, "caretaker") == 0;
+	r->cur = s;
+	if (s->is_settings && !r->is_main) {
+		reader_error(r, NULL, "move these keys into caretaker.ini",
+			     "the [caretaker] section belongs in the main file");
+		s->is_bad = 1;
+	} else if (!s->is_settings && !job_name_is_valid(name, len)) {
+		diag_add(&r->cfg->diags, DIAG_ERROR, r->file, r->line, s->name, NULL,
+			 "job name '%s' may only contain letters, digits, '_', '.' and '-'",
+			 s->name);
+		s->is_bad = 1;
+	}
+	prev = section_find(r, s->name);
+	if (prev != NULL && !s->is_bad) {
+		diag_add(&r->cfg->diags, DIAG_ERROR, r->file, r->line,
+			 s->is_settings ? NULL : s->name, "rename one of them",
+			 "duplicate section [%s] (first defined at %s:%d)", s->name, prev->file,
+			 prev->line);
+		s->is_bad = 1;
+	}
+	xarray_push((void ***)&r->sections, &r->n_sections, s);
+}
+
+/* Check one line's shape; returns 0 when inih may see it. */
+static int
+line_check(struct reader *r, const char *p, size_t len)
+{
+	const char *end = p + len;
+
+	while (p < end && isspace((unsigned char)*p))
+		p++;
+	while (end > p && isspace((unsigned char)end[-1]))
+		end--;
+	if (p == end || *p == ';' || *p == '#')
+		return 0;
+	if (*p == '[') {
+		if (end[-1] != ']' || end - p < 3) {
+			reader_error(r, cur_job(r), "write it as [name]",
+				     "malformed section header");
+			return -1;
+		}
+		section_open(r, p + 1, (size_t)(end - p - 2));
+		return 0;
+	}
+	if (memchr(p, '=', (size_t)(end - p)) == NULL && memchr(p, ':', (size_t)(end - p)) == NULL) {
+		reader_error(r, cur_job(r), "write it as key = value",
+			     "expected 'key = value' or '[section]'");
+		return -1;
+	}
+	if (*p == '=' || *p == ':') {
+		reader_error(r, cur_job(r), NULL, "a key is missing before '='");
+		return -1;
+	}
+	if (r->cur == NULL) {
+		reader_error(r, NULL, "put it under [caretaker] or a [job] section",
+			     "key outside of any section");
+		return -1;
+	}
+	return 0;
+}
+
+/* inih's fgets-like reader over the file held in memory. */
+static char *
+reader_next_line(char *str, int num, void *stream)
+{
+	struct reader *r = stream;
+	const char *start, *nl;
+	size_t len;
+
+	if (r->pos >= r->len)
+		return NULL;
+	start = r->data + r->pos;
+	nl = memchr(start, '\n', r->len - r->pos);
+	len = nl ? (size_t)(nl - start) : r->len - r->pos;
+	r->pos += len + (nl != NULL);
+	r->line++;
+	if (nl == NULL)
+		reader_error(r, cur_job(r), "if the file is complete, end it with a newline",
+			     "the last line has no newline: the file may be truncated");
+	if (len > 0 && start[len - 1] == '\r')
+		len--;
+	if (len + 2 > (size_t)num) {
+		diag_add(&r->cfg->diags, DIAG_ERROR, r->file, r->line, cur_job(r), NULL,
+			 "line is %zu bytes long, the limit is %d", len, num - 2);
+		len = 0;
+	} else if (line_check(r, start, len) != 0) {
+		len = 0;
+	}
+	memcpy(str, start, len);
+	str[len] = '\n';
+	str[len + 1] = '\0';
+	return str;
+}
+
+static int
+value_has_password(const char *v)
+{
+	const char *p = v, *at, *scheme;
+
+	while ((p = strstr(p, "password")) != NULL) {
+		const char *q = p + strlen("password");
+
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (*q == '=')
+			return 1;
+		p = q;
+	}
+	/* postgresql://user:secret@host */
+	scheme = strstr(v, "://");
+	at = scheme ? strchr(scheme + 3, '@') : NULL;
+	return at != NULL && memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) != NULL;
+}
+
+static int
+reader_key_cb(void *user, const char *section, const char *name, const char *value)
+{
+	struct reader *r = user;
+	struct section *s = r->cur;
+	struct arena *a = r->cfg->arena;
+	struct option_input *in;
+
+	(void)section;
+	for (size_t i = 0; i < s->n_inputs; i++) {
+		if (strcmp(s->inputs[i].key, name) != 0)
+			continue;
+		diag_add(&r->cfg->diags, DIAG_ERROR, r->file, r->line, cur_job(r),
+			 "keep one of them", "duplicate key '%s' (first set at %s:%d)", name,
+			 s->inputs[i].file, s->inputs[i].line);
+		return 1;
+	}
+	if (r->is_readable_by_others && value_has_password(value))
+		diag_add(&r->cfg->diags, DIAG_WARNING, r->file, r->line, NULL,
+			 "put the password in ~/.pgpass or a pg_service.conf readable only by "
+			 "the job's user, or chmod 600 this file",
+			 "'%s' holds a password in a file others can read", name);
+	s->inputs = xreallocarray(s->inputs, s->n_inputs + 1, sizeof(*s->inputs));
+	in = &s->inputs[s->n_inputs++];
+	in->key = arena_strdup(a, name);
+	in->value = arena_strdup(a, value);
+	in->file = r->file;
+	in->line = r->line;
+	return 1;
+}
+
+/* Read a whole file into the arena; errors go to diags. */
+static int
+file_slurp(struct config *cfg, const char *path, struct reader *r)
+{
+	struct stat st;
+	char *buf = NULL;
+	ssize_t got;
+	int fd, rc = CT_ECONFIG;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		diag_add(&cfg->diags, DIAG_ERROR, path, 0, NULL,
+			 errno == ENOENT ? "pass another file with -c FILE" : NULL,
+			 "cannot open: %s", strerror(errno));
+		return CT_ECONFIG;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		diag_add(&cfg->diags, DIAG_ERROR, path, 0, NULL, NULL, "not a regular file");
+		goto out;
+	}
+	if ((size_t)st.st_size > CONFIG_MAX_FILE_BYTES) {
+		diag_add(&cfg->diags, DIAG_ERROR, path, 0, NULL, NULL,
+			 "%lld bytes is too large for a configuration file", (long long)st.st_size);
+		goto out;
+	}
+	if (st.st_mode & S_IWOTH) {
+		diag_add(&cfg->diags, DIAG_ERROR, path, 0, NULL, "chmod o-w the file",
+			 "anyone can write this file, and it says what runs");
+		goto out;
+	}
+	buf = arena_alloc(cfg->arena, (size_t)st.st_size + 1);
+	got = read(fd, buf, (size_t)st.st_size);
+	if (got != st.st_size) {
+		diag_add(&cfg->diags, DIAG_ERROR, path, 0, NULL, NULL, "short read: %s",
+			 got < 0 ? strerror(errno) : "file changed while read");
+		goto out;
+	}
+	r->data = buf;
+	r->len = (size_t)got;
+	r->is_readable_by_others = (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
+	rc = 0;
+out:
+	close(fd);
+	return rc;
+}
+
+static int
+file_check_binary(struct config *cfg, const struct reader *r)
+{
+	const char *nul = memchr(r->data, '\0', r->len);
+	int line = 1;
+
+	if (nul == NULL)
+		return 0;
+	for (const char *p = r->data; p < nul; p++)
+		line += *p == '\n';
+	diag_add(&cfg->diags, DIAG_ERROR, r->file, line, NULL, "is it really an INI file?",
+		 "binary data (a NUL byte) in a configuration file");
+	return CT_ECONFIG;
+}
+
+static void
+config_parse_file(struct config *cfg, const char *path, int is_main, struct section ***sections,
+		  size_t *n_sections)
+{
+	struct reader r = {0};
+
+	r.cfg = cfg;
+	r.file = arena_strdup(cfg->arena, path);
+	r.is_main = is_main;
+	r.sections = *sections;
+	r.n_sections = *n_sections;
+	if (file_slurp(cfg, path, &r) != 0 || file_check_binary(cfg, &r) != 0)
+		return;
+	ini_parse_stream(reader_next_line, &r, reader_key_cb, &r);
+	*sections = r.sections;
+	*n_sections = r.n_sections;
+}
+
+static int
+ini_name_filter(const struct dirent *d)
+{
+	size_t len = strlen(d->d_name);
+
+	return d->d_name[0] != '.' && len > 4 && strcmp(d->d_name + len - 4, ".ini") == 0;
+}
+
+static void
+config_parse_dropins(struct config *cfg, struct section ***sections, size_t *n_sections)
+{
+	char *dir = xasprintf("%s/conf.d", cfg->dir);
+	struct dirent **names = NULL;
+	int n = scandir(dir, &names, ini_name_filter, alphasort);
+
+	if (n < 0 && errno != ENOENT)
+		diag_add(&cfg->diags, DIAG_ERROR, dir, 0, NULL, NULL, "cannot read: %s",
+			 strerror(errno));
+	for (int i = 0; i < n; i++) {
+		char *path = xasprintf("%s/%s", dir, names[i]->d_name);
+
+		config_parse_file(cfg, path, 0, sections, n_sections);
+		free(path);
+		free(names[i]);
+	}
+	free(names);
+	free(dir);
+}
+
+static void
+settings_decode(struct config *cfg, const struct opt_set *set)
+{
+	struct settings *s = &cfg->settings;
+
+	s->plugin_path = opt_set_get(set, "plugin_path")->items;
+	s->n_plugin_path = opt_set_get(set, "plugin_path")->n_items;
+	s->state_dir = opt_set_get(set, "state_dir")->str;
+	s->conninfo = opt_set_get(set, "conninfo")->str;
+	s->is_trusting_plugin_dirs = (int)opt_set_get(set, "trust_plugin_dirs")->i;
+	s->timeout_ms = opt_set_get(set, "timeout")->i;
+	s->kill_grace_ms = opt_set_get(set, "kill_grace")->i;
+	s->output_limit = opt_set_get(set, "output_limit")->u;
+}
+
+static void
+config_bind_settings(struct config *cfg, const struct section *s)
+{
+	struct opt_set set;
+
+	options_bind(config_settings_keys, NULL, s ? s->inputs : NULL, s ? s->n_inputs : 0,
+		     cfg->dir, NULL, "[caretaker]", cfg->path, s ? s->line : 0, cfg->arena, &set,
+		     &cfg->diags);
+	settings_decode(cfg, &set);
+}
+
+static void
+job_decode(struct config *cfg, struct job *job)
+{
+	const struct opt_set *c = &job->core;
+	const struct opt_value *v;
+
+	job->plugin = opt_set_get(c, "plugin")->str;
+	job->description = opt_set_get(c, "description")->str;
+	job->schedule = opt_set_get(c, "schedule")->str;
+	v = opt_set_get(c, "timeout");
+	job->timeout_ms = v->is_set ? v->i : cfg->settings.timeout_ms;
+	job->requires = opt_set_get(c, "requires")->items;
+	job->n_requires = opt_set_get(c, "requires")->n_items;
+	job->on_failure = opt_set_get(c, "on_failure")->str;
+	job->user = opt_set_get(c, "user")->str;
+	v = opt_set_get(c, "lock");
+	job->lock = strcmp(v->str, "database") == 0 ? JOB_LOCK_DATABASE
+		    : strcmp(v->str, "none") == 0   ? JOB_LOCK_NONE
+						    : JOB_LOCK_HOST;
+	v = opt_set_get(c, "nice");
+	job->nice = (int)v->i;
+	job->is_nice_set = v->is_set;
+	job->is_enabled = (int)opt_set_get(c, "enabled")->i;
+	job->only_if_exists = opt_set_get(c, "only_if_exists")->str;
+	if (job->plugin == NULL)
+		job->plugin = "";
+}
+
+/* Bind only the core keys; plugin keys wait for config_bind_plugin. */
+static void
+job_bind_core(struct config *cfg, struct job *job)
+{
+	struct option_input *core = xcalloc(job->n_inputs + 1, sizeof(*core));
+	size_t n = 0;
+
+	for (size_t i = 0; i < job->n_inputs; i++)
+		if (option_table_find(config_job_keys, job->inputs[i].key) != NULL)
+			core[n++] = job->inputs[i];
+	options_bind(config_job_keys, NULL, core, n, cfg->dir, job->name, "a job", job->file,
+		     job->line, cfg->arena, &job->core, &cfg->diags);
+	free(core);
+	job_decode(cfg, job);
+}
+
+static void
+config_build_jobs(struct config *cfg, struct section **sections, size_t n_sections)
+{
+	const struct section *settings = NULL;
+
+	for (size_t i = 0; i < n_sections; i++)
+		if (sections[i]->is_settings && !sections[i]->is_bad)
+			settings = sections[i];
+	config_bind_settings(cfg, settings);
+	for (size_t i = 0; i < n_sections; i++) {
+		struct section *s = sections[i];
+		struct job *job;
+
+		if (s->is_settings || s->is_bad)
+			continue;
+		job = arena_alloc(cfg->arena, sizeof(*job));
+		job->name = s->name;
+		job->file = s->file;
+		job->line = s->line;
+		job->n_inputs = s->n_inputs;
+		job->inputs = arena_alloc(cfg->arena, (s->n_inputs + 1) * sizeof(*job->inputs));
+		if (s->n_inputs > 0)
+			memcpy(job->inputs, s->inputs, s->n_inputs * sizeof(*job->inputs));
+		job_bind_core(cfg, job);
+		xarray_push((void ***)&cfg->jobs, &cfg->n_jobs, job);
+	}
+}
+
+static char *
+path_dirname(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+static void
+config_init(struct config *cfg, const char *path)
+{
+	char *dir = path_dirname(path);
+	char *abs = NULL;
+
+	cfg->arena = arena_new();
+	cfg->path = arena_strdup(cfg->arena, path);
+	/* Resolve the folder once so relative paths survive a chdir in a child. */
+	abs = realpath(dir, NULL);
+	cfg->dir = arena_strdup(cfg->arena, abs ? abs : dir);
+	free(abs);
+	free(dir);
+}
+
+int
+config_load(const char *path, struct config **out)
+{
+	struct config *cfg = xcalloc(1, sizeof(*cfg));
+	struct section **sections = NULL;
+	size_t n_sections = 0;
+
+	config_init(cfg, path);
+	/* Python configparser rules: no inline comments (a ';' in a command
+	 * stays), no continuation lines; a buffer large enough for long
+	 * commands, and our reader reports anything longer. */
+	ini_allow_inline_comments = 0;
+	ini_allow_multiline = 0;
+	ini_use_stack = 0;
+	ini_allow_realloc = 0;
+	ini_initial_alloc = CONFIG_MAX_LINE;
+	ini_max_line = CONFIG_MAX_LINE;
+	config_parse_file(cfg, path, 1, &sections, &n_sections);
+	config_parse_dropins(cfg, &sections, &n_sections);
+	config_build_jobs(cfg, sections, n_sections);
+	for (size_t i = 0; i < n_sections; i++)
+		free(sections[i]->inputs);
+	free(sections);
+	*out = cfg;
+	return diag_global_errors(&cfg->diags) > 0 ? CT_ECONFIG : 0;
+}
+
+void
+config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	diag_list_clear(&cfg->diags);
+	free(cfg->jobs);
+	arena_free(cfg->arena);
+	free(cfg);
+}
+
+struct job *
+config_find_job(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_jobs; i++)
+		if (strcmp(cfg->jobs[i]->name, name) == 0)
+			return cfg->jobs[i];
+	return NULL;
+}
+
+static const struct option_input *
+job_input(const struct job *job, const char *key)
+{
+	for (size_t i = 0; i < job->n_inputs; i++)
+		if (strcmp(job->inputs[i].key, key) == 0)
+			return &job->inputs[i];
+	return NULL;
+}
+
+void
+config_bind_plugin(struct config *cfg, struct job *job, const struct plugin_info *info,
+		   const char *why)
+{
+	const struct option_input *in = job_input(job, "plugin");
+	char owner[160];
+
+	job->plugin_info = info;
+	if (info == NULL) {
+		if (job->plugin[0] != '\0')
+			diag_add(&cfg->diags, DIAG_ERROR, in ? in->file : job->file,
+				 in ? in->line : job->line, job->name,
+				 "`caretaker plugins` lists the plugins found and refused",
+				 "plugin '%s': %s", job->plugin, why);
+		return;
+	}
+	snprintf(owner, sizeof(owner), "plugin '%s'", info->name);
+	options_bind(info->options, config_job_keys, job->inputs, job->n_inputs, cfg->dir,
+		     job->name, owner, job->file, job->line, cfg->arena, &job->opts, &cfg->diags);
+}
+
+static void
+graph_check_ref(struct config *cfg, const struct job *job, const char *key, const char *target)
+{
+	const struct option_input *in = job_input(job, key);
+
+	if (config_find_job(cfg, target) != NULL)
+		return;
+	diag_add(&cfg->diags, DIAG_ERROR, in ? in->file : job->file, in ? in->line : job->line,
+		 job->name, "`caretaker list` shows the jobs", "%s names no job: '%s'", key,
+		 target);
+}
+
+/* Depth-first search over `requires`; state 1 = on the stack, 2 = done. */
+static int
+graph_visit(struct config *cfg, struct job *job, char *state, const char **stack, size_t depth)
+{
+	size_t idx = 0;
+
+	while (cfg->jobs[idx] != job)
+		idx++;
+	if (state[idx] == 2)
+		return 0;
+	stack[depth] = job->name;
+	if (state[idx] == 1) {
+		size_t start = 0, len = 0;
+		char buf[1024] = "";
+
+		while (strcmp(stack[start], job->name) != 0)
+			start++;
+		for (size_t i = start; i <= depth && len < sizeof(buf); i++)
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s",
+						i > start ? " -> " : "", stack[i]);
+		for (size_t i = start; i < depth; i++) {
+			const struct job *member = config_find_job(cfg, stack[i]);
+
+			diag_add(&cfg->diags, DIAG_ERROR, member->file, member->line, member->name,
+				 "remove one of the requires", "requires forms a cycle: %s", buf);
+		}
+		return -1;
+	}
+	state[idx] = 1;
+	for (size_t i = 0; i < job->n_requires; i++) {
+		struct job *dep = config_find_job(cfg, job->requires[i]);
+
+		if (dep != NULL && graph_visit(cfg, dep, state, stack, depth + 1) != 0) {
+			state[idx] = 2;
+			return -1;
+		}
+	}
+	state[idx] = 2;
+	return 0;
+}
+
+void
+config_check_graph(struct config *cfg)
+{
+	char *state = xcalloc(cfg->n_jobs + 1, 1);
+	const char **stack = xcalloc(cfg->n_jobs + 2, sizeof(*stack));
+
+	for (size_t i = 0; i < cfg->n_jobs; i++) {
+		const struct job *job = cfg->jobs[i];
+
+		for (size_t r = 0; r < job->n_requires; r++)
+			graph_check_ref(cfg, job, "requires", job->requires[r]);
+		if (job->on_failure != NULL)
+			graph_check_ref(cfg, job, "on_failure", job->on_failure);
+	}
+	for (size_t i = 0; i < cfg->n_jobs; i++)
+		graph_visit(cfg, cfg->jobs[i], state, stack, 0);
+	free(stack);
+	free(state);
+}
+
+int
+config_job_has_error(const struct config *cfg, const struct job *job)
+{
+	return diag_first_error_for(&cfg->diags, job->name) != NULL;
+}

@@ -1,0 +1,36 @@
+/*
+ * history.h — the record of every run, appended under state_dir.
+ *
+ * Format: state_dir/history.jsonl, one JSON object per line (the record
+ * result_to_json() makes; docs/report-format.md documents it).  Each record
+ * is written with a single write(2) under an exclusive flock and then
+ * fdatasync'd, so a crash leaves at worst one torn last line; a torn line
+ * has no newline or does not parse, readers skip it, and the next append
+ * starts on a fresh line.
+ */
+#ifndef CT_HISTORY_H
+#define CT_HISTORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+/* Append one record.  0, or CT_EIO/CT_ESYS with the reason in err. */
+int history_append(const char *state_dir, json_t *record, char *err, size_t err_size);
+
+struct history_query {
+	const char *job;   /* only this job, or NULL for all */
+	int64_t since_us;  /* only runs started at or after; 0 for all */
+	size_t max;        /* keep the newest `max`; 0 for all */
+};
+
+/*
+ * Read records matching `q`, oldest first, into a new JSON array (*out).
+ * *n_damaged counts lines skipped because they did not parse.  A missing
+ * history file is an empty history.  0, or CT_EIO with the reason in err.
+ */
+int history_read(const char *state_dir, const struct history_query *q, json_t **out,
+		 size_t *n_damaged, char *err, size_t err_size);
+
+#endif

@@ -1,0 +1,255 @@
+/*
+ * main.c — command-line parsing and dispatch.  Nothing else lives here.
+ */
+#include "autoconf.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "inspect.h"
+#include "log.h"
+#include "options.h"
+#include "proc.h"
+#include "report.h"
+#include "runner.h"
+
+#ifndef CT_CONFDIR
+#define CT_CONFDIR "/etc/caretaker"
+#endif
+
+struct cli {
+	const char *config_path;
+	int verbosity;
+	int argc;
+	char **argv;
+};
+
+static const char usage_text[] =
+	"usage: caretaker [-c FILE] [-v|-q] COMMAND [ARGS]\n"
+	"\n"
+	"Commands:\n"
+	"  list                         the configured jobs\n"
+	"  plugins                      plugins found in plugin_path, and refused ones\n"
+	"  check                        validate every file and job; exit 78 on errors\n"
+	"  describe PLUGIN              a plugin's options\n"
+	"  run JOB...                   run jobs (their `requires` first)\n"
+	"  run --all [--dry-run]        run every enabled job\n"
+	"  report [JOB] [--format text|json] [-n N] [--since DURATION]\n"
+	"                               the last runs, from history\n"
+	"\n"
+	"Options:\n"
+	"  -c, --config FILE   main configuration (default " CT_CONFDIR "/caretaker.ini,\n"
+	"                      or $CARETAKER_CONFIG); conf.d/*.ini beside it is read too\n"
+	"  -v, --verbose       more log lines (repeat for debug)\n"
+	"  -q, --quiet         only errors\n"
+	"  -h, --help          this text\n"
+	"      --version       the version\n"
+	"\n"
+	"Exit status: 0 all jobs ok or warned, 1 a job failed, 2 usage error,\n"
+	"75 skipped because the job is already running, 78 configuration error.\n"
+	"See caretaker(8) and caretaker.ini(5).\n";
+
+static int
+usage_error(const char *what, const char *arg)
+{
+	fprintf(stderr, "caretaker: %s%s%s\nTry 'caretaker --help'.\n", what, arg ? ": " : "",
+		arg ? arg : "");
+	return EXIT_USAGE;
+}
+
+static int
+cli_parse_global(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'}, {"verbose", no_argument, NULL, 'v'},
+		{"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	cli->config_path = getenv("CARETAKER_CONFIG");
+	if (cli->config_path == NULL || cli->config_path[0] == '\0')
+		cli->config_path = CT_CONFDIR "/caretaker.ini";
+	while ((c = getopt_long(argc, argv, "+c:vqh", longopts, NULL)) != -1) {
+		if (c == 'c')
+			cli->config_path = optarg;
+		else if (c == 'v')
+			cli->verbosity++;
+		else if (c == 'q')
+			cli->verbosity = -1;
+		else if (c == 'h')
+			return fputs(usage_text, stdout) >= 0 ? -1 : EXIT_USAGE;
+		else if (c == 'V')
+			return printf("caretaker %s (plugin ABI %d.%d)\n", PACKAGE_VERSION,
+				      CT_ABI_MAJOR, CT_ABI_MINOR) > 0 ? -1 : EXIT_USAGE;
+		else
+			return usage_error("bad option", NULL);
+	}
+	if (optind >= argc)
+		return usage_error("no command given", NULL);
+	cli->argc = argc - optind;
+	cli->argv = argv + optind;
+	return 0;
+}
+
+/* Load the configuration.  Unless `check` (which prints everything
+ * itself) asked, global errors are printed here and NULL comes back. */
+static struct config *
+cli_load_config(const struct cli *cli, int is_check)
+{
+	struct config *cfg = NULL;
+	int rc = config_load(cli->config_path, &cfg);
+
+	if (is_check || rc == 0)
+		return cfg;
+	diag_print(&cfg->diags, stderr);
+	config_free(cfg);
+	return NULL;
+}
+
+static void
+print_warnings(const struct config *cfg)
+{
+	struct diag_list w = {0};
+
+	for (size_t i = 0; i < cfg->diags.n; i++) {
+		const struct diag *d = &cfg->diags.items[i];
+
+		if (d->severity == DIAG_WARNING)
+			diag_add(&w, DIAG_WARNING, d->file, d->line, d->job, d->hint, "%s", d->msg);
+	}
+	diag_print(&w, stderr);
+	diag_list_clear(&w);
+}
+
+static int
+cmd_run(struct cli *cli)
+{
+	static const struct option longopts[] = {
+		{"all", no_argument, NULL, 'a'},
+		{"dry-run", no_argument, NULL, 'n'},
+		{NULL, 0, NULL, 0},
+	};
+	struct runner_options opts = {0};
+	struct config *cfg;
+	int c, rc;
+
+	optind = 0; /* glibc: 0 resets getopt fully after the global parse */
+	while ((c = getopt_long(cli->argc, cli->argv, "", longopts, NULL)) != -1) {
+		if (c == 'a')
+			opts.is_all = 1;
+		else if (c == 'n')
+			opts.is_dry_run = 1;
+		else
+			return usage_error("run: bad option", NULL);
+	}
+	if (!opts.is_all && optind >= cli->argc)
+		return usage_error("run: name a job, or use --all", NULL);
+	opts.is_quiet = cli->verbosity < 0;
+	cfg = cli_load_config(cli, 0);
+	if (cfg == NULL)
+		return EXIT_CONFIG;
+	print_warnings(cfg);
+	rc = runner_run(cfg, (const char *const *)cli->argv + optind,
+			(size_t)(cli->argc - optind), &opts);
+	config_free(cfg);
+	return rc;
+}
+
+static int
+parse_report_args(struct cli *cli, struct report_options *opts)
+{
+	static const struct option longopts[] = {
+		{"format", required_argument, NULL, 'f'},
+		{"since", required_argument, NULL, 's'},
+		{NULL, 0, NULL, 0},
+	};
+	char err[256];
+	int64_t n = 0, ms = 0;
+	int c;
+
+	optind = 0; /* glibc: 0 resets getopt fully after the global parse */
+	while ((c = getopt_long(cli->argc, cli->argv, "n:", longopts, NULL)) != -1) {
+		if (c == 'f' && strcmp(optarg, "json") == 0)
+			opts->format = REPORT_JSON;
+		else if (c == 'f' && strcmp(optarg, "text") == 0)
+			opts->format = REPORT_TEXT;
+		else if (c == 'n' && value_parse_int(optarg, &n, err, sizeof(err)) == 0 && n > 0)
+			opts->max_runs = (size_t)n;
+		else if (c == 's' && value_parse_duration_ms(optarg, &ms, err, sizeof(err)) == 0)
+			opts->since_us = proc_wall_us() - ms * 1000;
+		else
+			return usage_error("report: bad option or value", optarg);
+	}
+	if (optind < cli->argc)
+		opts->job = cli->argv[optind];
+	return 0;
+}
+
+static int
+cmd_report(struct cli *cli)
+{
+	struct report_options opts = {0};
+	struct config *cfg;
+	int rc = parse_report_args(cli, &opts);
+
+	if (rc != 0)
+		return rc;
+	cfg = cli_load_config(cli, 0);
+	if (cfg == NULL)
+		return EXIT_CONFIG;
+	rc = report_show(cfg, &opts);
+	config_free(cfg);
+	return rc;
+}
+
+static int
+cmd_simple(struct cli *cli, const char *name)
+{
+	struct config *cfg;
+	int rc;
+
+	if (strcmp(name, "describe") == 0 && cli->argc != 2)
+		return usage_error("describe: name one plugin", NULL);
+	if (strcmp(name, "describe") != 0 && cli->argc != 1)
+		return usage_error("this command takes no arguments", name);
+	cfg = cli_load_config(cli, strcmp(name, "check") == 0);
+	if (cfg == NULL)
+		return EXIT_CONFIG;
+	if (strcmp(name, "list") == 0)
+		rc = inspect_list(cfg);
+	else if (strcmp(name, "plugins") == 0)
+		rc = inspect_plugins(cfg);
+	else if (strcmp(name, "describe") == 0)
+		rc = inspect_describe(cfg, cli->argv[1]);
+	else
+		rc = inspect_check(cfg, cli->verbosity < 0);
+	config_free(cfg);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const char *const simple[] = {"list", "plugins", "check", "describe", NULL};
+	struct cli cli = {0};
+	int rc = cli_parse_global(&cli, argc, argv);
+
+	if (rc != 0)
+		return rc < 0 ? EXIT_OK : rc;
+	log_init(cli.verbosity < 0	 ? LOG_LEVEL_ERR
+		 : cli.verbosity == 0 ? LOG_LEVEL_NOTICE
+		 : cli.verbosity == 1 ? LOG_LEVEL_INFO
+				      : LOG_LEVEL_DEBUG);
+	if (strcmp(cli.argv[0], "run") == 0)
+		return cmd_run(&cli);
+	if (strcmp(cli.argv[0], "report") == 0)
+		return cmd_report(&cli);
+	for (size_t i = 0; simple[i] != NULL; i++)
+		if (strcmp(cli.argv[0], simple[i]) == 0)
+			return cmd_simple(&cli, simple[i]);
+	return usage_error("unknown command", cli.argv[0]);
+}

@@ -1,0 +1,153 @@
+/*
+ * report.c — rendering history records (see report.h).  The JSON form is
+ * the records themselves, wrapped in {"format":1,"runs":[...]}; the text form
+ * is a table, plus the details of the newest run when one job is asked for.
+ */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "history.h"
+#include "log.h"
+#include "report.h"
+#include "runner.h"
+
+struct style {
+	const char *ok, *warn, *fail, *dim, *off;
+};
+
+static const struct style style_tty = {"\033[32m", "\033[33m", "\033[31m", "\033[2m", "\033[0m"};
+static const struct style style_plain = {"", "", "", "", ""};
+
+static const char *
+jget(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+static void
+format_time(json_int_t us, char *buf, size_t size)
+{
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static const char *
+status_colour(const struct style *st, const char *status)
+{
+	if (strcmp(status, "ok") == 0)
+		return st->ok;
+	if (strcmp(status, "warn") == 0 || strcmp(status, "skipped") == 0)
+		return st->warn;
+	return st->fail;
+}
+
+static void
+print_run_line(const struct style *st, json_t *rec)
+{
+	char when[32];
+	const char *status = jget(rec, "status");
+	const char *reason = jget(rec, "reason"), *summary = jget(rec, "summary");
+
+	format_time(json_integer_value(json_object_get(rec, "start_us")), when, sizeof(when));
+	printf("%s  %-24s %s%-8s%s %9.2fs  %s\n", when, jget(rec, "job"),
+	       status_colour(st, status), status, st->off,
+	       json_number_value(json_object_get(rec, "duration_s")),
+	       reason[0] ? reason : summary);
+}
+
+static void
+print_output(const struct style *st, json_t *output)
+{
+	const char *name;
+	json_t *text;
+
+	json_object_foreach(output, name, text) {
+		const char *s = json_string_value(text);
+
+		printf("\n%s%s:%s\n", st->dim, name, st->off);
+		printf("%s%s", s ? s : "", s && s[0] && s[strlen(s) - 1] != '\n' ? "\n" : "");
+	}
+}
+
+static void
+print_details(const struct style *st, json_t *rec)
+{
+	size_t i;
+	json_t *m, *f, *a;
+
+	printf("\nnewest run of %s (%s):\n", jget(rec, "job"), jget(rec, "plugin"));
+	if (jget(rec, "reason")[0] && jget(rec, "summary")[0])
+		printf("  summary: %s\n", jget(rec, "summary"));
+	json_array_foreach(json_object_get(rec, "metrics"), i, m)
+		printf("  metric   %-32s %g %s\n", jget(m, "name"),
+		       json_number_value(json_object_get(m, "value")), jget(m, "unit"));
+	json_array_foreach(json_object_get(rec, "findings"), i, f)
+		printf("  %-8s %s%s%s\n", jget(f, "severity"), jget(f, "object"),
+		       jget(f, "object")[0] ? ": " : "", jget(f, "message"));
+	json_array_foreach(json_object_get(rec, "artifacts"), i, a)
+		printf("  artifact %s %s\n", jget(a, "kind"), jget(a, "path"));
+	json_array_foreach(json_object_get(rec, "log"), i, m)
+		printf("  log      %s: %s\n", jget(m, "level"), jget(m, "message"));
+	print_output(st, json_object_get(rec, "output"));
+}
+
+static void
+report_text(json_t *runs, const struct report_options *opts)
+{
+	const struct style *st = isatty(STDOUT_FILENO) ? &style_tty : &style_plain;
+	size_t i, n = json_array_size(runs);
+	json_t *rec;
+
+	if (n == 0) {
+		printf("no runs recorded%s%s\n", opts->job ? " for " : "", opts->job ? opts->job : "");
+		return;
+	}
+	printf("%-19s  %-24s %-8s %10s  %s\n", "STARTED", "JOB", "STATUS", "DURATION",
+	       "SUMMARY");
+	json_array_foreach(runs, i, rec)
+		print_run_line(st, rec);
+	if (opts->job != NULL)
+		print_details(st, json_array_get(runs, n - 1));
+}
+
+int
+report_show(const struct config *cfg, const struct report_options *opts)
+{
+	struct history_query q = {opts->job, opts->since_us, opts->max_runs};
+	json_t *runs = NULL, *doc;
+	size_t n_damaged = 0;
+	char err[512];
+
+	if (q.max == 0)
+		q.max = opts->job ? 10 : 20;
+	if (history_read(cfg->settings.state_dir, &q, &runs, &n_damaged, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		json_decref(runs);
+		return EXIT_JOB_FAILED;
+	}
+	if (n_damaged > 0)
+		log_warn("history: %zu damaged record(s) skipped (a crash while writing?)",
+			 n_damaged);
+	if (opts->format == REPORT_JSON) {
+		doc = json_pack("{s:i, s:O}", "format", 1, "runs", runs);
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		printf("\n");
+		json_decref(doc);
+	} else {
+		report_text(runs, opts);
+	}
+	json_decref(runs);
+	return EXIT_OK;
+}

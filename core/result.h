@@ -1,0 +1,94 @@
+/*
+ * result.h — the parent's record of one job run: built from the child's
+ * report messages (see task.h) and from how the child ended, turned into
+ * the JSON record that history.c appends and report.c renders.
+ */
+#ifndef CT_RESULT_H
+#define CT_RESULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "proc.h"
+
+struct arena;
+
+struct run_metric {
+	const char *name;
+	double value;
+	const char *unit;
+};
+
+struct run_finding {
+	int severity;
+	const char *object;
+	const char *msg;
+};
+
+struct run_artifact {
+	const char *kind;
+	const char *path;
+};
+
+struct run_stream {
+	const char *name;
+	struct capbuf buf;
+};
+
+struct run_log {
+	int level;
+	const char *msg;
+};
+
+struct run_result {
+	struct arena *arena;
+	const char *job;
+	const char *plugin;
+	int status;          /* enum ct_status */
+	const char *summary;
+	const char *reason;  /* how it ended when not by itself, or NULL */
+	int64_t start_us;    /* wall clock */
+	int64_t end_us;
+	int64_t duration_ms; /* monotonic */
+	int is_dry_run;
+	int is_locked;       /* skipped: another run holds the lock */
+	int is_config_error; /* not run: configuration */
+	int is_ended;        /* the child sent its end message */
+	int end_rc;
+	const char *end_phase;
+	size_t output_limit;
+	struct run_metric *metrics;
+	size_t n_metrics;
+	struct run_finding *findings;
+	size_t n_findings;
+	struct run_artifact *artifacts;
+	size_t n_artifacts;
+	struct run_stream *streams;
+	size_t n_streams;
+	struct run_log *logs;  /* warnings and errors only */
+	size_t n_logs;
+};
+
+struct run_result *result_new(const char *job, const char *plugin, size_t output_limit);
+void result_free(struct run_result *r);
+
+/* Apply one message line from the child.  Log lines are also printed via
+ * log.c at once.  Malformed lines are kept as output of stream "protocol". */
+void result_apply_line(struct run_result *r, const char *line, size_t len);
+/* Append raw bytes the child wrote to its stdout/stderr. */
+void result_add_stray_output(struct run_result *r, const void *data, size_t len);
+/* Set the final status with a reason of the host's ("crashed (SIGSEGV)"). */
+void result_set(struct run_result *r, int status, const char *reason_fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The history record (new reference). */
+json_t *result_to_json(const struct run_result *r);
+
+/* "ok", "warn", "failed", "skipped". */
+const char *result_status_word(int status);
+/* Inverse of result_status_word; -1 when unknown. */
+int result_status_from_word(const char *word);
+
+#endif

@@ -1,0 +1,780 @@
+/*
+ * runner.c — running jobs (see runner.h).
+ *
+ * Every run is a child process in its own process group:
+ *
+ *   parent                              child
+ *   flock state_dir/locks/JOB.lock
+ *   pipe: report, capture
+ *   fork ------------------------------> setpgid, signals reset, nice,
+ *                                       stdout/stderr -> capture pipe,
+ *                                       user switch, load plugin,
+ *                                       init -> run -> report -> fini,
+ *                                       messages -> report pipe, _exit(0)
+ *   poll(report, capture, pidfd)
+ *     deadline: SIGTERM to the group, grace, SIGKILL
+ *   child gone: SIGKILL what is left of the group, reap
+ *   result -> history, one line on stdout
+ *
+ * A pidfd tells the parent when the child exits while it is still a zombie,
+ * so the group can be killed before its id can be reused.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/pidfd.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "config.h"
+#include "history.h"
+#include "loader.h"
+#include "log.h"
+#include "proc.h"
+#include "result.h"
+#include "runner.h"
+#include "task.h"
+#include "xmalloc.h"
+
+/* Longest message line accepted from a child. */
+#define RUNNER_MAX_LINE (1u << 20)
+/* How long pipes may stay open after the child is gone (daemonised
+ * grandchildren outside the group). */
+#define RUNNER_DRAIN_MS 1000
+#define PROBE_TIMEOUT_MS 10000
+
+enum job_state { JOB_PENDING = 0, JOB_VISITING, JOB_DONE };
+
+struct runner {
+	struct config *cfg;
+	const struct runner_options *opts;
+	struct loader_policy pol;
+	struct arena *arena;
+	enum job_state *state;   /* per cfg->jobs index */
+	int *status;             /* ct_status of finished jobs */
+	int *is_blocking;        /* finished without success: dependents skip */
+	int is_any_failed;
+	int is_any_locked;
+	int is_any_config_error;
+};
+
+static volatile sig_atomic_t runner_stop_signal;
+
+static void
+runner_stop_cb(int sig)
+{
+	runner_stop_signal = sig;
+}
+
+static void
+runner_install_stop_handlers(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = runner_stop_cb;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+int
+runner_mkdir_p(const char *path, unsigned mode)
+{
+	char *copy = xstrdup(path);
+	int rc = 0;
+
+	for (char *p = copy + 1; *p != '\0' && rc == 0; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, mode) != 0 && errno != EEXIST)
+			rc = CT_ESYS;
+		*p = '/';
+	}
+	if (rc == 0 && mkdir(copy, mode) != 0 && errno != EEXIST)
+		rc = CT_ESYS;
+	free(copy);
+	return rc;
+}
+
+char *
+runner_lock_path(const struct config *cfg, const char *job)
+{
+	return xasprintf("%s/locks/%s.lock", cfg->settings.state_dir, job);
+}
+
+char *
+runner_job_state_dir(const struct config *cfg, const char *job)
+{
+	return xasprintf("%s/jobs/%s", cfg->settings.state_dir, job);
+}
+
+static size_t
+job_index(const struct config *cfg, const struct job *job)
+{
+	size_t i = 0;
+
+	while (cfg->jobs[i] != job)
+		i++;
+	return i;
+}
+
+/* ---- the per-job lock -------------------------------------------------- */
+
+/* Take the job's flock.  Returns the descriptor, -1 with *holder set when
+ * another run holds it, or -2 on error (reason in err). */
+static int
+lock_take(const struct config *cfg, const char *job, long *holder, char *err, size_t err_size)
+{
+	char *path = runner_lock_path(cfg, job);
+	char buf[32] = "";
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+
+	if (fd < 0) {
+		snprintf(err, err_size, "cannot open lock %s: %s", path, strerror(errno));
+		free(path);
+		return -2;
+	}
+	free(path);
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+		buf[n > 0 ? n : 0] = '\0';
+		*holder = strtol(buf, NULL, 10);
+		close(fd);
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, strlen(buf), 0) < 0)
+		log_warn("%s: cannot record the pid in its lock file", job);
+	return fd;
+}
+
+/* ---- the child --------------------------------------------------------- */
+
+static int
+child_switch_user(const char *user, int report_fd)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (pw == NULL) {
+		task_fail_early(report_fd, "setup", "user '%s' does not exist", user);
+		return -1;
+	}
+	if (geteuid() != 0) {
+		if (pw->pw_uid == geteuid())
+			return 0;
+		task_fail_early(report_fd, "setup",
+				"user = %s needs caretaker to run as root (it runs as uid %u)",
+				user, (unsigned)geteuid());
+		return -1;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0 || (pw->pw_uid != 0 && setuid(0) == 0)) {
+		task_fail_early(report_fd, "setup", "cannot switch to user %s: %s", user,
+				strerror(errno));
+		return -1;
+	}
+	setenv("USER", pw->pw_name, 1);
+	setenv("LOGNAME", pw->pw_name, 1);
+	setenv("HOME", pw->pw_dir, 1);
+	return 0;
+}
+
+static void
+child_setup_fds(int capture_fd)
+{
+	int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	if (null_fd >= 0) {
+		dup2(null_fd, STDIN_FILENO);
+		close(null_fd);
+	}
+	dup2(capture_fd, STDOUT_FILENO);
+	dup2(capture_fd, STDERR_FILENO);
+	close(capture_fd);
+}
+
+static void
+runner_child(struct runner *rn, const struct job *job, const char *state_dir, int report_fd,
+	     int capture_fd)
+{
+	struct loaded_plugin lp = {0};
+	const struct plugin_info *info = job->plugin_info;
+	char err[1024];
+
+	setpgid(0, 0);
+	proc_signals_reset();
+	task_install_stop_handler();
+	child_setup_fds(capture_fd);
+	if (job->is_nice_set && setpriority(PRIO_PROCESS, 0, job->nice) != 0)
+		fprintf(stderr, "caretaker: nice %d: %s\n", job->nice, strerror(errno));
+	if (job->user != NULL && child_switch_user(job->user, report_fd) != 0)
+		_exit(0);
+	if (loader_open(info->path, info->name, &rn->pol, &lp, err, sizeof(err)) != 0) {
+		task_fail_early(report_fd, "load", "plugin %s refused: %s", info->name, err);
+		_exit(0);
+	}
+	task_execute(lp.desc, rn->cfg, job, state_dir, rn->opts->is_dry_run, report_fd);
+	_exit(0);
+}
+
+/* ---- supervising the child -------------------------------------------- */
+
+struct watch {
+	pid_t pid;
+	int report_fd;
+	int capture_fd;
+	int pidfd;
+	int64_t deadline_ms;   /* SIGTERM at this time */
+	int64_t kill_at_ms;    /* SIGKILL at this time, once SIGTERM was sent */
+	int64_t drain_until_ms;
+	int is_exited;
+	int is_timed_out;
+	int stop_signal;       /* caretaker itself was told to stop */
+	int wait_status;
+	char *line;            /* partial report line */
+	size_t line_len;
+	int is_line_overlong;
+};
+
+static void
+watch_feed_report(struct watch *w, struct run_result *r, const char *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (buf[i] == '\n') {
+			if (!w->is_line_overlong)
+				result_apply_line(r, w->line, w->line_len);
+			w->line_len = 0;
+			w->is_line_overlong = 0;
+			continue;
+		}
+		if (w->line_len >= RUNNER_MAX_LINE) {
+			w->is_line_overlong = 1;
+			continue;
+		}
+		w->line[w->line_len++] = buf[i];
+	}
+}
+
+/* Read what is there; returns 0 at EOF (and closes the descriptor). */
+static int
+watch_read(int *fd, struct watch *w, struct run_result *r, int is_report)
+{
+	char buf[65536];
+	ssize_t n = read(*fd, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 1;
+	if (n <= 0) {
+		close(*fd);
+		*fd = -1;
+		return 0;
+	}
+	if (is_report)
+		watch_feed_report(w, r, buf, (size_t)n);
+	else
+		result_add_stray_output(r, buf, (size_t)n);
+	return 1;
+}
+
+static void
+watch_signal_group(struct watch *w, int sig)
+{
+	if (kill(-w->pid, sig) != 0 && errno == ESRCH)
+		kill(w->pid, sig);
+}
+
+static void
+watch_check_clock(struct watch *w, int64_t grace_ms)
+{
+	int64_t now = proc_now_ms();
+
+	if (!w->stop_signal && runner_stop_signal != 0 && w->kill_at_ms == 0) {
+		w->stop_signal = runner_stop_signal;
+		watch_signal_group(w, SIGTERM);
+		w->kill_at_ms = now + grace_ms;
+	}
+	if (w->kill_at_ms == 0 && now >= w->deadline_ms) {
+		w->is_timed_out = 1;
+		watch_signal_group(w, SIGTERM);
+		w->kill_at_ms = now + grace_ms;
+	} else if (w->kill_at_ms != 0 && now >= w->kill_at_ms) {
+		watch_signal_group(w, SIGKILL);
+		w->kill_at_ms = INT64_MAX;
+	}
+}
+
+static void
+watch_reap(struct watch *w)
+{
+	/* Still a zombie: the group id cannot be reused yet. */
+	kill(-w->pid, SIGKILL);
+	while (waitpid(w->pid, &w->wait_status, 0) < 0 && errno == EINTR)
+		;
+	w->is_exited = 1;
+	w->drain_until_ms = proc_now_ms() + RUNNER_DRAIN_MS;
+	close(w->pidfd);
+	w->pidfd = -1;
+}
+
+static int
+watch_poll_timeout(const struct watch *w)
+{
+	int64_t now = proc_now_ms(), until = w->deadline_ms;
+
+	if (w->kill_at_ms != 0)
+		until = w->kill_at_ms;
+	if (w->is_exited)
+		until = w->drain_until_ms;
+	if (until == INT64_MAX)
+		return 1000;
+	if (until - now > 1000)
+		return 1000;
+	return until <= now ? 0 : (int)(until - now);
+}
+
+static void
+watch_loop(struct watch *w, struct run_result *r, int64_t grace_ms)
+{
+	while (!w->is_exited || w->report_fd >= 0 || w->capture_fd >= 0) {
+		struct pollfd p[3] = {
+			{.fd = w->report_fd, .events = POLLIN},
+			{.fd = w->capture_fd, .events = POLLIN},
+			{.fd = w->pidfd, .events = POLLIN},
+		};
+
+		if (w->is_exited && proc_now_ms() >= w->drain_until_ms)
+			break;
+		if (poll(p, 3, watch_poll_timeout(w)) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents)
+			watch_read(&w->report_fd, w, r, 1);
+		if (p[1].revents)
+			watch_read(&w->capture_fd, w, r, 0);
+		if (p[2].revents && !w->is_exited)
+			watch_reap(w);
+		if (!w->is_exited)
+			watch_check_clock(w, grace_ms);
+	}
+	if (w->report_fd >= 0)
+		close(w->report_fd);
+	if (w->capture_fd >= 0)
+		close(w->capture_fd);
+}
+
+static void
+watch_verdict(const struct watch *w, const struct job *job, struct run_result *r)
+{
+	char took[64];
+
+	if (w->is_timed_out) {
+		value_format_duration(job->timeout_ms, took, sizeof(took));
+		result_set(r, CT_STATUS_FAIL, "timed out after %s", took);
+	} else if (w->stop_signal) {
+		result_set(r, CT_STATUS_FAIL, "stopped: caretaker received %s",
+			   proc_signal_name(w->stop_signal));
+	} else if (WIFSIGNALED(w->wait_status)) {
+		result_set(r, CT_STATUS_FAIL, "crashed (%s)", proc_signal_name(WTERMSIG(w->wait_status)));
+	} else if (WIFEXITED(w->wait_status) && WEXITSTATUS(w->wait_status) != 0) {
+		result_set(r, CT_STATUS_FAIL,
+			   "exited with status %d (the plugin called exit(), which it must not)",
+			   WEXITSTATUS(w->wait_status));
+	} else if (!r->is_ended) {
+		result_set(r, CT_STATUS_FAIL, "exited before finishing (the plugin called exit(0)?)");
+	}
+}
+
+/* ---- one run ------------------------------------------------------------ */
+
+static int
+run_spawn(struct runner *rn, const struct job *job, const char *state_dir,
+	  struct run_result *r)
+{
+	int report[2], capture[2];
+	struct watch w = {0};
+
+	if (pipe2(report, O_CLOEXEC) != 0 || pipe2(capture, O_CLOEXEC) != 0) {
+		result_set(r, CT_STATUS_FAIL, "cannot create pipes: %s", strerror(errno));
+		return CT_ESYS;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	w.pid = fork();
+	if (w.pid == 0) {
+		close(report[0]);
+		close(capture[0]);
+		runner_child(rn, job, state_dir, report[1], capture[1]);
+	}
+	close(report[1]);
+	close(capture[1]);
+	if (w.pid < 0) {
+		close(report[0]);
+		close(capture[0]);
+		result_set(r, CT_STATUS_FAIL, "cannot fork: %s", strerror(errno));
+		return CT_ESYS;
+	}
+	setpgid(w.pid, w.pid);
+	w.report_fd = report[0];
+	w.capture_fd = capture[0];
+	w.pidfd = pidfd_open(w.pid, 0);
+	w.deadline_ms = proc_now_ms() + job->timeout_ms;
+	w.line = xmalloc(RUNNER_MAX_LINE);
+	watch_loop(&w, r, rn->cfg->settings.kill_grace_ms);
+	if (!w.is_exited)
+		watch_reap(&w);
+	free(w.line);
+	watch_verdict(&w, job, r);
+	return 0;
+}
+
+static int
+run_prepare_state_dir(struct runner *rn, const struct job *job, const char *dir,
+		      struct run_result *r)
+{
+	struct passwd *pw;
+
+	if (runner_mkdir_p(dir, 0700) != 0) {
+		result_set(r, CT_STATUS_FAIL, "cannot create %s: %s", dir, strerror(errno));
+		return CT_ESYS;
+	}
+	if (job->user != NULL && geteuid() == 0 && (pw = getpwnam(job->user)) != NULL &&
+	    chown(dir, pw->pw_uid, pw->pw_gid) != 0)
+		log_warn("%s: cannot chown %s to %s: %s", job->name, dir, job->user,
+			 strerror(errno));
+	(void)rn;
+	return 0;
+}
+
+/* Reasons not to start; sets the result and returns non-zero. */
+static int
+run_precheck(struct runner *rn, const struct job *job, int is_named, struct run_result *r)
+{
+	const struct diag *dg = diag_first_error_for(&rn->cfg->diags, job->name);
+
+	if (dg != NULL) {
+		char *where = diag_format(dg);
+
+		r->is_config_error = 1;
+		result_set(r, CT_STATUS_FAIL, "configuration error: %s", where);
+		free(where);
+		return 1;
+	}
+	if (!job->is_enabled && !is_named) {
+		result_set(r, CT_STATUS_SKIPPED, "disabled (enabled = no)");
+		return 1;
+	}
+	if (job->only_if_exists != NULL && access(job->only_if_exists, F_OK) != 0) {
+		result_set(r, CT_STATUS_SKIPPED, "%s does not exist (only_if_exists)",
+			   job->only_if_exists);
+		return 1;
+	}
+	if (rn->opts->is_dry_run && !(job->plugin_info->flags & CT_PLUGIN_DRY_RUN)) {
+		result_set(r, CT_STATUS_SKIPPED, "plugin %s does not support --dry-run",
+			   job->plugin);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+run_record(struct runner *rn, struct run_result *r)
+{
+	json_t *rec = result_to_json(r);
+	char err[512];
+
+	if (rec == NULL || history_append(rn->cfg->settings.state_dir, rec, err, sizeof(err)) != 0)
+		log_err("%s: history not written: %s", r->job, rec ? err : "cannot encode");
+	json_decref(rec);
+}
+
+static void
+run_print(const struct runner *rn, const struct run_result *r)
+{
+	const char *what = r->reason ? r->reason : r->summary ? r->summary : "";
+
+	if (rn->opts->is_quiet)
+		return;
+	printf("%-8s %-24s %8.2fs  %s\n", result_status_word(r->status), r->job,
+	       (double)r->duration_ms / 1000.0, what);
+	if (r->reason != NULL && r->summary != NULL)
+		printf("%-8s %-24s %9s  %s\n", "", "", "", r->summary);
+	fflush(stdout);
+}
+
+/* Lock, spawn, record.  Returns the run's status. */
+static int
+run_one(struct runner *rn, const struct job *job, int is_named)
+{
+	struct run_result *r = result_new(job->name, job->plugin, rn->cfg->settings.output_limit);
+	int64_t t0 = proc_now_ms();
+	char *state_dir = runner_job_state_dir(rn->cfg, job->name);
+	char err[512];
+	long holder = 0;
+	int lock_fd = -1, status;
+
+	r->start_us = proc_wall_us();
+	r->is_dry_run = rn->opts->is_dry_run;
+	if (run_precheck(rn, job, is_named, r) != 0)
+		goto done;
+	if (job->lock != JOB_LOCK_NONE) {
+		lock_fd = lock_take(rn->cfg, job->name, &holder, err, sizeof(err));
+		if (lock_fd == -1) {
+			r->is_locked = 1;
+			result_set(r, CT_STATUS_SKIPPED, "already running (pid %ld)", holder);
+			goto done;
+		}
+		if (lock_fd == -2) {
+			result_set(r, CT_STATUS_FAIL, "%s", err);
+			goto done;
+		}
+	}
+	if (run_prepare_state_dir(rn, job, state_dir, r) == 0)
+		run_spawn(rn, job, state_dir, r);
+done:
+	r->end_us = proc_wall_us();
+	r->duration_ms = proc_now_ms() - t0;
+	if (!r->is_locked)
+		run_record(rn, r);
+	run_print(rn, r);
+	rn->is_any_failed |= r->status == CT_STATUS_FAIL && !r->is_config_error;
+	rn->is_any_config_error |= r->is_config_error;
+	rn->is_any_locked |= r->is_locked;
+	rn->is_blocking[job_index(rn->cfg, job)] = r->status == CT_STATUS_FAIL || r->is_locked;
+	status = r->status;
+	if (lock_fd >= 0)
+		close(lock_fd);
+	result_free(r);
+	free(state_dir);
+	return status;
+}
+
+/* ---- ordering ---------------------------------------------------------- */
+
+static void run_with_requires(struct runner *rn, struct job *job, int is_named);
+
+static void
+run_skip(struct runner *rn, const struct job *job, const char *why)
+{
+	struct run_result *r = result_new(job->name, job->plugin, 1024);
+
+	r->start_us = r->end_us = proc_wall_us();
+	result_set(r, CT_STATUS_SKIPPED, "%s", why);
+	run_record(rn, r);
+	run_print(rn, r);
+	rn->is_blocking[job_index(rn->cfg, job)] = 1;
+	result_free(r);
+}
+
+/* Run prerequisites; the name of the first that did not succeed, or NULL. */
+static const char *
+run_requirements(struct runner *rn, struct job *job)
+{
+	for (size_t i = 0; i < job->n_requires; i++) {
+		struct job *dep = config_find_job(rn->cfg, job->requires[i]);
+
+		if (dep == NULL)
+			continue; /* a configuration error of `job` already */
+		run_with_requires(rn, dep, 0);
+		if (rn->is_blocking[job_index(rn->cfg, dep)])
+			return dep->name;
+	}
+	return NULL;
+}
+
+static void
+run_with_requires(struct runner *rn, struct job *job, int is_named)
+{
+	size_t idx = job_index(rn->cfg, job);
+	const char *failed_dep;
+	char why[256];
+
+	if (rn->state[idx] != JOB_PENDING || runner_stop_signal != 0)
+		return;
+	rn->state[idx] = JOB_VISITING;
+	failed_dep = run_requirements(rn, job);
+	if (runner_stop_signal != 0) {
+		rn->state[idx] = JOB_DONE;
+		return;
+	}
+	if (failed_dep != NULL) {
+		snprintf(why, sizeof(why), "requires %s, which did not succeed", failed_dep);
+		run_skip(rn, job, why);
+		rn->status[idx] = CT_STATUS_SKIPPED;
+	} else {
+		rn->status[idx] = run_one(rn, job, is_named);
+	}
+	rn->state[idx] = JOB_DONE;
+	if (rn->status[idx] == CT_STATUS_FAIL && job->on_failure != NULL) {
+		struct job *handler = config_find_job(rn->cfg, job->on_failure);
+
+		if (handler != NULL) {
+			log_notice("%s failed: running %s (on_failure)", job->name, handler->name);
+			run_with_requires(rn, handler, 1);
+		}
+	}
+}
+
+/* ---- preparation ------------------------------------------------------- */
+
+static void
+prepare_mark(struct runner *rn, struct job *job, char *needed)
+{
+	size_t idx = job_index(rn->cfg, job);
+
+	if (needed[idx])
+		return;
+	needed[idx] = 1;
+	for (size_t i = 0; i < job->n_requires; i++) {
+		struct job *dep = config_find_job(rn->cfg, job->requires[i]);
+
+		if (dep != NULL)
+			prepare_mark(rn, dep, needed);
+	}
+	if (job->on_failure != NULL && config_find_job(rn->cfg, job->on_failure) != NULL)
+		prepare_mark(rn, config_find_job(rn->cfg, job->on_failure), needed);
+}
+
+static void
+prepare_bind(struct runner *rn, struct job *job)
+{
+	struct plugin_info *info = NULL;
+
+	for (size_t i = 0; i < rn->cfg->n_jobs; i++) {
+		struct job *other = rn->cfg->jobs[i];
+
+		if (other != job && other->plugin_info != NULL &&
+		    strcmp(other->plugin, job->plugin) == 0)
+			info = (struct plugin_info *)other->plugin_info;
+	}
+	if (info == NULL && job->plugin[0] != '\0')
+		info = loader_find(&rn->pol, job->plugin, rn->arena);
+	if (info == NULL)
+		config_bind_plugin(rn->cfg, job, NULL, "no such plugin in plugin_path");
+	else if (info->refusal != NULL)
+		config_bind_plugin(rn->cfg, job, NULL,
+				   arena_sprintf(rn->arena, "%s: %s", info->path, info->refusal));
+	else
+		config_bind_plugin(rn->cfg, job, info, NULL);
+}
+
+static int
+prepare_state_dirs(const struct config *cfg)
+{
+	char *locks = xasprintf("%s/locks", cfg->settings.state_dir);
+	int rc = runner_mkdir_p(cfg->settings.state_dir, 0755);
+
+	if (rc == 0)
+		rc = runner_mkdir_p(locks, 0755);
+	if (rc != 0)
+		log_err("cannot create %s: %s", locks, strerror(errno));
+	free(locks);
+	return rc;
+}
+
+static void
+runner_init(struct runner *rn, struct config *cfg, const struct runner_options *opts)
+{
+	memset(rn, 0, sizeof(*rn));
+	rn->cfg = cfg;
+	rn->opts = opts;
+	rn->arena = arena_new();
+	rn->pol.dirs = cfg->settings.plugin_path;
+	rn->pol.n_dirs = cfg->settings.n_plugin_path;
+	rn->pol.is_trusting_dirs = cfg->settings.is_trusting_plugin_dirs;
+	rn->pol.probe_timeout_ms = PROBE_TIMEOUT_MS;
+	rn->state = xcalloc(cfg->n_jobs + 1, sizeof(*rn->state));
+	rn->status = xcalloc(cfg->n_jobs + 1, sizeof(*rn->status));
+	rn->is_blocking = xcalloc(cfg->n_jobs + 1, sizeof(*rn->is_blocking));
+}
+
+static void
+runner_fini(struct runner *rn)
+{
+	free(rn->state);
+	free(rn->status);
+	free(rn->is_blocking);
+	arena_free(rn->arena);
+}
+
+static int
+runner_exit_code(const struct runner *rn)
+{
+	if (rn->is_any_failed)
+		return EXIT_JOB_FAILED;
+	if (rn->is_any_config_error)
+		return EXIT_CONFIG;
+	if (rn->is_any_locked)
+		return EXIT_LOCKED;
+	if (runner_stop_signal != 0)
+		return EXIT_JOB_FAILED;
+	return EXIT_OK;
+}
+
+static int
+runner_select(struct runner *rn, const char *const *names, size_t n, char *needed,
+	      char *is_named)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct job *job = config_find_job(rn->cfg, names[i]);
+
+		if (job == NULL) {
+			log_err("no job named '%s' (`caretaker list` shows the jobs)", names[i]);
+			rc = EXIT_USAGE;
+			continue;
+		}
+		is_named[job_index(rn->cfg, job)] = 1;
+		prepare_mark(rn, job, needed);
+	}
+	for (size_t i = 0; rn->opts->is_all && i < rn->cfg->n_jobs; i++)
+		if (rn->cfg->jobs[i]->is_enabled)
+			prepare_mark(rn, rn->cfg->jobs[i], needed);
+	return rc;
+}
+
+int
+runner_run(struct config *cfg, const char *const *names, size_t n,
+	   const struct runner_options *opts)
+{
+	struct runner rn;
+	char *needed = xcalloc(cfg->n_jobs + 1, 1), *is_named = xcalloc(cfg->n_jobs + 1, 1);
+	int rc;
+
+	runner_init(&rn, cfg, opts);
+	rc = runner_select(&rn, names, n, needed, is_named);
+	if (rc == 0 && prepare_state_dirs(cfg) != 0)
+		rc = EXIT_CONFIG;
+	if (rc != 0)
+		goto out;
+	for (size_t i = 0; i < cfg->n_jobs; i++)
+		if (needed[i])
+			prepare_bind(&rn, cfg->jobs[i]);
+	config_check_graph(cfg);
+	runner_install_stop_handlers();
+	for (size_t i = 0; i < cfg->n_jobs; i++)
+		if (is_named[i] || (opts->is_all && cfg->jobs[i]->is_enabled))
+			run_with_requires(&rn, cfg->jobs[i], is_named[i]);
+	rc = runner_exit_code(&rn);
+out:
+	free(needed);
+	free(is_named);
+	runner_fini(&rn);
+	return rc;
+}

@@ -1,0 +1,42 @@
+/*
+ * runner.h — running jobs: order (requires, on_failure), per-job locks, one
+ * supervised child process per run, results into history.
+ */
+#ifndef CT_RUNNER_H
+#define CT_RUNNER_H
+
+#include <stddef.h>
+
+struct config;
+
+/* Exit codes of `caretaker run` (and the other commands). */
+enum runner_exit {
+	EXIT_OK = 0,          /* every job ok or warned */
+	EXIT_JOB_FAILED = 1,
+	EXIT_USAGE = 2,
+	EXIT_LOCKED = 75,     /* EX_TEMPFAIL: skipped, already running */
+	EXIT_CONFIG = 78,     /* EX_CONFIG */
+};
+
+struct runner_options {
+	int is_all;       /* every enabled job */
+	int is_dry_run;
+	int is_quiet;     /* no per-job lines on stdout */
+};
+
+/*
+ * Run the jobs named in names[0..n) (with their `requires` first), or every
+ * enabled job with opts->is_all.  Loads the plugins the jobs need, validates
+ * every job before running any, and returns an enum runner_exit.
+ */
+int runner_run(struct config *cfg, const char *const *names, size_t n,
+	       const struct runner_options *opts);
+
+/* Where a job's lock file and private state live (caller frees). */
+char *runner_lock_path(const struct config *cfg, const char *job);
+char *runner_job_state_dir(const struct config *cfg, const char *job);
+
+/* Create `path` and missing parents with `mode`.  0 or CT_ESYS. */
+int runner_mkdir_p(const char *path, unsigned mode);
+
+#endif

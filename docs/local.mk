@@ -1,0 +1,2 @@
+dist_man_MANS = docs/caretaker.8 docs/caretaker.ini.5
+EXTRA_DIST += docs/abi.md docs/plugin-guide.md docs/architecture.md docs/report-format.md

@@ -1,0 +1,101 @@
+#!/bin/bash
+# bootstrap.sh — set up a Debian 12 machine, build caretaker, and either run
+# the embedded default or the whole test suite.
+#
+#   tests/bootstrap.sh demo    install what is missing, build, start a throwaway
+#                              PostgreSQL seeded with the patient-records data
+#                              model, run the shipped jobs, print the report
+#   tests/bootstrap.sh check   the same set-up, then every test: unit tests
+#                              under AddressSanitizer and UBSan, make distcheck,
+#                              and make check (its summary comes last)
+#
+# Builds happen out of tree in _build/ (and _build-asan/), so the source tree
+# stays clean.  Needs root only to install packages.
+set -euo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+
+# Debian 12 packages: build tools, the libraries of docs/architecture.md, and
+# the PostgreSQL server the tests start.
+packages=(
+	build-essential autoconf automake libtool pkgconf
+	libltdl-dev libinih-dev libjansson-dev libpq-dev libcmocka-dev
+	libdeflate-dev libzstd-dev libssl-dev libarchive-dev libsodium-dev
+	postgresql-15 postgresql-client-15 python3 systemd
+)
+
+say() { printf '\n== %s\n' "$*"; }
+
+install_packages() {
+	local missing=() p
+	for p in "${packages[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "bootstrap: missing packages: ${missing[*]}" >&2
+		echo "hint: run as root, or: sudo apt-get install ${missing[*]}" >&2
+		exit 1
+	fi
+	say "installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# configure + make in a build folder: build DIR [configure args...]
+build() {
+	local dir=$1
+	shift
+	[ -x "$top/configure" ] || (cd "$top" && ./autogen.sh >/dev/null 2>&1)
+	mkdir -p "$dir"
+	(cd "$dir" && "$top/configure" --enable-werror "$@" >configure.out 2>&1) ||
+		{ cat "$dir/configure.out" "$dir/config.log" >&2; exit 1; }
+	make -C "$dir" -j"$jobs" >"$dir/make.out" 2>&1 || { tail -50 "$dir/make.out" >&2; exit 1; }
+}
+
+# The embedded default: the shipped conf.d against a seeded throwaway cluster.
+demo() {
+	build "$top/_build"
+	say "running the shipped jobs against a throwaway PostgreSQL"
+	PG_HARNESS_QUIET=1 "$top/tests/harness/pg.sh" run --seed tiny --logs 256K -- \
+		"$top/tests/demo.sh" "$top" "$top/_build"
+}
+
+check() {
+	build "$top/_build"
+	say "unit tests under AddressSanitizer and UBSan"
+	build "$top/_build-asan" \
+		CFLAGS="-g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		make -C "$top/_build-asan" -j"$jobs" check TESTS="$(unit_tests)" ||
+		{ cat "$top"/_build-asan/tests/*/*.log >&2; exit 1; }
+	say "make distcheck"
+	make -C "$top/_build" -j"$jobs" distcheck >"$top/_build/distcheck.out" 2>&1 ||
+		{ tail -80 "$top/_build/distcheck.out" >&2; exit 1; }
+	grep -E "^(=+|caretaker-.* archives ready)" "$top/_build/distcheck.out" | tail -3
+	say "make check"
+	make -C "$top/_build" -j"$jobs" check || { show_failures; exit 1; }
+}
+
+unit_tests() {
+	make -s -C "$top/_build" print-unit-tests
+}
+
+show_failures() {
+	grep -l -E "^(FAIL|ERROR)" "$top"/_build/tests/*/*.log 2>/dev/null | while read -r log; do
+		echo "---- $log" >&2
+		grep -E -A12 "^(not ok|FAIL|ERROR|\[  (FAILED|ERROR))" "$log" >&2 || true
+	done
+}
+
+case "${1:-}" in
+demo) install_packages && demo ;;
+check) install_packages && check ;;
+*)
+	echo "usage: tests/bootstrap.sh demo|check" >&2
+	exit 2
+	;;
+esac

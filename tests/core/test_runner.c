@@ -1,0 +1,230 @@
+/*
+ * test_runner.c — core/runner.c: supervised children, verdicts, locks,
+ * ordering, and what reaches history.
+ */
+#include "autoconf.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "config.h"
+#include "history.h"
+#include "runner.h"
+#include "testutil.h"
+
+static const char settings[] = "[caretaker]\nplugin_path = plugins\nstate_dir = state\n"
+			       "timeout = 20s\nkill_grace = 200ms\noutput_limit = 4K\n";
+
+static int
+setup(void **state)
+{
+	(void)state;
+	tu_tmpdir_new();
+	tu_copy(PLUGINS_DIR "/hello/.libs/hello.so", "plugins/hello.so");
+	tu_copy(FAULTS_DIR "/segv.so", "plugins/segv.so");
+	tu_copy(FAULTS_DIR "/hang.so", "plugins/hang.so");
+	tu_copy(FAULTS_DIR "/exit3.so", "plugins/exit3.so");
+	tu_copy(FAULTS_DIR "/flood.so", "plugins/flood.so");
+	tu_copy(FAULTS_DIR "/slowok.so", "plugins/slowok.so");
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	tu_tmpdir_free();
+	return 0;
+}
+
+/* Write the config with `jobs` and run `job` (NULL: --all). */
+static int
+run_jobs(const char *jobs, const char *job, int is_dry_run)
+{
+	char text[4096];
+	struct config *cfg = NULL;
+	struct runner_options opts = {.is_quiet = 1, .is_dry_run = is_dry_run, .is_all = !job};
+	const char *names[1] = {job};
+	int rc;
+
+	snprintf(text, sizeof(text), "%s\n%s", settings, jobs);
+	tu_write("caretaker.ini", text);
+	assert_int_equal(config_load(tu_path("caretaker.ini"), &cfg), 0);
+	rc = runner_run(cfg, names, job ? 1 : 0, &opts);
+	config_free(cfg);
+	return rc;
+}
+
+/* The newest history record of `job` (caller decrefs). */
+static json_t *
+last_run(const char *job)
+{
+	struct history_query q = {.job = job, .max = 1};
+	json_t *runs = NULL, *rec;
+	size_t damaged;
+	char err[256];
+
+	assert_int_equal(history_read(tu_path("state"), &q, &runs, &damaged, err, sizeof(err)), 0);
+	assert_int_equal(json_array_size(runs), 1);
+	rec = json_incref(json_array_get(runs, 0));
+	json_decref(runs);
+	return rec;
+}
+
+static void
+assert_run(const char *job, const char *status, const char *reason_part)
+{
+	json_t *rec = last_run(job);
+	const char *reason = json_string_value(json_object_get(rec, "reason"));
+	const char *summary = json_string_value(json_object_get(rec, "summary"));
+
+	assert_string_equal(json_string_value(json_object_get(rec, "status")), status);
+	if (reason_part != NULL) {
+		const char *text = reason ? reason : summary;
+
+		if (text == NULL || strstr(text, reason_part) == NULL)
+			fail_msg("%s: expected '%s' in '%s'", job, reason_part, text ? text : "(null)");
+	}
+	json_decref(rec);
+}
+
+static void
+test_runner_records_a_good_run(void **state)
+{
+	json_t *rec, *metric;
+
+	(void)state;
+	assert_int_equal(run_jobs("[hi]\nplugin = hello\ntimes = 3\n", "hi", 0), EXIT_OK);
+	assert_run("hi", "ok", "greeted world 3 time(s)");
+	rec = last_run("hi");
+	metric = json_array_get(json_object_get(rec, "metrics"), 0);
+	assert_string_equal(json_string_value(json_object_get(metric, "name")), "greetings");
+	assert_true(json_number_value(json_object_get(metric, "value")) == 3.0);
+	assert_string_equal(json_string_value(json_object_get(rec, "plugin")), "hello");
+	json_decref(rec);
+}
+
+static void
+test_runner_reports_a_crash_by_signal_name(void **state)
+{
+	(void)state;
+	assert_int_equal(run_jobs("[s]\nplugin = segv\n", "s", 0), EXIT_JOB_FAILED);
+	assert_run("s", "failed", "crashed (SIGSEGV)");
+}
+
+static void
+test_runner_reports_exit_in_a_plugin(void **state)
+{
+	(void)state;
+	assert_int_equal(run_jobs("[e]\nplugin = exit3\n", "e", 0), EXIT_JOB_FAILED);
+	assert_run("e", "failed", "exited with status 3");
+}
+
+static void
+test_runner_kills_a_hang_after_timeout_and_grace(void **state)
+{
+	(void)state;
+	assert_int_equal(run_jobs("[h]\nplugin = hang\ntimeout = 300ms\n", "h", 0), EXIT_JOB_FAILED);
+	assert_run("h", "failed", "timed out after 300ms");
+}
+
+static void
+test_runner_caps_captured_output(void **state)
+{
+	json_t *rec;
+	const char *out;
+
+	(void)state;
+	assert_int_equal(run_jobs("[f]\nplugin = flood\n", "f", 0), EXIT_OK);
+	rec = last_run("f");
+	out = json_string_value(json_object_get(json_object_get(rec, "output"), "stdout"));
+	assert_non_null(out);
+	assert_true(strlen(out) < 4096 + 100);
+	assert_non_null(strstr(out, "FLOOD-HEAD"));
+	assert_non_null(strstr(out, "FLOOD-TAIL"));
+	assert_non_null(strstr(out, "bytes dropped"));
+	json_decref(rec);
+}
+
+static void
+test_runner_goes_on_after_a_failing_job(void **state)
+{
+	(void)state;
+	assert_int_equal(run_jobs("[s]\nplugin = segv\n[h]\nplugin = hello\n", NULL, 0),
+			 EXIT_JOB_FAILED);
+	assert_run("s", "failed", "SIGSEGV");
+	assert_run("h", "ok", NULL);
+}
+
+static void
+test_runner_exits_75_when_the_job_is_locked(void **state)
+{
+	int fd;
+
+	(void)state;
+	assert_int_equal(runner_mkdir_p(tu_path("state/locks"), 0755), 0);
+	fd = open(tu_path("state/locks/hi.lock"), O_RDWR | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	assert_int_equal(write(fd, "4242\n", 5), 5);
+	assert_int_equal(run_jobs("[hi]\nplugin = hello\n", "hi", 0), EXIT_LOCKED);
+	close(fd);
+	assert_int_equal(run_jobs("[hi]\nplugin = hello\n", "hi", 0), EXIT_OK);
+}
+
+static void
+test_runner_skips_a_job_whose_requirement_failed(void **state)
+{
+	(void)state;
+	assert_int_equal(run_jobs("[s]\nplugin = segv\n[after]\nplugin = hello\nrequires = s\n",
+				  "after", 0),
+			 EXIT_JOB_FAILED);
+	assert_run("after", "skipped", "requires s, which did not succeed");
+}
+
+static void
+test_runner_fails_a_job_with_a_config_error_without_running_it(void **state)
+{
+	(void)state;
+	assert_int_equal(run_jobs("[bad]\nplugin = hello\ntimes = 0\n", "bad", 0), EXIT_CONFIG);
+	assert_run("bad", "failed", "configuration error");
+	assert_run("bad", "failed", "caretaker.ini:");
+}
+
+static void
+test_runner_dry_run_skips_plugins_without_support(void **state)
+{
+	(void)state;
+	assert_int_equal(run_jobs("[s]\nplugin = slowok\n[h]\nplugin = hello\n", NULL, 1), EXIT_OK);
+	assert_run("s", "skipped", "does not support --dry-run");
+	assert_run("h", "ok", NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_runner_records_a_good_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_runner_reports_a_crash_by_signal_name, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_runner_reports_exit_in_a_plugin, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_runner_kills_a_hang_after_timeout_and_grace, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_runner_caps_captured_output, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_runner_goes_on_after_a_failing_job, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_runner_exits_75_when_the_job_is_locked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_runner_skips_a_job_whose_requirement_failed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_runner_fails_a_job_with_a_config_error_without_running_it, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_runner_dry_run_skips_plugins_without_support, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("runner", tests, NULL, NULL);
+}

@@ -1,0 +1,95 @@
+#!/bin/bash
+# The exec plugin: argv without a shell, env, cwd, user, exit codes, output.
+. "$top_srcdir/tests/integration/lib.sh"
+
+install_plugins
+mkdir -p "$T/work"
+write_config <<'CONF'
+[argv]
+plugin = exec
+command = printf '%s|' "two words" 'single $HOME' back\ slash "a;b"
+
+[not-a-shell]
+plugin = exec
+command = echo hi | cat
+
+[env-cwd]
+plugin = exec
+command = sh -c 'echo "$GREETING from $(pwd)"'
+env = GREETING=hello, OTHER=1
+cwd = work
+
+[warn-code]
+plugin = exec
+command = sh -c 'exit 3'
+warn_exit_codes = 3
+
+[fail-code]
+plugin = exec
+command = sh -c 'echo last words >&2; exit 4'
+
+[missing-program]
+plugin = exec
+command = /nonexistent/program --flag
+
+[slow]
+plugin = exec
+command = sleep 30
+timeout = 1s
+
+[dry]
+plugin = exec
+command = touch dry-run-was-not-dry
+cwd = work
+CONF
+
+ct run argv
+check "argv keeps quoted words whole and runs no shell" \
+	eval 'rc_is 0 && report_json argv | grep -q "two words|single \$HOME|back slash|a;b|"'
+
+ct run not-a-shell
+check "an unquoted pipe is refused with a hint" \
+	eval 'rc_is 1 && out_has "shell syntax"'
+
+ct run env-cwd
+check "env and cwd reach the command" \
+	eval 'rc_is 0 && report_json env-cwd | grep -q "hello from $T/work"'
+
+ct run warn-code
+check "an exit code in warn_exit_codes warns and exits 0" \
+	eval 'rc_is 0 && out_has "^warn .*warn-code"'
+
+ct run fail-code
+check "any other exit code fails, with the last line of output" \
+	eval 'rc_is 1 && out_has "exited 4: last words"'
+
+ct run missing-program
+check "a missing program fails with the reason" \
+	eval 'rc_is 1 && out_has "cannot run /nonexistent/program: No such file"'
+
+ct run slow
+check "the job timeout kills the command and says so" \
+	eval 'rc_is 1 && out_has "timed out after 1s"'
+check "no sleep is left behind after a timeout" \
+	eval '! pgrep -f "^sleep 30$" >/dev/null'
+
+ct run --dry-run dry
+check "--dry-run plans and does not run the command" \
+	eval 'rc_is 0 && out_has "would run touch" && [ ! -e "$T/work/dry-run-was-not-dry" ]'
+
+if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
+	cat >>"$T/caretaker.ini" <<'CONF'
+
+[as-nobody]
+plugin = exec
+command = id -u
+user = nobody
+CONF
+	ct run as-nobody
+	check "user = nobody runs the command as nobody" \
+		eval 'rc_is 0 && report_json as-nobody | grep -q "\"stdout\": \"$(id -u nobody)"'
+else
+	ok "user switch # SKIP not root"
+fi
+
+done_testing

@@ -1,0 +1,85 @@
+#!/bin/bash
+# Fault plugins: the core survives each one with the right words and exit
+# status, and still runs the other jobs.
+. "$top_srcdir/tests/integration/lib.sh"
+
+install_plugins segv abort exit3 hang flood wrongabi tiny unresolved ctorcrash misnamed \
+	notelf
+write_config <<'CONF'
+[good-before]
+plugin = hello
+
+[segv]
+plugin = segv
+
+[abort]
+plugin = abort
+
+[exit3]
+plugin = exit3
+
+[hang]
+plugin = hang
+timeout = 1s
+
+[flood]
+plugin = flood
+
+[wrongabi]
+plugin = wrongabi
+
+[tiny]
+plugin = tiny
+
+[unresolved]
+plugin = unresolved
+
+[ctorcrash]
+plugin = ctorcrash
+
+[notelf]
+plugin = notelf
+
+[good-after]
+plugin = hello
+CONF
+
+ct plugins
+check "plugins lists the good ones despite a crashing constructor" \
+	eval 'rc_is 0 && out_has "^hello " && out_has "^exec "'
+check "a crashing constructor is named" out_has "refused: crashed while loading (SIGSEGV)"
+check "ABI mismatch says both versions" \
+	out_has "ABI mismatch: caretaker is version 1.0, plugin is version 2.0"
+check "a too-small descriptor is refused" out_has "descriptor too small: 16 bytes"
+check "an unresolved symbol is refused at load time with dlerror's words" \
+	out_has "undefined symbol: caretaker_fault_function_that_does_not_exist"
+check "a file that is not ELF is refused with dlerror's words" \
+	eval 'out_has "notelf.so" && grep -A1 "notelf.so" "$out" | grep -q "refused: cannot load: .*\(invalid ELF header\|file too short\)"'
+check "a name that does not match the file is refused" \
+	out_has "descriptor names the plugin 'somethingelse' but the file is misnamed.so"
+
+ct check
+check "check exits 78 when a job's plugin is refused" rc_is 78
+check "check names the job's file and line and the refusal" \
+	eval 'err_has "caretaker.ini:[0-9]*: error: plugin .unresolved.: refused: .*undefined symbol"'
+
+ct run --all
+check "run --all exits 1 when jobs fail" rc_is 1
+check "a segfault is reported as crashed (SIGSEGV)" out_has "^failed .*segv .*crashed (SIGSEGV)"
+check "abort is reported as crashed (SIGABRT)" out_has "^failed .*abort .*crashed (SIGABRT)"
+check "exit(3) in a plugin is reported" out_has "^failed .*exit3 .*exited with status 3"
+check "an endless loop is killed after its timeout" out_has "^failed .*hang .*timed out after 1s"
+check "a refused plugin fails its job closed with the reason" \
+	out_has "^failed .*wrongabi .*ABI mismatch"
+check "jobs before the faults ran" out_has "^ok .*good-before"
+check "jobs after the faults still ran" out_has "^ok .*good-after"
+check "100 MB of output ends ok" out_has "^ok .*flood .*flooded 104857600 bytes"
+
+flood_report=$(report_json flood)
+size=${#flood_report}
+check "the flood's report is capped (got $size bytes)" [ "$size" -lt 400000 ]
+check "the cap keeps the head of the output" eval 'grep -q "FLOOD-HEAD" <<<"$flood_report"'
+check "the cap keeps the tail of the output" eval 'grep -q "FLOOD-TAIL" <<<"$flood_report"'
+check "the cap says how much it dropped" eval 'grep -q "bytes dropped" <<<"$flood_report"'
+
+done_testing

@@ -1,0 +1,119 @@
+# Tests: cmocka unit tests per core module (tests/core/test_X.c tests
+# core/X.c), integration tests driving the built binary (TAP shell scripts),
+# and fault plugins the integration tests load.
+
+TEST_EXTENSIONS = .sh
+SH_LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+SH_LOG_COMPILER = $(BASH)
+AM_TESTS_ENVIRONMENT = \
+	top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
+	CARETAKER='$(abs_top_builddir)/caretaker'; \
+	CMOCKA_MESSAGE_OUTPUT=STDOUT; \
+	export top_srcdir top_builddir CARETAKER CMOCKA_MESSAGE_OUTPUT;
+
+# ---- unit tests (cmocka) ----
+UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS) $(INIH_CFLAGS) $(LIBPQ_CFLAGS)
+UNIT_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
+UNIT_TESTS = \
+	tests/core/test_options \
+	tests/core/test_config \
+	tests/core/test_loader \
+	tests/core/test_runner \
+	tests/core/test_history \
+	tests/plugins/test_exec_argv
+if HAVE_CMOCKA
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
+endif
+tests_core_test_options_SOURCES = tests/core/test_options.c
+tests_core_test_options_CFLAGS = $(UNIT_CFLAGS)
+tests_core_test_options_LDADD = $(UNIT_LDADD)
+tests_core_test_config_SOURCES = tests/core/test_config.c tests/core/testutil.c tests/core/testutil.h
+tests_core_test_config_CFLAGS = $(UNIT_CFLAGS)
+tests_core_test_config_LDADD = $(UNIT_LDADD)
+tests_core_test_loader_SOURCES = tests/core/test_loader.c tests/core/testutil.c tests/core/testutil.h
+tests_core_test_loader_CFLAGS = $(UNIT_CFLAGS) -DFAULTS_DIR='"$(abs_top_builddir)/tests/faults/.libs"' \
+	-DPLUGINS_DIR='"$(abs_top_builddir)/plugins"'
+tests_core_test_loader_LDADD = $(UNIT_LDADD)
+tests_core_test_runner_SOURCES = tests/core/test_runner.c tests/core/testutil.c tests/core/testutil.h
+tests_core_test_runner_CFLAGS = $(UNIT_CFLAGS) -DFAULTS_DIR='"$(abs_top_builddir)/tests/faults/.libs"' \
+	-DPLUGINS_DIR='"$(abs_top_builddir)/plugins"'
+tests_core_test_runner_LDADD = $(UNIT_LDADD)
+tests_core_test_history_SOURCES = tests/core/test_history.c tests/core/testutil.c tests/core/testutil.h
+tests_core_test_history_CFLAGS = $(UNIT_CFLAGS)
+tests_core_test_history_LDADD = $(UNIT_LDADD)
+tests_plugins_test_exec_argv_SOURCES = tests/plugins/test_exec_argv.c plugins/exec/argv.c
+tests_plugins_test_exec_argv_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/plugins/exec
+tests_plugins_test_exec_argv_LDADD = $(CMOCKA_LIBS)
+
+# ---- fault plugins: each misbehaves in one way the core must survive ----
+FAULT_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+FAULT_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden -Wno-missing-prototypes
+check_LTLIBRARIES += \
+	tests/faults/segv.la \
+	tests/faults/abort.la \
+	tests/faults/exit3.la \
+	tests/faults/hang.la \
+	tests/faults/flood.la \
+	tests/faults/wrongabi.la \
+	tests/faults/tiny.la \
+	tests/faults/unresolved.la \
+	tests/faults/ctorcrash.la \
+	tests/faults/misnamed.la \
+	tests/faults/slowok.la
+tests_faults_segv_la_SOURCES = tests/faults/segv.c tests/faults/fault.h
+tests_faults_segv_la_CFLAGS = $(FAULT_CFLAGS)
+tests_faults_segv_la_LDFLAGS = $(FAULT_LDFLAGS)
+tests_faults_abort_la_SOURCES = tests/faults/abort.c tests/faults/fault.h
+tests_faults_abort_la_CFLAGS = $(FAULT_CFLAGS)
+tests_faults_abort_la_LDFLAGS = $(FAULT_LDFLAGS)
+tests_faults_exit3_la_SOURCES = tests/faults/exit3.c tests/faults/fault.h
+tests_faults_exit3_la_CFLAGS = $(FAULT_CFLAGS)
+tests_faults_exit3_la_LDFLAGS = $(FAULT_LDFLAGS)
+tests_faults_hang_la_SOURCES = tests/faults/hang.c tests/faults/fault.h
+tests_faults_hang_la_CFLAGS = $(FAULT_CFLAGS)
+tests_faults_hang_la_LDFLAGS = $(FAULT_LDFLAGS)
+tests_faults_flood_la_SOURCES = tests/faults/flood.c tests/faults/fault.h
+tests_faults_flood_la_CFLAGS = $(FAULT_CFLAGS)
+tests_faults_flood_la_LDFLAGS = $(FAULT_LDFLAGS)
+tests_faults_wrongabi_la_SOURCES = tests/faults/wrongabi.c tests/faults/fault.h
+tests_faults_wrongabi_la_CFLAGS = $(FAULT_CFLAGS)
+tests_faults_wrongabi_la_LDFLAGS = $(FAULT_LDFLAGS)
+tests_faults_tiny_la_SOURCES = tests/faults/tiny.c
+tests_faults_tiny_la_CFLAGS = $(FAULT_CFLAGS)
+tests_faults_tiny_la_LDFLAGS = $(FAULT_LDFLAGS)
+tests_faults_unresolved_la_SOURCES = tests/faults/unresolved.c tests/faults/fault.h
+tests_faults_unresolved_la_CFLAGS = $(FAULT_CFLAGS)
+tests_faults_unresolved_la_LDFLAGS = $(FAULT_LDFLAGS)
+tests_faults_ctorcrash_la_SOURCES = tests/faults/ctorcrash.c tests/faults/fault.h
+tests_faults_ctorcrash_la_CFLAGS = $(FAULT_CFLAGS)
+tests_faults_ctorcrash_la_LDFLAGS = $(FAULT_LDFLAGS)
+tests_faults_misnamed_la_SOURCES = tests/faults/misnamed.c tests/faults/fault.h
+tests_faults_misnamed_la_CFLAGS = $(FAULT_CFLAGS)
+tests_faults_misnamed_la_LDFLAGS = $(FAULT_LDFLAGS)
+tests_faults_slowok_la_SOURCES = tests/faults/slowok.c tests/faults/fault.h
+tests_faults_slowok_la_CFLAGS = $(FAULT_CFLAGS)
+tests_faults_slowok_la_LDFLAGS = $(FAULT_LDFLAGS)
+EXTRA_DIST += tests/faults/notelf.txt
+
+# ---- integration tests: the built binary, real files, real children ----
+INTEGRATION_TESTS = \
+	tests/integration/cli.sh \
+	tests/integration/check.sh \
+	tests/integration/exec.sh \
+	tests/integration/faults.sh \
+	tests/integration/security.sh \
+	tests/integration/lock.sh \
+	tests/integration/chain.sh \
+	tests/integration/sdk.sh \
+	tests/integration/abi-v1.sh \
+	tests/integration/style.sh
+TESTS += $(INTEGRATION_TESTS)
+dist_check_SCRIPTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += tests/integration/lib.sh tests/abi/v1/caretaker/plugin.h \
+	tests/abi/v1/caretaker/errors.h tests/abi/v1/oldplugin.c
+
+# For tests/bootstrap.sh: the unit tests it runs under the sanitizers.
+print-unit-tests:
+	@echo $(UNIT_TESTS)
+.PHONY: print-unit-tests
