@@ -94,9 +94,10 @@ loader_init(char *err, size_t err_size)
 		snprintf(err, err_size, "libltdl: %s", lt_dlerror());
 		return CT_EPLUGIN;
 	}
-	/* Without these, a failed eager open would be retried lazily. */
-	lt_dlloader_remove("lt_dlopen");
-	lt_dlloader_remove("lt_preopen");
+	/* Without these, a failed eager open would be retried lazily.  The
+	 * removed vtables were allocated by libltdl and are ours to free. */
+	free(lt_dlloader_remove("lt_dlopen"));
+	free(lt_dlloader_remove("lt_preopen"));
 	is_ready = 1;
 	return 0;
 }
@@ -489,6 +490,7 @@ loader_probe(const char *path, const char *name, const struct loader_policy *pol
 	pid = fork();
 	if (pid == 0) {
 		close(fds[0]);
+		proc_child_exit_guard();
 		proc_child_quiet();
 		probe_child(path, name, pol, fds[1]);
 	}

@@ -88,6 +88,21 @@ proc_child_quiet(void)
 	}
 }
 
+static void
+proc_exit_now_cb(int status, void *arg)
+{
+	(void)arg;
+	_exit(status);
+}
+
+void
+proc_child_exit_guard(void)
+{
+	/* Handlers run last-registered first, so this one runs before any the
+	 * parent registered. */
+	on_exit(proc_exit_now_cb, NULL);
+}
+
 int64_t
 proc_now_ms(void)
 {

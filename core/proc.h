@@ -19,6 +19,11 @@ void proc_child_quiet(void);
 /* Reset every signal disposition and the mask to defaults (before running
  * plugin code or exec). */
 void proc_signals_reset(void);
+/* In a fresh child: if code running there calls exit(), end the process at
+ * once with that status, without the parent's atexit handlers (stdio
+ * buffers copied by fork would be written twice; a sanitizer's leak check
+ * would report the parent's memory). */
+void proc_child_exit_guard(void);
 /* Monotonic clock in milliseconds. */
 int64_t proc_now_ms(void);
 /* Wall clock in microseconds since the epoch. */

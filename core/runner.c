@@ -219,6 +219,7 @@ runner_child(struct runner *rn, const struct job *job, const char *state_dir, in
 	char err[1024];
 
 	setpgid(0, 0);
+	proc_child_exit_guard();
 	proc_signals_reset();
 	task_install_stop_handler();
 	child_setup_fds(capture_fd);
