@@ -8,10 +8,13 @@
 static int
 segv_run(struct ct_task *t, const struct ct_services *ct, void *state)
 {
-	volatile int *p = (volatile int *)(uintptr_t)16;
+	/* Read through a volatile so the compiler cannot see the address. */
+	volatile uintptr_t address = 16;
+	volatile int *p;
 
 	(void)state;
 	ct->log(t, CT_LOG_NOTICE, "about to crash");
+	p = (volatile int *)address;
 	*p = 1;
 	return CT_OK;
 }
