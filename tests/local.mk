@@ -20,6 +20,7 @@ UNIT_TESTS = \
 	tests/core/test_loader \
 	tests/core/test_runner \
 	tests/core/test_history \
+	tests/core/test_schedule \
 	tests/plugins/test_exec_argv
 if HAVE_CMOCKA
 check_PROGRAMS += $(UNIT_TESTS)
@@ -42,9 +43,20 @@ tests_core_test_runner_LDADD = $(UNIT_LDADD)
 tests_core_test_history_SOURCES = tests/core/test_history.c tests/core/testutil.c tests/core/testutil.h
 tests_core_test_history_CFLAGS = $(UNIT_CFLAGS)
 tests_core_test_history_LDADD = $(UNIT_LDADD)
+tests_core_test_schedule_SOURCES = tests/core/test_schedule.c
+tests_core_test_schedule_CFLAGS = $(UNIT_CFLAGS)
+tests_core_test_schedule_LDADD = $(UNIT_LDADD)
 tests_plugins_test_exec_argv_SOURCES = tests/plugins/test_exec_argv.c plugins/exec/argv.c
 tests_plugins_test_exec_argv_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/plugins/exec
 tests_plugins_test_exec_argv_LDADD = $(CMOCKA_LIBS)
+
+# ---- schedules against systemd-analyze (skipped where it is missing) ----
+check_PROGRAMS += tests/schedule/schedule-next
+tests_schedule_schedule_next_SOURCES = tests/schedule/schedule-next.c
+tests_schedule_schedule_next_LDADD = $(CORE_LIBS)
+TESTS += tests/schedule/compare-systemd.sh
+dist_check_SCRIPTS += tests/schedule/compare-systemd.sh tests/schedule/gen-expressions.sh
+EXTRA_DIST += tests/schedule/expressions.txt
 
 # ---- fault plugins: each misbehaves in one way the core must survive ----
 FAULT_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
