@@ -27,6 +27,7 @@
 #include "arena.h"
 #include "config.h"
 #include "loader.h"
+#include "schedule.h"
 #include "xmalloc.h"
 
 #ifndef CT_PLUGINDIR
@@ -60,6 +61,10 @@ const struct ct_option config_job_keys[] = {
 	{"enabled", CT_OPT_BOOL, 0, "yes", NULL, 0, 0, "no: never run it, not even with --all"},
 	{"only_if_exists", CT_OPT_PATH, 0, NULL, NULL, 0, 0,
 	 "skip the run (not a failure) while this path does not exist"},
+	{"jitter", CT_OPT_DURATION, 0, NULL, NULL, 0, 0,
+	 "spread the start by up to this much (RandomizedDelaySec= of its timer)"},
+	{"catch_up", CT_OPT_ENUM, 0, "once", "once|skip", 0, 0,
+	 "run --due: once makes up missed elapses with one run; skip drops them"},
 	{NULL, 0, 0, NULL, NULL, 0, 0, NULL},
 };
 
@@ -76,6 +81,14 @@ const struct ct_option config_settings_keys[] = {
 	 "after SIGTERM, wait this long before SIGKILL"},
 	{"output_limit", CT_OPT_SIZE, 0, "64K", NULL, 0, 0,
 	 "captured output kept per stream and run (head and tail)"},
+	{"due_window", CT_OPT_DURATION, 0, "15min", NULL, 0, 0,
+	 "run --due: an elapse older than this was missed (see catch_up = skip)"},
+	{"overdue_slack", CT_OPT_DURATION, 0, "1h", NULL, 0, 0,
+	 "status: OVERDUE when no success within the schedule's period plus this"},
+	{"prometheus_dir", CT_OPT_PATH, 0, NULL, NULL, 0, 0,
+	 "write caretaker.prom here after every run (node_exporter's textfile folder)"},
+	{"history", CT_OPT_ENUM, 0, "file", "file|database", 0, 0,
+	 "database: also record every run in a table, shared by every host"},
 	{NULL, 0, 0, NULL, NULL, 0, 0, NULL},
 };
 
@@ -414,6 +427,10 @@ settings_decode(struct config *cfg, const struct opt_set *set)
 	s->timeout_ms = opt_set_get(set, "timeout")->i;
 	s->kill_grace_ms = opt_set_get(set, "kill_grace")->i;
 	s->output_limit = opt_set_get(set, "output_limit")->u;
+	s->due_window_ms = opt_set_get(set, "due_window")->i;
+	s->overdue_slack_ms = opt_set_get(set, "overdue_slack")->i;
+	s->prometheus_dir = opt_set_get(set, "prometheus_dir")->str;
+	s->is_history_in_database = strcmp(opt_set_get(set, "history")->str, "database") == 0;
 }
 
 static void
@@ -425,6 +442,25 @@ config_bind_settings(struct config *cfg, const struct section *s)
 		     cfg->dir, NULL, "[caretaker]", cfg->path, s ? s->line : 0, cfg->arena, &set,
 		     &cfg->diags);
 	settings_decode(cfg, &set);
+}
+
+static void
+job_parse_schedule(struct config *cfg, struct job *job)
+{
+	const struct option_input *in = NULL;
+	char err[256];
+
+	if (job->schedule == NULL)
+		return;
+	for (size_t i = 0; i < job->n_inputs && in == NULL; i++)
+		if (strcmp(job->inputs[i].key, "schedule") == 0)
+			in = &job->inputs[i];
+	if (schedule_parse(job->schedule, &job->sched, err, sizeof(err)) != 0)
+		diag_add(&cfg->diags, DIAG_ERROR, in ? in->file : job->file, in ? in->line : job->line,
+			 job->name,
+			 "write a shorthand (daily), a calendar expression (Sun *-*-* 01:00:00 UTC) "
+			 "or a cron line (0 1 * * 0); `caretaker next` shows what it means",
+			 "schedule: %s", err);
 }
 
 static void
@@ -451,8 +487,11 @@ job_decode(struct config *cfg, struct job *job)
 	job->is_nice_set = v->is_set;
 	job->is_enabled = (int)opt_set_get(c, "enabled")->i;
 	job->only_if_exists = opt_set_get(c, "only_if_exists")->str;
+	job->jitter_ms = opt_set_get(c, "jitter")->i;
+	job->is_catching_up = strcmp(opt_set_get(c, "catch_up")->str, "once") == 0;
 	if (job->plugin == NULL)
 		job->plugin = "";
+	job_parse_schedule(cfg, job);
 }
 
 /* Bind only the core keys; plugin keys wait for config_bind_plugin. */
@@ -559,6 +598,8 @@ config_free(struct config *cfg)
 	if (cfg == NULL)
 		return;
 	diag_list_clear(&cfg->diags);
+	for (size_t i = 0; i < cfg->n_jobs; i++)
+		schedule_free(cfg->jobs[i]->sched);
 	free(cfg->jobs);
 	arena_free(cfg->arena);
 	free(cfg);

@@ -19,6 +19,7 @@
 
 struct arena;
 struct plugin_info;
+struct schedule;
 
 enum job_lock { JOB_LOCK_HOST = 0, JOB_LOCK_DATABASE, JOB_LOCK_NONE };
 
@@ -31,6 +32,10 @@ struct settings {
 	int64_t timeout_ms;         /* default job timeout */
 	int64_t kill_grace_ms;      /* SIGTERM -> SIGKILL */
 	uint64_t output_limit;      /* bytes kept per captured stream */
+	int64_t due_window_ms;      /* run --due: older elapses were missed */
+	int64_t overdue_slack_ms;   /* status: period + this without success */
+	const char *prometheus_dir; /* NULL: no textfile */
+	int is_history_in_database;
 };
 
 struct job {
@@ -57,6 +62,9 @@ struct job {
 	int is_nice_set;
 	int is_enabled;
 	const char *only_if_exists;
+	int64_t jitter_ms;
+	int is_catching_up;         /* catch_up = once */
+	struct schedule *sched;     /* parsed `schedule`, NULL when none or bad */
 };
 
 struct config {

@@ -17,7 +17,7 @@
 
 #define PROBE_TIMEOUT_MS 10000
 
-static void
+void
 policy_from_settings(const struct config *cfg, struct loader_policy *pol)
 {
 	memset(pol, 0, sizeof(*pol));
@@ -169,6 +169,17 @@ check_bind_jobs(struct config *cfg, const struct plugin_list *list, struct arena
 	}
 }
 
+void
+inspect_bind_plugins(struct config *cfg, struct plugin_list *list, struct arena *a)
+{
+	struct loader_policy pol;
+
+	policy_from_settings(cfg, &pol);
+	loader_scan(&pol, a, list);
+	check_bind_jobs(cfg, list, a);
+	config_check_graph(cfg);
+}
+
 static void
 check_note_shadowed(struct config *cfg, const struct plugin_list *list)
 {
@@ -187,17 +198,13 @@ check_note_shadowed(struct config *cfg, const struct plugin_list *list)
 int
 inspect_check(struct config *cfg, int is_quiet)
 {
-	struct loader_policy pol;
 	struct plugin_list list = {0};
 	struct arena *a = arena_new();
 
-	policy_from_settings(cfg, &pol);
 	trust_warning(cfg);
 	/* Even with global errors, go on: check reports everything at once. */
-	loader_scan(&pol, a, &list);
-	check_bind_jobs(cfg, &list, a);
+	inspect_bind_plugins(cfg, &list, a);
 	check_note_shadowed(cfg, &list);
-	config_check_graph(cfg);
 	diag_print(&cfg->diags, stderr);
 	if (!is_quiet)
 		printf("%zu jobs, %zu plugins: %zu errors, %zu warnings\n", cfg->n_jobs, list.n,
