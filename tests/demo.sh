@@ -48,5 +48,5 @@ echo
 echo "== caretaker report"
 ct report
 echo
-echo "(demo configuration was $demo; exit status of run --all: $status)"
+echo "(exit status of run --all: $status)"
 exit "$status"

@@ -129,3 +129,8 @@ EXTRA_DIST += tests/integration/lib.sh tests/abi/v1/caretaker/plugin.h \
 print-unit-tests:
 	@echo $(UNIT_TESTS)
 .PHONY: print-unit-tests
+
+# The throwaway PostgreSQL harness (tests/harness/README.md).
+EXTRA_DIST += tests/harness/pg.sh tests/harness/schema.sql tests/harness/seed.sh \
+	tests/harness/seed.sql tests/harness/gen-logs.sh tests/harness/README.md \
+	tests/harness/selftest.sh tests/demo.sh tests/bootstrap.sh tests/bench/run-noop.sh
