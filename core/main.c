@@ -15,6 +15,7 @@
 #include "proc.h"
 #include "report.h"
 #include "runner.h"
+#include "status.h"
 
 #ifndef CT_CONFDIR
 #define CT_CONFDIR "/etc/caretaker"
@@ -37,7 +38,13 @@ static const char usage_text[] =
 	"  describe PLUGIN              a plugin's options\n"
 	"  run JOB...                   run jobs (their `requires` first)\n"
 	"  run --all [--dry-run]        run every enabled job\n"
-	"  report [JOB] [--format text|json] [-n N] [--since DURATION]\n"
+	"  run --due [--base-time TIME] run every enabled job whose schedule elapsed\n"
+	"                               since its last run (for one frequent timer)\n"
+	"  next [JOB] [-n N] [--base-time TIME]\n"
+	"                               upcoming elapses, local and UTC\n"
+	"  status                       OK/WARN/FAIL/OVERDUE per job; exit 1 if any\n"
+	"                               job is failing or overdue\n"
+	"  report [JOB] [--format text|json|prometheus] [-n N] [--since DURATION]\n"
 	"                               the last runs, from history\n"
 	"\n"
 	"Options:\n"
@@ -130,7 +137,9 @@ cmd_run(struct cli *cli)
 {
 	static const struct option longopts[] = {
 		{"all", no_argument, NULL, 'a'},
+		{"due", no_argument, NULL, 'd'},
 		{"dry-run", no_argument, NULL, 'n'},
+		{"base-time", required_argument, NULL, 'b'},
 		{NULL, 0, NULL, 0},
 	};
 	struct runner_options opts = {0};
@@ -141,13 +150,19 @@ cmd_run(struct cli *cli)
 	while ((c = getopt_long(cli->argc, cli->argv, "", longopts, NULL)) != -1) {
 		if (c == 'a')
 			opts.is_all = 1;
+		else if (c == 'd')
+			opts.is_due = 1;
 		else if (c == 'n')
 			opts.is_dry_run = 1;
+		else if (c == 'b' && status_parse_time(optarg, &opts.now_us) == 0)
+			continue;
 		else
-			return usage_error("run: bad option", NULL);
+			return usage_error("run: bad option or value", optarg);
 	}
-	if (!opts.is_all && optind >= cli->argc)
-		return usage_error("run: name a job, or use --all", NULL);
+	if (!opts.is_all && !opts.is_due && optind >= cli->argc)
+		return usage_error("run: name a job, or use --all or --due", NULL);
+	if (opts.is_all + opts.is_due > 1 || ((opts.is_all || opts.is_due) && optind < cli->argc))
+		return usage_error("run: give job names, --all or --due, not several", NULL);
 	opts.is_quiet = cli->verbosity < 0;
 	cfg = cli_load_config(cli, 0);
 	if (cfg == NULL)
@@ -177,6 +192,8 @@ parse_report_args(struct cli *cli, struct report_options *opts)
 			opts->format = REPORT_JSON;
 		else if (c == 'f' && strcmp(optarg, "text") == 0)
 			opts->format = REPORT_TEXT;
+		else if (c == 'f' && strcmp(optarg, "prometheus") == 0)
+			opts->format = REPORT_PROMETHEUS;
 		else if (c == 'n' && value_parse_int(optarg, &n, err, sizeof(err)) == 0 && n > 0)
 			opts->max_runs = (size_t)n;
 		else if (c == 's' && value_parse_duration_ms(optarg, &ms, err, sizeof(err)) == 0)
@@ -202,6 +219,55 @@ cmd_report(struct cli *cli)
 	if (cfg == NULL)
 		return EXIT_CONFIG;
 	rc = report_show(cfg, &opts);
+	config_free(cfg);
+	return rc;
+}
+
+static int
+cmd_next(struct cli *cli)
+{
+	static const struct option longopts[] = {
+		{"base-time", required_argument, NULL, 'b'},
+		{NULL, 0, NULL, 0},
+	};
+	struct next_options opts = {0};
+	struct config *cfg;
+	char err[64];
+	int64_t n = 0;
+	int c, rc;
+
+	optind = 0;
+	while ((c = getopt_long(cli->argc, cli->argv, "n:", longopts, NULL)) != -1) {
+		if (c == 'n' && value_parse_int(optarg, &n, err, sizeof(err)) == 0 && n > 0 &&
+		    n <= 10000)
+			opts.count = (size_t)n;
+		else if (c == 'b' && status_parse_time(optarg, &opts.base_us) == 0)
+			continue;
+		else
+			return usage_error("next: bad option or value", optarg);
+	}
+	if (optind < cli->argc)
+		opts.job = cli->argv[optind];
+	cfg = cli_load_config(cli, 0);
+	if (cfg == NULL)
+		return EXIT_CONFIG;
+	rc = status_next(cfg, &opts);
+	config_free(cfg);
+	return rc;
+}
+
+static int
+cmd_status(struct cli *cli)
+{
+	struct config *cfg;
+	int rc;
+
+	if (cli->argc != 1)
+		return usage_error("status takes no arguments", NULL);
+	cfg = cli_load_config(cli, 0);
+	if (cfg == NULL)
+		return EXIT_CONFIG;
+	rc = status_show(cfg, proc_wall_us());
 	config_free(cfg);
 	return rc;
 }
@@ -248,6 +314,10 @@ main(int argc, char **argv)
 		return cmd_run(&cli);
 	if (strcmp(cli.argv[0], "report") == 0)
 		return cmd_report(&cli);
+	if (strcmp(cli.argv[0], "next") == 0)
+		return cmd_next(&cli);
+	if (strcmp(cli.argv[0], "status") == 0)
+		return cmd_status(&cli);
 	for (size_t i = 0; simple[i] != NULL; i++)
 		if (strcmp(cli.argv[0], simple[i]) == 0)
 			return cmd_simple(&cli, simple[i]);

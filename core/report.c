@@ -6,6 +6,7 @@
 #include "autoconf.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "log.h"
 #include "report.h"
 #include "runner.h"
+#include "status.h"
 
 struct style {
 	const char *ok, *warn, *fail, *dim, *off;
@@ -126,10 +128,20 @@ int
 report_show(const struct config *cfg, const struct report_options *opts)
 {
 	struct history_query q = {opts->job, opts->since_us, opts->max_runs};
+	char *text = NULL;
 	json_t *runs = NULL, *doc;
 	size_t n_damaged = 0;
 	char err[512];
 
+	if (opts->format == REPORT_PROMETHEUS) {
+		if (status_prometheus_text(cfg, &text, err, sizeof(err)) != 0) {
+			log_err("%s", err);
+			return EXIT_JOB_FAILED;
+		}
+		fputs(text, stdout);
+		free(text);
+		return EXIT_OK;
+	}
 	if (q.max == 0)
 		q.max = opts->job ? 10 : 20;
 	if (history_read(cfg->settings.state_dir, &q, &runs, &n_damaged, err, sizeof(err)) != 0) {

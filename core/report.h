@@ -10,7 +10,7 @@
 
 struct config;
 
-enum report_format { REPORT_TEXT, REPORT_JSON };
+enum report_format { REPORT_TEXT, REPORT_JSON, REPORT_PROMETHEUS };
 
 struct report_options {
 	const char *job;      /* NULL: every job */

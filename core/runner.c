@@ -39,12 +39,15 @@
 
 #include "arena.h"
 #include "config.h"
+#include "due.h"
 #include "history.h"
 #include "loader.h"
 #include "log.h"
 #include "proc.h"
 #include "result.h"
 #include "runner.h"
+#include "state.h"
+#include "status.h"
 #include "task.h"
 #include "xmalloc.h"
 
@@ -65,6 +68,7 @@ struct runner {
 	enum job_state *state;   /* per cfg->jobs index */
 	int *status;             /* ct_status of finished jobs */
 	int *is_blocking;        /* finished without success: dependents skip */
+	int64_t *elapse_us;      /* run --due: the elapse each due job handles */
 	int is_any_failed;
 	int is_any_locked;
 	int is_any_config_error;
@@ -493,15 +497,23 @@ run_precheck(struct runner *rn, const struct job *job, int is_named, struct run_
 	return 0;
 }
 
+/* History first (the record of truth), then the state: the elapse a due
+ * run handled, and the last success only once the run really succeeded. */
 static void
-run_record(struct runner *rn, struct run_result *r)
+run_record(struct runner *rn, struct run_result *r, int64_t elapse_us)
 {
+	const char *dir = rn->cfg->settings.state_dir;
 	json_t *rec = result_to_json(r);
 	char err[512];
 
-	if (rec == NULL || history_append(rn->cfg->settings.state_dir, rec, err, sizeof(err)) != 0)
+	if (rec == NULL || history_append(dir, rec, err, sizeof(err)) != 0)
 		log_err("%s: history not written: %s", r->job, rec ? err : "cannot encode");
+	else if (state_record_run(dir, rec, elapse_us, err, sizeof(err)) != 0)
+		log_err("%s: state not written: %s", r->job, err);
 	json_decref(rec);
+	if (rn->cfg->settings.prometheus_dir != NULL &&
+	    status_write_prometheus(rn->cfg, err, sizeof(err)) != 0)
+		log_err("prometheus textfile not written: %s", err);
 }
 
 static void
@@ -551,7 +563,7 @@ done:
 	r->end_us = proc_wall_us();
 	r->duration_ms = proc_now_ms() - t0;
 	if (!r->is_locked)
-		run_record(rn, r);
+		run_record(rn, r, rn->elapse_us[job_index(rn->cfg, job)]);
 	run_print(rn, r);
 	rn->is_any_failed |= r->status == CT_STATUS_FAIL && !r->is_config_error;
 	rn->is_any_config_error |= r->is_config_error;
@@ -576,7 +588,7 @@ run_skip(struct runner *rn, const struct job *job, const char *why)
 
 	r->start_us = r->end_us = proc_wall_us();
 	result_set(r, CT_STATUS_SKIPPED, "%s", why);
-	run_record(rn, r);
+	run_record(rn, r, rn->elapse_us[job_index(rn->cfg, job)]);
 	run_print(rn, r);
 	rn->is_blocking[job_index(rn->cfg, job)] = 1;
 	result_free(r);
@@ -702,6 +714,7 @@ runner_init(struct runner *rn, struct config *cfg, const struct runner_options *
 	rn->state = xcalloc(cfg->n_jobs + 1, sizeof(*rn->state));
 	rn->status = xcalloc(cfg->n_jobs + 1, sizeof(*rn->status));
 	rn->is_blocking = xcalloc(cfg->n_jobs + 1, sizeof(*rn->is_blocking));
+	rn->elapse_us = xcalloc(cfg->n_jobs + 1, sizeof(*rn->elapse_us));
 }
 
 static void
@@ -710,6 +723,7 @@ runner_fini(struct runner *rn)
 	free(rn->state);
 	free(rn->status);
 	free(rn->is_blocking);
+	free(rn->elapse_us);
 	arena_free(rn->arena);
 }
 
@@ -725,6 +739,54 @@ runner_exit_code(const struct runner *rn)
 	if (runner_stop_signal != 0)
 		return EXIT_JOB_FAILED;
 	return EXIT_OK;
+}
+
+/* Record what needs no run (first sight, a missed elapse to skip). */
+static void
+due_note(struct runner *rn, const struct job *job, enum due_verdict v, int64_t elapse_us)
+{
+	char err[512];
+
+	if (v == DUE_BASELINE)
+		log_info("%s: first seen by run --due; it runs from its next elapse", job->name);
+	else
+		log_notice("%s: skipping a missed elapse (catch_up = skip)", job->name);
+	if (state_record_elapse(rn->cfg->settings.state_dir, job->name, elapse_us, err,
+				sizeof(err)) != 0)
+		log_err("%s: state not written: %s", job->name, err);
+}
+
+/* Mark every enabled, scheduled job whose schedule elapsed. */
+static int
+runner_select_due(struct runner *rn, char *needed, char *is_named)
+{
+	int64_t now = rn->opts->now_us ? rn->opts->now_us : proc_wall_us();
+	struct state *st = NULL;
+	char err[512];
+
+	if (prepare_state_dirs(rn->cfg) != 0 ||
+	    state_load(rn->cfg->settings.state_dir, &st, err, sizeof(err)) != 0) {
+		log_err("run --due: %s", err);
+		return EXIT_CONFIG;
+	}
+	for (size_t i = 0; i < rn->cfg->n_jobs; i++) {
+		struct job *job = rn->cfg->jobs[i];
+		int64_t e = 0;
+		enum due_verdict v;
+
+		if (!job->is_enabled || job->sched == NULL)
+			continue;
+		v = due_check(job, st, now, rn->cfg->settings.due_window_ms, &e);
+		if (v == DUE_RUN) {
+			rn->elapse_us[i] = e;
+			is_named[i] = 1;
+			prepare_mark(rn, job, needed);
+		} else if (v != DUE_NOT) {
+			due_note(rn, job, v, e);
+		}
+	}
+	state_free(st);
+	return 0;
 }
 
 static int
@@ -747,6 +809,8 @@ runner_select(struct runner *rn, const char *const *names, size_t n, char *neede
 	for (size_t i = 0; rn->opts->is_all && i < rn->cfg->n_jobs; i++)
 		if (rn->cfg->jobs[i]->is_enabled)
 			prepare_mark(rn, rn->cfg->jobs[i], needed);
+	if (rn->opts->is_due && rc == 0)
+		rc = runner_select_due(rn, needed, is_named);
 	return rc;
 }
 

@@ -6,6 +6,7 @@
 #define CT_RUNNER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct config;
 
@@ -20,6 +21,8 @@ enum runner_exit {
 
 struct runner_options {
 	int is_all;       /* every enabled job */
+	int is_due;       /* every enabled job whose schedule elapsed (due.h) */
+	int64_t now_us;   /* run --due as if it were this time; 0 for now */
 	int is_dry_run;
 	int is_quiet;     /* no per-job lines on stdout */
 };

@@ -1,0 +1,297 @@
+/*
+ * state.c — per-job state between invocations (see state.h for the format
+ * and the crash guarantees).
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <caretaker/plugin.h>
+
+#include "history.h"
+#include "log.h"
+#include "proc.h"
+#include "result.h"
+#include "state.h"
+#include "xmalloc.h"
+
+#define STATE_FILE "state.json"
+#define STATE_LOCK "state.lock"
+
+struct state {
+	json_t *root;
+};
+
+static json_t *
+state_jobs(const struct state *st)
+{
+	return json_object_get(st->root, "jobs");
+}
+
+static json_t *
+state_job(const struct state *st, const char *job)
+{
+	return json_object_get(state_jobs(st), job);
+}
+
+static json_t *
+state_job_new(struct state *st, const char *job)
+{
+	json_t *j = state_job(st, job);
+
+	if (j == NULL) {
+		j = json_object();
+		json_object_set_new(state_jobs(st), job, j);
+	}
+	return j;
+}
+
+static int64_t
+state_int(const struct state *st, const char *job, const char *key)
+{
+	return (int64_t)json_integer_value(json_object_get(state_job(st, job), key));
+}
+
+int64_t
+state_last_elapse_us(const struct state *st, const char *job)
+{
+	return state_int(st, job, "last_elapse_us");
+}
+
+int64_t
+state_last_success_us(const struct state *st, const char *job)
+{
+	return state_int(st, job, "last_success_us");
+}
+
+json_t *
+state_last_run(const struct state *st, const char *job)
+{
+	return json_object_get(state_job(st, job), "last");
+}
+
+/* Remember a record as the job's newest run (output and log left out). */
+static void
+state_apply_record(struct state *st, const json_t *record)
+{
+	const char *job = json_string_value(json_object_get(record, "job"));
+	int status = result_status_from_word(json_string_value(json_object_get(record, "status")));
+	json_t *copy, *j;
+
+	if (job == NULL)
+		return;
+	j = state_job_new(st, job);
+	copy = json_deep_copy(record);
+	json_object_del(copy, "output");
+	json_object_del(copy, "log");
+	json_object_set_new(j, "last", copy);
+	if (status == CT_STATUS_OK || status == CT_STATUS_WARN)
+		json_object_set(j, "last_success_us", json_object_get(record, "start_us"));
+}
+
+static struct state *
+state_empty(void)
+{
+	struct state *st = xcalloc(1, sizeof(*st));
+
+	st->root = json_pack("{s:i, s:{}}", "format", 1, "jobs");
+	return st;
+}
+
+/* Rebuild from history; the newest run of a job stands in for its last
+ * handled elapse (run --due then waits for the next one). */
+static int
+state_rebuild(const char *state_dir, struct state **out, char *err, size_t err_size)
+{
+	struct history_query q = {0};
+	struct state *st = state_empty();
+	json_t *runs = NULL, *rec;
+	size_t damaged, i;
+	int rc = history_read(state_dir, &q, &runs, &damaged, err, err_size);
+
+	json_array_foreach(runs, i, rec) {
+		const char *job = json_string_value(json_object_get(rec, "job"));
+
+		state_apply_record(st, rec);
+		if (job != NULL)
+			json_object_set(state_job_new(st, job), "last_elapse_us",
+					json_object_get(rec, "start_us"));
+	}
+	json_decref(runs);
+	if (rc != 0) {
+		state_free(st);
+		return rc;
+	}
+	*out = st;
+	return 0;
+}
+
+static void
+state_move_aside(const char *path, const char *why)
+{
+	char *aside = xasprintf("%s.corrupt-%lld", path, (long long)time(NULL));
+
+	if (rename(path, aside) == 0)
+		log_warn("%s is damaged (%s): moved to %s and rebuilt from history", path, why,
+			 aside);
+	else
+		log_warn("%s is damaged (%s) and cannot be moved aside: %s; rebuilt from history",
+			 path, why, strerror(errno));
+	free(aside);
+}
+
+int
+state_load(const char *state_dir, struct state **out, char *err, size_t err_size)
+{
+	char *path = xasprintf("%s/%s", state_dir, STATE_FILE);
+	json_error_t jerr;
+	json_t *root = json_load_file(path, 0, &jerr);
+	int rc;
+
+	if (root != NULL && json_is_object(json_object_get(root, "jobs"))) {
+		struct state *st = xcalloc(1, sizeof(*st));
+
+		st->root = root;
+		*out = st;
+		free(path);
+		return 0;
+	}
+	if (root != NULL || access(path, F_OK) == 0)
+		state_move_aside(path, root ? "no \"jobs\" object" : jerr.text);
+	json_decref(root);
+	free(path);
+	rc = state_rebuild(state_dir, out, err, err_size);
+	return rc;
+}
+
+void
+state_free(struct state *st)
+{
+	if (st == NULL)
+		return;
+	json_decref(st->root);
+	free(st);
+}
+
+static int
+fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = fd >= 0 && fsync(fd) == 0 ? 0 : CT_EIO;
+
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* Write the whole state to a temporary file, fsync, rename, fsync the dir. */
+static int
+state_save(const char *state_dir, const struct state *st, char *err, size_t err_size)
+{
+	char *path = xasprintf("%s/%s", state_dir, STATE_FILE);
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	char *text = json_dumps(st->root, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int rc = fd < 0 || text == NULL ? CT_ESYS : 0;
+
+	if (rc == 0)
+		rc = proc_write_all(fd, text, strlen(text));
+	if (rc == 0 && fsync(fd) != 0)
+		rc = CT_EIO;
+	if (fd >= 0)
+		close(fd);
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = CT_ESYS;
+	if (rc == 0)
+		rc = fsync_dir(state_dir);
+	if (rc != 0) {
+		snprintf(err, err_size, "cannot write %s: %s", path, strerror(errno));
+		unlink(tmp);
+	}
+	free(text);
+	free(tmp);
+	free(path);
+	return rc;
+}
+
+/* Lock, load, let `change` edit, save, unlock. */
+static int
+state_update(const char *state_dir, void (*change)(struct state *, const void *), const void *arg,
+	     char *err, size_t err_size)
+{
+	char *lock_path = xasprintf("%s/%s", state_dir, STATE_LOCK);
+	int lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	struct state *st = NULL;
+	int rc;
+
+	free(lock_path);
+	if (lock_fd < 0 || flock(lock_fd, LOCK_EX) != 0) {
+		snprintf(err, err_size, "cannot lock the state in %s: %s", state_dir, strerror(errno));
+		if (lock_fd >= 0)
+			close(lock_fd);
+		return CT_ESYS;
+	}
+	rc = state_load(state_dir, &st, err, err_size);
+	if (rc == 0) {
+		change(st, arg);
+		rc = state_save(state_dir, st, err, err_size);
+	}
+	state_free(st);
+	close(lock_fd);
+	return rc;
+}
+
+struct run_change {
+	const json_t *record;
+	int64_t elapse_us;
+};
+
+static void
+change_run_cb(struct state *st, const void *arg)
+{
+	const struct run_change *c = arg;
+	const char *job = json_string_value(json_object_get(c->record, "job"));
+
+	state_apply_record(st, c->record);
+	if (c->elapse_us != 0 && job != NULL)
+		json_object_set_new(state_job_new(st, job), "last_elapse_us",
+				    json_integer(c->elapse_us));
+}
+
+int
+state_record_run(const char *state_dir, const json_t *record, int64_t elapse_us, char *err,
+		 size_t err_size)
+{
+	struct run_change c = {record, elapse_us};
+
+	return state_update(state_dir, change_run_cb, &c, err, err_size);
+}
+
+struct elapse_change {
+	const char *job;
+	int64_t elapse_us;
+};
+
+static void
+change_elapse_cb(struct state *st, const void *arg)
+{
+	const struct elapse_change *c = arg;
+
+	json_object_set_new(state_job_new(st, c->job), "last_elapse_us", json_integer(c->elapse_us));
+}
+
+int
+state_record_elapse(const char *state_dir, const char *job, int64_t elapse_us, char *err,
+		    size_t err_size)
+{
+	struct elapse_change c = {job, elapse_us};
+
+	return state_update(state_dir, change_elapse_cb, &c, err, err_size);
+}
