@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "fleet.h"
 #include "history.h"
 #include "log.h"
 #include "report.h"
@@ -144,6 +145,14 @@ report_show(const struct config *cfg, const struct report_options *opts)
 	}
 	if (q.max == 0)
 		q.max = opts->job ? 10 : 20;
+	if (cfg->settings.is_history_in_database &&
+	    fleet_history_read(cfg, &q, &runs, err, sizeof(err)) == 0)
+		goto render;
+	if (cfg->settings.is_history_in_database) {
+		log_warn("history = database: %s; showing this host's history file", err);
+		json_decref(runs);
+		runs = NULL;
+	}
 	if (history_read(cfg->settings.state_dir, &q, &runs, &n_damaged, err, sizeof(err)) != 0) {
 		log_err("%s", err);
 		json_decref(runs);
@@ -152,6 +161,7 @@ report_show(const struct config *cfg, const struct report_options *opts)
 	if (n_damaged > 0)
 		log_warn("history: %zu damaged record(s) skipped (a crash while writing?)",
 			 n_damaged);
+render:
 	if (opts->format == REPORT_JSON) {
 		doc = json_pack("{s:i, s:O}", "format", 1, "runs", runs);
 		json_dumpf(doc, stdout, JSON_INDENT(2));

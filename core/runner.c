@@ -40,6 +40,7 @@
 #include "arena.h"
 #include "config.h"
 #include "due.h"
+#include "fleet.h"
 #include "history.h"
 #include "loader.h"
 #include "log.h"
@@ -510,6 +511,9 @@ run_record(struct runner *rn, struct run_result *r, int64_t elapse_us)
 		log_err("%s: history not written: %s", r->job, rec ? err : "cannot encode");
 	else if (state_record_run(dir, rec, elapse_us, err, sizeof(err)) != 0)
 		log_err("%s: state not written: %s", r->job, err);
+	if (rec != NULL && rn->cfg->settings.is_history_in_database &&
+	    fleet_history_append(rn->cfg, rec, err, sizeof(err)) != 0)
+		log_err("%s: history not written to the database: %s", r->job, err);
 	json_decref(rec);
 	if (rn->cfg->settings.prometheus_dir != NULL &&
 	    status_write_prometheus(rn->cfg, err, sizeof(err)) != 0)
@@ -530,6 +534,58 @@ run_print(const struct runner *rn, const struct run_result *r)
 	fflush(stdout);
 }
 
+/* The fleet lock of a `lock = database` job: 0 when held (or not needed),
+ * otherwise the result says why the run does not happen. */
+static int
+run_take_fleet_lock(struct runner *rn, const struct job *job, struct fleet_lock **lock,
+		    struct run_result *r)
+{
+	char holder[128], err[512];
+	int rc;
+
+	if (job->lock != JOB_LOCK_DATABASE)
+		return 0;
+	rc = fleet_lock_take(rn->cfg, job, lock, holder, sizeof(holder), err, sizeof(err));
+	if (rc == CT_ELOCKED)
+		result_set(r, CT_STATUS_SKIPPED, "running on %s", holder);
+	else if (rc != 0)
+		result_set(r, CT_STATUS_FAIL, "cannot take the database lock: %s", err);
+	return rc;
+}
+
+/* The host lock; 0 when held (or lock = none). */
+static int
+run_take_host_lock(struct runner *rn, const struct job *job, int *lock_fd, struct run_result *r)
+{
+	char err[512];
+	long holder = 0;
+
+	if (job->lock == JOB_LOCK_NONE)
+		return 0;
+	*lock_fd = lock_take(rn->cfg, job->name, &holder, err, sizeof(err));
+	if (*lock_fd == -1) {
+		r->is_locked = 1;
+		result_set(r, CT_STATUS_SKIPPED, "already running (pid %ld)", holder);
+		return CT_ELOCKED;
+	}
+	if (*lock_fd == -2) {
+		result_set(r, CT_STATUS_FAIL, "%s", err);
+		return CT_ESYS;
+	}
+	return 0;
+}
+
+static void
+run_account(struct runner *rn, const struct job *job, const struct run_result *r)
+{
+	rn->is_any_failed |= r->status == CT_STATUS_FAIL && !r->is_config_error;
+	rn->is_any_config_error |= r->is_config_error;
+	rn->is_any_locked |= r->is_locked;
+	rn->is_blocking[job_index(rn->cfg, job)] =
+		r->status == CT_STATUS_FAIL || r->is_locked ||
+		(r->status == CT_STATUS_SKIPPED && job->lock == JOB_LOCK_DATABASE);
+}
+
 /* Lock, spawn, record.  Returns the run's status. */
 static int
 run_one(struct runner *rn, const struct job *job, int is_named)
@@ -537,39 +593,23 @@ run_one(struct runner *rn, const struct job *job, int is_named)
 	struct run_result *r = result_new(job->name, job->plugin, rn->cfg->settings.output_limit);
 	int64_t t0 = proc_now_ms();
 	char *state_dir = runner_job_state_dir(rn->cfg, job->name);
-	char err[512];
-	long holder = 0;
+	struct fleet_lock *fleet = NULL;
 	int lock_fd = -1, status;
 
 	r->start_us = proc_wall_us();
 	r->is_dry_run = rn->opts->is_dry_run;
-	if (run_precheck(rn, job, is_named, r) != 0)
-		goto done;
-	if (job->lock != JOB_LOCK_NONE) {
-		lock_fd = lock_take(rn->cfg, job->name, &holder, err, sizeof(err));
-		if (lock_fd == -1) {
-			r->is_locked = 1;
-			result_set(r, CT_STATUS_SKIPPED, "already running (pid %ld)", holder);
-			goto done;
-		}
-		if (lock_fd == -2) {
-			result_set(r, CT_STATUS_FAIL, "%s", err);
-			goto done;
-		}
-	}
-	if (run_prepare_state_dir(rn, job, state_dir, r) == 0)
+	if (run_precheck(rn, job, is_named, r) == 0 && run_take_host_lock(rn, job, &lock_fd, r) == 0 &&
+	    run_take_fleet_lock(rn, job, &fleet, r) == 0 &&
+	    run_prepare_state_dir(rn, job, state_dir, r) == 0)
 		run_spawn(rn, job, state_dir, r);
-done:
 	r->end_us = proc_wall_us();
 	r->duration_ms = proc_now_ms() - t0;
 	if (!r->is_locked)
 		run_record(rn, r, rn->elapse_us[job_index(rn->cfg, job)]);
 	run_print(rn, r);
-	rn->is_any_failed |= r->status == CT_STATUS_FAIL && !r->is_config_error;
-	rn->is_any_config_error |= r->is_config_error;
-	rn->is_any_locked |= r->is_locked;
-	rn->is_blocking[job_index(rn->cfg, job)] = r->status == CT_STATUS_FAIL || r->is_locked;
+	run_account(rn, job, r);
 	status = r->status;
+	fleet_lock_release(fleet);
 	if (lock_fd >= 0)
 		close(lock_fd);
 	result_free(r);

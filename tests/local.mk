@@ -120,6 +120,7 @@ INTEGRATION_TESTS = \
 	tests/integration/sdk.sh \
 	tests/integration/abi-v1.sh \
 	tests/integration/schedule.sh \
+	tests/integration/fleet.sh \
 	tests/integration/style.sh
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS += $(INTEGRATION_TESTS)
