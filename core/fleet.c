@@ -18,11 +18,15 @@
 #include "fleet.h"
 #include "history.h"
 #include "loader.h"
+#include "pq.h"
 #include "xmalloc.h"
 
 struct fleet_lock {
 	PGconn *conn;
 };
+
+/* Set by fleet_connect; every other function here runs after it succeeded. */
+static const struct pq_api *pq;
 
 static const char sql_try_lock[] =
 	"SELECT pg_try_advisory_lock(hashtext('caretaker'), hashtext($1))";
@@ -77,15 +81,18 @@ fleet_connect(const char *conninfo, char *err, size_t err_size)
 	const char *vals[] = {"10", conninfo, app, NULL};
 	PGconn *c;
 
+	pq = pq_load(err, err_size);
+	if (pq == NULL)
+		return NULL;
 	gethostname(host, sizeof(host) - 1);
 	snprintf(app, sizeof(app), "caretaker %s pid %ld", host, (long)getpid());
-	c = PQconnectdbParams(keys, vals, 1);
-	if (c != NULL && PQstatus(c) == CONNECTION_OK)
+	c = pq->connectdb_params(keys, vals, 1);
+	if (c != NULL && pq->status(c) == CONNECTION_OK)
 		return c;
 	snprintf(err, err_size, "cannot connect to PostgreSQL: %s",
-		 c ? PQerrorMessage(c) : "out of memory");
+		 c ? pq->error_message(c) : "out of memory");
 	err[strcspn(err, "\n")] = '\0';
-	PQfinish(c);
+	pq->finish(c);
 	return NULL;
 }
 
@@ -94,22 +101,22 @@ static int
 fleet_exec(PGconn *c, const char *sql, int n, const char *const *params, PGresult **out,
 	   char *err, size_t err_size)
 {
-	PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
-	ExecStatusType st = PQresultStatus(r);
+	PGresult *r = pq->exec_params(c, sql, n, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = pq->result_status(r);
 
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
 		if (out != NULL)
 			*out = r;
 		else
-			PQclear(r);
+			pq->clear(r);
 		return 0;
 	}
 	snprintf(err, err_size, "PostgreSQL %s: %s",
-		 PQresultErrorField(r, PG_DIAG_SQLSTATE) ? PQresultErrorField(r, PG_DIAG_SQLSTATE)
+		 pq->result_error_field(r, PG_DIAG_SQLSTATE) ? pq->result_error_field(r, PG_DIAG_SQLSTATE)
 							  : "error",
-		 PQerrorMessage(c));
+		 pq->error_message(c));
 	err[strcspn(err, "\n")] = '\0';
-	PQclear(r);
+	pq->clear(r);
 	return CT_EPG;
 }
 
@@ -136,12 +143,12 @@ lock_holder(PGconn *c, const char *job, char *holder, size_t holder_size)
 	snprintf(holder, holder_size, "another host");
 	if (fleet_exec(c, sql_lock_holder, 1, params, &r, err, sizeof(err)) != 0)
 		return;
-	app = PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : NULL;
+	app = pq->ntuples(r) > 0 ? pq->getvalue(r, 0, 0) : NULL;
 	if (app != NULL && strncmp(app, "caretaker ", 10) == 0)
 		snprintf(holder, holder_size, "%s", app + 10);
 	else if (app != NULL && app[0] != '\0')
 		snprintf(holder, holder_size, "%s", app);
-	PQclear(r);
+	pq->clear(r);
 }
 
 int
@@ -157,14 +164,14 @@ fleet_lock_take(const struct config *cfg, const struct job *job, struct fleet_lo
 		return CT_EPG;
 	rc = fleet_exec(c, sql_try_lock, 1, params, &r, err, err_size);
 	if (rc != 0) {
-		PQfinish(c);
+		pq->finish(c);
 		return rc;
 	}
-	is_taken = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-	PQclear(r);
+	is_taken = strcmp(pq->getvalue(r, 0, 0), "t") == 0;
+	pq->clear(r);
 	if (!is_taken) {
 		lock_holder(c, job->name, holder, holder_size);
-		PQfinish(c);
+		pq->finish(c);
 		return CT_ELOCKED;
 	}
 	*out = xcalloc(1, sizeof(**out));
@@ -178,7 +185,7 @@ fleet_lock_release(struct fleet_lock *lock)
 	if (lock == NULL)
 		return;
 	/* Closing the session releases its advisory locks. */
-	PQfinish(lock->conn);
+	pq->finish(lock->conn);
 	free(lock);
 }
 
@@ -210,7 +217,8 @@ fleet_history_append(const struct config *cfg, const json_t *record, char *err, 
 		fleet_create_history(c);
 	if (rc == 0)
 		rc = fleet_exec(c, sql_insert_history, 10, params, NULL, err, err_size);
-	PQfinish(c);
+	if (c != NULL)
+		pq->finish(c);
 	free(text);
 	return rc;
 }
@@ -232,13 +240,15 @@ fleet_history_read(const struct config *cfg, const struct history_query *q, json
 	if (rc == 0)
 		rc = fleet_exec(c, sql_read_history, 3, params, &r, err, err_size);
 	*out = json_array();
-	for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
-		json_t *rec = json_loads(PQgetvalue(r, i, 0), 0, NULL);
+	for (int i = 0; rc == 0 && i < pq->ntuples(r); i++) {
+		json_t *rec = json_loads(pq->getvalue(r, i, 0), 0, NULL);
 
 		if (rec != NULL)
 			json_array_append_new(*out, rec);
 	}
-	PQclear(r);
-	PQfinish(c);
+	if (c != NULL) {
+		pq->clear(r);
+		pq->finish(c);
+	}
 	return rc;
 }

@@ -471,12 +471,12 @@ probe_status_words(int status, int is_timed_out, struct arena *a)
 	return NULL;
 }
 
-struct plugin_info *
-loader_probe(const char *path, const char *name, const struct loader_policy *pol,
-	     struct arena *a)
+/* Probe in a child; the raw reply stays in *cap (caller frees cap->data). */
+static struct plugin_info *
+probe_capture(const char *path, const char *name, const struct loader_policy *pol,
+	      struct arena *a, struct proc_capture *cap)
 {
 	struct plugin_info *info = arena_alloc(a, sizeof(*info));
-	struct proc_capture cap = {0};
 	int status = 0, is_timed_out = 0;
 	int fds[2];
 	pid_t pid;
@@ -500,12 +500,22 @@ loader_probe(const char *path, const char *name, const struct loader_policy *pol
 		info->refusal = arena_sprintf(a, "cannot probe: fork: %s", strerror(errno));
 		return info;
 	}
-	proc_read_until_exit(fds[0], pid, pol->probe_timeout_ms, 1 << 20, &cap, &status,
+	proc_read_until_exit(fds[0], pid, pol->probe_timeout_ms, 1 << 20, cap, &status,
 			     &is_timed_out);
 	close(fds[0]);
 	info->refusal = probe_status_words(status, is_timed_out, a);
 	if (info->refusal == NULL)
-		info_from_json(info, cap.data ? cap.data : "", a);
+		info_from_json(info, cap->data ? cap->data : "", a);
+	return info;
+}
+
+struct plugin_info *
+loader_probe(const char *path, const char *name, const struct loader_policy *pol,
+	     struct arena *a)
+{
+	struct proc_capture cap = {0};
+	struct plugin_info *info = probe_capture(path, name, pol, a, &cap);
+
 	free(cap.data);
 	return info;
 }
@@ -571,6 +581,82 @@ loader_scan(const struct loader_policy *pol, struct arena *a, struct plugin_list
 	}
 }
 
+/* The identity a cached probe must match. */
+static char *
+cache_key(const struct stat *st)
+{
+	return xasprintf("%llu:%llu:%lld:%lld.%09ld:%lld.%09ld", (unsigned long long)st->st_dev,
+			 (unsigned long long)st->st_ino, (long long)st->st_size,
+			 (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
+			 (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
+}
+
+static struct plugin_info *
+cache_read(const char *cache_path, const char *key, const char *path, const char *name,
+	   struct arena *a)
+{
+	json_t *j = json_load_file(cache_path, 0, NULL);
+	struct plugin_info *info = NULL;
+	char *probe;
+
+	if (j != NULL && json_is_string(json_object_get(j, "key")) &&
+	    strcmp(json_string_value(json_object_get(j, "key")), key) == 0 &&
+	    json_is_string(json_object_get(j, "path")) &&
+	    strcmp(json_string_value(json_object_get(j, "path")), path) == 0 &&
+	    (probe = json_dumps(json_object_get(j, "probe"), JSON_COMPACT)) != NULL) {
+		info = arena_alloc(a, sizeof(*info));
+		info->name = arena_strdup(a, name);
+		info->path = arena_strdup(a, path);
+		info_from_json(info, probe, a);
+		free(probe);
+	}
+	json_decref(j);
+	return info;
+}
+
+/* Keep a usable probe result; a refusal is probed again next time. */
+static void
+cache_write(const char *cache_path, const char *key, const char *path, const char *probe_json)
+{
+	json_t *probe = json_loads(probe_json, 0, NULL);
+	json_t *j = json_pack("{s:s, s:s, s:o}", "key", key, "path", path, "probe",
+			      probe ? probe : json_null());
+	char *tmp = xasprintf("%s.%ld", cache_path, (long)getpid());
+
+	if (probe != NULL && json_object_get(probe, "refusal") == NULL &&
+	    json_dump_file(j, tmp, JSON_COMPACT) == 0 && rename(tmp, cache_path) != 0)
+		unlink(tmp);
+	json_decref(j);
+	free(tmp);
+}
+
+static struct plugin_info *
+find_cached(const struct loader_policy *pol, const char *path, const char *name,
+	    struct arena *a)
+{
+	char *cache_path = xasprintf("%s/%s.json", pol->cache_dir, name);
+	struct plugin_info *info = NULL;
+	struct proc_capture cap = {0};
+	struct stat st;
+	char *key;
+
+	if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+		free(cache_path);
+		return loader_probe(path, name, pol, a);
+	}
+	key = cache_key(&st);
+	info = cache_read(cache_path, key, path, name, a);
+	if (info == NULL) {
+		info = probe_capture(path, name, pol, a, &cap);
+		if (info->refusal == NULL && cap.data != NULL)
+			cache_write(cache_path, key, path, cap.data);
+		free(cap.data);
+	}
+	free(key);
+	free(cache_path);
+	return info;
+}
+
 struct plugin_info *
 loader_find(const struct loader_policy *pol, const char *name, struct arena *a)
 {
@@ -580,8 +666,11 @@ loader_find(const struct loader_policy *pol, const char *name, struct arena *a)
 		char *path = arena_sprintf(a, "%s/%s.so", pol->dirs[d], name);
 		struct stat st;
 
-		if (lstat(path, &st) == 0)
-			return loader_probe(path, name, pol, a);
+		if (lstat(path, &st) != 0)
+			continue;
+		if (pol->cache_dir != NULL)
+			return find_cached(pol, path, name, a);
+		return loader_probe(path, name, pol, a);
 	}
 	return NULL;
 }

@@ -47,6 +47,7 @@ struct loader_policy {
 	size_t n_dirs;
 	int is_trusting_dirs; /* skip owner/mode checks (containers) */
 	int64_t probe_timeout_ms;
+	const char *cache_dir; /* where loader_find may keep probe results; NULL: none */
 };
 
 /* A plugin loaded in this process. */
@@ -71,7 +72,11 @@ struct plugin_info *loader_probe(const char *path, const char *name,
 				 const struct loader_policy *pol, struct arena *a);
 /* Probe every NAME.so in every folder; earlier folders win. */
 void loader_scan(const struct loader_policy *pol, struct arena *a, struct plugin_list *out);
-/* Find NAME.so in the folders and probe it; NULL when there is none. */
+/* Find NAME.so in the folders and probe it; NULL when there is none.
+ * With pol->cache_dir, a probe result is kept there under the file's
+ * identity (device, inode, size, mtime, ctime) and reused while the file
+ * is unchanged, sparing a process per run.  Only the descriptor's copy is
+ * cached: the job's child loads and checks the file itself every time. */
 struct plugin_info *loader_find(const struct loader_policy *pol, const char *name,
 				struct arena *a);
 void plugin_list_clear(struct plugin_list *l);

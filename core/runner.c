@@ -729,14 +729,17 @@ prepare_bind(struct runner *rn, struct job *job)
 static int
 prepare_state_dirs(const struct config *cfg)
 {
-	char *locks = xasprintf("%s/locks", cfg->settings.state_dir);
-	int rc = runner_mkdir_p(cfg->settings.state_dir, 0755);
+	static const char *const subdirs[] = {"", "/locks", "/cache", NULL};
+	int rc = 0;
 
-	if (rc == 0)
-		rc = runner_mkdir_p(locks, 0755);
-	if (rc != 0)
-		log_err("cannot create %s: %s", locks, strerror(errno));
-	free(locks);
+	for (size_t i = 0; subdirs[i] != NULL && rc == 0; i++) {
+		char *dir = xasprintf("%s%s", cfg->settings.state_dir, subdirs[i]);
+
+		rc = runner_mkdir_p(dir, 0755);
+		if (rc != 0)
+			log_err("cannot create %s: %s", dir, strerror(errno));
+		free(dir);
+	}
 	return rc;
 }
 
@@ -751,6 +754,7 @@ runner_init(struct runner *rn, struct config *cfg, const struct runner_options *
 	rn->pol.n_dirs = cfg->settings.n_plugin_path;
 	rn->pol.is_trusting_dirs = cfg->settings.is_trusting_plugin_dirs;
 	rn->pol.probe_timeout_ms = PROBE_TIMEOUT_MS;
+	rn->pol.cache_dir = arena_sprintf(rn->arena, "%s/cache", cfg->settings.state_dir);
 	rn->state = xcalloc(cfg->n_jobs + 1, sizeof(*rn->state));
 	rn->status = xcalloc(cfg->n_jobs + 1, sizeof(*rn->status));
 	rn->is_blocking = xcalloc(cfg->n_jobs + 1, sizeof(*rn->is_blocking));

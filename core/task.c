@@ -23,6 +23,7 @@
 
 #include "config.h"
 #include "errors.h"
+#include "pq.h"
 #include "proc.h"
 #include "task.h"
 #include "utf8.h"
@@ -232,15 +233,22 @@ svc_pg_connect(struct ct_task *t, const char *conninfo, struct pg_conn **conn)
 	char app[128];
 	const char *keys[] = {"connect_timeout", "dbname", "application_name", NULL};
 	const char *vals[] = {"10", conninfo ? conninfo : task_conninfo(t), app, NULL};
+	const struct pq_api *pq;
+	char err[256];
 	PGconn *c;
 
+	pq = pq_load(err, sizeof(err));
+	if (pq == NULL) {
+		svc_log(t, CT_LOG_ERR, "%s", err);
+		return CT_EPG;
+	}
 	snprintf(app, sizeof(app), "caretaker/%s", t->job->name);
-	c = PQconnectdbParams(keys, vals, 1);
+	c = pq->connectdb_params(keys, vals, 1);
 	if (c == NULL)
 		return CT_ENOMEM;
-	if (PQstatus(c) != CONNECTION_OK) {
-		svc_log(t, CT_LOG_ERR, "cannot connect to PostgreSQL: %s", PQerrorMessage(c));
-		PQfinish(c);
+	if (pq->status(c) != CONNECTION_OK) {
+		svc_log(t, CT_LOG_ERR, "cannot connect to PostgreSQL: %s", pq->error_message(c));
+		pq->finish(c);
 		return CT_EPG;
 	}
 	t->conns = xreallocarray(t->conns, t->n_conns + 1, sizeof(*t->conns));
@@ -464,8 +472,9 @@ task_execute(const struct ct_plugin *desc, const struct config *cfg, const struc
 	rc = task_call_sequence(&t, desc, &phase);
 	if (rc == 0 && !t.is_status_set)
 		svc_set_status(&t, CT_STATUS_OK, "done");
+	/* Connections exist only if pg_connect loaded libpq. */
 	for (size_t i = 0; i < t.n_conns; i++)
-		PQfinish(t.conns[i]);
+		pq_load(NULL, 0)->finish(t.conns[i]);
 	free(t.conns);
 	task_send_end(report_fd, phase, rc);
 }
