@@ -21,7 +21,8 @@ UNIT_TESTS = \
 	tests/core/test_runner \
 	tests/core/test_history \
 	tests/core/test_schedule \
-	tests/plugins/test_exec_argv
+	tests/plugins/test_exec_argv \
+	tests/plugins/test_compress
 if HAVE_CMOCKA
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -49,6 +50,20 @@ tests_core_test_schedule_LDADD = $(UNIT_LDADD)
 tests_plugins_test_exec_argv_SOURCES = tests/plugins/test_exec_argv.c plugins/exec/argv.c
 tests_plugins_test_exec_argv_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/plugins/exec
 tests_plugins_test_exec_argv_LDADD = $(CMOCKA_LIBS)
+
+# ---- plugins/lib: the compression machinery ----
+tests_plugins_test_compress_SOURCES = tests/plugins/test_compress.c
+tests_plugins_test_compress_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/lib
+tests_plugins_test_compress_LDADD = plugins/lib/libctcompress.la $(CMOCKA_LIBS)
+check_PROGRAMS += tests/bench/compress-file
+tests_bench_compress_file_SOURCES = tests/bench/compress-file.c
+tests_bench_compress_file_CFLAGS = $(AM_CFLAGS) $(ZSTD_CFLAGS) -I$(top_srcdir)/plugins/lib
+tests_bench_compress_file_LDADD = plugins/lib/libctcompress.la $(ZSTD_LIBS)
+EXTRA_DIST += tests/bench/compress-bench.sh tests/bench/gen-pgdump.py tests/bench/schedule-scale.sh
+bench-compress: tests/bench/compress-file$(EXEEXT)
+	COMPRESS_FILE='$(abs_top_builddir)/tests/bench/compress-file' \
+		$(BASH) $(top_srcdir)/tests/bench/compress-bench.sh
+.PHONY: bench-compress
 
 # ---- schedules against systemd-analyze (skipped where it is missing) ----
 check_PROGRAMS += tests/schedule/schedule-next

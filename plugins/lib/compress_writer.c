@@ -1,0 +1,301 @@
+/*
+ * compress_writer.c — the streaming writer: cut the stream into blocks,
+ * compress them on the ring's workers, write them in order.
+ *
+ * The pipeline, in the caller's thread unless said otherwise:
+ *   1. write() copies bytes into the slot being filled and hashes them
+ *      (SHA-256 of the stream is sequential, so it cannot move to workers);
+ *   2. a full slot goes to the ring, where a worker compresses it and takes
+ *      the CRC-32 of the stored block (parallel, any order);
+ *   3. writer_output() takes finished blocks back in order, hashes and
+ *      writes them.  This is the only place that sees the stored bytes in
+ *      file order: an encryption stage (libsodium secretstream chains its
+ *      state from one message to the next, so it cannot run on the workers)
+ *      goes here, in front of the digest and the write.
+ * Step 3 runs when the ring is full, so the caller waits for the oldest
+ * block exactly when memory would otherwise grow.  There is no writer thread
+ * of its own: a blocked write() to the file then also slows the producer,
+ * which is the back-pressure we want.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libdeflate.h>
+
+#include <caretaker/errors.h>
+
+#include "compress.h"
+#include "compress_codec.h"
+#include "compress_io.h"
+#include "compress_ring.h"
+#include "compress_stats.h"
+
+struct compress_writer {
+	int fd;
+	enum compress_kind kind;
+	int level;
+	size_t block_bytes;
+	struct compress_ring *ring;
+	struct compress_slot *fill; /* the slot being filled: sequence next_seq */
+	uint64_t next_seq;          /* blocks submitted so far */
+	uint64_t next_emit;         /* blocks written so far */
+	struct compress_tally tally;
+	int rc; /* first error; sticky */
+	int is_finished;
+	char err[320];
+};
+
+/* Runs on a worker: compress one block and checksum what will be stored. */
+static void
+writer_job(struct compress_slot *slot, void **state, void *ctx)
+{
+	const struct compress_writer *w = ctx;
+
+	slot->rc = compress_codec_encode(state, w->kind, w->level, slot);
+	if (slot->rc == 0)
+		slot->crc32 = libdeflate_crc32(0, slot->out, slot->out_len);
+	else if (slot->err[0] == '\0')
+		snprintf(slot->err, sizeof(slot->err), "%s",
+		         slot->rc == CT_ENOMEM ? "out of memory" : "compression failed");
+}
+
+/* Records the first error; every later call reports it again. */
+static int
+writer_fail(struct compress_writer *w, int rc, char *err, size_t err_size)
+{
+	if (w->rc == 0)
+		w->rc = rc;
+	compress_errf(err, err_size, "%s", w->err);
+	return w->rc;
+}
+
+static int
+writer_output(struct compress_writer *w, const struct compress_slot *slot)
+{
+	char io_err[160] = "";
+	int rc;
+
+	rc = compress_io_write_all(w->fd, slot->out, slot->out_len, w->tally.stored_bytes, io_err,
+	                           sizeof(io_err));
+	if (rc == 0)
+		rc = compress_tally_add_stored(&w->tally, slot->out, slot->out_len);
+	if (rc != 0)
+		snprintf(w->err, sizeof(w->err), "block %llu: %s", (unsigned long long)slot->index,
+		         io_err[0] ? io_err : "digest failed");
+	return rc;
+}
+
+/* Takes the oldest block back from the ring and writes it. */
+static int
+writer_emit_next(struct compress_writer *w)
+{
+	struct compress_slot *slot = compress_ring_wait(w->ring, w->next_emit);
+	struct compress_block b;
+	int rc;
+
+	w->next_emit++;
+	if (slot->rc != 0) {
+		snprintf(w->err, sizeof(w->err), "block %llu: %s", (unsigned long long)slot->index,
+		         slot->err);
+		return slot->rc;
+	}
+	b.offset = w->tally.stored_bytes;
+	b.stored_bytes = slot->out_len;
+	b.raw_bytes = slot->raw_bytes;
+	b.crc32 = slot->crc32;
+	rc = writer_output(w, slot);
+	if (rc == 0 && (slot->flags & COMPRESS_FLAG_END) == 0)
+		rc = compress_tally_add_block(&w->tally, &b);
+	if (rc == CT_ENOMEM)
+		snprintf(w->err, sizeof(w->err), "out of memory for the block list");
+	return rc;
+}
+
+/* Makes the slot of next_seq the one being filled, writing out its
+ * previous block first if the ring is full. */
+static int
+writer_next_fill(struct compress_writer *w)
+{
+	int rc;
+
+	if (w->next_seq - w->next_emit == compress_ring_size(w->ring)) {
+		rc = writer_emit_next(w);
+		if (rc != 0)
+			return rc;
+	}
+	w->fill = compress_ring_slot(w->ring, w->next_seq);
+	w->fill->in_len = 0;
+	if (compress_io_reserve(&w->fill->in, &w->fill->in_cap, w->block_bytes) != 0) {
+		snprintf(w->err, sizeof(w->err), "out of memory for a %zu-byte block",
+		         w->block_bytes);
+		return CT_ENOMEM;
+	}
+	return 0;
+}
+
+/* Hands the slot being filled to the workers as block next_seq. */
+static int
+writer_submit(struct compress_writer *w, unsigned flags)
+{
+	struct compress_slot *slot = w->fill;
+	int rc;
+
+	rc = compress_tally_add_raw(&w->tally, slot->in, slot->in_len);
+	if (rc != 0) {
+		snprintf(w->err, sizeof(w->err), "SHA-256 of the stream failed");
+		return rc;
+	}
+	slot->index = w->next_seq;
+	slot->flags = flags;
+	slot->raw_bytes = slot->in_len;
+	slot->rc = 0;
+	slot->err[0] = '\0';
+	compress_ring_submit(w->ring, w->next_seq);
+	w->next_seq++;
+	if (flags & COMPRESS_FLAG_END)
+		return 0; /* nothing more to fill: writer_drain() writes the rest */
+	return writer_next_fill(w);
+}
+
+static int
+writer_check_args(enum compress_kind kind, int level, int n_threads, size_t block_bytes,
+                  int *resolved_level, char *err, size_t err_size)
+{
+	if (!compress_codec_is_valid(kind)) {
+		compress_errf(err, err_size, "unknown compression kind %d", (int)kind);
+		return CT_EINVAL;
+	}
+	if (n_threads < 0 || n_threads > 64) {
+		compress_errf(err, err_size, "compression threads %d out of range 0..64",
+		              n_threads);
+		return CT_EINVAL;
+	}
+	if (block_bytes != 0 &&
+	    (block_bytes < COMPRESS_BLOCK_MIN_BYTES || block_bytes > COMPRESS_BLOCK_MAX_BYTES)) {
+		compress_errf(err, err_size, "block size %zu out of range %zu..%zu", block_bytes,
+		              COMPRESS_BLOCK_MIN_BYTES, COMPRESS_BLOCK_MAX_BYTES);
+		return CT_EINVAL;
+	}
+	return compress_codec_level(kind, level, resolved_level, err, err_size);
+}
+
+int
+compress_writer_new(int out_fd, enum compress_kind kind, int level, int n_threads,
+                    size_t block_bytes, struct compress_writer **out, char *err, size_t err_size)
+{
+	struct compress_writer *w = NULL;
+	int rc;
+
+	w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		compress_errf(err, err_size, "out of memory for the compression writer");
+		return CT_ENOMEM;
+	}
+	rc = writer_check_args(kind, level, n_threads, block_bytes, &w->level, err, err_size);
+	if (rc != 0)
+		goto out;
+	w->fd = out_fd;
+	w->kind = kind;
+	w->block_bytes = block_bytes != 0 ? block_bytes : COMPRESS_BLOCK_DEFAULT_BYTES;
+	if (n_threads == 0)
+		n_threads = compress_ring_default_threads();
+	rc = compress_tally_init(&w->tally, kind == COMPRESS_NONE);
+	if (rc != 0) {
+		compress_errf(err, err_size, "out of memory for SHA-256 state");
+		goto out;
+	}
+	/* Two slots per thread keep every worker busy while the caller fills
+	 * one more and waits for the oldest. */
+	rc = compress_ring_new(2 * (size_t)n_threads + 1, n_threads, writer_job,
+	                       compress_codec_state_free, w, &w->ring, err, err_size);
+	if (rc != 0)
+		goto out;
+	rc = writer_next_fill(w);
+	if (rc != 0)
+		compress_errf(err, err_size, "%s", w->err);
+out:
+	if (rc != 0) {
+		compress_writer_free(w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
+
+int
+compress_writer_write(struct compress_writer *w, const void *buf, size_t len, char *err,
+                      size_t err_size)
+{
+	const unsigned char *p = buf;
+	size_t n;
+	int rc;
+
+	if (w->rc == 0 && w->is_finished)
+		snprintf(w->err, sizeof(w->err), "write after the compression writer finished");
+	if (w->rc != 0 || w->is_finished)
+		return writer_fail(w, w->rc != 0 ? w->rc : CT_EINVAL, err, err_size);
+	while (len > 0) {
+		n = w->block_bytes - w->fill->in_len;
+		n = n < len ? n : len;
+		memcpy(w->fill->in + w->fill->in_len, p, n);
+		w->fill->in_len += n;
+		p += n;
+		len -= n;
+		if (w->fill->in_len == w->block_bytes) {
+			rc = writer_submit(w, 0);
+			if (rc != 0)
+				return writer_fail(w, rc, err, err_size);
+		}
+	}
+	return 0;
+}
+
+/* Submits the partial last block and, for the framed kinds, the end
+ * marker, then writes everything still in flight. */
+static int
+writer_drain(struct compress_writer *w)
+{
+	int rc = 0;
+
+	if (w->fill->in_len > 0)
+		rc = writer_submit(w, 0);
+	if (rc == 0 && compress_codec_header_bytes(w->kind) > 0)
+		rc = writer_submit(w, COMPRESS_FLAG_END);
+	while (rc == 0 && w->next_emit < w->next_seq)
+		rc = writer_emit_next(w);
+	return rc;
+}
+
+int
+compress_writer_finish(struct compress_writer *w, struct compress_stats *st, char *err,
+                       size_t err_size)
+{
+	int rc;
+
+	if (w->rc != 0 || w->is_finished) {
+		if (w->rc == 0)
+			snprintf(w->err, sizeof(w->err), "compression writer already finished");
+		return writer_fail(w, w->rc != 0 ? w->rc : CT_EINVAL, err, err_size);
+	}
+	w->is_finished = 1;
+	rc = writer_drain(w);
+	if (rc != 0)
+		return writer_fail(w, rc, err, err_size);
+	rc = compress_tally_finish(&w->tally, st);
+	if (rc != 0) {
+		snprintf(w->err, sizeof(w->err), "SHA-256 finish failed");
+		return writer_fail(w, rc, err, err_size);
+	}
+	return 0;
+}
+
+void
+compress_writer_free(struct compress_writer *w)
+{
+	if (w == NULL)
+		return;
+	compress_ring_free(w->ring);
+	compress_tally_free(&w->tally);
+	free(w);
+}
