@@ -718,6 +718,17 @@ config_check_graph(struct config *cfg)
 }
 
 int
+config_name_width(const struct config *cfg)
+{
+	size_t width = 4;
+
+	for (size_t i = 0; i < cfg->n_jobs; i++)
+		if (strlen(cfg->jobs[i]->name) > width)
+			width = strlen(cfg->jobs[i]->name);
+	return (int)width;
+}
+
+int
 config_job_has_error(const struct config *cfg, const struct job *job)
 {
 	return diag_first_error_for(&cfg->diags, job->name) != NULL;

@@ -100,6 +100,9 @@ void config_bind_plugin(struct config *cfg, struct job *job, const struct plugin
 /* Check `requires` and `on_failure` name existing jobs and form no cycle. */
 void config_check_graph(struct config *cfg);
 
+/* The longest job name (at least 4), for aligned columns. */
+int config_name_width(const struct config *cfg);
+
 /* Non-zero when the job has an error of its own in cfg->diags. */
 int config_job_has_error(const struct config *cfg, const struct job *job);
 

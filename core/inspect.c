@@ -39,12 +39,14 @@ trust_warning(const struct config *cfg)
 int
 inspect_list(const struct config *cfg)
 {
-	printf("%-24s %-10s %-8s %-28s %s\n", "JOB", "PLUGIN", "ENABLED", "SCHEDULE",
+	int w = config_name_width(cfg);
+
+	printf("%-*s %-10s %-8s %-28s %s\n", w, "JOB", "PLUGIN", "ENABLED", "SCHEDULE",
 	       "DESCRIPTION");
 	for (size_t i = 0; i < cfg->n_jobs; i++) {
 		const struct job *j = cfg->jobs[i];
 
-		printf("%-24s %-10s %-8s %-28s %s\n", j->name, j->plugin,
+		printf("%-*s %-10s %-8s %-28s %s\n", w, j->name, j->plugin,
 		       j->is_enabled ? "yes" : "no", j->schedule ? j->schedule : "-",
 		       j->description ? j->description : "");
 	}

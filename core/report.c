@@ -57,14 +57,14 @@ status_colour(const struct style *st, const char *status)
 }
 
 static void
-print_run_line(const struct style *st, json_t *rec)
+print_run_line(const struct style *st, json_t *rec, int w)
 {
 	char when[32];
 	const char *status = jget(rec, "status");
 	const char *reason = jget(rec, "reason"), *summary = jget(rec, "summary");
 
 	format_time(json_integer_value(json_object_get(rec, "start_us")), when, sizeof(when));
-	printf("%s  %-24s %s%-8s%s %9.2fs  %s\n", when, jget(rec, "job"),
+	printf("%s  %-*s %s%-8s%s %9.2fs  %s\n", when, w, jget(rec, "job"),
 	       status_colour(st, status), status, st->off,
 	       json_number_value(json_object_get(rec, "duration_s")),
 	       reason[0] ? reason : summary);
@@ -107,7 +107,7 @@ print_details(const struct style *st, json_t *rec)
 }
 
 static void
-report_text(json_t *runs, const struct report_options *opts)
+report_text(json_t *runs, const struct report_options *opts, int w)
 {
 	const struct style *st = isatty(STDOUT_FILENO) ? &style_tty : &style_plain;
 	size_t i, n = json_array_size(runs);
@@ -117,10 +117,10 @@ report_text(json_t *runs, const struct report_options *opts)
 		printf("no runs recorded%s%s\n", opts->job ? " for " : "", opts->job ? opts->job : "");
 		return;
 	}
-	printf("%-19s  %-24s %-8s %10s  %s\n", "STARTED", "JOB", "STATUS", "DURATION",
+	printf("%-19s  %-*s %-8s %10s  %s\n", "STARTED", w, "JOB", "STATUS", "DURATION",
 	       "SUMMARY");
 	json_array_foreach(runs, i, rec)
-		print_run_line(st, rec);
+		print_run_line(st, rec, w);
 	if (opts->job != NULL)
 		print_details(st, json_array_get(runs, n - 1));
 }
@@ -168,7 +168,7 @@ render:
 		printf("\n");
 		json_decref(doc);
 	} else {
-		report_text(runs, opts);
+		report_text(runs, opts, config_name_width(cfg));
 	}
 	json_decref(runs);
 	return EXIT_OK;

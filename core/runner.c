@@ -524,13 +524,15 @@ static void
 run_print(const struct runner *rn, const struct run_result *r)
 {
 	const char *what = r->reason ? r->reason : r->summary ? r->summary : "";
+	int w = config_name_width(rn->cfg);
 
 	if (rn->opts->is_quiet)
 		return;
-	printf("%-8s %-24s %8.2fs  %s\n", result_status_word(r->status), r->job,
+
+	printf("%-8s %-*s %8.2fs  %s\n", result_status_word(r->status), w, r->job,
 	       (double)r->duration_ms / 1000.0, what);
 	if (r->reason != NULL && r->summary != NULL)
-		printf("%-8s %-24s %9s  %s\n", "", "", "", r->summary);
+		printf("%-8s %-*s %9s  %s\n", "", w, "", "", r->summary);
 	fflush(stdout);
 }
 
