@@ -16,6 +16,7 @@
 #include "report.h"
 #include "runner.h"
 #include "status.h"
+#include "timers.h"
 
 #ifndef CT_CONFDIR
 #define CT_CONFDIR "/etc/caretaker"
@@ -46,6 +47,8 @@ static const char usage_text[] =
 	"                               job is failing or overdue\n"
 	"  report [JOB] [--format text|json|prometheus] [-n N] [--since DURATION]\n"
 	"                               the last runs, from history\n"
+	"  timers [--output DIR] [--check] [--prune] [--due-timer] [--exec PATH]\n"
+	"                               systemd .service/.timer units, a pair per job\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE   main configuration (default " CT_CONFDIR "/caretaker.ini,\n"
@@ -273,6 +276,58 @@ cmd_status(struct cli *cli)
 }
 
 static int
+parse_timers_args(struct cli *cli, struct timers_options *opts)
+{
+	static const struct option longopts[] = {
+		{"output", required_argument, NULL, 'o'}, {"check", no_argument, NULL, 'k'},
+		{"prune", no_argument, NULL, 'p'},        {"due-timer", no_argument, NULL, 'd'},
+		{"exec", required_argument, NULL, 'e'},   {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	optind = 0; /* glibc: 0 resets getopt fully after the global parse */
+	while ((c = getopt_long(cli->argc, cli->argv, "", longopts, NULL)) != -1) {
+		if (c == 'o')
+			opts->output_dir = optarg;
+		else if (c == 'k')
+			opts->is_check = 1;
+		else if (c == 'p')
+			opts->is_pruning = 1;
+		else if (c == 'd')
+			opts->is_due_timer = 1;
+		else if (c == 'e' && optarg[0] == '/')
+			opts->exec_path = optarg;
+		else if (c == 'e')
+			return usage_error("timers: --exec needs an absolute path", optarg);
+		else
+			return usage_error("timers: bad option", NULL);
+	}
+	if (optind < cli->argc)
+		return usage_error("timers takes no job names", cli->argv[optind]);
+	if (opts->is_check && opts->is_pruning)
+		return usage_error("timers: --check writes nothing; drop --prune", NULL);
+	opts->is_quiet = cli->verbosity < 0;
+	return 0;
+}
+
+static int
+cmd_timers(struct cli *cli)
+{
+	struct timers_options opts = {0};
+	struct config *cfg;
+	int rc = parse_timers_args(cli, &opts);
+
+	if (rc != 0)
+		return rc;
+	cfg = cli_load_config(cli, 0);
+	if (cfg == NULL)
+		return EXIT_CONFIG;
+	rc = timers_generate(cfg, &opts);
+	config_free(cfg);
+	return rc;
+}
+
+static int
 cmd_simple(struct cli *cli, const char *name)
 {
 	struct config *cfg;
@@ -318,6 +373,8 @@ main(int argc, char **argv)
 		return cmd_next(&cli);
 	if (strcmp(cli.argv[0], "status") == 0)
 		return cmd_status(&cli);
+	if (strcmp(cli.argv[0], "timers") == 0)
+		return cmd_timers(&cli);
 	for (size_t i = 0; simple[i] != NULL; i++)
 		if (strcmp(cli.argv[0], simple[i]) == 0)
 			return cmd_simple(&cli, simple[i]);

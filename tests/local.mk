@@ -136,6 +136,7 @@ INTEGRATION_TESTS = \
 	tests/integration/abi-v1.sh \
 	tests/integration/schedule.sh \
 	tests/integration/fleet.sh \
+	tests/integration/timers.sh \
 	tests/integration/style.sh
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS += $(INTEGRATION_TESTS)
