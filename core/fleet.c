@@ -76,7 +76,7 @@ job_conninfo(const struct config *cfg, const struct job *job)
 static PGconn *
 fleet_connect(const char *conninfo, char *err, size_t err_size)
 {
-	char app[64], host[40] = "";
+	char app[128], host[40] = "";
 	const char *keys[] = {"connect_timeout", "dbname", "application_name", NULL};
 	const char *vals[] = {"10", conninfo, app, NULL};
 	PGconn *c;
