@@ -28,6 +28,7 @@
 #include "config.h"
 #include "loader.h"
 #include "schedule.h"
+#include "strmap.h"
 #include "xmalloc.h"
 
 #ifndef CT_PLUGINDIR
@@ -102,6 +103,13 @@ struct section {
 	int is_bad;      /* a duplicate or badly named section: not a job */
 };
 
+/* Every section of every file, in order, and the first of each name. */
+struct section_list {
+	struct section **items;
+	size_t n;
+	struct strmap *by_name;
+};
+
 /* State while one file is parsed. */
 struct reader {
 	struct config *cfg;
@@ -112,8 +120,7 @@ struct reader {
 	int line;
 	int is_main;
 	int is_readable_by_others;
-	struct section **sections;
-	size_t n_sections;
+	struct section_list *list;
 	struct section *cur;
 };
 
@@ -142,15 +149,6 @@ job_name_is_valid(const char *s, size_t len)
 	return 1;
 }
 
-static struct section *
-section_find(struct reader *r, const char *name)
-{
-	for (size_t i = 0; i < r->n_sections; i++)
-		if (strcmp(r->sections[i]->name, name) == 0)
-			return r->sections[i];
-	return NULL;
-}
-
 static void
 section_open(struct reader *r, const char *name, size_t len)
 {
@@ -173,7 +171,9 @@ section_open(struct reader *r, const char *name, size_t len)
 			 s->name);
 		s->is_bad = 1;
 	}
-	prev = section_find(r, s->name);
+	prev = strmap_get(r->list->by_name, s->name);
+	if (prev == NULL)
+		strmap_put(r->list->by_name, s->name, s);
 	if (prev != NULL && !s->is_bad) {
 		diag_add(&r->cfg->diags, DIAG_ERROR, r->file, r->line,
 			 s->is_settings ? NULL : s->name, "rename one of them",
@@ -181,7 +181,7 @@ section_open(struct reader *r, const char *name, size_t len)
 			 prev->line);
 		s->is_bad = 1;
 	}
-	xarray_push((void ***)&r->sections, &r->n_sections, s);
+	xarray_push((void ***)&r->list->items, &r->list->n, s);
 }
 
 /* Check one line's shape; returns 0 when inih may see it. */
@@ -368,21 +368,17 @@ file_check_binary(struct config *cfg, const struct reader *r)
 }
 
 static void
-config_parse_file(struct config *cfg, const char *path, int is_main, struct section ***sections,
-		  size_t *n_sections)
+config_parse_file(struct config *cfg, const char *path, int is_main, struct section_list *list)
 {
 	struct reader r = {0};
 
 	r.cfg = cfg;
 	r.file = arena_strdup(cfg->arena, path);
 	r.is_main = is_main;
-	r.sections = *sections;
-	r.n_sections = *n_sections;
+	r.list = list;
 	if (file_slurp(cfg, path, &r) != 0 || file_check_binary(cfg, &r) != 0)
 		return;
 	ini_parse_stream(reader_next_line, &r, reader_key_cb, &r);
-	*sections = r.sections;
-	*n_sections = r.n_sections;
 }
 
 static int
@@ -394,7 +390,7 @@ ini_name_filter(const struct dirent *d)
 }
 
 static void
-config_parse_dropins(struct config *cfg, struct section ***sections, size_t *n_sections)
+config_parse_dropins(struct config *cfg, struct section_list *list)
 {
 	char *dir = xasprintf("%s/conf.d", cfg->dir);
 	struct dirent **names = NULL;
@@ -406,7 +402,7 @@ config_parse_dropins(struct config *cfg, struct section ***sections, size_t *n_s
 	for (int i = 0; i < n; i++) {
 		char *path = xasprintf("%s/%s", dir, names[i]->d_name);
 
-		config_parse_file(cfg, path, 0, sections, n_sections);
+		config_parse_file(cfg, path, 0, list);
 		free(path);
 		free(names[i]);
 	}
@@ -513,6 +509,7 @@ job_bind_core(struct config *cfg, struct job *job)
 static void
 config_build_jobs(struct config *cfg, struct section **sections, size_t n_sections)
 {
+	cfg->by_name = strmap_new();
 	const struct section *settings = NULL;
 
 	for (size_t i = 0; i < n_sections; i++)
@@ -534,7 +531,9 @@ config_build_jobs(struct config *cfg, struct section **sections, size_t n_sectio
 		if (s->n_inputs > 0)
 			memcpy(job->inputs, s->inputs, s->n_inputs * sizeof(*job->inputs));
 		job_bind_core(cfg, job);
+		job->index = cfg->n_jobs;
 		xarray_push((void ***)&cfg->jobs, &cfg->n_jobs, job);
+		strmap_put(cfg->by_name, job->name, job);
 	}
 }
 
@@ -569,8 +568,7 @@ int
 config_load(const char *path, struct config **out)
 {
 	struct config *cfg = xcalloc(1, sizeof(*cfg));
-	struct section **sections = NULL;
-	size_t n_sections = 0;
+	struct section_list list = {0};
 
 	config_init(cfg, path);
 	/* Python configparser rules: no inline comments (a ';' in a command
@@ -582,12 +580,14 @@ config_load(const char *path, struct config **out)
 	ini_allow_realloc = 0;
 	ini_initial_alloc = CONFIG_MAX_LINE;
 	ini_max_line = CONFIG_MAX_LINE;
-	config_parse_file(cfg, path, 1, &sections, &n_sections);
-	config_parse_dropins(cfg, &sections, &n_sections);
-	config_build_jobs(cfg, sections, n_sections);
-	for (size_t i = 0; i < n_sections; i++)
-		free(sections[i]->inputs);
-	free(sections);
+	list.by_name = strmap_new();
+	config_parse_file(cfg, path, 1, &list);
+	config_parse_dropins(cfg, &list);
+	config_build_jobs(cfg, list.items, list.n);
+	for (size_t i = 0; i < list.n; i++)
+		free(list.items[i]->inputs);
+	free(list.items);
+	strmap_free(list.by_name);
 	*out = cfg;
 	return diag_global_errors(&cfg->diags) > 0 ? CT_ECONFIG : 0;
 }
@@ -601,6 +601,7 @@ config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->n_jobs; i++)
 		schedule_free(cfg->jobs[i]->sched);
 	free(cfg->jobs);
+	strmap_free(cfg->by_name);
 	arena_free(cfg->arena);
 	free(cfg);
 }
@@ -608,10 +609,7 @@ config_free(struct config *cfg)
 struct job *
 config_find_job(const struct config *cfg, const char *name)
 {
-	for (size_t i = 0; i < cfg->n_jobs; i++)
-		if (strcmp(cfg->jobs[i]->name, name) == 0)
-			return cfg->jobs[i];
-	return NULL;
+	return cfg->by_name ? strmap_get(cfg->by_name, name) : NULL;
 }
 
 static const struct option_input *
@@ -660,10 +658,8 @@ graph_check_ref(struct config *cfg, const struct job *job, const char *key, cons
 static int
 graph_visit(struct config *cfg, struct job *job, char *state, const char **stack, size_t depth)
 {
-	size_t idx = 0;
+	size_t idx = job->index;
 
-	while (cfg->jobs[idx] != job)
-		idx++;
 	if (state[idx] == 2)
 		return 0;
 	stack[depth] = job->name;

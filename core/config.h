@@ -20,6 +20,7 @@
 struct arena;
 struct plugin_info;
 struct schedule;
+struct strmap;
 
 enum job_lock { JOB_LOCK_HOST = 0, JOB_LOCK_DATABASE, JOB_LOCK_NONE };
 
@@ -39,6 +40,7 @@ struct settings {
 };
 
 struct job {
+	size_t index;               /* position in cfg->jobs */
 	const char *name;
 	const char *file;           /* where its section starts */
 	int line;
@@ -74,6 +76,7 @@ struct config {
 	struct settings settings;
 	struct job **jobs;          /* in file order: main file, then conf.d by name */
 	size_t n_jobs;
+	struct strmap *by_name;     /* job name -> job */
 	struct diag_list diags;
 };
 

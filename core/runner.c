@@ -132,11 +132,8 @@ runner_job_state_dir(const struct config *cfg, const char *job)
 static size_t
 job_index(const struct config *cfg, const struct job *job)
 {
-	size_t i = 0;
-
-	while (cfg->jobs[i] != job)
-		i++;
-	return i;
+	(void)cfg;
+	return job->index;
 }
 
 /* ---- the per-job lock -------------------------------------------------- */
