@@ -5,6 +5,7 @@
 #include "autoconf.h"
 
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -197,6 +198,22 @@ check_note_shadowed(struct config *cfg, const struct plugin_list *list)
 		diag_add(&cfg->diags, DIAG_WARNING, NULL, 0, NULL, NULL, "%s", list->warnings[i]);
 }
 
+/* A `user =` that names nobody would fail every run: say so now. */
+static void
+check_users(struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_jobs; i++) {
+		const struct job *job = cfg->jobs[i];
+		const struct opt_value *v = opt_set_get(&job->core, "user");
+
+		if (job->user == NULL || getpwnam(job->user) != NULL)
+			continue;
+		diag_add(&cfg->diags, DIAG_ERROR, v && v->file ? v->file : job->file,
+			 v && v->file ? v->line : job->line, job->name, "create it, or fix the name",
+			 "user '%s' does not exist", job->user);
+	}
+}
+
 int
 inspect_check(struct config *cfg, int is_quiet)
 {
@@ -207,6 +224,7 @@ inspect_check(struct config *cfg, int is_quiet)
 	/* Even with global errors, go on: check reports everything at once. */
 	inspect_bind_plugins(cfg, &list, a);
 	check_note_shadowed(cfg, &list);
+	check_users(cfg);
 	diag_print(&cfg->diags, stderr);
 	if (!is_quiet)
 		printf("%zu jobs, %zu plugins: %zu errors, %zu warnings\n", cfg->n_jobs, list.n,

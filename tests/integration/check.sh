@@ -33,6 +33,7 @@ plugin = exec
 
 [no-plugin]
 plugin = nosuchplugin
+user = no-such-user-here
 
 [good]
 plugin = hello
@@ -71,13 +72,14 @@ check "an int out of the plugin's range" err_has "^$f:12: error: times: 1000 is 
 check "a missing required key, at the section" \
 	err_has "^$f:14: error: required key 'command' (string) is missing for plugin 'exec'"
 check "an unknown plugin" err_has "^$f:18: error: plugin 'nosuchplugin': no such plugin"
+check "a user that does not exist" err_has "^$f:19: error: user 'no-such-user-here' does not exist"
 check "a duplicate job names both places" \
-	err_has "^$f:20: error: duplicate section \[good\] (first defined at $T/caretaker.ini:6)"
-check "requires naming no job" err_has "^$f:25: error: requires names no job: 'nosuchjob'"
-check "on_failure naming no job" err_has "^$f:26: error: on_failure names no job: 'alsonothing'"
+	err_has "^$f:21: error: duplicate section \[good\] (first defined at $T/caretaker.ini:6)"
+check "requires naming no job" err_has "^$f:26: error: requires names no job: 'nosuchjob'"
+check "on_failure naming no job" err_has "^$f:27: error: on_failure names no job: 'alsonothing'"
 check "a requires cycle is named" err_has "requires forms a cycle: cycle-a -> cycle-b -> cycle-a"
-check "a line that is not ini" err_has "^$f:36: error: expected 'key = value' or '\[section\]'"
-check "an unclosed section header" err_has "^$f:37: error: malformed section header"
+check "a line that is not ini" err_has "^$f:37: error: expected 'key = value' or '\[section\]'"
+check "an unclosed section header" err_has "^$f:38: error: malformed section header"
 check "a binary file" err_has "20-binary.ini:3: error: binary data (a NUL byte)"
 check "a truncated file" err_has "30-truncated.ini:2: error: the last line has no newline"
 check "a line longer than the buffer is an error, not cut" \
