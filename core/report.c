@@ -125,43 +125,60 @@ report_text(json_t *runs, const struct report_options *opts, int w)
 		print_details(st, json_array_get(runs, n - 1));
 }
 
-int
-report_show(const struct config *cfg, const struct report_options *opts)
+static int
+report_prometheus(const struct config *cfg)
 {
-	struct history_query q = {opts->job, opts->since_us, opts->max_runs};
 	char *text = NULL;
-	json_t *runs = NULL, *doc;
+	char err[512];
+
+	if (status_prometheus_text(cfg, &text, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		return EXIT_JOB_FAILED;
+	}
+	fputs(text, stdout);
+	free(text);
+	return EXIT_OK;
+}
+
+/* The runs asked for: from the shared table with history = database
+ * (falling back to this host's file when it cannot be read), else the file. */
+static int
+report_read_runs(const struct config *cfg, const struct history_query *q, json_t **runs)
+{
 	size_t n_damaged = 0;
 	char err[512];
 
-	if (opts->format == REPORT_PROMETHEUS) {
-		if (status_prometheus_text(cfg, &text, err, sizeof(err)) != 0) {
-			log_err("%s", err);
-			return EXIT_JOB_FAILED;
-		}
-		fputs(text, stdout);
-		free(text);
-		return EXIT_OK;
-	}
-	if (q.max == 0)
-		q.max = opts->job ? 10 : 20;
-	if (cfg->settings.is_history_in_database &&
-	    fleet_history_read(cfg, &q, &runs, err, sizeof(err)) == 0)
-		goto render;
 	if (cfg->settings.is_history_in_database) {
+		if (fleet_history_read(cfg, q, runs, err, sizeof(err)) == 0)
+			return 0;
 		log_warn("history = database: %s; showing this host's history file", err);
-		json_decref(runs);
-		runs = NULL;
+		json_decref(*runs);
+		*runs = NULL;
 	}
-	if (history_read(cfg->settings.state_dir, &q, &runs, &n_damaged, err, sizeof(err)) != 0) {
+	if (history_read(cfg->settings.state_dir, q, runs, &n_damaged, err, sizeof(err)) != 0) {
 		log_err("%s", err);
-		json_decref(runs);
-		return EXIT_JOB_FAILED;
+		return CT_EIO;
 	}
 	if (n_damaged > 0)
 		log_warn("history: %zu damaged record(s) skipped (a crash while writing?)",
 			 n_damaged);
-render:
+	return 0;
+}
+
+int
+report_show(const struct config *cfg, const struct report_options *opts)
+{
+	struct history_query q = {opts->job, opts->since_us, opts->max_runs};
+	json_t *runs = NULL, *doc;
+
+	if (opts->format == REPORT_PROMETHEUS)
+		return report_prometheus(cfg);
+	if (q.max == 0)
+		q.max = opts->job ? 10 : 20;
+	if (report_read_runs(cfg, &q, &runs) != 0) {
+		json_decref(runs);
+		return EXIT_JOB_FAILED;
+	}
 	if (opts->format == REPORT_JSON) {
 		doc = json_pack("{s:i, s:O}", "format", 1, "runs", runs);
 		json_dumpf(doc, stdout, JSON_INDENT(2));
