@@ -4,3 +4,4 @@ examplesdir = $(pkgdatadir)/examples
 dist_examples_DATA = conf.d/caretaker.ini.example
 examplesconfddir = $(pkgdatadir)/examples/conf.d
 dist_examplesconfd_DATA = conf.d/10-daily.ini conf.d/20-weekly.ini conf.d/30-monthly.ini
+dist_examplesconfd_DATA += conf.d/40-backup.ini

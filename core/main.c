@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "inspect.h"
+#include "keys.h"
 #include "log.h"
 #include "options.h"
 #include "proc.h"
@@ -49,6 +50,11 @@ static const char usage_text[] =
 	"                               the last runs, from history\n"
 	"  timers [--output DIR] [--check] [--prune] [--due-timer] [--exec PATH]\n"
 	"                               systemd .service/.timer units, a pair per job\n"
+	"  keygen --public FILE --secret FILE\n"
+	"                               a key pair for encrypted backups (secret: 0600)\n"
+	"  decrypt --key SECRET_FILE [--output FILE] BACKUP_FILE\n"
+	"                               the backup, still compressed, to stdout or FILE:\n"
+	"                               decrypt --key k db.sql.gz.enc | gunzip | psql\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE   main configuration (default " CT_CONFDIR "/caretaker.ini,\n"
@@ -327,6 +333,37 @@ cmd_timers(struct cli *cli)
 	return rc;
 }
 
+/* keygen and decrypt: the arguments of both, checked in core/keys.c. */
+static int
+cmd_keys(struct cli *cli)
+{
+	static const struct option longopts[] = {
+		{"public", required_argument, NULL, 'p'}, {"secret", required_argument, NULL, 's'},
+		{"key", required_argument, NULL, 'k'},    {"output", required_argument, NULL, 'o'},
+		{NULL, 0, NULL, 0},
+	};
+	struct keys_options opts = {0};
+	int c;
+
+	optind = 0; /* glibc: 0 resets getopt fully after the global parse */
+	while ((c = getopt_long(cli->argc, cli->argv, "o:", longopts, NULL)) != -1) {
+		if (c == 'p')
+			opts.public_path = optarg;
+		else if (c == 's')
+			opts.secret_path = optarg;
+		else if (c == 'k')
+			opts.key_path = optarg;
+		else if (c == 'o')
+			opts.output_path = optarg;
+		else
+			return usage_error("bad option", cli->argv[0]);
+	}
+	opts.n_args = cli->argc - optind;
+	opts.input_path = opts.n_args > 0 ? cli->argv[optind] : NULL;
+	opts.is_quiet = cli->verbosity < 0;
+	return strcmp(cli->argv[0], "keygen") == 0 ? keys_generate(&opts) : keys_decrypt(&opts);
+}
+
 static int
 cmd_simple(struct cli *cli, const char *name)
 {
@@ -375,6 +412,8 @@ main(int argc, char **argv)
 		return cmd_status(&cli);
 	if (strcmp(cli.argv[0], "timers") == 0)
 		return cmd_timers(&cli);
+	if (strcmp(cli.argv[0], "keygen") == 0 || strcmp(cli.argv[0], "decrypt") == 0)
+		return cmd_keys(&cli);
 	for (size_t i = 0; simple[i] != NULL; i++)
 		if (strcmp(cli.argv[0], simple[i]) == 0)
 			return cmd_simple(&cli, simple[i]);

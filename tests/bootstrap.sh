@@ -24,6 +24,8 @@ packages=(
 	libdeflate-dev libzstd-dev libssl-dev libarchive-dev libsodium-dev
 	postgresql-15 postgresql-client-15 python3 systemd
 )
+# backup tests read zstd backups with the zstd tool
+packages+=(zstd)
 
 say() { printf '\n== %s\n' "$*"; }
 

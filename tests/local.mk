@@ -23,6 +23,8 @@ UNIT_TESTS = \
 	tests/core/test_schedule \
 	tests/plugins/test_exec_argv \
 	tests/plugins/test_compress
+UNIT_TESTS += tests/plugins/test_archive tests/plugins/test_crypt
+UNIT_TESTS += tests/plugins/test_backupset tests/plugins/test_pgtools
 if HAVE_CMOCKA
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -64,6 +66,43 @@ bench-compress: tests/bench/compress-file$(EXEEXT)
 	COMPRESS_FILE='$(abs_top_builddir)/tests/bench/compress-file' \
 		$(BASH) $(top_srcdir)/tests/bench/compress-bench.sh
 .PHONY: bench-compress
+
+# ---- plugins/lib: file trees (libarchive) and encryption (libsodium) ----
+tests_plugins_test_archive_SOURCES = tests/plugins/test_archive.c
+tests_plugins_test_archive_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/lib
+tests_plugins_test_archive_LDADD = plugins/lib/libctarchive.la $(CMOCKA_LIBS)
+tests_plugins_test_crypt_SOURCES = tests/plugins/test_crypt.c
+tests_plugins_test_crypt_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/lib
+tests_plugins_test_crypt_LDADD = plugins/lib/libctcrypt.la plugins/lib/libctcompress.la \
+	$(CMOCKA_LIBS)
+check_PROGRAMS += tests/bench/crypt-file
+tests_bench_crypt_file_SOURCES = tests/bench/crypt-file.c
+tests_bench_crypt_file_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/plugins/lib
+tests_bench_crypt_file_LDADD = plugins/lib/libctcrypt.la plugins/lib/libctcompress.la
+EXTRA_DIST += tests/bench/crypt-bench.sh
+bench-crypt: tests/bench/crypt-file$(EXEEXT)
+	CRYPT_FILE='$(abs_top_builddir)/tests/bench/crypt-file' \
+		$(BASH) $(top_srcdir)/tests/bench/crypt-bench.sh
+.PHONY: bench-crypt
+
+# ---- plugins/lib: backups (retention, names, pg_dump versions and env) ----
+BACKUP_UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS) $(LIBPQ_CFLAGS) \
+	-I$(top_srcdir)/plugins/lib
+BACKUP_UNIT_LDADD = plugins/lib/libctbackup.la plugins/lib/libctarchive.la \
+	plugins/lib/libctcrypt.la plugins/lib/libctcompress.la $(CMOCKA_LIBS)
+tests_plugins_test_backupset_SOURCES = tests/plugins/test_backupset.c
+tests_plugins_test_backupset_CFLAGS = $(BACKUP_UNIT_CFLAGS)
+tests_plugins_test_backupset_LDADD = $(BACKUP_UNIT_LDADD)
+tests_plugins_test_pgtools_SOURCES = tests/plugins/test_pgtools.c
+tests_plugins_test_pgtools_CFLAGS = $(BACKUP_UNIT_CFLAGS)
+tests_plugins_test_pgtools_LDADD = $(BACKUP_UNIT_LDADD)
+
+# The backup plugin against pg_dump on ~1 GB (tests/bench/backup-bench.sh).
+EXTRA_DIST += tests/bench/backup-bench.sh
+bench-backup: caretaker$(EXEEXT) $(plugin_LTLIBRARIES)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+		CARETAKER='$(abs_top_builddir)/caretaker' $(BASH) $(top_srcdir)/tests/bench/backup-bench.sh
+.PHONY: bench-backup
 
 # ---- schedules against systemd-analyze (skipped where it is missing) ----
 check_PROGRAMS += tests/schedule/schedule-next
@@ -138,8 +177,11 @@ INTEGRATION_TESTS = \
 	tests/integration/fleet.sh \
 	tests/integration/timers.sh \
 	tests/integration/style.sh
+INTEGRATION_TESTS += tests/integration/decrypt.sh
+INTEGRATION_TESTS += tests/integration/backup.sh tests/integration/verify.sh
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += tests/integration/backuplib.sh
 EXTRA_DIST += tests/integration/lib.sh tests/abi/v1/caretaker/plugin.h \
 	tests/abi/v1/caretaker/errors.h tests/abi/v1/oldplugin.c
 

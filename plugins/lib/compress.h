@@ -36,8 +36,8 @@
  * `err` buffer (which may be NULL).
  *
  * Not here: fsync and rename of the output file (the caller's), the manifest
- * (the backup plugin's), and encryption (a later stage between the block
- * workers and the file, see compress_writer.c).
+ * (the backup plugin's), and encryption (crypt.h), which plugs in as an
+ * output stage of the writer and an input stage of the reader (below).
  */
 #ifndef CARETAKER_PLUGINS_COMPRESS_H
 #define CARETAKER_PLUGINS_COMPRESS_H
@@ -157,6 +157,57 @@ int compress_writer_finish(struct compress_writer *w, struct compress_stats *st,
  * output is incomplete.  Accepts NULL. */
 void compress_writer_free(struct compress_writer *w);
 
+/* ---- stages: a transform between the blocks and the file ---- */
+
+/*
+ * A stage sees the stored bytes in file order and changes them on their way
+ * to or from the file; encryption is the one there is (crypt.h makes the
+ * stage structs).  With a stage, the file is the stage's side: stored_bytes
+ * and stored_sha256 of struct compress_stats are of the file on disk (the
+ * ciphertext), while each struct compress_block's offset, length and CRC-32
+ * are of the compressed stream the stage takes in or gives out.
+ */
+
+/* Takes bytes on their way to the file (the writer writes and hashes them).
+ * Returns 0 or a CT_* code. */
+typedef int compress_emit_cb(void *ctx, const void *buf, size_t len);
+
+/* Reads the next bytes of the file (the reader counts and hashes them):
+ * fills up to `len` bytes, *got less than `len` only at the end of the file.
+ * Returns 0 or a CT_* code with a message in `err`. */
+typedef int compress_pull_cb(void *ctx, void *buf, size_t len, size_t *got, char *err,
+                             size_t err_size);
+
+struct compress_out_stage {
+	void *ctx;
+	/* Takes `len` stored bytes (valid during the call) and passes what it
+	 * makes of them to `emit`, now or later.  The writer calls it once more
+	 * with is_end = 1 (and maybe len 0) after the last block: everything
+	 * must then be emitted.  Returns 0 or a CT_* code with a message. */
+	int (*push)(void *ctx, const void *buf, size_t len, int is_end, compress_emit_cb *emit,
+	            void *emit_ctx, char *err, size_t err_size);
+};
+
+struct compress_in_stage {
+	void *ctx;
+	/* Fills up to `len` bytes of the stream the stage makes of the file,
+	 * which it reads through `src`; *got less than `len` only at the end of
+	 * that stream.  Returns 0 or a CT_* code with a message. */
+	int (*pull)(void *ctx, void *buf, size_t len, size_t *got, compress_pull_cb *src,
+	            void *src_ctx, char *err, size_t err_size);
+};
+
+/*
+ * compress_writer_new() with `stage` between the blocks and `out_fd`: the
+ * compressed blocks go through stage->push and what it emits goes to the
+ * file, counted and hashed there.  `stage` is copied; its ctx must outlive
+ * the writer.  NULL `stage` is compress_writer_new().  Same returns.
+ */
+int compress_writer_new_staged(int out_fd, const struct compress_out_stage *stage,
+                               enum compress_kind kind, int level, int n_threads,
+                               size_t block_bytes, struct compress_writer **out, char *err,
+                               size_t err_size);
+
 /* ---- reader and verifier ---- */
 
 /* Receives the uncompressed stream in order, in pieces of any size.  The
@@ -195,5 +246,18 @@ struct compress_expect {
 int compress_file_verify(int in_fd, enum compress_kind kind, const struct compress_expect *expect,
                          int n_threads, compress_data_cb data_cb, void *cb_ctx,
                          struct compress_stats *st, char *err, size_t err_size);
+
+/*
+ * compress_file_verify() of a file that goes through `stage` first (the
+ * decryption of crypt.h): the file's bytes as read from `in_fd` are counted
+ * and hashed (and compared with expect->stored_sha256), and the stream the
+ * stage makes of them is read as a file of `kind`.  Offsets in messages and
+ * in the block list are offsets in that stream; the stage's own messages
+ * name offsets in the file.  NULL `stage` is compress_file_verify().
+ */
+int compress_file_verify_staged(int in_fd, const struct compress_in_stage *stage,
+                                enum compress_kind kind, const struct compress_expect *expect,
+                                int n_threads, compress_data_cb data_cb, void *cb_ctx,
+                                struct compress_stats *st, char *err, size_t err_size);
 
 #endif

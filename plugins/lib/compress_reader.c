@@ -5,8 +5,9 @@
  *
  * The caller's thread reads the file sequentially (one read() per block,
  * after the header that says how long the block is), hashes the stored
- * bytes, and takes finished blocks back in order to hash the uncompressed
- * bytes and pass them on.  Workers take the CRC-32 of the stored block,
+ * bytes as they come off the file (compress_input_read(), which also runs an
+ * input stage such as decryption), and takes finished blocks back in order
+ * to hash the uncompressed bytes and pass them on.  Workers take the CRC-32 of the stored block,
  * compare it with the manifest, and decompress.  Files from other tools have
  * no block headers and go to compress_stream.c instead.
  */
@@ -28,6 +29,7 @@
 
 struct reader {
 	int fd;
+	struct compress_input in; /* fd, an optional stage, and the file's digest */
 	enum compress_kind kind;
 	size_t header_bytes;
 	const struct compress_expect *expect; /* never NULL here */
@@ -154,8 +156,7 @@ reader_read_into(struct reader *r, struct compress_slot *slot, size_t len, size_
 		return CT_ENOMEM;
 	}
 	*got = 0;
-	rc = compress_io_read_full(r->fd, slot->in + slot->in_len, len, got,
-	                           r->offset + slot->in_len, r->err, sizeof(r->err));
+	rc = compress_input_read(&r->in, slot->in + slot->in_len, len, got, r->err, sizeof(r->err));
 	slot->in_len += *got;
 	return rc;
 }
@@ -169,8 +170,8 @@ reader_read_head(struct reader *r)
 
 	if (r->head_len == r->header_bytes)
 		return 0;
-	rc = compress_io_read_full(r->fd, r->head + r->head_len, r->header_bytes - r->head_len,
-	                           &got, r->offset + r->head_len, r->err, sizeof(r->err));
+	rc = compress_input_read(&r->in, r->head + r->head_len, r->header_bytes - r->head_len, &got,
+	                         r->err, sizeof(r->err));
 	r->head_len += got;
 	return rc;
 }
@@ -267,12 +268,12 @@ reader_plain_next(struct reader *r, uint64_t seq, struct compress_slot *slot, in
 	return rc;
 }
 
-/* Hashes the stored block in `slot` and hands it to the workers. */
+/* Hands the stored block in `slot` (already hashed as it was read) to the
+ * workers. */
 static int
 reader_submit(struct reader *r, uint64_t seq, struct compress_slot *slot)
 {
 	char what[96];
-	int rc;
 
 	slot->index = seq;
 	slot->offset = r->offset;
@@ -288,9 +289,6 @@ reader_submit(struct reader *r, uint64_t seq, struct compress_slot *slot)
 		}
 		slot->expect = &r->expect->blocks[seq];
 	}
-	rc = compress_tally_add_stored(&r->tally, slot->in, slot->in_len);
-	if (rc != 0)
-		return reader_corrupt(r, seq, r->offset, "SHA-256 of the file failed");
 	r->offset += slot->in_len;
 	compress_ring_submit(r->ring, seq);
 	r->next_seq++;
@@ -305,7 +303,7 @@ reader_check_eof(struct reader *r)
 	size_t got = 0;
 	int rc;
 
-	rc = compress_io_read_full(r->fd, &byte, 1, &got, r->offset, r->err, sizeof(r->err));
+	rc = compress_input_read(&r->in, &byte, 1, &got, r->err, sizeof(r->err));
 	if (rc == 0 && got > 0) {
 		snprintf(r->err, sizeof(r->err),
 		         "unexpected data after the end marker at offset %llu",
@@ -408,8 +406,8 @@ reader_run(struct reader *r)
 	if (r->head_len < r->header_bytes || r->expect->n_blocks > 0 ||
 	    compress_codec_parse_header(r->kind, r->head, &h) != CT_ENOENT)
 		return reader_run_blocks(r);
-	return compress_stream_verify(r->fd, r->kind, r->head, r->head_len, &r->tally, r->data_cb,
-	                              r->cb_ctx, r->err, sizeof(r->err));
+	return compress_stream_verify(&r->in, r->kind, r->head, r->head_len, r->data_cb, r->cb_ctx,
+	                              r->err, sizeof(r->err));
 }
 
 static int
@@ -417,7 +415,8 @@ reader_init(struct reader *r, int n_threads)
 {
 	int rc;
 
-	rc = compress_tally_init(&r->tally, r->kind == COMPRESS_NONE);
+	/* Through a stage the file differs from the stream even for "none". */
+	rc = compress_tally_init(&r->tally, r->kind == COMPRESS_NONE && r->in.stage.pull == NULL);
 	if (rc != 0) {
 		snprintf(r->err, sizeof(r->err), "out of memory for SHA-256 state");
 		return rc;
@@ -434,6 +433,16 @@ compress_file_verify(int in_fd, enum compress_kind kind, const struct compress_e
                      int n_threads, compress_data_cb data_cb, void *cb_ctx,
                      struct compress_stats *st, char *err, size_t err_size)
 {
+	return compress_file_verify_staged(in_fd, NULL, kind, expect, n_threads, data_cb, cb_ctx,
+	                                   st, err, err_size);
+}
+
+int
+compress_file_verify_staged(int in_fd, const struct compress_in_stage *stage,
+                            enum compress_kind kind, const struct compress_expect *expect,
+                            int n_threads, compress_data_cb data_cb, void *cb_ctx,
+                            struct compress_stats *st, char *err, size_t err_size)
+{
 	struct compress_stats got = {0};
 	struct reader r = {0};
 	int rc;
@@ -444,6 +453,10 @@ compress_file_verify(int in_fd, enum compress_kind kind, const struct compress_e
 		return CT_EINVAL;
 	}
 	r.fd = in_fd;
+	r.in.fd = in_fd;
+	r.in.tally = &r.tally;
+	if (stage != NULL)
+		r.in.stage = *stage;
 	r.kind = kind;
 	r.header_bytes = compress_codec_header_bytes(kind);
 	r.expect = expect != NULL ? expect : &no_expect;

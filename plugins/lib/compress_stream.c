@@ -25,9 +25,10 @@
 #define STREAM_CHUNK_BYTES ((size_t)1 << 20)
 
 struct stream {
-	int fd;
+	struct compress_input *input;
 	const unsigned char *prefix; /* bytes read before we were called */
 	size_t prefix_len;
+	uint64_t offset; /* stream bytes taken so far, the prefix included */
 	struct compress_tally *tally;
 	compress_data_cb data_cb;
 	void *cb_ctx;
@@ -36,8 +37,8 @@ struct stream {
 	size_t err_size;
 };
 
-/* Gets the next piece of the file (the prefix first), hashed and counted;
- * *len is 0 at EOF. */
+/* Gets the next piece of the stream (the prefix first; the input hashes
+ * the file as it reads it); *len is 0 at EOF. */
 static int
 stream_next_input(struct stream *s, const unsigned char **buf, size_t *len)
 {
@@ -48,13 +49,14 @@ stream_next_input(struct stream *s, const unsigned char **buf, size_t *len)
 		*len = s->prefix_len;
 		s->prefix_len = 0;
 	} else {
-		rc = compress_io_read_full(s->fd, s->in, STREAM_CHUNK_BYTES, len,
-		                           s->tally->stored_bytes, s->err, s->err_size);
+		rc = compress_input_read(s->input, s->in, STREAM_CHUNK_BYTES, len, s->err,
+		                         s->err_size);
 		if (rc != 0)
 			return rc;
 		*buf = s->in;
 	}
-	return compress_tally_add_stored(s->tally, *buf, *len);
+	s->offset += *len;
+	return 0;
 }
 
 /* Hashes, counts and hands on uncompressed bytes. */
@@ -79,12 +81,12 @@ stream_emit(struct stream *s, size_t len)
 static int
 stream_truncated(struct stream *s)
 {
-	if (s->tally->stored_bytes == 0)
+	if (s->offset == 0)
 		compress_errf(s->err, s->err_size, "empty file: no compressed data");
 	else
 		compress_errf(s->err, s->err_size,
 		              "truncated: file ends at offset %llu inside compressed data",
-		              (unsigned long long)s->tally->stored_bytes);
+		              (unsigned long long)s->offset);
 	return CT_ECORRUPT;
 }
 
@@ -92,7 +94,7 @@ static int
 stream_corrupt(struct stream *s, size_t unread, const char *what)
 {
 	compress_errf(s->err, s->err_size, "damaged data near offset %llu: %s",
-	              (unsigned long long)(s->tally->stored_bytes - unread), what);
+	              (unsigned long long)(s->offset - unread), what);
 	return CT_ECORRUPT;
 }
 
@@ -177,11 +179,12 @@ stream_zstd(struct stream *s, ZSTD_DCtx *d)
 }
 
 int
-compress_stream_verify(int fd, enum compress_kind kind, const unsigned char *prefix,
-                       size_t prefix_len, struct compress_tally *t, compress_data_cb data_cb,
+compress_stream_verify(struct compress_input *in, enum compress_kind kind,
+                       const unsigned char *prefix, size_t prefix_len, compress_data_cb data_cb,
                        void *cb_ctx, char *err, size_t err_size)
 {
-	struct stream s = {fd, prefix, prefix_len, t, data_cb, cb_ctx, NULL, NULL, err, err_size};
+	struct stream s = {in,     prefix, prefix_len, 0,   in->tally, data_cb,
+	                   cb_ctx, NULL,   NULL,       err, err_size};
 	ZSTD_DCtx *d = NULL;
 	int rc = CT_ENOMEM;
 

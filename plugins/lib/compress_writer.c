@@ -9,9 +9,10 @@
  *      the CRC-32 of the stored block (parallel, any order);
  *   3. writer_output() takes finished blocks back in order, hashes and
  *      writes them.  This is the only place that sees the stored bytes in
- *      file order: an encryption stage (libsodium secretstream chains its
- *      state from one message to the next, so it cannot run on the workers)
- *      goes here, in front of the digest and the write.
+ *      file order, so an output stage (encryption: libsodium secretstream
+ *      chains its state from one message to the next, so it cannot run on
+ *      the workers) runs here, in front of the digest and the write, which
+ *      then see the file as it lands on disk (writer_emit_cb()).
  * Step 3 runs when the ring is full, so the caller waits for the oldest
  * block exactly when memory would otherwise grow.  There is no writer thread
  * of its own: a blocked write() to the file then also slows the producer,
@@ -41,9 +42,14 @@ struct compress_writer {
 	uint64_t next_seq;          /* blocks submitted so far */
 	uint64_t next_emit;         /* blocks written so far */
 	struct compress_tally tally;
+	/* Compressed bytes so far (the file's too when there is no stage), and
+	 * the output stage (push NULL: none). */
+	uint64_t stream_bytes;
+	struct compress_out_stage stage;
 	int rc; /* first error; sticky */
 	int is_finished;
 	char err[320];
+	char io_err[200]; /* words of the last failed write or stage call */
 };
 
 /* Runs on a worker: compress one block and checksum what will be stored. */
@@ -70,19 +76,45 @@ writer_fail(struct compress_writer *w, int rc, char *err, size_t err_size)
 	return w->rc;
 }
 
+/* Writes bytes of the file and adds them to its digest; a failure leaves
+ * its words in w->io_err. */
+static int
+writer_emit_cb(void *ctx, const void *buf, size_t len)
+{
+	struct compress_writer *w = ctx;
+	int rc;
+
+	rc = compress_io_write_all(w->fd, buf, len, w->tally.stored_bytes, w->io_err,
+	                           sizeof(w->io_err));
+	if (rc == 0)
+		rc = compress_tally_add_stored(&w->tally, buf, len);
+	if (rc != 0 && w->io_err[0] == '\0')
+		snprintf(w->io_err, sizeof(w->io_err), "digest failed");
+	return rc;
+}
+
+/* Sends stored bytes to the file, through the stage if there is one;
+ * is_end flushes the stage after the last block. */
+static int
+writer_send(struct compress_writer *w, const void *buf, size_t len, int is_end)
+{
+	w->io_err[0] = '\0';
+	w->stream_bytes += len;
+	if (w->stage.push == NULL)
+		return writer_emit_cb(w, buf, len);
+	return w->stage.push(w->stage.ctx, buf, len, is_end, writer_emit_cb, w, w->io_err,
+	                     sizeof(w->io_err));
+}
+
 static int
 writer_output(struct compress_writer *w, const struct compress_slot *slot)
 {
-	char io_err[160] = "";
 	int rc;
 
-	rc = compress_io_write_all(w->fd, slot->out, slot->out_len, w->tally.stored_bytes, io_err,
-	                           sizeof(io_err));
-	if (rc == 0)
-		rc = compress_tally_add_stored(&w->tally, slot->out, slot->out_len);
+	rc = writer_send(w, slot->out, slot->out_len, 0);
 	if (rc != 0)
 		snprintf(w->err, sizeof(w->err), "block %llu: %s", (unsigned long long)slot->index,
-		         io_err[0] ? io_err : "digest failed");
+		         w->io_err[0] ? w->io_err : "output stage failed");
 	return rc;
 }
 
@@ -100,7 +132,7 @@ writer_emit_next(struct compress_writer *w)
 		         slot->err);
 		return slot->rc;
 	}
-	b.offset = w->tally.stored_bytes;
+	b.offset = w->stream_bytes;
 	b.stored_bytes = slot->out_len;
 	b.raw_bytes = slot->raw_bytes;
 	b.crc32 = slot->crc32;
@@ -184,6 +216,15 @@ int
 compress_writer_new(int out_fd, enum compress_kind kind, int level, int n_threads,
                     size_t block_bytes, struct compress_writer **out, char *err, size_t err_size)
 {
+	return compress_writer_new_staged(out_fd, NULL, kind, level, n_threads, block_bytes, out,
+	                                  err, err_size);
+}
+
+int
+compress_writer_new_staged(int out_fd, const struct compress_out_stage *stage,
+                           enum compress_kind kind, int level, int n_threads, size_t block_bytes,
+                           struct compress_writer **out, char *err, size_t err_size)
+{
 	struct compress_writer *w = NULL;
 	int rc;
 
@@ -197,10 +238,13 @@ compress_writer_new(int out_fd, enum compress_kind kind, int level, int n_thread
 		goto out;
 	w->fd = out_fd;
 	w->kind = kind;
+	if (stage != NULL)
+		w->stage = *stage;
 	w->block_bytes = block_bytes != 0 ? block_bytes : COMPRESS_BLOCK_DEFAULT_BYTES;
 	if (n_threads == 0)
 		n_threads = compress_ring_default_threads();
-	rc = compress_tally_init(&w->tally, kind == COMPRESS_NONE);
+	/* Through a stage the file differs from the stream even for "none". */
+	rc = compress_tally_init(&w->tally, kind == COMPRESS_NONE && w->stage.push == NULL);
 	if (rc != 0) {
 		compress_errf(err, err_size, "out of memory for SHA-256 state");
 		goto out;
@@ -264,6 +308,12 @@ writer_drain(struct compress_writer *w)
 		rc = writer_submit(w, COMPRESS_FLAG_END);
 	while (rc == 0 && w->next_emit < w->next_seq)
 		rc = writer_emit_next(w);
+	if (rc == 0 && w->stage.push != NULL) {
+		rc = writer_send(w, NULL, 0, 1);
+		if (rc != 0)
+			snprintf(w->err, sizeof(w->err), "end of file: %s",
+			         w->io_err[0] ? w->io_err : "output stage failed");
+	}
 	return rc;
 }
 

@@ -38,7 +38,7 @@ fi
 cf=${COMPRESS_FILE:-$BENCH_DIR/compress-file}
 if [ -z "${COMPRESS_FILE:-}" ]; then
 	cc -std=gnu11 -O2 -I"$top/sdk/include" -I"$top/plugins/lib" \
-		"$top"/plugins/lib/*.c "$top/tests/bench/compress-file.c" -o "$cf" \
+		"$top"/plugins/lib/compress_*.c "$top"/plugins/lib/digest.c "$top/tests/bench/compress-file.c" -o "$cf" \
 		-ldeflate -lzstd -lz -lcrypto -lpthread
 fi
 

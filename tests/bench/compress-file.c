@@ -1,14 +1,14 @@
 /*
  * compress-file.c — a small driver of libctcompress for
  * tests/bench/compress-bench.sh: compress stdin to stdout, or verify stdin,
- * the way the backup and verify plugins will.
+ * the way the backup and verify plugins do.
  *
  *   compress-file compress KIND [LEVEL [THREADS [BLOCK_KIB]]] < in > out
  *   compress-file verify KIND [THREADS] < file
  *   compress-file zstd-mt LEVEL THREADS < in > out
  *
  * `verify` also checks that the SQL ends with pg_dump's completion line, as
- * the verify plugin will.  `zstd-mt` is zstd's own multithreading
+ * the verify plugin does.  `zstd-mt` is zstd's own multithreading
  * (ZSTD_c_nbWorkers, one frame), kept only to compare against our
  * per-block frames.  A summary goes to stderr; exit status 0 on success.
  */
@@ -30,13 +30,38 @@
 
 #define READ_BYTES ((size_t)256 << 10)
 
-static const char dump_complete[] = "-- PostgreSQL database dump complete\n--\n\n";
+static const char dump_complete[] = "-- PostgreSQL database dump complete\n--\n";
 
 /* Keeps the last bytes of the stream, to look for the completion line. */
 struct tail {
-	char buf[sizeof(dump_complete) - 1];
+	char buf[256];
 	size_t len;
 };
+
+/* The completion block, then only blank lines and (PostgreSQL 15.14,
+ * 16.10, 17.6 and later) one `\unrestrict KEY` line. */
+static int
+tail_is_complete(const struct tail *t)
+{
+	const char *p = NULL, *end = t->buf + t->len;
+
+	for (const char *q = t->buf; (q = memmem(q, (size_t)(end - q), dump_complete,
+	                                         sizeof(dump_complete) - 1)) != NULL;
+	     q++)
+		p = q;
+	if (p == NULL)
+		return 0;
+	for (p += sizeof(dump_complete) - 1; p < end; p++) {
+		if (*p == '\n')
+			continue;
+		if ((size_t)(end - p) < 12 || memcmp(p, "\\unrestrict ", 12) != 0)
+			return 0;
+		p = memchr(p, '\n', (size_t)(end - p));
+		if (p == NULL)
+			return 0;
+	}
+	return 1;
+}
 
 static int
 tail_cb(const void *buf, size_t len, void *ctx)
@@ -135,7 +160,7 @@ run_verify(enum compress_kind kind, int threads)
 	}
 	print_stats("verified", &st);
 	compress_stats_free(&st);
-	if (t.len != sizeof(t.buf) || memcmp(t.buf, dump_complete, t.len) != 0) {
+	if (!tail_is_complete(&t)) {
 		fprintf(stderr, "compress-file: no pg_dump completion line at the end\n");
 		return CT_ECORRUPT;
 	}

@@ -1,0 +1,378 @@
+/*
+ * backup_dump.c — pg_dump's stdout through the compression writer into the
+ * partial file, and the checks that fail the backup closed.
+ *
+ * One loop in the plugin's thread polls three things: pg_dump's stdout
+ * (into the writer, whose workers compress on the other cores), its stderr
+ * (into the report, scanned for error lines) and the session's socket (the
+ * row counts arriving).  A full writer blocks the loop, which stops reading
+ * the pipe, which stops pg_dump: memory stays bounded.
+ *
+ * Fail closed: the backup fails, and the partial file goes, on a non-zero
+ * exit, an error line on stderr even with exit 0, a plain dump without its
+ * completion trailer, a custom archive without its magic, output below
+ * min_size, a failed write, a stop request, or failed row counts.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* F_GETPIPE_SZ */
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <caretaker/errors.h>
+
+#include "backup.h"
+
+#define READ_BYTES ((size_t)256 << 10)
+#define POLL_MS 200
+/* pg_dump writes through stdio, 4 KiB per write() into a pipe.  Reading
+ * each piece as it comes costs a wake-up on both sides; after a short read
+ * we wait a moment and take a batch instead.  Measured on the bench dump
+ * (689 MB, 2 cores): system time 2.3 -> 1.5 s, dump 6.8 -> 6.3 s.  The
+ * wait stays well below the time pg_dump needs to fill the pipe. */
+#define BATCH_BYTES ((size_t)64 << 10)
+
+struct pump {
+	struct backup_state *b;
+	struct pgtools_child child;
+	struct compress_writer *w;
+	int fd;                   /* the partial file */
+	char *buf;
+	struct pgtools_tail tail; /* plain: the completion trailer */
+	char head[5];             /* custom: "PGDMP" */
+	size_t head_len;
+	uint64_t raw_bytes;
+	char line[1024];          /* the stderr line being assembled */
+	size_t line_len;
+	int n_errors;
+	char first_error[400];
+	int status;               /* pg_dump's wait status */
+	long batch_ns;            /* pause after a short read, 0: none */
+	int rc;                   /* the first failure */
+};
+
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+is_custom(const struct backup_state *b)
+{
+	return strcmp(b->o.format, "custom") == 0;
+}
+
+static int
+start_output(struct pump *p)
+{
+	int rc;
+
+	rc = backup_files_open_partial(p->b, &p->fd);
+	if (rc == 0)
+		rc = backup_files_writer_new(p->b, p->fd, &p->w);
+	if (rc == 0) {
+		p->buf = malloc(READ_BYTES);
+		if (p->buf == NULL)
+			rc = backup_fail(p->b, CT_ENOMEM, "out of memory for the read buffer");
+	}
+	return rc;
+}
+
+/* pg_dump's connection options: the job's conninfo parsed, or the host's
+ * session described (when the job relies on the [caretaker] default). */
+static int
+conn_options(struct backup_state *b, PQconninfoOption **opts)
+{
+	char *msg = NULL;
+
+	if (b->o.conninfo == NULL) {
+		*opts = PQconninfo(b->s.conn);
+		return *opts ? 0 : backup_fail(b, CT_ENOMEM, "out of memory for conninfo");
+	}
+	*opts = PQconninfoParse(b->o.conninfo, &msg);
+	if (*opts != NULL)
+		return 0;
+	backup_fail(b, CT_ECONFIG, "conninfo: %s", msg ? msg : "out of memory");
+	PQfreemem(msg);
+	return CT_ECONFIG;
+}
+
+struct dump_args {
+	char snapshot[128];
+	char dbname[2048];
+	char *argv[8];
+};
+
+static int
+dump_argv(const struct backup_state *b, const struct pgtools_env *env, struct dump_args *a)
+{
+	const char *extra = pgtools_env_extra_arg(env);
+	int n = 0;
+
+	a->argv[n++] = (char *)b->pg_dump.path;
+	a->argv[n++] = "--no-password";
+	snprintf(a->snapshot, sizeof(a->snapshot), "--snapshot=%s", b->s.snapshot);
+	a->argv[n++] = a->snapshot;
+	a->argv[n++] = is_custom(b) ? "--format=custom" : "--format=plain";
+	/* A custom archive is compressed by pg_dump itself unless told not to;
+	 * ours is parallel and checksummed per block, so one layer is enough. */
+	if (is_custom(b) && b->o.kind != COMPRESS_NONE)
+		a->argv[n++] = "--compress=0";
+	if (extra != NULL) {
+		if (snprintf(a->dbname, sizeof(a->dbname), "--dbname=%s", extra) >=
+		    (int)sizeof(a->dbname))
+			return CT_EINVAL;
+		a->argv[n++] = a->dbname;
+	}
+	a->argv[n] = NULL;
+	return 0;
+}
+
+static int
+start_pg_dump(struct pump *p)
+{
+	struct backup_state *b = p->b;
+	PQconninfoOption *opts = NULL;
+	struct pgtools_env *env = NULL;
+	struct dump_args args;
+	char app[160], err[512];
+	int rc;
+
+	rc = conn_options(b, &opts);
+	snprintf(app, sizeof(app), "caretaker/%s/pg_dump", b->ct->job_name(b->t));
+	if (rc == 0)
+		rc = pgtools_env_new(opts, NULL, app, &env, err, sizeof(err));
+	if (rc != 0 && opts != NULL)
+		rc = backup_fail(b, rc, "%s", err);
+	if (rc == 0 && dump_argv(b, env, &args) != 0)
+		rc = backup_fail(b, CT_EINVAL, "conninfo: too many options without a variable");
+	if (rc == 0) {
+		rc = pgtools_spawn(b->pg_dump.path, args.argv, pgtools_env_envp(env), PGTOOLS_STDOUT,
+		                   &p->child, err, sizeof(err));
+		if (rc != 0)
+			rc = backup_fail(b, rc, "%s", err);
+	}
+	pgtools_env_free(env);
+	PQconninfoFree(opts);
+	return rc;
+}
+
+/* ---- the loop ---- */
+
+/* 1 ms with the 1 MiB pipe (pg_dump writes ~150 MB/s: 15% of it), 0.2 ms
+ * if the kernel refused to grow it from 64 KiB. */
+static long
+batch_pause_ns(int fd)
+{
+	int size = fcntl(fd, F_GETPIPE_SZ);
+
+	return size >= (1 << 20) ? 1000000L : 200000L;
+}
+
+static void
+take_line(struct pump *p)
+{
+	if (!pgtools_line_is_error(p->line, p->line_len))
+		return;
+	if (p->n_errors++ == 0)
+		snprintf(p->first_error, sizeof(p->first_error), "%.*s", (int)p->line_len, p->line);
+}
+
+/* Splits stderr into lines; a line longer than the buffer is judged by its
+ * start, which is where pg_dump puts the severity. */
+static void
+scan_stderr(struct pump *p, const char *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (buf[i] == '\n') {
+			take_line(p);
+			p->line_len = 0;
+		} else if (p->line_len < sizeof(p->line)) {
+			p->line[p->line_len++] = buf[i];
+		}
+	}
+}
+
+static void
+read_stderr(struct pump *p)
+{
+	char buf[16384];
+	ssize_t n = read(p->child.err_fd, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		if (p->line_len > 0)
+			take_line(p);
+		close(p->child.err_fd);
+		p->child.err_fd = -1;
+		return;
+	}
+	p->b->ct->add_output(p->b->t, "pg_dump", buf, (size_t)n);
+	scan_stderr(p, buf, (size_t)n);
+}
+
+static void
+take_data(struct pump *p, const char *buf, size_t n)
+{
+	char err[512];
+	int rc;
+
+	if (p->head_len < sizeof(p->head)) {
+		size_t k = sizeof(p->head) - p->head_len < n ? sizeof(p->head) - p->head_len : n;
+
+		memcpy(p->head + p->head_len, buf, k);
+		p->head_len += k;
+	}
+	pgtools_tail_add(&p->tail, buf, n);
+	p->raw_bytes += n;
+	rc = compress_writer_write(p->w, buf, n, err, sizeof(err));
+	if (rc != 0)
+		p->rc = backup_fail(p->b, rc, "writing %s: %s", p->b->partial_path, err);
+}
+
+static void
+read_stdout(struct pump *p)
+{
+	ssize_t n = read(p->child.out_fd, p->buf, READ_BYTES);
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n < 0)
+		p->rc = backup_fail(p->b, CT_EIO, "reading pg_dump's output: %s", strerror(errno));
+	if (n <= 0) {
+		close(p->child.out_fd);
+		p->child.out_fd = -1;
+		return;
+	}
+	take_data(p, p->buf, (size_t)n);
+	if ((size_t)n < BATCH_BYTES && p->batch_ns > 0)
+		nanosleep(&(struct timespec){0, p->batch_ns}, NULL);
+}
+
+/* One round of poll over stdout, stderr and, while counting, the session. */
+static void
+pump_round(struct pump *p)
+{
+	struct backup_state *b = p->b;
+	struct pollfd fds[3] = {{.fd = p->child.out_fd, .events = POLLIN},
+	                        {.fd = p->child.err_fd, .events = POLLIN},
+	                        {.fd = b->s.is_counting ? PQsocket(b->s.conn) : -1,
+	                         .events = POLLIN}};
+
+	if (poll(fds, 3, POLL_MS) < 0) {
+		if (errno != EINTR)
+			p->rc = backup_fail(b, CT_ESYS, "poll: %s", strerror(errno));
+		return;
+	}
+	if (fds[0].revents != 0)
+		read_stdout(p);
+	if (fds[1].revents != 0 && p->rc == 0)
+		read_stderr(p);
+	if (fds[2].revents != 0 && p->rc == 0)
+		(void)backup_session_count_poll(b);
+}
+
+static void
+pump_loop(struct pump *p)
+{
+	while (p->rc == 0 && (p->child.out_fd >= 0 || p->child.err_fd >= 0)) {
+		if (backup_should_stop(p->b)) {
+			p->rc = backup_fail(p->b, CT_ECANCELED, "stopped during the dump");
+			break;
+		}
+		pump_round(p);
+	}
+	if (p->rc != 0) {
+		pgtools_stop(&p->child);
+		return;
+	}
+	if (pgtools_wait(&p->child, &p->status) != 0)
+		p->rc = backup_fail(p->b, CT_ECHILD, "cannot wait for pg_dump");
+}
+
+/* ---- the verdict ---- */
+
+static int
+check_exit(struct pump *p)
+{
+	char how[64];
+
+	if (WIFEXITED(p->status) && WEXITSTATUS(p->status) == 0 && p->n_errors == 0)
+		return 0;
+	pgtools_status_text(p->status, how, sizeof(how));
+	if (WIFEXITED(p->status) && WEXITSTATUS(p->status) == 0)
+		return backup_fail(p->b, CT_ECHILD, "pg_dump exited 0 but reported %d error(s): %s",
+		                   p->n_errors, p->first_error);
+	return backup_fail(p->b, CT_ECHILD, "pg_dump %s: %s", how,
+	                   p->n_errors ? p->first_error : "see its output in the report");
+}
+
+static int
+check_output(struct pump *p)
+{
+	struct backup_state *b = p->b;
+
+	if (!is_custom(b) && !pgtools_tail_is_complete(&p->tail))
+		return backup_fail(b, CT_ECORRUPT,
+		                   "pg_dump's output lacks its completion line: the dump was cut short");
+	if (is_custom(b) && (p->head_len < 5 || memcmp(p->head, "PGDMP", 5) != 0))
+		return backup_fail(b, CT_ECORRUPT, "pg_dump's output is not a custom-format archive");
+	if (p->raw_bytes < b->o.min_size)
+		return backup_fail(b, CT_ECORRUPT,
+		                   "pg_dump wrote only %llu bytes, less than min_size (%llu)\n"
+		                   "hint: lower min_size if the database really is this small",
+		                   (unsigned long long)p->raw_bytes, (unsigned long long)b->o.min_size);
+	return 0;
+}
+
+static void
+pump_free(struct pump *p)
+{
+	pgtools_stop(&p->child);
+	compress_writer_free(p->w);
+	free(p->buf);
+	if (p->fd >= 0)
+		close(p->fd);
+}
+
+int
+backup_dump_run(struct backup_state *b)
+{
+	struct pump p = {.b = b, .fd = -1, .child = {0, -1, -1, -1, 0}};
+	double t0 = now_seconds();
+	int rc;
+
+	rc = start_output(&p);
+	if (rc == 0)
+		rc = start_pg_dump(&p);
+	if (rc == 0)
+		rc = backup_session_count_send(b);
+	if (rc == 0) {
+		p.batch_ns = batch_pause_ns(p.child.out_fd);
+		pump_loop(&p);
+		rc = p.rc;
+	}
+	if (rc == 0)
+		rc = check_exit(&p);
+	if (rc == 0)
+		rc = backup_session_count_wait(b);
+	if (rc == 0)
+		rc = check_output(&p);
+	if (rc == 0)
+		rc = backup_files_writer_finish(b, p.fd, p.w);
+	b->dump_seconds = now_seconds() - t0;
+	pump_free(&p);
+	return rc;
+}

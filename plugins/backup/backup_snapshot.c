@@ -1,0 +1,230 @@
+/*
+ * backup_snapshot.c — the backup plugin's own session on the database,
+ * open around the dump.
+ *
+ * Why a session of our own: pg_dump takes its snapshot in its own
+ * connection, so counts taken anywhere else would describe another moment.
+ * We open a REPEATABLE READ transaction, export its snapshot, hand it to
+ * pg_dump (--snapshot), and count every table's rows in the same
+ * transaction while pg_dump runs: both see exactly the same data, and the
+ * counts cost no extra wall time.  The transaction stays open until the
+ * dump has ended; an exported snapshot can only be imported while its
+ * transaction lives, and pg_dump holds an equal one anyway, so keeping ours
+ * holds back no more vacuum than the dump itself does.
+ *
+ * The same session holds the shared maintenance lock (pgmaint.h) for the
+ * whole dump.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <caretaker/errors.h>
+
+#include "backup.h"
+#include "pgmaint.h"
+#include "pgquery.h"
+
+static int
+session_exec(struct backup_state *b, const char *sql, PGresult **res)
+{
+	char err[512];
+	int rc = pgquery_exec(b->s.conn, sql, backup_should_stop, b, res, err, sizeof(err));
+
+	if (rc != 0)
+		return backup_fail(b, rc, "%s", err);
+	return 0;
+}
+
+/* Connects and learns what the server is. */
+int
+backup_session_open(struct backup_state *b)
+{
+	struct backup_session *s = &b->s;
+	const char *v, *db, *enc;
+	int rc;
+
+	rc = b->ct->pg_connect(b->t, b->o.conninfo, &s->conn);
+	if (rc != 0)
+		return backup_fail(b, rc, "cannot connect to the database (the log has libpq's words)");
+	s->server_version_num = PQserverVersion(s->conn);
+	v = PQparameterStatus(s->conn, "server_version");
+	db = PQdb(s->conn);
+	enc = PQparameterStatus(s->conn, "server_encoding");
+	snprintf(s->encoding, sizeof(s->encoding), "%s", enc ? enc : "");
+	snprintf(s->server_version, sizeof(s->server_version), "%s", v ? v : "?");
+	snprintf(s->database, sizeof(s->database), "%s", db ? db : "?");
+	return 0;
+}
+
+/* Waits for strong-lock maintenance, saying so, then shares the lock. */
+static int
+session_lock(struct backup_state *b)
+{
+	PGresult *res = NULL;
+	int rc, is_free;
+
+	rc = session_exec(b, PGMAINT_SQL_TRY_LOCK_SHARED, &res);
+	if (rc != 0)
+		return rc;
+	is_free = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!is_free) {
+		b->ct->log(b->t, CT_LOG_NOTICE,
+		           "waiting for a maintenance job to release the maintenance lock");
+		rc = session_exec(b, PGMAINT_SQL_LOCK_SHARED, NULL);
+	}
+	b->s.is_locked = rc == 0;
+	return rc;
+}
+
+static int
+session_export(struct backup_state *b)
+{
+	PGresult *res = NULL;
+	int rc;
+
+	rc = session_exec(b, "SELECT pg_catalog.pg_export_snapshot()", &res);
+	if (rc != 0)
+		return rc;
+	snprintf(b->s.snapshot, sizeof(b->s.snapshot), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+/* The lock, then a read-only REPEATABLE READ transaction and its snapshot.
+ * Timeouts the role may carry would cut a long count or the idle wait
+ * until the dump ends, so they are off for this transaction only. */
+int
+backup_session_begin(struct backup_state *b)
+{
+	int rc;
+
+	rc = session_lock(b);
+	if (rc == 0)
+		rc = session_exec(b, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", NULL);
+	b->s.is_in_transaction = rc == 0;
+	if (rc == 0)
+		rc = session_exec(b, "SET LOCAL statement_timeout = 0", NULL);
+	if (rc == 0 && b->s.server_version_num >= 90600)
+		rc = session_exec(b, "SET LOCAL idle_in_transaction_session_timeout = 0", NULL);
+	if (rc == 0)
+		rc = session_export(b);
+	return rc;
+}
+
+int
+backup_session_count_send(struct backup_state *b)
+{
+	if (PQsendQuery(b->s.conn, pgquery_rowcount_sql) == 0)
+		return backup_fail(b, CT_EPG, "cannot send the row count query: %s",
+		                   PQerrorMessage(b->s.conn));
+	b->s.is_counting = 1;
+	return 0;
+}
+
+static void
+count_take(struct backup_state *b, PGresult *res)
+{
+	struct backup_session *s = &b->s;
+	int rc;
+
+	rc = pgquery_check(res, PGRES_TUPLES_OK, "counting rows", s->count_err,
+	                   sizeof(s->count_err));
+	if (rc == 0 && s->tables == NULL) {
+		rc = pgquery_tables_from_result(res, &s->tables, &s->n_tables);
+		if (rc != 0)
+			snprintf(s->count_err, sizeof(s->count_err), "cannot read the row counts");
+	}
+	if (s->count_rc == 0)
+		s->count_rc = rc;
+}
+
+/* Reads what has arrived of the count; call when its socket is readable.
+ * Returns 0 (done or not: see is_counting) or CT_EPG for a lost session. */
+int
+backup_session_count_poll(struct backup_state *b)
+{
+	struct backup_session *s = &b->s;
+	PGresult *res;
+
+	if (PQconsumeInput(s->conn) == 0) {
+		snprintf(s->count_err, sizeof(s->count_err), "lost the session: %s",
+		         PQerrorMessage(s->conn));
+		s->count_rc = CT_EPG;
+		s->is_counting = 0;
+		return CT_EPG;
+	}
+	while (s->is_counting && !PQisBusy(s->conn)) {
+		res = PQgetResult(s->conn);
+		if (res == NULL) {
+			s->is_counting = 0;
+			break;
+		}
+		count_take(b, res);
+		PQclear(res);
+	}
+	return 0;
+}
+
+/* After the dump: waits for the counts still running, if any. */
+int
+backup_session_count_wait(struct backup_state *b)
+{
+	struct backup_session *s = &b->s;
+	struct pollfd p = {.fd = PQsocket(s->conn), .events = POLLIN};
+
+	while (s->is_counting) {
+		if (backup_should_stop(b))
+			return CT_ECANCELED;
+		if (poll(&p, 1, 200) < 0 && errno != EINTR)
+			return backup_fail(b, CT_ESYS, "poll: %s", strerror(errno));
+		if (backup_session_count_poll(b) != 0)
+			break;
+	}
+	if (s->count_rc != 0)
+		return backup_fail(b, s->count_rc, "%s", s->count_err);
+	return 0;
+}
+
+/* A count still in flight (the dump failed or was stopped) must end before
+ * the session can take another command. */
+static void
+session_cancel_count(struct backup_session *s)
+{
+	PGcancel *c;
+	PGresult *res;
+	char buf[256];
+
+	if (!s->is_counting)
+		return;
+	c = PQgetCancel(s->conn);
+	if (c != NULL) {
+		(void)PQcancel(c, buf, sizeof(buf));
+		PQfreeCancel(c);
+	}
+	while ((res = PQgetResult(s->conn)) != NULL)
+		PQclear(res);
+	s->is_counting = 0;
+}
+
+void
+backup_session_end(struct backup_state *b)
+{
+	struct backup_session *s = &b->s;
+	PGresult *res;
+
+	session_cancel_count(s);
+	if (s->is_in_transaction) {
+		res = PQexec(s->conn, "COMMIT");
+		PQclear(res);
+		s->is_in_transaction = 0;
+	}
+	if (s->is_locked) {
+		res = PQexec(s->conn, PGMAINT_SQL_UNLOCK_SHARED);
+		PQclear(res);
+		s->is_locked = 0;
+	}
+}
