@@ -7,7 +7,7 @@
  * We open a REPEATABLE READ transaction, export its snapshot, hand it to
  * pg_dump (--snapshot), and count every table's rows in the same
  * transaction while pg_dump runs: both see exactly the same data, and the
- * counts cost no extra wall time.  The transaction stays open until the
+ * counts run while the dump does, not after it.  The transaction stays open until the
  * dump has ended; an exported snapshot can only be imported while its
  * transaction lives, and pg_dump holds an equal one anyway, so keeping ours
  * holds back no more vacuum than the dump itself does.
@@ -96,7 +96,10 @@ session_export(struct backup_state *b)
 
 /* The lock, then a read-only REPEATABLE READ transaction and its snapshot.
  * Timeouts the role may carry would cut a long count or the idle wait
- * until the dump ends, so they are off for this transaction only. */
+ * until the dump ends, so they are off for this transaction only.  The
+ * counts run beside the dump: parallel workers would take the cores the
+ * dump and the application need, for a count nobody waits on, so they are
+ * off too. */
 int
 backup_session_begin(struct backup_state *b)
 {
@@ -110,6 +113,8 @@ backup_session_begin(struct backup_state *b)
 		rc = session_exec(b, "SET LOCAL statement_timeout = 0", NULL);
 	if (rc == 0 && b->s.server_version_num >= 90600)
 		rc = session_exec(b, "SET LOCAL idle_in_transaction_session_timeout = 0", NULL);
+	if (rc == 0 && b->s.server_version_num >= 90600)
+		rc = session_exec(b, "SET LOCAL max_parallel_workers_per_gather = 0", NULL);
 	if (rc == 0)
 		rc = session_export(b);
 	return rc;
