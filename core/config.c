@@ -90,6 +90,8 @@ const struct ct_option config_settings_keys[] = {
 	 "write caretaker.prom here after every run (node_exporter's textfile folder)"},
 	{"history", CT_OPT_ENUM, 0, "file", "file|database", 0, 0,
 	 "database: also record every run in a table, shared by every host"},
+	{"history_max_size", CT_OPT_SIZE, 0, "16M", NULL, 0, 0,
+	 "history.jsonl becomes history.1.jsonl past this size (0: never rotate)"},
 	{NULL, 0, 0, NULL, NULL, 0, 0, NULL},
 };
 
@@ -427,6 +429,7 @@ settings_decode(struct config *cfg, const struct opt_set *set)
 	s->overdue_slack_ms = opt_set_get(set, "overdue_slack")->i;
 	s->prometheus_dir = opt_set_get(set, "prometheus_dir")->str;
 	s->is_history_in_database = strcmp(opt_set_get(set, "history")->str, "database") == 0;
+	s->history_max_size = opt_set_get(set, "history_max_size")->u;
 }
 
 static void

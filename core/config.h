@@ -37,6 +37,7 @@ struct settings {
 	int64_t overdue_slack_ms;   /* status: period + this without success */
 	const char *prometheus_dir; /* NULL: no textfile */
 	int is_history_in_database;
+	uint64_t history_max_size;  /* rotate history.jsonl past this; 0: never */
 };
 
 struct job {

@@ -20,11 +20,13 @@
 #include "xmalloc.h"
 
 #define HISTORY_FILE "history.jsonl"
+#define HISTORY_OLD_FILE "history.1.jsonl"
 
 static int
-history_open(const char *state_dir, int flags, int *fd_out, char *err, size_t err_size)
+history_open(const char *state_dir, const char *name, int flags, int *fd_out, char *err,
+	     size_t err_size)
 {
-	char *path = xasprintf("%s/%s", state_dir, HISTORY_FILE);
+	char *path = xasprintf("%s/%s", state_dir, name);
 	int fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW, 0640);
 
 	if (fd < 0) {
@@ -53,21 +55,85 @@ history_needs_newline(int fd)
 	return last != '\n';
 }
 
+/*
+ * Opens history.jsonl and locks it exclusively.  A rotation by another
+ * process between our open and our lock would leave us holding the old
+ * file: after the lock, the open file must still be the one at the path.
+ */
+static int
+history_lock_current(const char *state_dir, int *fd_out, struct stat *st, char *err,
+		     size_t err_size)
+{
+	char *path = xasprintf("%s/%s", state_dir, HISTORY_FILE);
+	struct stat now;
+	int fd = -1, rc = CT_EIO;
+
+	for (int tries = 0; tries < 10; tries++) {
+		rc = history_open(state_dir, HISTORY_FILE, O_RDWR | O_APPEND | O_CREAT, &fd, err,
+				  err_size);
+		if (rc != 0)
+			break;
+		flock(fd, LOCK_EX);
+		if (fstat(fd, st) == 0 && stat(path, &now) == 0 && now.st_dev == st->st_dev &&
+		    now.st_ino == st->st_ino) {
+			*fd_out = fd;
+			free(path);
+			return 0;
+		}
+		close(fd);
+		fd = -1;
+		rc = CT_EIO;
+		snprintf(err, err_size, "%s: replaced while waiting for its lock, 10 times", path);
+	}
+	free(path);
+	return rc;
+}
+
+/* history.jsonl becomes history.1.jsonl (replacing it); the caller holds
+ * the lock of the file it renames, and opens a new one afterwards. */
+static int
+history_rotate(const char *state_dir, char *err, size_t err_size)
+{
+	char *from = xasprintf("%s/%s", state_dir, HISTORY_FILE);
+	char *to = xasprintf("%s/%s", state_dir, HISTORY_OLD_FILE);
+	int rc = 0, dfd;
+
+	if (rename(from, to) != 0) {
+		snprintf(err, err_size, "cannot rename %s to %s: %s", from, to, strerror(errno));
+		rc = CT_EIO;
+	} else if ((dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	free(from);
+	free(to);
+	return rc;
+}
+
 int
-history_append(const char *state_dir, json_t *record, char *err, size_t err_size)
+history_append(const char *state_dir, uint64_t max_size, json_t *record, char *err,
+	       size_t err_size)
 {
 	char *text = json_dumps(record, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	char *line = NULL;
+	struct stat st;
 	int fd = -1, rc;
 
 	if (text == NULL) {
 		snprintf(err, err_size, "cannot encode the history record");
 		return CT_EIO;
 	}
-	rc = history_open(state_dir, O_RDWR | O_APPEND | O_CREAT, &fd, err, err_size);
+	rc = history_lock_current(state_dir, &fd, &st, err, err_size);
+	if (rc == 0 && max_size > 0 && st.st_size > 0 &&
+	    (uint64_t)st.st_size + strlen(text) + 2 > max_size) {
+		rc = history_rotate(state_dir, err, err_size);
+		close(fd);
+		fd = -1;
+		if (rc == 0)
+			rc = history_lock_current(state_dir, &fd, &st, err, err_size);
+	}
 	if (rc != 0)
 		goto out;
-	flock(fd, LOCK_EX);
 	line = xasprintf("%s%s\n", history_needs_newline(fd) ? "\n" : "", text);
 	rc = proc_write_all(fd, line, strlen(line));
 	if (rc == 0 && fdatasync(fd) != 0)
@@ -154,21 +220,19 @@ history_parse(const char *data, size_t len, const struct history_query *q, json_
 		}
 		p = nl + 1;
 	}
-	if (q->max > 0 && json_array_size(out) > q->max)
-		history_keep_newest(out, q->max);
 }
 
-int
-history_read(const char *state_dir, const struct history_query *q, json_t **out,
-	     size_t *n_damaged, char *err, size_t err_size)
+/* Appends the matching records of one file to *out; a missing file adds
+ * nothing. */
+static int
+history_read_file(const char *state_dir, const char *name, const struct history_query *q,
+		  json_t *out, size_t *n_damaged, char *err, size_t err_size)
 {
 	char *data = NULL;
 	size_t len = 0;
 	int fd = -1, rc;
 
-	*n_damaged = 0;
-	*out = json_array();
-	rc = history_open(state_dir, O_RDONLY, &fd, err, err_size);
+	rc = history_open(state_dir, name, O_RDONLY, &fd, err, err_size);
 	if (rc == CT_ENOENT)
 		return 0;
 	if (rc != 0)
@@ -176,7 +240,32 @@ history_read(const char *state_dir, const struct history_query *q, json_t **out,
 	rc = history_slurp(fd, &data, &len, err, err_size);
 	close(fd);
 	if (rc == 0)
-		history_parse(data, len, q, *out, n_damaged);
+		history_parse(data, len, q, out, n_damaged);
 	free(data);
+	return rc;
+}
+
+int
+history_read(const char *state_dir, const struct history_query *q, json_t **out,
+	     size_t *n_damaged, char *err, size_t err_size)
+{
+	struct history_query all = *q;
+	int lock_fd = -1, rc;
+
+	*n_damaged = 0;
+	*out = json_array();
+	/* A shared lock on the current file keeps a rotation from moving
+	 * records between the two reads. */
+	if (history_open(state_dir, HISTORY_FILE, O_RDONLY, &lock_fd, err, err_size) == 0)
+		flock(lock_fd, LOCK_SH);
+	all.max = 0;
+	rc = history_read_file(state_dir, HISTORY_OLD_FILE, &all, *out, n_damaged, err, err_size);
+	if (rc == 0)
+		rc = history_read_file(state_dir, HISTORY_FILE, &all, *out, n_damaged, err,
+				       err_size);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	if (rc == 0 && q->max > 0 && json_array_size(*out) > q->max)
+		history_keep_newest(*out, q->max);
 	return rc;
 }

@@ -7,6 +7,13 @@
  * fdatasync'd, so a crash leaves at worst one torn last line; a torn line
  * has no newline or does not parse, readers skip it, and the next append
  * starts on a fresh line.
+ *
+ * Rotation: when an append would take history.jsonl past max_size, the file
+ * is renamed history.1.jsonl (replacing the previous one) under its lock,
+ * and the record starts a new file; readers read both, oldest first.  So
+ * the history keeps between max_size and twice that.  An appender that
+ * opened the file before a rotation notices (the path no longer names its
+ * file) and opens the new one: no record lands in a renamed file.
  */
 #ifndef CT_HISTORY_H
 #define CT_HISTORY_H
@@ -16,8 +23,10 @@
 
 #include <jansson.h>
 
-/* Append one record.  0, or CT_EIO/CT_ESYS with the reason in err. */
-int history_append(const char *state_dir, json_t *record, char *err, size_t err_size);
+/* Append one record, rotating first when it would pass max_size (0: never).
+ * 0, or CT_EIO/CT_ESYS with the reason in err. */
+int history_append(const char *state_dir, uint64_t max_size, json_t *record, char *err,
+		   size_t err_size);
 
 struct history_query {
 	const char *job;   /* only this job, or NULL for all */

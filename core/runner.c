@@ -504,7 +504,8 @@ run_record(struct runner *rn, struct run_result *r, int64_t elapse_us)
 	json_t *rec = result_to_json(r);
 	char err[512];
 
-	if (rec == NULL || history_append(dir, rec, err, sizeof(err)) != 0)
+	if (rec == NULL ||
+	    history_append(dir, rn->cfg->settings.history_max_size, rec, err, sizeof(err)) != 0)
 		log_err("%s: history not written: %s", r->job, rec ? err : "cannot encode");
 	else if (state_record_run(dir, rec, elapse_us, err, sizeof(err)) != 0)
 		log_err("%s: state not written: %s", r->job, err);

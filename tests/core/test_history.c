@@ -1,5 +1,5 @@
 /*
- * test_history.c — core/history.c: appends, torn records, queries.
+ * test_history.c — core/history.c: appends, torn records, queries, rotation.
  */
 #include "autoconf.h"
 
@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -19,12 +21,14 @@
 #include "testutil.h"
 
 static const char *dir;
+static uint64_t max_size; /* history_max_size of append(); 0: never rotate */
 
 static int
 setup(void **state)
 {
 	(void)state;
 	dir = tu_tmpdir_new();
+	max_size = 0;
 	return 0;
 }
 
@@ -43,7 +47,7 @@ append(const char *job, long long start_us, const char *status)
 				"status", status);
 	char err[256];
 
-	assert_int_equal(history_append(dir, rec, err, sizeof(err)), 0);
+	assert_int_equal(history_append(dir, max_size, rec, err, sizeof(err)), 0);
 	json_decref(rec);
 }
 
@@ -129,6 +133,82 @@ test_history_skips_a_torn_record_and_appends_after_it(void **state)
 	json_decref(runs);
 }
 
+static off_t
+file_size(const char *name)
+{
+	struct stat st;
+
+	return stat(tu_path(name), &st) == 0 ? st.st_size : -1;
+}
+
+static void
+test_history_rotates_past_max_size_and_reads_both_files(void **state)
+{
+	struct history_query q = {0};
+	size_t damaged;
+	json_t *runs;
+	json_int_t prev = 0;
+
+	(void)state;
+	max_size = 200; /* each record is some 45 bytes */
+	for (int i = 1; i <= 12; i++)
+		append("a", i * 100, "ok");
+	assert_true(file_size("history.1.jsonl") > 0);
+	assert_true(file_size("history.1.jsonl") <= 200);
+	assert_true(file_size("history.jsonl") <= 200);
+	runs = read_all(&q, &damaged);
+	assert_int_equal(damaged, 0);
+	/* The two newest generations, oldest first, ending with the last run. */
+	assert_in_range(json_array_size(runs), 5, 8);
+	for (size_t i = 0; i < json_array_size(runs); i++) {
+		json_int_t start = json_integer_value(json_object_get(json_array_get(runs, i), "start_us"));
+
+		assert_true(prev == 0 || start == prev + 100);
+		prev = start;
+	}
+	assert_int_equal(prev, 1200);
+	json_decref(runs);
+	q.max = 6; /* the newest six span both files */
+	runs = read_all(&q, &damaged);
+	assert_int_equal(json_array_size(runs), 6);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(runs, 0), "start_us")), 700);
+	json_decref(runs);
+}
+
+/* Appenders racing a rotation: an appender that opened the file before it
+ * was renamed must write to the new one, so two generations hold them all. */
+static void
+test_history_concurrent_appends_across_a_rotation_lose_nothing(void **state)
+{
+	struct history_query q = {0};
+	size_t damaged;
+	json_t *runs;
+	pid_t pids[4];
+
+	(void)state;
+	max_size = 6000; /* 200 records of ~45 bytes: exactly one rotation */
+	for (int p = 0; p < 4; p++) {
+		pids[p] = fork();
+		assert_true(pids[p] >= 0);
+		if (pids[p] == 0) {
+			for (int i = 0; i < 50; i++)
+				append("a", (p + 1) * 1000 + i, "ok");
+			_exit(0);
+		}
+	}
+	for (int p = 0; p < 4; p++) {
+		int status = 0;
+
+		assert_int_equal(waitpid(pids[p], &status, 0), pids[p]);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	assert_true(file_size("history.1.jsonl") > 0);
+	runs = read_all(&q, &damaged);
+	assert_int_equal(damaged, 0);
+	assert_int_equal(json_array_size(runs), 200);
+	json_decref(runs);
+}
+
 static void
 test_history_append_fails_loudly_when_the_folder_is_missing(void **state)
 {
@@ -136,7 +216,7 @@ test_history_append_fails_loudly_when_the_folder_is_missing(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_not_equal(history_append(tu_path("nope"), rec, err, sizeof(err)), 0);
+	assert_int_not_equal(history_append(tu_path("nope"), 0, rec, err, sizeof(err)), 0);
 	assert_non_null(strstr(err, "No such file"));
 	json_decref(rec);
 }
@@ -148,6 +228,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_history_missing_file_is_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_history_reads_back_in_order_and_filters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_history_skips_a_torn_record_and_appends_after_it, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_history_rotates_past_max_size_and_reads_both_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_history_concurrent_appends_across_a_rotation_lose_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_history_append_fails_loudly_when_the_folder_is_missing, setup, teardown),
 	};
 
