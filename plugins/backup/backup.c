@@ -298,15 +298,6 @@ backup_plan(struct backup_state *b)
 	return rc;
 }
 
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* pg_dump in its snapshot, with the maintenance lock held. */
 static int
 dump_database(struct backup_state *b)
@@ -368,7 +359,7 @@ static int
 backup_run(struct ct_task *t, const struct ct_services *ct, void *state)
 {
 	struct backup_state *b = state;
-	double t0 = now_seconds();
+	double t0 = backupcheck_now();
 	int rc;
 
 	(void)t;
@@ -378,7 +369,7 @@ backup_run(struct ct_task *t, const struct ct_services *ct, void *state)
 	rc = make_backup(b);
 	if (rc == 0)
 		retain(b);
-	b->run_seconds = now_seconds() - t0;
+	b->run_seconds = backupcheck_now() - t0;
 	return rc;
 }
 

@@ -58,15 +58,6 @@ struct pump {
 	int rc;                   /* the first failure */
 };
 
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int
 is_custom(const struct backup_state *b)
 {
@@ -351,7 +342,7 @@ int
 backup_dump_run(struct backup_state *b)
 {
 	struct pump p = {.b = b, .fd = -1, .child = {0, -1, -1, -1, 0}};
-	double t0 = now_seconds();
+	double t0 = backupcheck_now();
 	int rc;
 
 	rc = start_output(&p);
@@ -372,7 +363,7 @@ backup_dump_run(struct backup_state *b)
 		rc = check_output(&p);
 	if (rc == 0)
 		rc = backup_files_writer_finish(b, p.fd, p.w);
-	b->dump_seconds = now_seconds() - t0;
+	b->dump_seconds = backupcheck_now() - t0;
 	pump_free(&p);
 	return rc;
 }

@@ -181,8 +181,8 @@ walk_probe(struct walk *w, const char *path, int is_dir)
 	return walk_errno_code(e);
 }
 
-static void
-walk_count(struct archive_stats *st, struct archive_entry *e)
+void
+archive_stats_add_entry(struct archive_stats *st, struct archive_entry *e)
 {
 	mode_t type = archive_entry_filetype(e);
 
@@ -294,7 +294,7 @@ walk_store(struct walk *w, struct archive_entry *e, const char *path)
 		rc = walk_tar_fail(w, path);
 	if (rc != 0)
 		return rc;
-	walk_count(w->st, e);
+	archive_stats_add_entry(w->st, e);
 	if (is_data)
 		walk_check_unchanged(w, e, path);
 	return 0;

@@ -141,4 +141,10 @@ int archive_checker_finish(struct archive_checker *c, struct archive_stats *st, 
 /* Frees; without finish, stops the check first.  Accepts NULL. */
 void archive_checker_free(struct archive_checker *c);
 
+/* Counts one entry into `st` by type (and `bytes` for a regular file that
+ * is not a link): the one rule the writer and the check share, so their
+ * counters agree for a stream we wrote. */
+struct archive_entry;
+void archive_stats_add_entry(struct archive_stats *st, struct archive_entry *e);
+
 #endif

@@ -14,6 +14,7 @@
 #define _GNU_SOURCE /* pipe2, F_SETPIPE_SZ */
 #endif
 #include "archive.h"
+#include "fdio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -87,25 +88,6 @@ check_fail(struct check *c, const char *name)
 	return archive_errno(c->a) == ENOMEM ? CT_ENOMEM : CT_ECORRUPT;
 }
 
-static void
-check_count(struct archive_stats *st, struct archive_entry *e)
-{
-	mode_t type = archive_entry_filetype(e);
-
-	if (archive_entry_hardlink(e) != NULL)
-		st->n_hardlinks++;
-	else if (type == AE_IFREG)
-		st->n_files++;
-	else if (type == AE_IFDIR)
-		st->n_dirs++;
-	else if (type == AE_IFLNK)
-		st->n_symlinks++;
-	else
-		st->n_other++;
-	if (type == AE_IFREG && archive_entry_hardlink(e) == NULL)
-		st->bytes += (uint64_t)archive_entry_size(e);
-}
-
 /* Reads every entry; reading the data through (not skipping it) is what
  * finds a stream cut inside a file. */
 static int
@@ -123,7 +105,7 @@ check_entries(struct check *c, struct archive_stats *st)
 			return check_fail(c, NULL);
 		if (archive_read_data_skip(c->a) != ARCHIVE_OK)
 			return check_fail(c, archive_entry_pathname(e));
-		check_count(st, e);
+		archive_stats_add_entry(st, e);
 		c->n_entries++;
 		after_data = archive_filter_bytes(c->a, 0);
 	}
@@ -176,21 +158,6 @@ struct archive_checker {
 	char err[320];
 };
 
-static void checker_errf(char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-checker_errf(char *err, size_t err_size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || err_size == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, err_size, fmt, ap);
-	va_end(ap);
-}
-
 static int
 checker_pipe_read_cb(void *ctx, void *buf, size_t len, size_t *got)
 {
@@ -231,12 +198,12 @@ archive_checker_new(struct archive_checker **out, char *err, size_t err_size)
 
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
-		checker_errf(err, err_size, "out of memory for the archive check");
+		fdio_errf(err, err_size, "out of memory for the archive check");
 		return CT_ENOMEM;
 	}
 	c->read_fd = c->write_fd = -1;
 	if (pipe2(fds, O_CLOEXEC) != 0) {
-		checker_errf(err, err_size, "archive check: pipe: %s", strerror(errno));
+		fdio_errf(err, err_size, "archive check: pipe: %s", strerror(errno));
 		free(c);
 		return CT_ESYS;
 	}
@@ -245,7 +212,7 @@ archive_checker_new(struct archive_checker **out, char *err, size_t err_size)
 	/* A bigger pipe means fewer switches between the two threads. */
 	(void)fcntl(c->write_fd, F_SETPIPE_SZ, 1 << 20);
 	if (pthread_create(&c->thread, NULL, checker_main, c) != 0) {
-		checker_errf(err, err_size, "archive check: cannot start a thread");
+		fdio_errf(err, err_size, "archive check: cannot start a thread");
 		archive_checker_free(c);
 		return CT_ESYS;
 	}
@@ -293,7 +260,7 @@ archive_checker_finish(struct archive_checker *c, struct archive_stats *st, char
 {
 	checker_join(c);
 	if (c->rc != 0) {
-		checker_errf(err, err_size, "%s", c->err);
+		fdio_errf(err, err_size, "%s", c->err);
 		return c->rc;
 	}
 	if (st != NULL)

@@ -31,6 +31,7 @@
 
 #include "backupcheck.h"
 #include "backupcheck_read.h"
+#include "fdio.h"
 
 #define FEED_BYTES ((size_t)1 << 20)
 #define FEED_WAIT_NS 2000000L /* between looks at a file that has not grown */
@@ -55,23 +56,6 @@ struct backupcheck_follow {
 };
 
 /* ---- the feeder ---- */
-
-static int
-send_all(int fd, const unsigned char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return CT_EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 /* How far the feeder may read, and whether that is the end. */
 static uint64_t
@@ -121,7 +105,7 @@ feed_some(struct backupcheck_follow *f, unsigned char *buf, uint64_t limit)
 		return CT_EIO;
 	}
 	f->sent += (uint64_t)n;
-	return send_all(f->sock[1], buf, (size_t)n);
+	return fdio_send_all(f->sock[1], buf, (size_t)n);
 }
 
 static void *
@@ -141,7 +125,7 @@ feeder_main(void *arg)
 		else
 			feed_wait(f);
 	}
-	/* CT_EIO from send_all: the checker stopped first; it says why. */
+	/* CT_EIO from fdio_send_all: the checker stopped first; it says why. */
 	if (rc != 0 && f->feed_err[0] != '\0')
 		f->feed_rc = rc;
 	shutdown(f->sock[1], SHUT_WR);

@@ -31,7 +31,4 @@ void backupcheck_describe_pass(const struct backupcheck_opts *o, struct backupch
 void backupcheck_detailf(struct backupcheck_result *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Monotonic seconds. */
-double backupcheck_now(void);
-
 #endif

@@ -448,7 +448,7 @@ compress_file_verify_staged(int in_fd, const struct compress_in_stage *stage,
 	int rc;
 
 	if (!compress_codec_is_valid(kind) || n_threads < 0 || n_threads > 64) {
-		compress_errf(err, err_size, "invalid compression kind %d or thread count %d",
+		fdio_errf(err, err_size, "invalid compression kind %d or thread count %d",
 		              (int)kind, n_threads);
 		return CT_EINVAL;
 	}
@@ -470,7 +470,7 @@ compress_file_verify_staged(int in_fd, const struct compress_in_stage *stage,
 	if (rc == 0)
 		rc = reader_check_totals(&r, &got);
 	if (rc != 0)
-		compress_errf(err, err_size, "%s", r.err);
+		fdio_errf(err, err_size, "%s", r.err);
 	if (rc == 0 && st != NULL)
 		*st = got;
 	else

@@ -111,7 +111,7 @@ ring_start_threads(struct compress_ring *r, int n_threads, char *err, size_t err
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (e != 0) {
-		compress_errf(err, err_size, "cannot start compression thread: %s", strerror(e));
+		fdio_errf(err, err_size, "cannot start compression thread: %s", strerror(e));
 		return CT_ESYS;
 	}
 	return 0;
@@ -149,7 +149,7 @@ compress_ring_new(size_t n_slots, int n_threads, compress_ring_job_cb job_cb,
 	return 0;
 nomem:
 	compress_ring_free(r);
-	compress_errf(err, err_size, "out of memory for compression slots");
+	fdio_errf(err, err_size, "out of memory for compression slots");
 	return CT_ENOMEM;
 }
 

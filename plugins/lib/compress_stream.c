@@ -74,7 +74,7 @@ stream_emit(struct stream *s, size_t len)
 		return 0;
 	rc = s->data_cb(s->out, len, s->cb_ctx);
 	if (rc != 0)
-		compress_errf(s->err, s->err_size, "stopped by the data callback (%d)", rc);
+		fdio_errf(s->err, s->err_size, "stopped by the data callback (%d)", rc);
 	return rc;
 }
 
@@ -82,9 +82,9 @@ static int
 stream_truncated(struct stream *s)
 {
 	if (s->offset == 0)
-		compress_errf(s->err, s->err_size, "empty file: no compressed data");
+		fdio_errf(s->err, s->err_size, "empty file: no compressed data");
 	else
-		compress_errf(s->err, s->err_size,
+		fdio_errf(s->err, s->err_size,
 		              "truncated: file ends at offset %llu inside compressed data",
 		              (unsigned long long)s->offset);
 	return CT_ECORRUPT;
@@ -93,7 +93,7 @@ stream_truncated(struct stream *s)
 static int
 stream_corrupt(struct stream *s, size_t unread, const char *what)
 {
-	compress_errf(s->err, s->err_size, "damaged data near offset %llu: %s",
+	fdio_errf(s->err, s->err_size, "damaged data near offset %llu: %s",
 	              (unsigned long long)(s->offset - unread), what);
 	return CT_ECORRUPT;
 }
@@ -193,7 +193,7 @@ compress_stream_verify(struct compress_input *in, enum compress_kind kind,
 	if (kind == COMPRESS_ZSTD)
 		d = ZSTD_createDCtx();
 	if (s.in == NULL || s.out == NULL || (kind == COMPRESS_ZSTD && d == NULL)) {
-		compress_errf(err, err_size, "out of memory for stream buffers");
+		fdio_errf(err, err_size, "out of memory for stream buffers");
 		goto out;
 	}
 	rc = kind == COMPRESS_ZSTD ? stream_zstd(&s, d) : stream_gzip(&s);

@@ -29,6 +29,7 @@
 #include "compress.h"
 #include "compress_codec.h"
 #include "compress_io.h"
+#include "fdio.h"
 #include "compress_ring.h"
 #include "compress_stats.h"
 
@@ -72,7 +73,7 @@ writer_fail(struct compress_writer *w, int rc, char *err, size_t err_size)
 {
 	if (w->rc == 0)
 		w->rc = rc;
-	compress_errf(err, err_size, "%s", w->err);
+	fdio_errf(err, err_size, "%s", w->err);
 	return w->rc;
 }
 
@@ -84,7 +85,7 @@ writer_emit_cb(void *ctx, const void *buf, size_t len)
 	struct compress_writer *w = ctx;
 	int rc;
 
-	rc = compress_io_write_all(w->fd, buf, len, w->tally.stored_bytes, w->io_err,
+	rc = fdio_write_all(w->fd, buf, len, w->tally.stored_bytes, w->io_err,
 	                           sizeof(w->io_err));
 	if (rc == 0)
 		rc = compress_tally_add_stored(&w->tally, buf, len);
@@ -195,17 +196,17 @@ writer_check_args(enum compress_kind kind, int level, int n_threads, size_t bloc
                   int *resolved_level, char *err, size_t err_size)
 {
 	if (!compress_codec_is_valid(kind)) {
-		compress_errf(err, err_size, "unknown compression kind %d", (int)kind);
+		fdio_errf(err, err_size, "unknown compression kind %d", (int)kind);
 		return CT_EINVAL;
 	}
 	if (n_threads < 0 || n_threads > 64) {
-		compress_errf(err, err_size, "compression threads %d out of range 0..64",
+		fdio_errf(err, err_size, "compression threads %d out of range 0..64",
 		              n_threads);
 		return CT_EINVAL;
 	}
 	if (block_bytes != 0 &&
 	    (block_bytes < COMPRESS_BLOCK_MIN_BYTES || block_bytes > COMPRESS_BLOCK_MAX_BYTES)) {
-		compress_errf(err, err_size, "block size %zu out of range %zu..%zu", block_bytes,
+		fdio_errf(err, err_size, "block size %zu out of range %zu..%zu", block_bytes,
 		              COMPRESS_BLOCK_MIN_BYTES, COMPRESS_BLOCK_MAX_BYTES);
 		return CT_EINVAL;
 	}
@@ -230,7 +231,7 @@ compress_writer_new_staged(int out_fd, const struct compress_out_stage *stage,
 
 	w = calloc(1, sizeof(*w));
 	if (w == NULL) {
-		compress_errf(err, err_size, "out of memory for the compression writer");
+		fdio_errf(err, err_size, "out of memory for the compression writer");
 		return CT_ENOMEM;
 	}
 	rc = writer_check_args(kind, level, n_threads, block_bytes, &w->level, err, err_size);
@@ -246,7 +247,7 @@ compress_writer_new_staged(int out_fd, const struct compress_out_stage *stage,
 	/* Through a stage the file differs from the stream even for "none". */
 	rc = compress_tally_init(&w->tally, kind == COMPRESS_NONE && w->stage.push == NULL);
 	if (rc != 0) {
-		compress_errf(err, err_size, "out of memory for SHA-256 state");
+		fdio_errf(err, err_size, "out of memory for SHA-256 state");
 		goto out;
 	}
 	/* Two slots per thread keep every worker busy while the caller fills
@@ -257,7 +258,7 @@ compress_writer_new_staged(int out_fd, const struct compress_out_stage *stage,
 		goto out;
 	rc = writer_next_fill(w);
 	if (rc != 0)
-		compress_errf(err, err_size, "%s", w->err);
+		fdio_errf(err, err_size, "%s", w->err);
 out:
 	if (rc != 0) {
 		compress_writer_free(w);

@@ -33,7 +33,7 @@ framing_read(struct framing *f, void *buf, size_t len, size_t *got)
 {
 	int rc;
 
-	rc = crypt_io_read_full(f->fd, buf, len, got, f->offset, f->err, f->err_size);
+	rc = fdio_read_full(f->fd, buf, len, got, f->offset, f->err, f->err_size);
 	if (rc != 0)
 		return rc;
 	crypto_hash_sha256_update(&f->sha, buf, *got);
@@ -51,7 +51,7 @@ framing_header(struct framing *f)
 
 	rc = framing_read(f, buf, sizeof(buf), &got);
 	if (rc == 0 && got < sizeof(buf)) {
-		crypt_errf(f->err, f->err_size, "%s",
+		fdio_errf(f->err, f->err_size, "%s",
 		           got == 0 ? "empty file: no encryption header"
 		                    : "truncated: file ends inside the header");
 		return CT_ECORRUPT;
@@ -65,7 +65,7 @@ framing_header(struct framing *f)
 	f->full_len = CRYPT_CIPHER_BYTES(h.chunk_bytes);
 	f->buf = malloc(f->full_len);
 	if (f->buf == NULL) {
-		crypt_errf(f->err, f->err_size, "out of memory");
+		fdio_errf(f->err, f->err_size, "out of memory");
 		return CT_ENOMEM;
 	}
 	return 0;
@@ -74,7 +74,7 @@ framing_header(struct framing *f)
 static int
 framing_bad(struct framing *f, uint64_t index, uint64_t at, const char *what, size_t len)
 {
-	crypt_errf(f->err, f->err_size,
+	fdio_errf(f->err, f->err_size,
 	           "chunk %llu at offset %llu: %s (%zu bytes; a full chunk has %zu)",
 	           (unsigned long long)index, (unsigned long long)at, what, len, f->full_len);
 	return CT_ECORRUPT;
@@ -127,7 +127,7 @@ framing_chunks(struct framing *f)
 		f->st.plain_bytes += len - CRYPT_ABYTES;
 	}
 	if (rc == 0 && f->st.n_chunks == 0) {
-		crypt_errf(f->err, f->err_size, "truncated: file ends after the header, no chunks");
+		fdio_errf(f->err, f->err_size, "truncated: file ends after the header, no chunks");
 		return CT_ECORRUPT;
 	}
 	if (rc == 0 && last_len == f->full_len)

@@ -5,7 +5,6 @@
 #include "crypt_format.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,23 +31,11 @@ enum {
 _Static_assert(HDR_END == CRYPT_HEADER_BYTES, "crypt.h's header layout");
 _Static_assert(CRYPT_ABYTES + 4 == CRYPT_CHUNK_OVERHEAD_BYTES, "crypt.h's chunk overhead");
 
-void
-crypt_errf(char *err, size_t err_size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || err_size == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, err_size, fmt, ap);
-	va_end(ap);
-}
-
 int
 crypt_sodium_init(char *err, size_t err_size)
 {
 	if (sodium_init() < 0) {
-		crypt_errf(err, err_size, "libsodium failed to start");
+		fdio_errf(err, err_size, "libsodium failed to start");
 		return CT_ESYS;
 	}
 	return 0;
@@ -86,21 +73,21 @@ crypt_header_parse(const unsigned char buf[CRYPT_HEADER_BYTES], struct crypt_hea
                    size_t err_size)
 {
 	if (memcmp(buf, crypt_magic, sizeof(crypt_magic)) != 0) {
-		crypt_errf(err, err_size, "not a caretaker encrypted file (bad magic)");
+		fdio_errf(err, err_size, "not a caretaker encrypted file (bad magic)");
 		return CT_ECORRUPT;
 	}
 	if (buf[HDR_VERSION] != CRYPT_FORMAT_VERSION) {
-		crypt_errf(err, err_size, "header: format version %u, this build reads only %d",
+		fdio_errf(err, err_size, "header: format version %u, this build reads only %d",
 		           buf[HDR_VERSION], CRYPT_FORMAT_VERSION);
 		return CT_ECORRUPT;
 	}
 	if (buf[HDR_FLAGS] != 0 || buf[HDR_RESERVED] != 0 || buf[HDR_RESERVED + 1] != 0) {
-		crypt_errf(err, err_size, "header: unknown flags or reserved bytes set");
+		fdio_errf(err, err_size, "header: unknown flags or reserved bytes set");
 		return CT_ECORRUPT;
 	}
 	h->chunk_bytes = crypt_le32_get(buf + HDR_CHUNK);
 	if (h->chunk_bytes < CRYPT_CHUNK_MIN_BYTES || h->chunk_bytes > CRYPT_CHUNK_MAX_BYTES) {
-		crypt_errf(err, err_size, "header: implausible chunk size %u",
+		fdio_errf(err, err_size, "header: implausible chunk size %u",
 		           (unsigned)h->chunk_bytes);
 		return CT_ECORRUPT;
 	}
@@ -127,61 +114,12 @@ crypt_key_id_hex(const unsigned char id[CRYPT_KEY_ID_BYTES], char hex[CRYPT_KEY_
 }
 
 int
-crypt_io_read_full(int fd, void *buf, size_t len, size_t *got, uint64_t offset, char *err,
-                   size_t err_size)
-{
-	unsigned char *p = buf;
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = read(fd, p + done, len - done > SSIZE_MAX ? SSIZE_MAX : len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			crypt_errf(err, err_size, "read at offset %llu: %s",
-			           (unsigned long long)(offset + done), strerror(errno));
-			return CT_EIO;
-		}
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	*got = done;
-	return 0;
-}
-
-int
-crypt_io_write_all(int fd, const void *buf, size_t len, char *err, size_t err_size)
-{
-	const unsigned char *p = buf;
-	ssize_t n;
-	int e;
-
-	while (len > 0) {
-		n = write(fd, p, len > SSIZE_MAX ? SSIZE_MAX : len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			/* write() returning 0 for a non-empty buffer would loop
-			 * forever: an I/O error, not a retry. */
-			e = n < 0 ? errno : EIO;
-			crypt_errf(err, err_size, "write failed: %s", strerror(e));
-			return e == ENOSPC || e == EDQUOT ? CT_ENOSPC : CT_EIO;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-int
 crypt_fd_source_pull_cb(void *ctx, void *buf, size_t len, size_t *got, char *err, size_t err_size)
 {
 	struct crypt_fd_source *src = ctx;
 	int rc;
 
-	rc = crypt_io_read_full(src->fd, buf, len, got, src->offset, err, err_size);
+	rc = fdio_read_full(src->fd, buf, len, got, src->offset, err, err_size);
 	if (rc == 0)
 		src->offset += *got;
 	return rc;

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "crypt.h"
+#include "fdio.h"
 
 #define CRYPT_FORMAT_VERSION 1
 #define CRYPT_KEY_ID_BYTES 8
@@ -58,19 +59,6 @@ void crypt_key_id_hex(const unsigned char id[CRYPT_KEY_ID_BYTES], char hex[CRYPT
 void crypt_le32_put(unsigned char *p, uint32_t v);
 uint32_t crypt_le32_get(const unsigned char *p);
 
-/* Formats one line into `err` (NULL or err_size 0: nothing); truncates. */
-void crypt_errf(char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Reads up to `len` bytes, short only at EOF, retrying EINTR; *got says
- * how many.  `offset` is for the message.  Returns 0 or CT_EIO. */
-int crypt_io_read_full(int fd, void *buf, size_t len, size_t *got, uint64_t offset, char *err,
-                       size_t err_size);
-
-/* Writes all `len` bytes, retrying short writes and EINTR.  Returns 0,
- * CT_ENOSPC (ENOSPC, EDQUOT) or CT_EIO (EPIPE included: callers that write
- * to pipes ignore SIGPIPE). */
-int crypt_io_write_all(int fd, const void *buf, size_t len, char *err, size_t err_size);
 
 /* A compress_pull_cb over a file descriptor, counting what it read. */
 struct crypt_fd_source {

@@ -45,13 +45,13 @@ key_read_fd(int fd, const char *path, char *buf, size_t size, char *err, size_t 
 	size_t got = 0;
 	int rc;
 
-	rc = crypt_io_read_full(fd, buf, size - 1, &got, 0, io_err, sizeof(io_err));
+	rc = fdio_read_full(fd, buf, size - 1, &got, 0, io_err, sizeof(io_err));
 	if (rc != 0) {
-		crypt_errf(err, err_size, "%s: %s", path, io_err);
+		fdio_errf(err, err_size, "%s: %s", path, io_err);
 		return CT_ESYS;
 	}
 	if (got == size - 1) {
-		crypt_errf(err, err_size, "%s: too long to be a caretaker key file", path);
+		fdio_errf(err, err_size, "%s: too long to be a caretaker key file", path);
 		return CT_EINVAL;
 	}
 	buf[got] = '\0';
@@ -92,18 +92,18 @@ key_parse_text(char *text, const struct key_kind *kind, const char *path, unsign
 	const char *end = NULL;
 
 	if (line != NULL && strncmp(line, kind->other_tag, tag_len) == 0) {
-		crypt_errf(err, err_size, "%s: not a %s\nhint: %s", path, kind->what, kind->hint);
+		fdio_errf(err, err_size, "%s: not a %s\nhint: %s", path, kind->what, kind->hint);
 		return CT_EINVAL;
 	}
 	if (line == NULL || strncmp(line, kind->tag, tag_len) != 0 || line[tag_len] != ' ') {
-		crypt_errf(err, err_size, "%s: not a caretaker %s file (want one line \"%s KEY\")",
+		fdio_errf(err, err_size, "%s: not a caretaker %s file (want one line \"%s KEY\")",
 		           path, kind->what, kind->tag);
 		return CT_EINVAL;
 	}
 	if (sodium_base642bin(out, 32, line + tag_len + 1, strlen(line + tag_len + 1), NULL,
 	                      &bin_len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    bin_len != 32 || *end != '\0') {
-		crypt_errf(err, err_size, "%s: the %s is not 32 bytes of base64", path, kind->what);
+		fdio_errf(err, err_size, "%s: the %s is not 32 bytes of base64", path, kind->what);
 		return CT_EINVAL;
 	}
 	return 0;
@@ -116,15 +116,15 @@ key_check_private(int fd, const char *path, char *err, size_t err_size)
 	struct stat st;
 
 	if (fstat(fd, &st) != 0) {
-		crypt_errf(err, err_size, "%s: %s", path, strerror(errno));
+		fdio_errf(err, err_size, "%s: %s", path, strerror(errno));
 		return CT_ESYS;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		crypt_errf(err, err_size, "%s: not a regular file", path);
+		fdio_errf(err, err_size, "%s: not a regular file", path);
 		return CT_EINVAL;
 	}
 	if ((st.st_mode & 077) != 0) {
-		crypt_errf(err, err_size,
+		fdio_errf(err, err_size,
 		           "%s: secret key is accessible by others (mode %04o), refusing it\n"
 		           "hint: chmod 600 %s",
 		           path, (unsigned)(st.st_mode & 07777), path);
@@ -143,7 +143,7 @@ key_load(const char *path, const struct key_kind *kind, unsigned char *out, char
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
-		crypt_errf(err, err_size, "%s: %s", path, strerror(errno));
+		fdio_errf(err, err_size, "%s: %s", path, strerror(errno));
 		return CT_ESYS;
 	}
 	/* Parse first: a public key given as the secret one is called that,
@@ -190,7 +190,7 @@ crypt_secret_key_load(const char *path, struct crypt_secret_key **out, char *err
 		return rc;
 	sk = sodium_malloc(sizeof(*sk));
 	if (sk == NULL) {
-		crypt_errf(err, err_size, "out of memory for a secret key");
+		fdio_errf(err, err_size, "out of memory for a secret key");
 		return CT_ENOMEM;
 	}
 	rc = key_load(path, &key_secret, sk->secret, err, err_size);
@@ -227,16 +227,16 @@ key_create(const char *path, mode_t mode, char *err, size_t err_size)
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	e = errno;
 	if (fd < 0 && e == EEXIST) {
-		crypt_errf(err, err_size, "%s exists; refusing to overwrite a key file", path);
+		fdio_errf(err, err_size, "%s exists; refusing to overwrite a key file", path);
 		return CT_EINVAL;
 	}
 	if (fd < 0) {
-		crypt_errf(err, err_size, "%s: %s", path, strerror(e));
+		fdio_errf(err, err_size, "%s: %s", path, strerror(e));
 		return CT_ESYS;
 	}
 	/* The umask may only take bits away; make the mode exact anyway. */
 	if (fchmod(fd, mode) != 0) {
-		crypt_errf(err, err_size, "%s: chmod: %s", path, strerror(errno));
+		fdio_errf(err, err_size, "%s: chmod: %s", path, strerror(errno));
 		close(fd);
 		return CT_ESYS;
 	}
@@ -254,13 +254,13 @@ key_write(int fd, const char *path, const struct key_kind *kind, const unsigned 
 	sodium_bin2base64(b64, sizeof(b64), key, 32, sodium_base64_VARIANT_ORIGINAL);
 	n = snprintf(text, sizeof(text), "# caretaker %s, key id %s%s\n%s %s\n", kind->what, id,
 	             kind == &key_secret ? ": keep it off the backup host" : "", kind->tag, b64);
-	rc = crypt_io_write_all(fd, text, (size_t)n, io_err, sizeof(io_err));
+	rc = fdio_write_all(fd, text, (size_t)n, FDIO_NO_OFFSET, io_err, sizeof(io_err));
 	if (rc == 0 && fsync(fd) != 0) {
-		crypt_errf(io_err, sizeof(io_err), "fsync: %s", strerror(errno));
+		fdio_errf(io_err, sizeof(io_err), "fsync: %s", strerror(errno));
 		rc = CT_ESYS;
 	}
 	if (rc != 0)
-		crypt_errf(err, err_size, "%s: %s", path, io_err);
+		fdio_errf(err, err_size, "%s: %s", path, io_err);
 	sodium_memzero(text, sizeof(text));
 	sodium_memzero(b64, sizeof(b64));
 	return rc != 0 ? CT_ESYS : 0;
@@ -269,7 +269,7 @@ key_write(int fd, const char *path, const struct key_kind *kind, const unsigned 
 static int
 key_close_failed(const char *path, char *err, size_t err_size)
 {
-	crypt_errf(err, err_size, "%s: close: %s", path, strerror(errno));
+	fdio_errf(err, err_size, "%s: close: %s", path, strerror(errno));
 	return CT_ESYS;
 }
 
@@ -311,7 +311,7 @@ crypt_keygen_files(const char *public_path, const char *secret_path, char id[CRY
 	int rc;
 
 	if (strcmp(public_path, secret_path) == 0) {
-		crypt_errf(err, err_size, "public and secret key cannot both go to %s",
+		fdio_errf(err, err_size, "public and secret key cannot both go to %s",
 		           public_path);
 		return CT_EINVAL;
 	}
@@ -320,7 +320,7 @@ crypt_keygen_files(const char *public_path, const char *secret_path, char id[CRY
 		return rc;
 	keys = sodium_malloc(crypto_box_SECRETKEYBYTES + crypto_box_PUBLICKEYBYTES);
 	if (keys == NULL) {
-		crypt_errf(err, err_size, "out of memory for a key pair");
+		fdio_errf(err, err_size, "out of memory for a key pair");
 		return CT_ENOMEM;
 	}
 	crypto_box_keypair(keys + crypto_box_SECRETKEYBYTES, keys);

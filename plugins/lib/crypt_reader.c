@@ -253,7 +253,7 @@ crypt_reader_pull(struct crypt_reader *r, void *buf, size_t len, size_t *got, co
 		n += take;
 	}
 	if (r->rc != 0) {
-		crypt_errf(err, err_size, "%s", r->err);
+		fdio_errf(err, err_size, "%s", r->err);
 		return r->rc;
 	}
 	*got = n;
@@ -272,7 +272,7 @@ crypt_reader_new(const struct crypt_secret_key *sk, struct crypt_reader **out, c
 		return rc;
 	r = sodium_malloc(sizeof(*r));
 	if (r == NULL) {
-		crypt_errf(err, err_size, "out of memory for the decryption reader");
+		fdio_errf(err, err_size, "out of memory for the decryption reader");
 		return CT_ENOMEM;
 	}
 	memset(r, 0, sizeof(*r));
@@ -331,14 +331,14 @@ decrypt_run(struct crypt_reader *r, int in_fd, crypt_data_cb *cb, void *ctx, cha
 	int rc = buf == NULL ? CT_ENOMEM : 0;
 
 	if (rc != 0)
-		crypt_errf(err, err_size, "out of memory");
+		fdio_errf(err, err_size, "out of memory");
 	while (rc == 0 && got == CRYPT_CHUNK_BYTES) {
 		rc = crypt_reader_pull(r, buf, CRYPT_CHUNK_BYTES, &got, crypt_fd_source_pull_cb,
 		                       &src, err, err_size);
 		if (rc == 0 && got > 0)
 			rc = cb(ctx, buf, got);
 		if (rc != 0 && r->rc == 0)
-			crypt_errf(err, err_size, "stopped by the output after chunk %llu (%d)",
+			fdio_errf(err, err_size, "stopped by the output after chunk %llu (%d)",
 			           (unsigned long long)r->n_chunks, rc);
 	}
 	if (buf != NULL)

@@ -101,7 +101,7 @@ crypt_writer_push(struct crypt_writer *w, const void *buf, size_t len, int is_en
 	int rc;
 
 	if (w->rc != 0 || w->is_ended) {
-		crypt_errf(err, err_size, "%s",
+		fdio_errf(err, err_size, "%s",
 		           w->rc != 0 ? "encryption stopped by an earlier error"
 		                      : "write after the end of encryption");
 		return CT_EINVAL;
@@ -163,7 +163,7 @@ crypt_writer_new(const struct crypt_public_key *pk, struct crypt_writer **out, c
 	return 0;
 nomem:
 	crypt_writer_free(w);
-	crypt_errf(err, err_size, "out of memory for the encryption writer");
+	fdio_errf(err, err_size, "out of memory for the encryption writer");
 	return CT_ENOMEM;
 }
 
@@ -204,7 +204,7 @@ fd_sink_cb(void *ctx, const void *buf, size_t len)
 {
 	struct fd_sink *sink = ctx;
 
-	return crypt_io_write_all(sink->fd, buf, len, sink->err, sizeof(sink->err));
+	return fdio_write_all(sink->fd, buf, len, FDIO_NO_OFFSET, sink->err, sizeof(sink->err));
 }
 
 int
@@ -224,7 +224,7 @@ crypt_encrypt_fd(int in_fd, int out_fd, const struct crypt_public_key *pk, char 
 	buf = malloc(BATCH_BYTES);
 	rc = buf == NULL ? CT_ENOMEM : 0;
 	while (rc == 0) {
-		rc = crypt_io_read_full(in_fd, buf, BATCH_BYTES, &got, in_offset, sink.err,
+		rc = fdio_read_full(in_fd, buf, BATCH_BYTES, &got, in_offset, sink.err,
 		                        sizeof(sink.err));
 		in_offset += got;
 		if (rc == 0)
@@ -234,9 +234,9 @@ crypt_encrypt_fd(int in_fd, int out_fd, const struct crypt_public_key *pk, char 
 			break;
 	}
 	if (rc != 0 && sink.err[0] != '\0')
-		crypt_errf(err, err_size, "%s", sink.err);
+		fdio_errf(err, err_size, "%s", sink.err);
 	else if (rc == CT_ENOMEM)
-		crypt_errf(err, err_size, "out of memory");
+		fdio_errf(err, err_size, "out of memory");
 	free(buf);
 	crypt_writer_free(w);
 	return rc;

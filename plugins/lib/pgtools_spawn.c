@@ -29,6 +29,7 @@
 
 #include <caretaker/errors.h>
 
+#include "fdio.h"
 #include "pgtools.h"
 
 /* A pipe this large lets pg_dump run ahead while the compressor waits for
@@ -187,19 +188,7 @@ pgtools_spawn(const char *path, char *const argv[], char *const envp[], unsigned
 int
 pgtools_feed(struct pgtools_child *c, const void *buf, size_t len)
 {
-	const char *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = send(c->in_fd, p, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return CT_EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return fdio_send_all(c->in_fd, buf, len);
 }
 
 void

@@ -22,15 +22,6 @@
 #include "pgquery.h"
 #include "verify.h"
 
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* caretaker_verify_ and the job name folded to [a-z0-9_], within NAMEDATALEN. */
 static void
 scratch_name(const char *job, char *out, size_t size)
@@ -169,7 +160,7 @@ verify_restore_begin(struct verify_state *v, const struct manifest *m, struct ve
 	int rc;
 
 	r->child = (struct pgtools_child){0, -1, -1, -1, 0};
-	r->seconds = now_seconds();
+	r->seconds = backupcheck_now();
 	scratch_name(v->ct->job_name(v->t), r->scratch, sizeof(r->scratch));
 	rc = restore_connect(v, r, detail, detail_size);
 	if (rc == 0)
@@ -297,7 +288,7 @@ verify_restore_end(struct verify_state *v, const struct manifest *m, struct veri
 	rc = restore_wait(v, r, detail, detail_size);
 	if (rc == 0)
 		rc = count_restored(v, m, r, detail, detail_size);
-	r->seconds = now_seconds() - r->seconds;
+	r->seconds = backupcheck_now() - r->seconds;
 	if (rc != 0)
 		return rc;
 	if (r->n_differ > 0) {
