@@ -96,14 +96,13 @@ history_rotate(const char *state_dir, char *err, size_t err_size)
 {
 	char *from = xasprintf("%s/%s", state_dir, HISTORY_FILE);
 	char *to = xasprintf("%s/%s", state_dir, HISTORY_OLD_FILE);
-	int rc = 0, dfd;
+	int rc = 0;
 
 	if (rename(from, to) != 0) {
 		snprintf(err, err_size, "cannot rename %s to %s: %s", from, to, strerror(errno));
 		rc = CT_EIO;
-	} else if ((dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
+	} else {
+		(void)proc_fsync_dir(state_dir); /* the records are safe either way */
 	}
 	free(from);
 	free(to);

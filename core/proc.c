@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +36,47 @@ proc_write_all(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int
+proc_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = fd >= 0 && fsync(fd) == 0 ? 0 : CT_EIO;
+
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+int
+proc_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode,
+		       int is_dir_synced)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? xstrndup(path, (size_t)(slash - path + (slash == path))) : xstrdup(".");
+	char *tmp = xasprintf("%s/.%s.XXXXXX", dir, slash ? slash + 1 : path);
+	int fd = mkstemp(tmp);
+	int rc = fd < 0 ? CT_ESYS : 0, saved_errno;
+
+	if (rc == 0)
+		rc = proc_write_all(fd, buf, len);
+	if (rc == 0 && (fchmod(fd, mode) != 0 || fsync(fd) != 0))
+		rc = CT_EIO;
+	if (fd >= 0 && close(fd) != 0 && rc == 0)
+		rc = CT_EIO;
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = CT_ESYS;
+	saved_errno = errno;
+	if (rc != 0 && fd >= 0)
+		unlink(tmp);
+	if (rc == 0 && is_dir_synced)
+		rc = proc_fsync_dir(dir);
+	else
+		errno = saved_errno;
+	free(tmp);
+	free(dir);
+	return rc;
 }
 
 const char *

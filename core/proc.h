@@ -12,6 +12,16 @@
 
 /* Write all `len` bytes, retrying on EINTR and short writes.  0 or CT_EIO. */
 int proc_write_all(int fd, const void *buf, size_t len);
+/* fsync a folder, making renames and new names in it durable.  0 or CT_EIO. */
+int proc_fsync_dir(const char *dir);
+/* Replace `path` with `len` bytes so that a reader (or a crash) sees the old
+ * file or the new one, never half of one: a hidden temporary file beside it
+ * (".NAME.XXXXXX", which globs such as *.prom or *.timer do not match),
+ * mode `mode`, written, fsynced, renamed over `path`; then the folder
+ * fsynced if `is_dir_synced`.  0, or CT_EIO/CT_ESYS with errno saying why;
+ * the temporary file never outlives a failure. */
+int proc_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode,
+			   int is_dir_synced);
 /* "SIGSEGV", "SIGKILL", ... or "signal N".  Static storage. */
 const char *proc_signal_name(int sig);
 /* In a fresh child: stdin and stdout to /dev/null, default signal handling. */

@@ -18,6 +18,7 @@
 #include "history.h"
 #include "log.h"
 #include "report.h"
+#include "result.h"
 #include "runner.h"
 #include "status.h"
 
@@ -27,14 +28,6 @@ struct style {
 
 static const struct style style_tty = {"\033[32m", "\033[33m", "\033[31m", "\033[2m", "\033[0m"};
 static const struct style style_plain = {"", "", "", "", ""};
-
-static const char *
-jget(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "";
-}
 
 static void
 format_time(json_int_t us, char *buf, size_t size)
@@ -60,11 +53,12 @@ static void
 print_run_line(const struct style *st, json_t *rec, int w)
 {
 	char when[32];
-	const char *status = jget(rec, "status");
-	const char *reason = jget(rec, "reason"), *summary = jget(rec, "summary");
+	const char *status = result_json_str(rec, "status");
+	const char *reason = result_json_str(rec, "reason");
+	const char *summary = result_json_str(rec, "summary");
 
 	format_time(json_integer_value(json_object_get(rec, "start_us")), when, sizeof(when));
-	printf("%s  %-*s %s%-8s%s %9.2fs  %s\n", when, w, jget(rec, "job"),
+	printf("%s  %-*s %s%-8s%s %9.2fs  %s\n", when, w, result_json_str(rec, "job"),
 	       status_colour(st, status), status, st->off,
 	       json_number_value(json_object_get(rec, "duration_s")),
 	       reason[0] ? reason : summary);
@@ -90,19 +84,23 @@ print_details(const struct style *st, json_t *rec)
 	size_t i;
 	json_t *m, *f, *a;
 
-	printf("\nnewest run of %s (%s):\n", jget(rec, "job"), jget(rec, "plugin"));
-	if (jget(rec, "reason")[0] && jget(rec, "summary")[0])
-		printf("  summary: %s\n", jget(rec, "summary"));
+	printf("\nnewest run of %s (%s):\n", result_json_str(rec, "job"),
+	       result_json_str(rec, "plugin"));
+	if (result_json_str(rec, "reason")[0] && result_json_str(rec, "summary")[0])
+		printf("  summary: %s\n", result_json_str(rec, "summary"));
 	json_array_foreach(json_object_get(rec, "metrics"), i, m)
-		printf("  metric   %-32s %g %s\n", jget(m, "name"),
-		       json_number_value(json_object_get(m, "value")), jget(m, "unit"));
+		printf("  metric   %-32s %g %s\n", result_json_str(m, "name"),
+		       json_number_value(json_object_get(m, "value")), result_json_str(m, "unit"));
 	json_array_foreach(json_object_get(rec, "findings"), i, f)
-		printf("  %-8s %s%s%s\n", jget(f, "severity"), jget(f, "object"),
-		       jget(f, "object")[0] ? ": " : "", jget(f, "message"));
+		printf("  %-8s %s%s%s\n", result_json_str(f, "severity"),
+		       result_json_str(f, "object"), result_json_str(f, "object")[0] ? ": " : "",
+		       result_json_str(f, "message"));
 	json_array_foreach(json_object_get(rec, "artifacts"), i, a)
-		printf("  artifact %s %s\n", jget(a, "kind"), jget(a, "path"));
+		printf("  artifact %s %s\n", result_json_str(a, "kind"),
+		       result_json_str(a, "path"));
 	json_array_foreach(json_object_get(rec, "log"), i, m)
-		printf("  log      %s: %s\n", jget(m, "level"), jget(m, "message"));
+		printf("  log      %s: %s\n", result_json_str(m, "level"),
+		       result_json_str(m, "message"));
 	print_output(st, json_object_get(rec, "output"));
 }
 

@@ -315,6 +315,14 @@ logs_json(const struct run_result *r)
 	return arr;
 }
 
+const char *
+result_json_str(json_t *record, const char *key)
+{
+	const char *s = json_string_value(json_object_get(record, key));
+
+	return s ? s : "";
+}
+
 json_t *
 result_to_json(const struct run_result *r)
 {

@@ -85,6 +85,8 @@ void result_set(struct run_result *r, int status, const char *reason_fmt, ...)
 
 /* The history record (new reference). */
 json_t *result_to_json(const struct run_result *r);
+/* A string member of a record, or "" when absent or not a string. */
+const char *result_json_str(json_t *record, const char *key);
 
 /* "ok", "warn", "failed", "skipped". */
 const char *result_status_word(int status);

@@ -180,43 +180,19 @@ state_free(struct state *st)
 	free(st);
 }
 
-static int
-fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = fd >= 0 && fsync(fd) == 0 ? 0 : CT_EIO;
-
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
-/* Write the whole state to a temporary file, fsync, rename, fsync the dir. */
+/* Replace state.json as a whole (see proc_write_file_atomic). */
 static int
 state_save(const char *state_dir, const struct state *st, char *err, size_t err_size)
 {
 	char *path = xasprintf("%s/%s", state_dir, STATE_FILE);
-	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	char *text = json_dumps(st->root, JSON_COMPACT | JSON_REAL_PRECISION(15));
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	int rc = fd < 0 || text == NULL ? CT_ESYS : 0;
+	int rc = text == NULL ? CT_ENOMEM
+			      : proc_write_file_atomic(path, text, strlen(text), 0644, 1);
 
-	if (rc == 0)
-		rc = proc_write_all(fd, text, strlen(text));
-	if (rc == 0 && fsync(fd) != 0)
-		rc = CT_EIO;
-	if (fd >= 0)
-		close(fd);
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = CT_ESYS;
-	if (rc == 0)
-		rc = fsync_dir(state_dir);
-	if (rc != 0) {
-		snprintf(err, err_size, "cannot write %s: %s", path, strerror(errno));
-		unlink(tmp);
-	}
+	if (rc != 0)
+		snprintf(err, err_size, "cannot write %s: %s", path,
+			 text == NULL ? "cannot encode it" : strerror(errno));
 	free(text);
-	free(tmp);
 	free(path);
 	return rc;
 }

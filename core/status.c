@@ -30,15 +30,6 @@
 
 #define US_PER_S 1000000LL
 
-/* A string member, or "" when absent. */
-static const char *
-jstr(json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-
-	return s ? s : "";
-}
-
 static void
 format_local(int64_t us, char *buf, size_t size)
 {
@@ -423,10 +414,10 @@ prom_family(const struct config *cfg, const struct state *st, const char *plugin
 		json_t *last = state_last_run(st, cfg->jobs[i]->name), *m;
 		size_t k;
 
-		if (last == NULL || strcmp(jstr(last, "plugin"), plugin) != 0)
+		if (last == NULL || strcmp(result_json_str(last, "plugin"), plugin) != 0)
 			continue;
 		json_array_foreach(json_object_get(last, "metrics"), k, m) {
-			if (strcmp(jstr(m, "name"), metric) != 0)
+			if (strcmp(result_json_str(m, "name"), metric) != 0)
 				continue;
 			buf_printf(b, "caretaker_%s_%s{job=\"", plugin, metric);
 			buf_label(b, cfg->jobs[i]->name);
@@ -490,29 +481,17 @@ status_prometheus_text(const struct config *cfg, char **out, char *err, size_t e
 int
 status_write_prometheus(const struct config *cfg, char *err, size_t err_size)
 {
-	const char *dir = cfg->settings.prometheus_dir;
-	char *path = xasprintf("%s/caretaker.prom", dir);
-	/* The collector reads *.prom: the temporary name must not match. */
-	char *tmp = xasprintf("%s/.caretaker.prom.%ld", dir, (long)getpid());
+	/* The temporary name is hidden: the collector reads *.prom. */
+	char *path = xasprintf("%s/caretaker.prom", cfg->settings.prometheus_dir);
 	char *text = NULL;
-	int fd = -1, rc = status_prometheus_text(cfg, &text, err, err_size);
+	int rc = status_prometheus_text(cfg, &text, err, err_size);
 
 	if (rc == 0) {
-		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-		rc = fd < 0 ? CT_ESYS : proc_write_all(fd, text, strlen(text));
-		if (rc == 0 && fsync(fd) != 0)
-			rc = CT_EIO;
-		if (fd >= 0)
-			close(fd);
-		if (rc == 0 && rename(tmp, path) != 0)
-			rc = CT_ESYS;
-		if (rc != 0) {
+		rc = proc_write_file_atomic(path, text, strlen(text), 0644, 0);
+		if (rc != 0)
 			snprintf(err, err_size, "%s: %s", path, strerror(errno));
-			unlink(tmp);
-		}
 	}
 	free(text);
-	free(tmp);
 	free(path);
 	return rc;
 }

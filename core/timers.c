@@ -671,36 +671,14 @@ check_one(struct timers *t, const struct unit_file *u)
 
 /* ---- apply: writing -------------------------------------------------------- */
 
-static int
-fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = fd >= 0 && fsync(fd) == 0 ? 0 : CT_EIO;
-
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
-/* Temporary file beside the unit (".NAME.XXXXXX": systemd ignores it),
- * mode 0644, fsync, rename over the unit: a reader sees the old file or
- * the new one, never half of one.  The folder is fsynced once, at the end. */
+/* The unit replaced atomically (proc_write_file_atomic); the folder is
+ * fsynced once, at the end. */
 static int
 unit_write_atomic(const struct timers *t, const struct unit_file *u)
 {
-	char *tmp = xasprintf("%s/.%s.XXXXXX", t->dir, u->name);
 	char *path = unit_path(t, u->name);
-	int fd = mkstemp(tmp);
-	int rc = fd < 0 ? CT_ESYS : 0;
+	int rc = proc_write_file_atomic(path, u->text, u->len, 0644, 0);
 
-	if (rc == 0)
-		rc = proc_write_all(fd, u->text, u->len);
-	if (rc == 0 && (fchmod(fd, 0644) != 0 || fsync(fd) != 0))
-		rc = CT_EIO;
-	if (fd >= 0 && close(fd) != 0 && rc == 0)
-		rc = CT_EIO;
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = CT_ESYS;
 	if (rc != 0) {
 		int saved_errno = errno;
 
@@ -708,11 +686,8 @@ unit_write_atomic(const struct timers *t, const struct unit_file *u)
 			strerror(saved_errno));
 		if (saved_errno == EACCES || saved_errno == EPERM || saved_errno == EROFS)
 			fputs("  hint: run it as root, or write elsewhere with --output DIR\n", stderr);
-		if (fd >= 0)
-			unlink(tmp);
 	}
 	free(path);
-	free(tmp);
 	return rc;
 }
 
@@ -885,7 +860,7 @@ timers_install(struct timers *t)
 	for (size_t i = 0; i < t->n_units && !t->is_write_failed; i++)
 		install_one(t, &t->units[i]);
 	stale_sweep(t);
-	if (t->n_written + t->n_removed > 0 && fsync_dir(t->dir) != 0) {
+	if (t->n_written + t->n_removed > 0 && proc_fsync_dir(t->dir) != 0) {
 		fprintf(stderr, "caretaker: error: cannot sync %s: %s\n", t->dir, strerror(errno));
 		t->is_any_failed = 1;
 	}
