@@ -25,6 +25,7 @@ UNIT_TESTS = \
 	tests/plugins/test_compress
 UNIT_TESTS += tests/plugins/test_archive tests/plugins/test_crypt
 UNIT_TESTS += tests/plugins/test_backupset tests/plugins/test_pgtools
+UNIT_TESTS += tests/plugins/test_dumpcount
 if HAVE_CMOCKA
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -96,6 +97,9 @@ tests_plugins_test_backupset_LDADD = $(BACKUP_UNIT_LDADD)
 tests_plugins_test_pgtools_SOURCES = tests/plugins/test_pgtools.c
 tests_plugins_test_pgtools_CFLAGS = $(BACKUP_UNIT_CFLAGS)
 tests_plugins_test_pgtools_LDADD = $(BACKUP_UNIT_LDADD)
+tests_plugins_test_dumpcount_SOURCES = tests/plugins/test_dumpcount.c
+tests_plugins_test_dumpcount_CFLAGS = $(BACKUP_UNIT_CFLAGS)
+tests_plugins_test_dumpcount_LDADD = $(BACKUP_UNIT_LDADD)
 
 # The backup plugin against pg_dump on ~1 GB (tests/bench/backup-bench.sh).
 EXTRA_DIST += tests/bench/backup-bench.sh

@@ -37,6 +37,7 @@ struct backup_opts {
 	const char *dest;
 	const char *name;
 	const char *format; /* "plain", "custom" */
+	int counts_in_dump; /* row counts from pg_dump's output, not count(*) */
 	enum compress_kind kind;
 	int level;          /* resolved: the plugin's default per kind when unset */
 	int n_threads;

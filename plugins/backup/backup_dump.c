@@ -3,15 +3,17 @@
  * partial file, and the checks that fail the backup closed.
  *
  * One loop in the plugin's thread polls three things: pg_dump's stdout
- * (into the writer, whose workers compress on the other cores), its stderr
- * (into the report, scanned for error lines) and the session's socket (the
+ * (into the writer, whose workers compress on the other cores, and, with
+ * row_counts = dump, past the row counter), its stderr (into the report,
+ * scanned for error lines) and the session's socket (the table list or the
  * row counts arriving).  A full writer blocks the loop, which stops reading
  * the pipe, which stops pg_dump: memory stays bounded.
  *
  * Fail closed: the backup fails, and the partial file goes, on a non-zero
  * exit, an error line on stderr even with exit 0, a plain dump without its
  * completion trailer, a custom archive without its magic, output below
- * min_size, a failed write, a stop request, or failed row counts.
+ * min_size, a failed write, a stop request, failed row counts, or (row
+ * counts from the output) a table the database has and the output lacks.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* F_GETPIPE_SZ */
@@ -29,6 +31,7 @@
 #include <caretaker/errors.h>
 
 #include "backup.h"
+#include "dumpcount.h"
 
 #define READ_BYTES ((size_t)256 << 10)
 #define POLL_MS 200
@@ -44,8 +47,8 @@ struct pump {
 	struct pgtools_child child;
 	struct compress_writer *w;
 	int fd;                   /* the partial file */
-	char *buf;
 	struct pgtools_tail tail; /* plain: the completion trailer */
+	struct dumpcount *dc;     /* row_counts = dump: the rows of each COPY section */
 	char head[5];             /* custom: "PGDMP" */
 	size_t head_len;
 	uint64_t raw_bytes;
@@ -72,11 +75,8 @@ start_output(struct pump *p)
 	rc = backup_files_open_partial(p->b, &p->fd);
 	if (rc == 0)
 		rc = backup_files_writer_new(p->b, p->fd, &p->w);
-	if (rc == 0) {
-		p->buf = malloc(READ_BYTES);
-		if (p->buf == NULL)
-			rc = backup_fail(p->b, CT_ENOMEM, "out of memory for the read buffer");
-	}
+	if (rc == 0 && p->b->o.counts_in_dump && (p->dc = dumpcount_new()) == NULL)
+		rc = backup_fail(p->b, CT_ENOMEM, "out of memory for the row counts");
 	return rc;
 }
 
@@ -214,6 +214,8 @@ read_stderr(struct pump *p)
 	scan_stderr(p, buf, (size_t)n);
 }
 
+/* Bytes pg_dump wrote, already in the writer's block: looked at, then
+ * committed to the stream. */
 static void
 take_data(struct pump *p, const char *buf, size_t n)
 {
@@ -228,16 +230,33 @@ take_data(struct pump *p, const char *buf, size_t n)
 	}
 	pgtools_tail_add(&p->tail, buf, n);
 	p->raw_bytes += n;
-	rc = compress_writer_write(p->w, buf, n, err, sizeof(err));
+	if (p->dc != NULL && (rc = dumpcount_add(p->dc, buf, n)) != 0) {
+		p->rc = backup_fail(p->b, rc, "counting rows in pg_dump's output: %s\n"
+		                    "hint: row_counts = snapshot counts them on the server instead",
+		                    dumpcount_error(p->dc));
+		return;
+	}
+	rc = compress_writer_commit(p->w, n, err, sizeof(err));
 	if (rc != 0)
 		p->rc = backup_fail(p->b, rc, "writing %s: %s", p->b->partial_path, err);
 }
 
+/* Reads straight into the writer's block: no copy on the way. */
 static void
 read_stdout(struct pump *p)
 {
-	ssize_t n = read(p->child.out_fd, p->buf, READ_BYTES);
+	void *space;
+	size_t len;
+	ssize_t n;
 
+	if (compress_writer_space(p->w, &space, &len) != 0) {
+		char err[512];
+
+		p->rc = backup_fail(p->b, compress_writer_commit(p->w, 0, err, sizeof(err)),
+		                    "writing %s: %s", p->b->partial_path, err);
+		return;
+	}
+	n = read(p->child.out_fd, space, len < READ_BYTES ? len : READ_BYTES);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n < 0)
@@ -247,8 +266,8 @@ read_stdout(struct pump *p)
 		p->child.out_fd = -1;
 		return;
 	}
-	take_data(p, p->buf, (size_t)n);
-	if ((size_t)n < BATCH_BYTES && p->batch_ns > 0)
+	take_data(p, space, (size_t)n);
+	if ((size_t)n < BATCH_BYTES && (size_t)n < len && p->batch_ns > 0)
 		nanosleep(&(struct timespec){0, p->batch_ns}, NULL);
 }
 
@@ -328,12 +347,41 @@ check_output(struct pump *p)
 	return 0;
 }
 
+/* row_counts = dump: every table the snapshot lists must have its COPY
+ * section in the output, once; its rows become the manifest's count. */
+static int
+take_counts(struct pump *p)
+{
+	struct backup_session *s = &p->b->s;
+	const char *twice = dumpcount_duplicate(p->dc);
+	int64_t rows;
+
+	if (dumpcount_is_in_section(p->dc))
+		return backup_fail(p->b, CT_ECORRUPT,
+		                   "pg_dump's output ends inside a table's rows: the dump was cut short");
+	if (twice != NULL)
+		return backup_fail(p->b, CT_ECORRUPT,
+		                   "pg_dump's output has two COPY sections for table %s\n"
+		                   "hint: row_counts = snapshot counts rows on the server instead",
+		                   twice);
+	for (size_t i = 0; i < s->n_tables; i++) {
+		rows = dumpcount_rows(p->dc, s->tables[i].name);
+		if (rows < 0)
+			return backup_fail(p->b, CT_ECORRUPT,
+			                   "pg_dump's output has no rows section (COPY) for table %s, "
+			                   "which the database has: the dump is incomplete",
+			                   s->tables[i].name);
+		s->tables[i].rows = rows;
+	}
+	return 0;
+}
+
 static void
 pump_free(struct pump *p)
 {
 	pgtools_stop(&p->child);
 	compress_writer_free(p->w);
-	free(p->buf);
+	dumpcount_free(p->dc);
 	if (p->fd >= 0)
 		close(p->fd);
 }
@@ -361,6 +409,8 @@ backup_dump_run(struct backup_state *b)
 		rc = backup_session_count_wait(b);
 	if (rc == 0)
 		rc = check_output(&p);
+	if (rc == 0 && p.dc != NULL)
+		rc = take_counts(&p);
 	if (rc == 0)
 		rc = backup_files_writer_finish(b, p.fd, p.w);
 	b->dump_seconds = backupcheck_now() - t0;

@@ -3,12 +3,15 @@
  * open around the dump.
  *
  * Why a session of our own: pg_dump takes its snapshot in its own
- * connection, so counts taken anywhere else would describe another moment.
- * We open a REPEATABLE READ transaction, export its snapshot, hand it to
- * pg_dump (--snapshot), and count every table's rows in the same
- * transaction while pg_dump runs: both see exactly the same data, and the
- * counts run while the dump does, not after it.  The transaction stays open until the
- * dump has ended; an exported snapshot can only be imported while its
+ * connection, so anything learnt anywhere else would describe another
+ * moment.  We open a REPEATABLE READ transaction, export its snapshot and
+ * hand it to pg_dump (--snapshot).  In the same transaction, while pg_dump
+ * runs, we list the tables whose data pg_dump dumps: with row_counts = dump
+ * (plain format) their rows are counted in pg_dump's output as it passes
+ * (backup_dump.c), and the list says which tables the output must have;
+ * with row_counts = snapshot every table is counted here with count(*),
+ * seeing exactly the data pg_dump sees.  The transaction stays open until
+ * the dump has ended; an exported snapshot can only be imported while its
  * transaction lives, and pg_dump holds an equal one anyway, so keeping ours
  * holds back no more vacuum than the dump itself does.
  *
@@ -123,7 +126,9 @@ backup_session_begin(struct backup_state *b)
 int
 backup_session_count_send(struct backup_state *b)
 {
-	if (PQsendQuery(b->s.conn, pgquery_rowcount_sql) == 0)
+	const char *sql = b->o.counts_in_dump ? pgquery_tablelist_sql : pgquery_rowcount_sql;
+
+	if (PQsendQuery(b->s.conn, sql) == 0)
 		return backup_fail(b, CT_EPG, "cannot send the row count query: %s",
 		                   PQerrorMessage(b->s.conn));
 	b->s.is_counting = 1;

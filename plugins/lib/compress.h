@@ -142,6 +142,18 @@ int compress_writer_write(struct compress_writer *w, const void *buf, size_t len
                           size_t err_size);
 
 /*
+ * The same without the copy, for a caller that reads the stream from a
+ * file descriptor: compress_writer_space() gives the free part of the block
+ * being filled (never empty while the writer is usable), the caller reads
+ * into it, and compress_writer_commit() adds the first `len` bytes of it
+ * (len <= the space given) to the stream.  Between the two calls the space
+ * is the caller's.  Same returns as compress_writer_write(); space returns
+ * the writer's error, if any, and sets nothing.
+ */
+int compress_writer_space(struct compress_writer *w, void **buf, size_t *len);
+int compress_writer_commit(struct compress_writer *w, size_t len, char *err, size_t err_size);
+
+/*
  * Compresses what is buffered, waits for the workers, writes the remaining
  * blocks and the end marker, and fills *st (release with
  * compress_stats_free()).  The caller then fsyncs and renames the file: an

@@ -296,6 +296,34 @@ compress_writer_write(struct compress_writer *w, const void *buf, size_t len, ch
 	return 0;
 }
 
+int
+compress_writer_space(struct compress_writer *w, void **buf, size_t *len)
+{
+	if (w->rc != 0 || w->is_finished)
+		return w->rc != 0 ? w->rc : CT_EINVAL;
+	*buf = w->fill->in + w->fill->in_len;
+	*len = w->block_bytes - w->fill->in_len;
+	return 0;
+}
+
+int
+compress_writer_commit(struct compress_writer *w, size_t len, char *err, size_t err_size)
+{
+	int rc;
+
+	if (w->rc == 0 && (w->is_finished || len > w->block_bytes - w->fill->in_len))
+		snprintf(w->err, sizeof(w->err), "commit after finish or beyond the space given");
+	if (w->rc != 0 || w->is_finished || len > w->block_bytes - w->fill->in_len)
+		return writer_fail(w, w->rc != 0 ? w->rc : CT_EINVAL, err, err_size);
+	w->fill->in_len += len;
+	if (w->fill->in_len == w->block_bytes) {
+		rc = writer_submit(w, 0);
+		if (rc != 0)
+			return writer_fail(w, rc, err, err_size);
+	}
+	return 0;
+}
+
 /* Submits the partial last block and, for the framed kinds, the end
  * marker, then writes everything still in flight. */
 static int

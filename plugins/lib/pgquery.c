@@ -17,19 +17,25 @@
 
 #define POLL_MS 200
 
+/* The tables pg_dump dumps the data of (see pgquery.h). */
+#define DUMPED_TABLES                                                                       \
+	" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"    \
+	" WHERE c.relkind = 'r' AND c.relpersistence <> 't'"                                   \
+	" AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'"                \
+	" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"                                  \
+	"  WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid"                \
+	"  AND d.deptype = 'e')"                                                                 \
+	" ORDER BY 1"
+
 /* count(*) through query_to_xml: one statement counts every table, with
  * identifiers quoted by the server's format(%I), in the caller's snapshot. */
 const char pgquery_rowcount_sql[] =
     "SELECT n.nspname || '.' || c.relname,"
     " (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I.%I',"
-    "  n.nspname, c.relname), false, true, '')))[1]::text::bigint"
-    " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-    " WHERE c.relkind = 'r' AND c.relpersistence <> 't'"
-    " AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'"
-    " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"
-    "  WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid"
-    "  AND d.deptype = 'e')"
-    " ORDER BY 1";
+    "  n.nspname, c.relname), false, true, '')))[1]::text::bigint" DUMPED_TABLES;
+
+const char pgquery_tablelist_sql[] =
+    "SELECT n.nspname || '.' || c.relname, 0::bigint" DUMPED_TABLES;
 
 int
 pgquery_check(const PGresult *res, ExecStatusType want, const char *what, char *err,

@@ -37,7 +37,11 @@ int pgquery_exec(PGconn *conn, const char *sql, pgquery_stop_cb *should_stop, vo
  */
 extern const char pgquery_rowcount_sql[];
 
-/* The tables of a result of pgquery_rowcount_sql, for a manifest: names
+/* The same tables with 0 for every count, reading the catalog only: for
+ * counts taken elsewhere (dumpcount.h counts pg_dump's output). */
+extern const char pgquery_tablelist_sql[];
+
+/* The tables of a result of either query, for a manifest: names
  * are copied.  Returns 0 and sets *tables (free with
  * pgquery_tables_free()), or CT_ENOMEM / CT_EPG for an unexpected shape. */
 int pgquery_tables_from_result(const PGresult *res, struct manifest_table **tables, size_t *n);

@@ -88,6 +88,47 @@ fi
 check "pg_restore reads the custom backup after gunzip" \
 	eval 'gunzip -c "$cfile" | "$REAL_BINDIR/pg_restore" -f /dev/null && gunzip -c "$cfile" | "$REAL_BINDIR/pg_restore" --list | grep -q "TABLE DATA public patient_input_patient"'
 
+check "format = custom takes its row counts with count(*) in the dump's snapshot" \
+	eval 'python3 -c "
+import json, sys; m = json.load(open(\"${cfile%.dump.gz}.manifest.json\"))
+assert m[\"tables\"] == json.loads(sys.argv[1]), m[\"tables\"]" "$counts"'
+
+# ---- row counts: read from the dump, or counted on the server ----
+sql 'CREATE SCHEMA "Big Schema";
+	CREATE TABLE "Big Schema"."Odd ""Name"".x" (id int, note text);
+	INSERT INTO "Big Schema"."Odd ""Name"".x" SELECT g, E'"'"'line\nbreak\\.'"'"' FROM generate_series(1, 7) g;
+	CREATE TABLE public.nothing_yet (id int)' >/dev/null
+config <<CONF
+[bydump]
+plugin = backup
+dest = $T/bydump
+
+[bysnap]
+plugin = backup
+dest = $T/bysnap
+row_counts = snapshot
+
+[bad-counts]
+plugin = backup
+dest = $T/bad-counts
+format = custom
+row_counts = dump
+CONF
+ct run bydump bysnap
+check "row counts read from the dump and counted on the server agree, odd names and empty tables included" \
+	eval 'rc_is 0 && python3 - "$(only "$T/bydump" "*.manifest.json")" "$(only "$T/bysnap" "*.manifest.json")" <<PY
+import json, sys
+a = json.load(open(sys.argv[1]))["tables"]; b = json.load(open(sys.argv[2]))["tables"]
+assert a == b, (a, b)
+assert a["Big Schema.Odd \"Name\".x"] == 7 and a["public.nothing_yet"] == 0, a
+assert a["public.patient_input_auditlog"] > 0, a
+PY'
+ct run bad-counts
+check "row_counts = dump with format = custom is refused with a hint" \
+	eval 'rc_is 1 && grep -q "^failed .*bad-counts .*row_counts = dump reads the rows of a plain dump" "$out" &&
+		grep -q "hint: row_counts = snapshot" "$out" && [ ! -e "$T/bad-counts" ]'
+sql 'DROP SCHEMA "Big Schema" CASCADE; DROP TABLE public.nothing_yet' >/dev/null
+
 # ---- the dump's own snapshot ----
 slow=$(fake_pg_dump slow "sleep 2; exec \"\$REAL\" \"\$@\"")
 config <<CONF
@@ -157,6 +198,8 @@ fail_case error-line '"$REAL" "$@"; echo "pg_dump: error: query failed: ERROR:  
 fail_case no-trailer '"$REAL" "$@" | head -c 50000' "lacks its completion line"
 fail_case too-small '"$REAL" "$@"' "less than min_size" "min_size = 50M"
 fail_case crashed '"$REAL" "$@" | head -c 1000; kill -SEGV $$' "killed by SIGSEGV"
+fail_case skipped-table '"$REAL" --exclude-table-data=public.django_migrations "$@"' \
+	"no rows section (COPY) for table public.django_migrations, which the database has"
 
 stuck=$(fake_pg_dump stuck '"$REAL" "$@" | head -c 100000; sleep 30')
 config <<CONF
