@@ -254,7 +254,13 @@ check_opts(struct backup_state *b, struct backupcheck_opts *o)
 }
 
 /* L2 follows the partial file as it is written (backupcheck.h says why).
- * If that cannot start, L2 reads the file after the dump instead. */
+ * If that cannot start, L2 reads the file after the dump instead.
+ *
+ * One decompression thread: following, the check only has to keep pace
+ * with the compressed output, and decompression runs 4-10 times faster
+ * than pg_dump writes.  A second thread bought nothing but wake-ups on the
+ * cores the dump needs (bench dump, 2 cores, 4 runs: system time 1.34-1.44
+ * s against 1.48-1.59 s, wall 6.72 s against 6.81 s, medians). */
 static void
 follow_start(struct backup_state *b)
 {
@@ -263,6 +269,7 @@ follow_start(struct backup_state *b)
 
 	manifest_describe(b, &b->m);
 	check_opts(b, &o);
+	o.n_threads = 1;
 	if (backupcheck_follow_start(&o, &b->follow, err, sizeof(err)) != 0) {
 		b->follow = NULL;
 		b->ct->log(b->t, CT_LOG_NOTICE, "verifying after the dump instead: %s", err);
