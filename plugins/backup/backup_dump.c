@@ -250,13 +250,9 @@ read_stdout(struct pump *p)
 	size_t len;
 	ssize_t n;
 
-	if (compress_writer_space(p->w, &space, &len) != 0) {
-		char err[512];
-
-		p->rc = backup_fail(p->b, compress_writer_commit(p->w, 0, err, sizeof(err)),
-		                    "writing %s: %s", p->b->partial_path, err);
+	/* Refused only after a commit failed, which already failed the run. */
+	if ((p->rc = compress_writer_space(p->w, &space, &len)) != 0)
 		return;
-	}
 	n = read(p->child.out_fd, space, len < READ_BYTES ? len : READ_BYTES);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;

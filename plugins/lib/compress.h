@@ -148,7 +148,7 @@ int compress_writer_write(struct compress_writer *w, const void *buf, size_t len
  * into it, and compress_writer_commit() adds the first `len` bytes of it
  * (len <= the space given) to the stream.  Between the two calls the space
  * is the caller's.  Same returns as compress_writer_write(); space returns
- * the writer's error, if any, and sets nothing.
+ * the error an earlier call already reported, if any, and sets nothing.
  */
 int compress_writer_space(struct compress_writer *w, void **buf, size_t *len);
 int compress_writer_commit(struct compress_writer *w, size_t len, char *err, size_t err_size);
