@@ -99,20 +99,29 @@ pgh_bindir() {
 # process does not exist or has exited (a zombie: where PID 1 is slow to reap,
 # a stopped postmaster lingers as one).  A PID plus its start time names a
 # process uniquely, so a recycled PID is never mistaken for the original.
-pgh_proc_start() {
+# Sets PGH_PROC_START to the start time (field 22 of /proc/PID/stat) of
+# process $1; fails when it is gone or a zombie.  No subshell and no child
+# process: the watchdog calls it every second, on machines with two CPUs
+# where every fork is taken from the test or the benchmark beside it.
+pgh_proc_start_var() {
     local stat rest fields
+    PGH_PROC_START=
     [[ $1 =~ ^[1-9][0-9]*$ ]] || return 1
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
     rest=${stat##*) }   # drop "pid (comm) "; comm may hold spaces and ')'
     read -r -a fields <<<"$rest"
     [[ ${fields[0]} != [ZX] ]] || return 1
-    printf '%s\n' "${fields[19]}"
+    PGH_PROC_START=${fields[19]}
+}
+
+pgh_proc_start() {
+    pgh_proc_start_var "$1" || return 1
+    printf '%s\n' "$PGH_PROC_START"
 }
 
 pgh_proc_alive() { # PID START
-    local now
-    now=$(pgh_proc_start "$1") || return 1
-    [[ -z ${2:-} || $now == "$2" ]]
+    pgh_proc_start_var "$1" || return 1
+    [[ -z ${2:-} || $PGH_PROC_START == "$2" ]]
 }
 
 # Reads KEY from the marker file of cluster directory $1.
@@ -508,16 +517,19 @@ pgh_cmd_psql() {
 # _watch: the watchdog.  Polls the owner once a second; when it is gone,
 # removes the cluster.  Ends by itself when the cluster directory goes away.
 pgh_cmd_watch() {
-    local dir=$1 opid ostart
+    local dir=$1 opid ostart nap
     cd / || exit 1
     opid=$(pgh_marker_get "$dir" owner_pid) || exit 0
     ostart=$(pgh_marker_get "$dir" owner_start) || exit 0
+    # The pause is a read with a timeout on a pipe nobody writes to: no
+    # `sleep` process a second.
+    exec {nap}<> <(:)
     while [[ -e $dir/$PGH_MARKER ]]; do
         if ! pgh_proc_alive "$opid" "$ostart"; then
             pgh_stop_one "$dir"
             exit 0
         fi
-        sleep 1
+        read -r -t 1 -u "$nap" _ || true
     done
 }
 
