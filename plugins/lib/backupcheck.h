@@ -53,6 +53,9 @@ struct backupcheck_result {
 	uint64_t raw_bytes;/* of the stream read */
 	double seconds;
 	char detail[512];  /* what passed, or what failed where (block, offset) */
+	/* SHA-256 of the uncompressed stream as read, once it decompressed with
+	 * every block checksum matching; empty otherwise. */
+	char raw_sha256[COMPRESS_SHA256_HEX_SIZE];
 };
 
 /*
@@ -89,10 +92,21 @@ int backupcheck_follow_start(const struct backupcheck_opts *o, struct backupchec
                              char *err, size_t err_size);
 
 /*
+ * Non-zero when the check decompresses the stream (L2: not an encrypted
+ * backup without its key) of a kind whose blocks carry checksums of their
+ * uncompressed bytes (gzip, zstd).  The writer may then leave the SHA-256
+ * of the uncompressed stream to this check (compress_writer_leave_raw_digest)
+ * and take it from r->raw_sha256 at the end.
+ */
+int backupcheck_follow_gives_raw_digest(const struct backupcheck_follow *f);
+
+/*
  * The writer is done and the file synced: reads it to its end, waits for
  * the check, and compares everything with `m`, which now describes the
- * whole file (its size, digests and blocks).  Returns and fills *r like
- * backupcheck_run(); `f` is freed.
+ * whole file (its size, digests and blocks).  An empty m->raw_sha256 is
+ * not compared where backupcheck_follow_gives_raw_digest() said so: every
+ * block's own checksum of its uncompressed bytes was.  Returns and fills
+ * *r like backupcheck_run(); `f` is freed.
  */
 int backupcheck_follow_finish(struct backupcheck_follow *f, const struct manifest *m,
                               struct backupcheck_result *r);

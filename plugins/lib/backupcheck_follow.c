@@ -227,6 +227,12 @@ backupcheck_follow_start(const struct backupcheck_opts *o, struct backupcheck_fo
 	return 0;
 }
 
+int
+backupcheck_follow_gives_raw_digest(const struct backupcheck_follow *f)
+{
+	return !backupcheck_is_l1_only(&f->o) && f->m0.compress != COMPRESS_NONE;
+}
+
 /* The file as the writer described it: size, digests, every block. */
 static int
 compare_blocks(const struct compress_stats *got, const struct manifest *m,
@@ -269,7 +275,11 @@ compare(struct backupcheck_follow *f, const struct manifest *m, struct backupche
 	}
 	if (backupcheck_is_l1_only(&f->o))
 		return 0;
-	if (strcasecmp(got->raw_sha256, m->raw_sha256) != 0) {
+	if (m->raw_sha256[0] == '\0' && !backupcheck_follow_gives_raw_digest(f)) {
+		backupcheck_detailf(r, "the writer recorded no SHA-256 of the uncompressed stream");
+		return CT_EINVAL;
+	}
+	if (m->raw_sha256[0] != '\0' && strcasecmp(got->raw_sha256, m->raw_sha256) != 0) {
 		backupcheck_detailf(r, "SHA-256 of the uncompressed stream is %s, the manifest says "
 		                       "%.64s",
 		                    got->raw_sha256, m->raw_sha256);

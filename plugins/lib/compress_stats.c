@@ -23,10 +23,19 @@ compress_tally_init(struct compress_tally *t, int is_passthrough)
 	return digest_sha256_new(&t->stored_sha);
 }
 
+void
+compress_tally_drop_raw_digest(struct compress_tally *t)
+{
+	digest_sha256_free(t->raw_sha);
+	t->raw_sha = NULL;
+}
+
 int
 compress_tally_add_raw(struct compress_tally *t, const void *buf, size_t len)
 {
 	t->raw_bytes += len;
+	if (t->raw_sha == NULL)
+		return 0;
 	return digest_sha256_update(t->raw_sha, buf, len);
 }
 
@@ -66,7 +75,8 @@ compress_tally_finish(struct compress_tally *t, struct compress_stats *st)
 	int rc;
 
 	memset(&out, 0, sizeof(out));
-	rc = digest_sha256_final_hex(t->raw_sha, out.raw_sha256);
+	/* Without a raw digest raw_sha256 stays empty: the caller's to fill. */
+	rc = t->raw_sha != NULL ? digest_sha256_final_hex(t->raw_sha, out.raw_sha256) : 0;
 	if (rc == 0 && t->stored_sha != NULL)
 		rc = digest_sha256_final_hex(t->stored_sha, out.stored_sha256);
 	else if (rc == 0)

@@ -10,7 +10,7 @@
 struct digest_sha256;
 
 struct compress_tally {
-	struct digest_sha256 *raw_sha;    /* of the uncompressed stream */
+	struct digest_sha256 *raw_sha;    /* of the uncompressed stream; NULL: not taken */
 	struct digest_sha256 *stored_sha; /* of the file; NULL for passthrough */
 	uint64_t raw_bytes;
 	uint64_t stored_bytes;
@@ -23,6 +23,12 @@ struct compress_tally {
  * Returns 0 or CT_ENOMEM; on failure the tally still needs
  * compress_tally_free(). */
 int compress_tally_init(struct compress_tally *t, int is_passthrough);
+
+/* Stops hashing the uncompressed stream (its bytes are still counted);
+ * compress_tally_finish() then leaves raw_sha256 empty.  Only before the
+ * first byte, and not for a passthrough tally, whose one digest is also
+ * the file's. */
+void compress_tally_drop_raw_digest(struct compress_tally *t);
 
 /* Count and hash bytes of the uncompressed stream / of the file.  Return 0
  * or CT_EIO. */

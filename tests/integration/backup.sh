@@ -84,6 +84,10 @@ check "compress = zstd makes .sql.zst; format = custom makes .dump.gz" \
 	eval 'rc_is 0 && [ -n "$zfile" ] && [ -n "$cfile" ]'
 if command -v zstd >/dev/null; then
 	check "zstd -d reads the zstd backup" eval 'zstd -dc "$zfile" | grep -q "dump complete"'
+	# The writer leaves this digest to the L2 that follows the file.
+	check "its manifest's SHA-256 of the stream is that of what zstd -d gives" \
+		eval 'grep -q "\"raw_sha256\": \"$(zstd -dc "$zfile" | sha256sum | cut -d" " -f1)\"" \
+		      "${zfile%.sql.zst}.manifest.json"'
 fi
 check "pg_restore reads the custom backup after gunzip" \
 	eval 'gunzip -c "$cfile" | "$REAL_BINDIR/pg_restore" -f /dev/null && gunzip -c "$cfile" | "$REAL_BINDIR/pg_restore" --list | grep -q "TABLE DATA public patient_input_patient"'
@@ -306,9 +310,20 @@ check "without the key the job checks it at L1, records that, and skips retentio
 import json; m = json.load(open(\"${efile%.sql.gz.enc}.manifest.json\"))
 assert len(m[\"encryption\"][\"key_id\"]) == 16 and m[\"verified\"][\"level\"] == 1, m" &&
 		findings enc | grep -q "retention skipped: the new backup is encrypted and checked at L1"'
+# Without the key the writer hashes the stream itself; with it, the L2
+# that follows the file does.  Both must record the stream's own digest.
+raw_sha_is() { # MANIFEST ENCRYPTED-FILE
+	grep -q "\"raw_sha256\": \"$("$CARETAKER" decrypt --key "$T/backup.sec" "$2" | gunzip |
+		sha256sum | cut -d" " -f1)\"" "$1"
+}
+check "without the key, the manifest's SHA-256 of the stream is the writer's, and right" \
+	raw_sha_is "${efile%.sql.gz.enc}.manifest.json" "$efile"
 ct run enc-checked
 check "with decrypt_key the job checks the encrypted backup at L2" \
 	eval 'rc_is 0 && grep -q "^ok .*enc-checked .*encrypted) .*verified L2" "$out"'
+cfile_enc=$(only "$T/enc-checked" 'enc-checked-*.sql.gz.enc')
+check "with it, the SHA-256 of the stream comes from that L2, and is right" \
+	raw_sha_is "${cfile_enc%.sql.gz.enc}.manifest.json" "$cfile_enc"
 
 # ---- file trees (paths) ----
 mkdir -p "$T/app/media/photos" "$T/app/cache"
