@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <caretaker/errors.h>
@@ -16,18 +17,41 @@
 #include "compress_stats.h"
 #include "fdio.h"
 
+/*
+ * Block buffers (megabytes each, a few dozen of them per run) are aligned
+ * to the 2 MiB of a huge page and marked for transparent huge pages where
+ * the kernel offers them on request (the default "madvise" mode): their
+ * first touch then costs one page fault per 2 MiB instead of one per 4 KiB,
+ * 16,000 fewer faults for a 4-thread backup, which a virtual machine
+ * charges dearly.  Smaller buffers stay with realloc.
+ */
+#define HUGE_BYTES ((size_t)2 << 20)
+
 int
 compress_io_reserve(unsigned char **buf, size_t *cap, size_t need)
 {
 	unsigned char *p;
+	size_t size;
 
 	if (need <= *cap)
 		return 0;
-	p = realloc(*buf, need);
-	if (p == NULL)
+	if (need < HUGE_BYTES) {
+		p = realloc(*buf, need);
+		if (p == NULL)
+			return CT_ENOMEM;
+		*buf = p;
+		*cap = need;
+		return 0;
+	}
+	size = (need + HUGE_BYTES - 1) / HUGE_BYTES * HUGE_BYTES;
+	if (posix_memalign((void **)&p, HUGE_BYTES, size) != 0)
 		return CT_ENOMEM;
+	(void)madvise(p, size, MADV_HUGEPAGE); /* a hint; EINVAL without THP */
+	if (*cap > 0)
+		memcpy(p, *buf, *cap);
+	free(*buf);
 	*buf = p;
-	*cap = need;
+	*cap = size;
 	return 0;
 }
 
