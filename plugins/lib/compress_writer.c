@@ -14,20 +14,16 @@
  *      chains its state from one message to the next, so it cannot run on
  *      the workers) runs here, in front of the digest and the write, which
  *      then see the file as it lands on disk (writer_emit_cb()).
- * Step 3 also starts the writeback of what it wrote to a regular file,
- * every WRITEBACK_BYTES (writer_writeback()).
+ * Step 3 also tells the writeback thread (writeback.h) how far the file
+ * has been written.
  * Step 3 runs when the ring is full, so the caller waits for the oldest
  * block exactly when memory would otherwise grow.  There is no writer thread
  * of its own: a blocked write() to the file then also slows the producer,
  * which is the back-pressure we want.
  */
-#define _GNU_SOURCE /* sync_file_range */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <libdeflate.h>
 
@@ -39,18 +35,11 @@
 #include "fdio.h"
 #include "compress_ring.h"
 #include "compress_stats.h"
-
-/* Written bytes of a regular file between two starts of their writeback. */
-#define WRITEBACK_BYTES ((uint64_t)8 << 20)
+#include "writeback.h"
 
 struct compress_writer {
 	int fd;
-	/* Writeback: the file offset the writer started at, and how much of
-	 * the file has been handed to the kernel's writeback; off when the
-	 * output is not a regular file or the kernel said no once. */
-	int is_writeback;
-	off_t start_offset;
-	uint64_t writeback_sent;
+	struct writeback *wb; /* NULL unless fd is a regular file */
 	enum compress_kind kind;
 	int level;
 	size_t block_bytes;
@@ -93,29 +82,6 @@ writer_fail(struct compress_writer *w, int rc, char *err, size_t err_size)
 	return w->rc;
 }
 
-/*
- * Starts the writeback of what was written since the last call, once that
- * is WRITEBACK_BYTES.  Without it the whole file stays dirty in the page
- * cache until the caller's fsync, which then writes it all at once: for a
- * 170 MB backup 150 ms at the end of every run, and a burst of writes that
- * can stall other writers to the same disk (the database's, say).  The
- * kernel queues the writes and returns; the final fsync then waits only
- * for the last few megabytes.  Best effort: an error turns it off, and the
- * fsync still makes the file durable.
- */
-static void
-writer_writeback(struct compress_writer *w, int is_end)
-{
-	uint64_t written = w->tally.stored_bytes, n = written - w->writeback_sent;
-
-	if (!w->is_writeback || n == 0 || (n < WRITEBACK_BYTES && !is_end))
-		return;
-	if (sync_file_range(w->fd, w->start_offset + (off_t)w->writeback_sent, (off_t)n,
-	                    SYNC_FILE_RANGE_WRITE) != 0)
-		w->is_writeback = 0;
-	w->writeback_sent = written;
-}
-
 /* Writes bytes of the file and adds them to its digest; a failure leaves
  * its words in w->io_err. */
 static int
@@ -131,7 +97,7 @@ writer_emit_cb(void *ctx, const void *buf, size_t len)
 	if (rc != 0 && w->io_err[0] == '\0')
 		snprintf(w->io_err, sizeof(w->io_err), "digest failed");
 	if (rc == 0)
-		writer_writeback(w, 0);
+		writeback_note(w->wb, w->tally.stored_bytes);
 	return rc;
 }
 
@@ -254,18 +220,6 @@ writer_check_args(enum compress_kind kind, int level, int n_threads, size_t bloc
 	return compress_codec_level(kind, level, resolved_level, err, err_size);
 }
 
-/* Only a regular file has writeback to start, and offsets to give. */
-static int
-writer_can_write_back(int fd, off_t *start)
-{
-	struct stat sb;
-
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
-		return 0;
-	*start = lseek(fd, 0, SEEK_CUR);
-	return *start >= 0;
-}
-
 int
 compress_writer_new(int out_fd, enum compress_kind kind, int level, int n_threads,
                     size_t block_bytes, struct compress_writer **out, char *err, size_t err_size)
@@ -292,7 +246,6 @@ compress_writer_new_staged(int out_fd, const struct compress_out_stage *stage,
 		goto out;
 	w->fd = out_fd;
 	w->kind = kind;
-	w->is_writeback = writer_can_write_back(out_fd, &w->start_offset);
 	if (stage != NULL)
 		w->stage = *stage;
 	w->block_bytes = block_bytes != 0 ? block_bytes : COMPRESS_BLOCK_DEFAULT_BYTES;
@@ -313,6 +266,8 @@ compress_writer_new_staged(int out_fd, const struct compress_out_stage *stage,
 	rc = writer_next_fill(w);
 	if (rc != 0)
 		fdio_errf(err, err_size, "%s", w->err);
+	else
+		w->wb = writeback_start(out_fd);
 out:
 	if (rc != 0) {
 		compress_writer_free(w);
@@ -413,8 +368,6 @@ writer_drain(struct compress_writer *w)
 			snprintf(w->err, sizeof(w->err), "end of file: %s",
 			         w->io_err[0] ? w->io_err : "output stage failed");
 	}
-	if (rc == 0)
-		writer_writeback(w, 1);
 	return rc;
 }
 
@@ -431,6 +384,8 @@ compress_writer_finish(struct compress_writer *w, struct compress_stats *st, cha
 	}
 	w->is_finished = 1;
 	rc = writer_drain(w);
+	writeback_stop(w->wb); /* the caller's fsync does the rest */
+	w->wb = NULL;
 	if (rc != 0)
 		return writer_fail(w, rc, err, err_size);
 	rc = compress_tally_finish(&w->tally, st);
@@ -446,6 +401,7 @@ compress_writer_free(struct compress_writer *w)
 {
 	if (w == NULL)
 		return;
+	writeback_stop(w->wb);
 	compress_ring_free(w->ring);
 	compress_tally_free(&w->tally);
 	free(w);
