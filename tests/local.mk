@@ -25,7 +25,7 @@ UNIT_TESTS = \
 	tests/plugins/test_compress
 UNIT_TESTS += tests/plugins/test_archive tests/plugins/test_crypt
 UNIT_TESTS += tests/plugins/test_backupset tests/plugins/test_pgtools
-UNIT_TESTS += tests/plugins/test_dumpcount
+UNIT_TESTS += tests/plugins/test_dumpcount tests/plugins/test_backupcheck
 if HAVE_CMOCKA
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -100,6 +100,9 @@ tests_plugins_test_pgtools_LDADD = $(BACKUP_UNIT_LDADD)
 tests_plugins_test_dumpcount_SOURCES = tests/plugins/test_dumpcount.c
 tests_plugins_test_dumpcount_CFLAGS = $(BACKUP_UNIT_CFLAGS)
 tests_plugins_test_dumpcount_LDADD = $(BACKUP_UNIT_LDADD)
+tests_plugins_test_backupcheck_SOURCES = tests/plugins/test_backupcheck.c
+tests_plugins_test_backupcheck_CFLAGS = $(BACKUP_UNIT_CFLAGS) $(LIBCRYPTO_CFLAGS)
+tests_plugins_test_backupcheck_LDADD = $(BACKUP_UNIT_LDADD) $(LIBCRYPTO_LIBS)
 
 # The backup plugin against pg_dump on ~1 GB (tests/bench/backup-bench.sh).
 EXTRA_DIST += tests/bench/backup-bench.sh

@@ -297,10 +297,11 @@ backup_files_writer_new(struct backup_state *b, int fd, struct compress_writer *
 	if (rc != 0)
 		return backup_fail(b, rc, "compression: %s", err);
 	follow_start(b);
-	/* The check that follows takes the stream's SHA-256 as it decompresses:
-	 * one pass less over the whole dump beside the dump. */
-	if (b->follow != NULL && backupcheck_follow_gives_raw_digest(b->follow) &&
-	    (rc = compress_writer_leave_raw_digest(*w, err, sizeof(err))) != 0)
+	/* The check that follows reads the file back and decompresses it
+	 * anyway: it takes both SHA-256 digests on the way, and the writing
+	 * thread hashes nothing. */
+	if (b->follow != NULL && backupcheck_follow_gives_digests(b->follow) &&
+	    (rc = compress_writer_leave_digests(*w, err, sizeof(err))) != 0)
 		return backup_fail(b, rc, "compression: %s", err);
 	return 0;
 }
@@ -372,12 +373,14 @@ backup_files_verify(struct backup_state *b)
 	b->follow = NULL;
 	if (rc != 0)
 		return backup_fail(b, rc, "the new backup failed verification: %s", b->check.detail);
-	if (b->m.raw_sha256[0] == '\0') {
-		/* Left to the check (backup_files_writer_new), which read it. */
-		if (b->check.raw_sha256[0] == '\0')
-			return backup_fail(b, CT_EINVAL, "no SHA-256 of the uncompressed stream");
+	if (b->m.raw_sha256[0] == '\0' || b->m.stored_sha256[0] == '\0') {
+		/* Left to the check (backup_files_writer_new), which read them. */
+		if (b->check.raw_sha256[0] == '\0' || b->check.stored_sha256[0] == '\0')
+			return backup_fail(b, CT_EINVAL, "no SHA-256 of the backup from its check");
 		memcpy(b->st.raw_sha256, b->check.raw_sha256, sizeof(b->st.raw_sha256));
 		memcpy(b->m.raw_sha256, b->check.raw_sha256, sizeof(b->m.raw_sha256));
+		memcpy(b->st.stored_sha256, b->check.stored_sha256, sizeof(b->st.stored_sha256));
+		memcpy(b->m.stored_sha256, b->check.stored_sha256, sizeof(b->m.stored_sha256));
 	}
 	b->m.verified = (struct manifest_check){.level = b->check.passed, .is_ok = 1, .at = time(NULL)};
 	snprintf(b->m.verified.detail, sizeof(b->m.verified.detail), "%s", b->check.detail);

@@ -218,8 +218,10 @@ check_stream(struct check_ctx *c, int fd, struct backupcheck_result *r,
 	if (rc == 0)
 		backupcheck_detailf(r, "%llu bytes in %zu blocks, every checksum matches",
 		                    (unsigned long long)st.raw_bytes, st.n_blocks);
-	if (rc == 0)
+	if (rc == 0) {
 		memcpy(r->raw_sha256, st.raw_sha256, sizeof(r->raw_sha256));
+		memcpy(r->stored_sha256, st.stored_sha256, sizeof(r->stored_sha256));
+	}
 	if (rc == 0 && got != NULL)
 		*got = st;
 	else

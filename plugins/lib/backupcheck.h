@@ -53,9 +53,11 @@ struct backupcheck_result {
 	uint64_t raw_bytes;/* of the stream read */
 	double seconds;
 	char detail[512];  /* what passed, or what failed where (block, offset) */
-	/* SHA-256 of the uncompressed stream as read, once it decompressed with
-	 * every block checksum matching; empty otherwise. */
+	/* SHA-256 of the uncompressed stream and of the file as read, once the
+	 * stream decompressed with every block checksum matching; empty
+	 * otherwise. */
 	char raw_sha256[COMPRESS_SHA256_HEX_SIZE];
+	char stored_sha256[COMPRESS_SHA256_HEX_SIZE];
 };
 
 /*
@@ -94,18 +96,19 @@ int backupcheck_follow_start(const struct backupcheck_opts *o, struct backupchec
 /*
  * Non-zero when the check decompresses the stream (L2: not an encrypted
  * backup without its key) of a kind whose blocks carry checksums of their
- * uncompressed bytes (gzip, zstd).  The writer may then leave the SHA-256
- * of the uncompressed stream to this check (compress_writer_leave_raw_digest)
- * and take it from r->raw_sha256 at the end.
+ * uncompressed bytes (gzip, zstd).  The writer may then leave both SHA-256
+ * digests to this check (compress_writer_leave_digests) and take them from
+ * r->raw_sha256 and r->stored_sha256 at the end.
  */
-int backupcheck_follow_gives_raw_digest(const struct backupcheck_follow *f);
+int backupcheck_follow_gives_digests(const struct backupcheck_follow *f);
 
 /*
  * The writer is done and the file synced: reads it to its end, waits for
  * the check, and compares everything with `m`, which now describes the
- * whole file (its size, digests and blocks).  An empty m->raw_sha256 is
- * not compared where backupcheck_follow_gives_raw_digest() said so: every
- * block's own checksum of its uncompressed bytes was.  Returns and fills
+ * whole file (its size, digests and blocks).  Empty digests in `m` are
+ * not compared where backupcheck_follow_gives_digests() said so: every
+ * block's CRC-32 and its own checksum of its uncompressed bytes are, and
+ * the digests are taken from what was read.  Returns and fills
  * *r like backupcheck_run(); `f` is freed.
  */
 int backupcheck_follow_finish(struct backupcheck_follow *f, const struct manifest *m,

@@ -228,7 +228,7 @@ backupcheck_follow_start(const struct backupcheck_opts *o, struct backupcheck_fo
 }
 
 int
-backupcheck_follow_gives_raw_digest(const struct backupcheck_follow *f)
+backupcheck_follow_gives_digests(const struct backupcheck_follow *f)
 {
 	return !backupcheck_is_l1_only(&f->o) && f->m0.compress != COMPRESS_NONE;
 }
@@ -268,17 +268,19 @@ compare(struct backupcheck_follow *f, const struct manifest *m, struct backupche
 		                    (unsigned long long)sb.st_size, (unsigned long long)m->stored_bytes);
 		return CT_ECORRUPT;
 	}
-	if (strcasecmp(got->stored_sha256, m->stored_sha256) != 0) {
+	if ((m->stored_sha256[0] == '\0' || m->raw_sha256[0] == '\0') &&
+	    !backupcheck_follow_gives_digests(f)) {
+		backupcheck_detailf(r, "the writer recorded no SHA-256 of the %s",
+		                    m->stored_sha256[0] == '\0' ? "file" : "uncompressed stream");
+		return CT_EINVAL;
+	}
+	if (m->stored_sha256[0] != '\0' && strcasecmp(got->stored_sha256, m->stored_sha256) != 0) {
 		backupcheck_detailf(r, "SHA-256 of the file is %s, the manifest says %.64s",
 		                    got->stored_sha256, m->stored_sha256);
 		return CT_ECORRUPT;
 	}
 	if (backupcheck_is_l1_only(&f->o))
 		return 0;
-	if (m->raw_sha256[0] == '\0' && !backupcheck_follow_gives_raw_digest(f)) {
-		backupcheck_detailf(r, "the writer recorded no SHA-256 of the uncompressed stream");
-		return CT_EINVAL;
-	}
 	if (m->raw_sha256[0] != '\0' && strcasecmp(got->raw_sha256, m->raw_sha256) != 0) {
 		backupcheck_detailf(r, "SHA-256 of the uncompressed stream is %s, the manifest says "
 		                       "%.64s",

@@ -24,10 +24,12 @@ compress_tally_init(struct compress_tally *t, int is_passthrough)
 }
 
 void
-compress_tally_drop_raw_digest(struct compress_tally *t)
+compress_tally_drop_digests(struct compress_tally *t)
 {
 	digest_sha256_free(t->raw_sha);
-	t->raw_sha = NULL;
+	digest_sha256_free(t->stored_sha);
+	t->raw_sha = t->stored_sha = NULL;
+	t->is_dropped = 1;
 }
 
 int
@@ -75,11 +77,11 @@ compress_tally_finish(struct compress_tally *t, struct compress_stats *st)
 	int rc;
 
 	memset(&out, 0, sizeof(out));
-	/* Without a raw digest raw_sha256 stays empty: the caller's to fill. */
+	/* Dropped digests stay empty: the caller's to fill. */
 	rc = t->raw_sha != NULL ? digest_sha256_final_hex(t->raw_sha, out.raw_sha256) : 0;
 	if (rc == 0 && t->stored_sha != NULL)
 		rc = digest_sha256_final_hex(t->stored_sha, out.stored_sha256);
-	else if (rc == 0)
+	else if (rc == 0 && !t->is_dropped)
 		memcpy(out.stored_sha256, out.raw_sha256, sizeof(out.stored_sha256));
 	if (rc != 0)
 		return rc;

@@ -10,8 +10,9 @@
 struct digest_sha256;
 
 struct compress_tally {
-	struct digest_sha256 *raw_sha;    /* of the uncompressed stream; NULL: not taken */
-	struct digest_sha256 *stored_sha; /* of the file; NULL for passthrough */
+	struct digest_sha256 *raw_sha;    /* of the uncompressed stream; NULL: dropped */
+	struct digest_sha256 *stored_sha; /* of the file; NULL for passthrough or dropped */
+	int is_dropped; /* compress_tally_drop_digests(): no digest at all */
 	uint64_t raw_bytes;
 	uint64_t stored_bytes;
 	struct compress_block *blocks;
@@ -24,11 +25,9 @@ struct compress_tally {
  * compress_tally_free(). */
 int compress_tally_init(struct compress_tally *t, int is_passthrough);
 
-/* Stops hashing the uncompressed stream (its bytes are still counted);
- * compress_tally_finish() then leaves raw_sha256 empty.  Only before the
- * first byte, and not for a passthrough tally, whose one digest is also
- * the file's. */
-void compress_tally_drop_raw_digest(struct compress_tally *t);
+/* Stops hashing (the bytes are still counted); compress_tally_finish()
+ * then leaves both digests empty.  Only before the first byte. */
+void compress_tally_drop_digests(struct compress_tally *t);
 
 /* Count and hash bytes of the uncompressed stream / of the file.  Return 0
  * or CT_EIO. */

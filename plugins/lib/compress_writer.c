@@ -5,7 +5,7 @@
  * The pipeline, in the caller's thread unless said otherwise:
  *   1. write() copies bytes into the slot being filled and hashes them
  *      (SHA-256 of the stream is sequential, so it cannot move to workers;
- *      compress_writer_leave_raw_digest() skips it);
+ *      compress_writer_leave_digests() skips it, and the file's digest);
  *   2. a full slot goes to the ring, where a worker compresses it and takes
  *      the CRC-32 of the stored block (parallel, any order);
  *   3. writer_output() takes finished blocks back in order, hashes and
@@ -278,7 +278,7 @@ out:
 }
 
 int
-compress_writer_leave_raw_digest(struct compress_writer *w, char *err, size_t err_size)
+compress_writer_leave_digests(struct compress_writer *w, char *err, size_t err_size)
 {
 	if (w->kind == COMPRESS_NONE) {
 		fdio_errf(err, err_size, "an uncompressed stream has no block checksums to stand "
@@ -286,10 +286,10 @@ compress_writer_leave_raw_digest(struct compress_writer *w, char *err, size_t er
 		return CT_EINVAL;
 	}
 	if (w->next_seq > 0 || w->fill->in_len > 0) {
-		fdio_errf(err, err_size, "the stream's SHA-256 can only be left before the first byte");
+		fdio_errf(err, err_size, "the SHA-256 digests can only be left before the first byte");
 		return CT_EINVAL;
 	}
-	compress_tally_drop_raw_digest(&w->tally);
+	compress_tally_drop_digests(&w->tally);
 	return 0;
 }
 

@@ -84,9 +84,11 @@ check "compress = zstd makes .sql.zst; format = custom makes .dump.gz" \
 	eval 'rc_is 0 && [ -n "$zfile" ] && [ -n "$cfile" ]'
 if command -v zstd >/dev/null; then
 	check "zstd -d reads the zstd backup" eval 'zstd -dc "$zfile" | grep -q "dump complete"'
-	# The writer leaves this digest to the L2 that follows the file.
-	check "its manifest's SHA-256 of the stream is that of what zstd -d gives" \
+	# The writer leaves these digests to the L2 that follows the file.
+	check "its manifest's SHA-256 digests are those of the file and of what zstd -d gives" \
 		eval 'grep -q "\"raw_sha256\": \"$(zstd -dc "$zfile" | sha256sum | cut -d" " -f1)\"" \
+		      "${zfile%.sql.zst}.manifest.json" &&
+		      grep -q "\"stored_sha256\": \"$(sha256sum "$zfile" | cut -d" " -f1)\"" \
 		      "${zfile%.sql.zst}.manifest.json"'
 fi
 check "pg_restore reads the custom backup after gunzip" \
@@ -322,8 +324,10 @@ ct run enc-checked
 check "with decrypt_key the job checks the encrypted backup at L2" \
 	eval 'rc_is 0 && grep -q "^ok .*enc-checked .*encrypted) .*verified L2" "$out"'
 cfile_enc=$(only "$T/enc-checked" 'enc-checked-*.sql.gz.enc')
-check "with it, the SHA-256 of the stream comes from that L2, and is right" \
-	raw_sha_is "${cfile_enc%.sql.gz.enc}.manifest.json" "$cfile_enc"
+check "with it, both SHA-256 digests come from that L2, and are right" \
+	eval 'raw_sha_is "${cfile_enc%.sql.gz.enc}.manifest.json" "$cfile_enc" &&
+	      grep -q "\"stored_sha256\": \"$(sha256sum "$cfile_enc" | cut -d" " -f1)\"" \
+	      "${cfile_enc%.sql.gz.enc}.manifest.json"'
 
 # ---- file trees (paths) ----
 mkdir -p "$T/app/media/photos" "$T/app/cache"

@@ -640,11 +640,11 @@ test_writer_error_is_sticky(void **state)
 	close(fd);
 }
 
-/* A writer that leaves the stream's SHA-256 counts the bytes but leaves
- * the digest empty; reading the file back gives the digest a writer that
- * kept it records. */
+/* A writer that leaves the SHA-256 digests counts the bytes but leaves the
+ * digests empty, and writes the same file; reading it back gives the
+ * digests a writer that kept them records. */
 static void
-left_raw_digest(enum compress_kind kind)
+left_digests(enum compress_kind kind)
 {
 	struct compress_writer *w = NULL;
 	struct compress_stats kept = {0}, left = {0}, read = {0};
@@ -654,19 +654,22 @@ left_raw_digest(enum compress_kind kind)
 	int fd_kept = compress_to_fd(kind, in, len, &kept), fd = temp_fd();
 
 	assert_int_equal(compress_writer_new(fd, kind, 0, THREADS, BLOCK, &w, err, sizeof(err)), 0);
-	assert_int_equal(compress_writer_leave_raw_digest(w, err, sizeof(err)), 0);
+	assert_int_equal(compress_writer_leave_digests(w, err, sizeof(err)), 0);
 	assert_int_equal(compress_writer_write(w, in, len, err, sizeof(err)), 0);
 	assert_int_equal(compress_writer_finish(w, &left, err, sizeof(err)), 0);
 	compress_writer_free(w);
 	assert_string_equal(left.raw_sha256, "");
+	assert_string_equal(left.stored_sha256, "");
 	assert_int_equal(left.raw_bytes, len);
-	assert_int_equal(strlen(left.stored_sha256), 64);
+	assert_int_equal(left.stored_bytes, kept.stored_bytes);
 	assert_int_equal(left.n_blocks, kept.n_blocks);
+	assert_int_equal(left.blocks[left.n_blocks - 1].crc32, kept.blocks[kept.n_blocks - 1].crc32);
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
 	assert_int_equal(compress_file_verify(fd, kind, NULL, THREADS, NULL, NULL, &read, err,
 	                                      sizeof(err)),
 	                 0);
 	assert_string_equal(read.raw_sha256, kept.raw_sha256);
+	assert_string_equal(read.stored_sha256, kept.stored_sha256);
 	compress_stats_free(&kept);
 	compress_stats_free(&left);
 	compress_stats_free(&read);
@@ -676,23 +679,23 @@ left_raw_digest(enum compress_kind kind)
 }
 
 static void
-test_gzip_writer_can_leave_raw_digest_to_reader(void **state)
+test_gzip_writer_can_leave_digests_to_reader(void **state)
 {
 	(void)state;
-	left_raw_digest(COMPRESS_GZIP);
+	left_digests(COMPRESS_GZIP);
 }
 
 static void
-test_zstd_writer_can_leave_raw_digest_to_reader(void **state)
+test_zstd_writer_can_leave_digests_to_reader(void **state)
 {
 	(void)state;
-	left_raw_digest(COMPRESS_ZSTD);
+	left_digests(COMPRESS_ZSTD);
 }
 
 /* Uncompressed blocks carry no checksum of their own to stand in for the
  * digest, and a digest already begun cannot be left. */
 static void
-test_leave_raw_digest_refused_for_none_and_after_first_byte(void **state)
+test_leave_digests_refused_for_none_and_after_first_byte(void **state)
 {
 	struct compress_writer *w = NULL;
 	char err[256] = "";
@@ -701,13 +704,13 @@ test_leave_raw_digest_refused_for_none_and_after_first_byte(void **state)
 	(void)state;
 	assert_int_equal(compress_writer_new(fd, COMPRESS_NONE, 0, 1, BLOCK, &w, err, sizeof(err)),
 	                 0);
-	assert_int_equal(compress_writer_leave_raw_digest(w, err, sizeof(err)), CT_EINVAL);
+	assert_int_equal(compress_writer_leave_digests(w, err, sizeof(err)), CT_EINVAL);
 	assert_err_contains(err, "uncompressed stream has no block checksums");
 	compress_writer_free(w);
 	assert_int_equal(compress_writer_new(fd, COMPRESS_GZIP, 0, 1, BLOCK, &w, err, sizeof(err)),
 	                 0);
 	assert_int_equal(compress_writer_write(w, "x", 1, err, sizeof(err)), 0);
-	assert_int_equal(compress_writer_leave_raw_digest(w, err, sizeof(err)), CT_EINVAL);
+	assert_int_equal(compress_writer_leave_digests(w, err, sizeof(err)), CT_EINVAL);
 	assert_err_contains(err, "before the first byte");
 	compress_writer_free(w);
 	close(fd);
@@ -801,9 +804,9 @@ main(void)
 	    cmocka_unit_test(test_writer_rejects_out_of_range_level),
 	    cmocka_unit_test(test_writer_rejects_tiny_block_size),
 	    cmocka_unit_test(test_kind_parse_knows_the_three_kinds),
-	    cmocka_unit_test(test_gzip_writer_can_leave_raw_digest_to_reader),
-	    cmocka_unit_test(test_zstd_writer_can_leave_raw_digest_to_reader),
-	    cmocka_unit_test(test_leave_raw_digest_refused_for_none_and_after_first_byte),
+	    cmocka_unit_test(test_gzip_writer_can_leave_digests_to_reader),
+	    cmocka_unit_test(test_zstd_writer_can_leave_digests_to_reader),
+	    cmocka_unit_test(test_leave_digests_refused_for_none_and_after_first_byte),
 	    cmocka_unit_test(test_free_functions_accept_null),
 	};
 
