@@ -390,11 +390,14 @@ backup_dump_run(struct backup_state *b)
 	double t0 = backupcheck_now();
 	int rc;
 
-	rc = start_output(&p);
-	if (rc == 0)
-		rc = start_pg_dump(&p);
+	/* pg_dump first: the file, the compression threads and the check that
+	 * follows are set up while it connects and reads the catalog, its
+	 * first output waiting in the pipe meanwhile. */
+	rc = start_pg_dump(&p);
 	if (rc == 0)
 		rc = backup_session_count_send(b);
+	if (rc == 0)
+		rc = start_output(&p);
 	if (rc == 0) {
 		p.batch_ns = batch_pause_ns(p.child.out_fd);
 		pump_loop(&p);
