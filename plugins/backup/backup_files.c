@@ -316,6 +316,10 @@ backup_files_writer_finish(struct backup_state *b, int fd, struct compress_write
 	rc = compress_writer_finish(w, &b->st, err, sizeof(err));
 	if (rc != 0)
 		return backup_fail(b, rc, "writing %s: %s", b->partial_path, err);
+	/* The check reads its last blocks from the page cache while the fsync
+	 * runs: the same bytes either way. */
+	if (b->follow != NULL)
+		backupcheck_follow_writer_done(b->follow, b->st.stored_bytes);
 	rc = durable_fsync_fd(fd, b->partial_path, err, sizeof(err));
 	if (rc != 0)
 		return backup_fail(b, rc, "%s", err);

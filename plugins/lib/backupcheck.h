@@ -103,6 +103,13 @@ int backupcheck_follow_start(const struct backupcheck_opts *o, struct backupchec
 int backupcheck_follow_gives_digests(const struct backupcheck_follow *f);
 
 /*
+ * The writer has written its last byte, `final_size` in all: the check
+ * reads to there and ends, on its own threads, while the caller fsyncs the
+ * file.  Optional: finish says it too.
+ */
+void backupcheck_follow_writer_done(struct backupcheck_follow *f, uint64_t final_size);
+
+/*
  * The writer is done and the file synced: reads it to its end, waits for
  * the check, and compares everything with `m`, which now describes the
  * whole file (its size, digests and blocks).  Empty digests in `m` are

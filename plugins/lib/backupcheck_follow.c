@@ -290,6 +290,16 @@ compare(struct backupcheck_follow *f, const struct manifest *m, struct backupche
 	return compare_blocks(got, m, r);
 }
 
+void
+backupcheck_follow_writer_done(struct backupcheck_follow *f, uint64_t final_size)
+{
+	pthread_mutex_lock(&f->mu);
+	f->is_done = 1;
+	f->final_size = final_size;
+	pthread_cond_signal(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+}
+
 int
 backupcheck_follow_finish(struct backupcheck_follow *f, const struct manifest *m,
                           struct backupcheck_result *r)
@@ -298,11 +308,7 @@ backupcheck_follow_finish(struct backupcheck_follow *f, const struct manifest *m
 	double t0 = backupcheck_now();
 	int rc;
 
-	pthread_mutex_lock(&f->mu);
-	f->is_done = 1;
-	f->final_size = m->stored_bytes;
-	pthread_cond_signal(&f->cv);
-	pthread_mutex_unlock(&f->mu);
+	backupcheck_follow_writer_done(f, m->stored_bytes);
 	pthread_join(f->feeder, NULL);
 	pthread_join(f->checker, NULL);
 	f->has_feeder = f->has_checker = 0;
