@@ -56,6 +56,10 @@ static const struct ct_option backup_options[] = {
 	 .help = "compression level, gzip 1-12, zstd 1-19; 0: the measured default (gzip 3, zstd 1)"},
 	{.key = "threads", .type = CT_OPT_INT, .default_value = "0", .min_value = 0,
 	 .max_value = 64, .help = "compression threads; 0: one per CPU"},
+	{.key = "lock_wait_timeout", .type = CT_OPT_DURATION, .default_value = "0",
+	 .help = "how long pg_dump may wait for the share lock on each table (a migration or "
+	         "another session holding an exclusive lock) before the backup fails, naming "
+	         "the table; 0: wait, up to the job's timeout"},
 	{.key = "min_size", .type = CT_OPT_SIZE, .default_value = "512",
 	 .help = "fail when pg_dump writes less than this (an empty database dumps ~700 bytes)"},
 	{.key = "min_free", .type = CT_OPT_SIZE,
@@ -252,6 +256,7 @@ read_options(struct backup_state *b)
 	ct->opt_string(b->t, "decrypt_key", &b->o.decrypt_key);
 	ct->opt_list(b->t, "paths", &b->o.paths, &b->o.n_paths);
 	ct->opt_list(b->t, "exclude", &b->o.excludes, &b->o.n_excludes);
+	ct->opt_duration_ms(b->t, "lock_wait_timeout", &b->o.lock_wait_ms);
 	ct->opt_size_bytes(b->t, "min_size", &b->o.min_size);
 	ct->opt_size_bytes(b->t, "min_free", &b->o.min_free);
 	opt_int(b, "level", &level);

@@ -42,6 +42,7 @@ struct backup_opts {
 	int level;          /* resolved: the plugin's default per kind when unset */
 	int n_threads;
 	const char *pg_bindir;
+	int64_t lock_wait_ms; /* pg_dump --lock-wait-timeout; 0: none */
 	uint64_t min_size;
 	uint64_t min_free;
 	double min_free_factor;

@@ -56,6 +56,7 @@ struct pump {
 	size_t line_len;
 	int n_errors;
 	char first_error[400];
+	char lock_table[200]; /* the table of a LOCK TABLE query pg_dump reported */
 	int status;               /* pg_dump's wait status */
 	long batch_ns;            /* pause after a short read, 0: none */
 	int rc;                   /* the first failure */
@@ -101,8 +102,9 @@ conn_options(struct backup_state *b, PQconninfoOption **opts)
 
 struct dump_args {
 	char snapshot[128];
+	char lock_wait[64];
 	char dbname[2048];
-	char *argv[8];
+	char *argv[10];
 };
 
 static int
@@ -116,6 +118,11 @@ dump_argv(const struct backup_state *b, const struct pgtools_env *env, struct du
 	snprintf(a->snapshot, sizeof(a->snapshot), "--snapshot=%s", b->s.snapshot);
 	a->argv[n++] = a->snapshot;
 	a->argv[n++] = is_custom(b) ? "--format=custom" : "--format=plain";
+	if (b->o.lock_wait_ms > 0) {
+		snprintf(a->lock_wait, sizeof(a->lock_wait), "--lock-wait-timeout=%lldms",
+		         (long long)b->o.lock_wait_ms);
+		a->argv[n++] = a->lock_wait;
+	}
 	/* A custom archive is compressed by pg_dump itself unless told not to;
 	 * ours is parallel and checksummed per block, so one layer is enough. */
 	if (is_custom(b) && b->o.kind != COMPRESS_NONE)
@@ -175,6 +182,17 @@ batch_pause_ns(int fd)
 static void
 take_line(struct pump *p)
 {
+	static const char lock_query[] = "pg_dump: detail: Query was: LOCK TABLE ";
+	size_t at = sizeof(lock_query) - 1, end;
+
+	/* With --lock-wait-timeout pg_dump's error is a statement timeout; the
+	 * detail line after it names the table it could not lock. */
+	if (p->line_len > at && memcmp(p->line, lock_query, at) == 0 && p->lock_table[0] == '\0') {
+		for (end = at; end < p->line_len && p->line[end] != ' '; end++)
+			;
+		snprintf(p->lock_table, sizeof(p->lock_table), "%.*s", (int)(end - at),
+		         p->line + at);
+	}
 	if (!pgtools_line_is_error(p->line, p->line_len))
 		return;
 	if (p->n_errors++ == 0)
@@ -319,6 +337,15 @@ check_exit(struct pump *p)
 	if (WIFEXITED(p->status) && WEXITSTATUS(p->status) == 0 && p->n_errors == 0)
 		return 0;
 	pgtools_status_text(p->status, how, sizeof(how));
+	if (p->b->o.lock_wait_ms > 0 && p->lock_table[0] != '\0' &&
+	    strstr(p->first_error, "statement timeout") != NULL)
+		return backup_fail(p->b, CT_ECHILD,
+		                   "pg_dump could not lock table %s within lock_wait_timeout (%lld ms): "
+		                   "another session holds a conflicting lock (lock timeout)\n"
+		                   "hint: SELECT pid, mode, query FROM pg_locks JOIN pg_stat_activity "
+		                   "USING (pid) WHERE relation = '%s'::regclass; or raise "
+		                   "lock_wait_timeout",
+		                   p->lock_table, (long long)p->b->o.lock_wait_ms, p->lock_table);
 	if (WIFEXITED(p->status) && WEXITSTATUS(p->status) == 0)
 		return backup_fail(p->b, CT_ECHILD, "pg_dump exited 0 but reported %d error(s): %s",
 		                   p->n_errors, p->first_error);

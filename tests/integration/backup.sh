@@ -207,6 +207,32 @@ fail_case crashed '"$REAL" "$@" | head -c 1000; kill -SEGV $$' "killed by SIGSEG
 fail_case skipped-table '"$REAL" --exclude-table-data=public.django_migrations "$@"' \
 	"no rows section (COPY) for table public.django_migrations, which the database has"
 
+# ---- lock_wait_timeout: a table held by an exclusive lock ----
+psql -X -q -c "BEGIN; LOCK TABLE django_session IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60)" \
+	>/dev/null 2>&1 &
+holder=$!
+for _ in $(seq 100); do
+	[ "$(sql "SELECT count(*) FROM pg_locks WHERE relation = 'django_session'::regclass
+		AND mode = 'AccessExclusiveLock' AND granted")" = 1 ] && break
+	sleep 0.1
+done
+config <<CONF
+[lockwait]
+plugin = backup
+dest = $T/lockwait
+lock_wait_timeout = 1s
+CONF
+t0=$SECONDS
+ct run lockwait
+waited=$((SECONDS - t0))
+sql "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE relation = 'django_session'::regclass
+	AND mode = 'AccessExclusiveLock'" >/dev/null
+wait "$holder" 2>/dev/null
+check "lock_wait_timeout: a table locked by another session fails the backup soon, saying so" \
+	eval 'rc_is 1 && grep -q "^failed .*lockwait .*could not lock table public.django_session within lock_wait_timeout (1000 ms)" "$out" &&
+	      [ "$waited" -lt 20 ] &&
+	      [ -z "$(ls -A "$T/lockwait")" ]'
+
 stuck=$(fake_pg_dump stuck '"$REAL" "$@" | head -c 100000; sleep 30')
 config <<CONF
 [stuck]
