@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <signal.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -32,6 +31,7 @@
 
 #include "backupcheck.h"
 #include "backupcheck_read.h"
+#include "fdio.h"
 
 #define FEED_BYTES ((size_t)1 << 20)
 /* Between looks at a file that has not grown by a whole feed.  Each look
@@ -124,14 +124,10 @@ feeder_main(void *arg)
 	struct backupcheck_follow *f = arg;
 	int is_end = 0, is_abort = 0, rc = 0;
 	uint64_t limit;
-	sigset_t pipe_sig;
 
 	/* sendfile() has no MSG_NOSIGNAL: a checker that stopped early raises
-	 * SIGPIPE for this thread, which keeps it pending and drops it when it
-	 * ends. */
-	sigemptyset(&pipe_sig);
-	sigaddset(&pipe_sig, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe_sig, NULL);
+	 * SIGPIPE for this thread, which started with every signal blocked
+	 * (fdio_thread_start): it stays pending and is dropped when it ends. */
 	while (rc == 0) {
 		limit = feed_limit(f, &is_end, &is_abort);
 		if (is_abort || (is_end && f->sent >= limit))
@@ -211,9 +207,9 @@ backupcheck_follow_start(const struct backupcheck_opts *o, struct backupcheck_fo
 	pthread_mutex_init(&f->mu, NULL);
 	pthread_cond_init(&f->cv, NULL);
 	rc = follow_open(f, err, err_size);
-	if (rc == 0 && pthread_create(&f->checker, NULL, checker_main, f) == 0)
+	if (rc == 0 && fdio_thread_start(&f->checker, checker_main, f) == 0)
 		f->has_checker = 1;
-	if (rc == 0 && f->has_checker && pthread_create(&f->feeder, NULL, feeder_main, f) == 0)
+	if (rc == 0 && f->has_checker && fdio_thread_start(&f->feeder, feeder_main, f) == 0)
 		f->has_feeder = 1;
 	if (rc == 0 && !f->has_feeder) {
 		snprintf(err, err_size, "cannot start the threads that follow %s", o->path);

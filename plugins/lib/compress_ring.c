@@ -13,7 +13,6 @@
 
 #include <pthread.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,23 +92,17 @@ worker_main(void *arg)
 	return NULL;
 }
 
-/* Workers start with every signal blocked, so that signals meant for the
- * plugin (the runner's SIGTERM on timeout) reach the calling thread. */
 static int
 ring_start_threads(struct compress_ring *r, int n_threads, char *err, size_t err_size)
 {
-	sigset_t all, old;
 	int e = 0;
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	while (r->n_threads < n_threads) {
-		e = pthread_create(&r->threads[r->n_threads], NULL, worker_main, r);
+		e = fdio_thread_start(&r->threads[r->n_threads], worker_main, r);
 		if (e != 0)
 			break;
 		r->n_threads++;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (e != 0) {
 		fdio_errf(err, err_size, "cannot start compression thread: %s", strerror(e));
 		return CT_ESYS;

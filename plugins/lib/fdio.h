@@ -54,6 +54,25 @@ fdio_errf(char *err, size_t err_size, const char *fmt, ...)
  * afterwards rather than at the result, and take back a SIGPIPE that this
  * write raised (one that was pending before belongs to someone else).
  */
+/*
+ * pthread_create() of a helper thread (compression workers, writeback, the
+ * check that follows a file) with every signal blocked in it, so that
+ * signals meant for the plugin (the runner's SIGTERM on timeout) reach the
+ * thread that called into it.  Returns 0 or pthread_create()'s error.
+ */
+static inline int
+fdio_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	int e;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = pthread_create(thread, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return e;
+}
+
 static inline ssize_t
 fdio_write_without_sigpipe(int fd, const void *buf, size_t len)
 {

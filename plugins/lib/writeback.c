@@ -7,10 +7,11 @@
 
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "fdio.h"
 
 /* Written bytes between two starts of their writeback. */
 #define WRITEBACK_BYTES ((uint64_t)8 << 20)
@@ -58,9 +59,7 @@ writeback_start(int fd)
 {
 	struct writeback *wb;
 	struct stat sb;
-	sigset_t all, old;
 	off_t start;
-	int e;
 
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || (start = lseek(fd, 0, SEEK_CUR)) < 0)
 		return NULL;
@@ -71,12 +70,7 @@ writeback_start(int fd)
 	wb->start = start;
 	pthread_mutex_init(&wb->mu, NULL);
 	pthread_cond_init(&wb->cv, NULL);
-	/* Signals are the calling thread's business (the runner's SIGTERM). */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	e = pthread_create(&wb->thread, NULL, writeback_main, wb);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (e != 0) {
+	if (fdio_thread_start(&wb->thread, writeback_main, wb) != 0) {
 		pthread_cond_destroy(&wb->cv);
 		pthread_mutex_destroy(&wb->mu);
 		free(wb);
