@@ -29,7 +29,6 @@ compress_tally_drop_digests(struct compress_tally *t)
 	digest_sha256_free(t->raw_sha);
 	digest_sha256_free(t->stored_sha);
 	t->raw_sha = t->stored_sha = NULL;
-	t->is_dropped = 1;
 }
 
 int
@@ -81,7 +80,7 @@ compress_tally_finish(struct compress_tally *t, struct compress_stats *st)
 	rc = t->raw_sha != NULL ? digest_sha256_final_hex(t->raw_sha, out.raw_sha256) : 0;
 	if (rc == 0 && t->stored_sha != NULL)
 		rc = digest_sha256_final_hex(t->stored_sha, out.stored_sha256);
-	else if (rc == 0 && !t->is_dropped)
+	else if (rc == 0 && t->raw_sha != NULL) /* passthrough: one digest, the file's */
 		memcpy(out.stored_sha256, out.raw_sha256, sizeof(out.stored_sha256));
 	if (rc != 0)
 		return rc;

@@ -10,9 +10,9 @@
 struct digest_sha256;
 
 struct compress_tally {
-	struct digest_sha256 *raw_sha;    /* of the uncompressed stream; NULL: dropped */
+	struct digest_sha256 *raw_sha;    /* of the uncompressed stream; NULL: dropped,
+	                                     and then stored_sha too */
 	struct digest_sha256 *stored_sha; /* of the file; NULL for passthrough or dropped */
-	int is_dropped; /* compress_tally_drop_digests(): no digest at all */
 	uint64_t raw_bytes;
 	uint64_t stored_bytes;
 	struct compress_block *blocks;
