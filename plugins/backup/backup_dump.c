@@ -183,16 +183,17 @@ static void
 take_line(struct pump *p)
 {
 	static const char lock_query[] = "pg_dump: detail: Query was: LOCK TABLE ";
-	size_t at = sizeof(lock_query) - 1, end;
+	static const char lock_mode[] = " IN ACCESS SHARE MODE";
+	size_t at = sizeof(lock_query) - 1;
+	const char *end;
 
 	/* With --lock-wait-timeout pg_dump's error is a statement timeout; the
-	 * detail line after it names the table it could not lock. */
-	if (p->line_len > at && memcmp(p->line, lock_query, at) == 0 && p->lock_table[0] == '\0') {
-		for (end = at; end < p->line_len && p->line[end] != ' '; end++)
-			;
-		snprintf(p->lock_table, sizeof(p->lock_table), "%.*s", (int)(end - at),
+	 * detail line after it names the table it could not lock (quoted as
+	 * SQL, spaces and all). */
+	if (p->line_len > at && memcmp(p->line, lock_query, at) == 0 && p->lock_table[0] == '\0' &&
+	    (end = memmem(p->line + at, p->line_len - at, lock_mode, sizeof(lock_mode) - 1)) != NULL)
+		snprintf(p->lock_table, sizeof(p->lock_table), "%.*s", (int)(end - p->line - at),
 		         p->line + at);
-	}
 	if (!pgtools_line_is_error(p->line, p->line_len))
 		return;
 	if (p->n_errors++ == 0)
