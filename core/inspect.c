@@ -14,7 +14,7 @@
 #include "config.h"
 #include "inspect.h"
 #include "loader.h"
-#include "runner.h"
+#include "exitcode.h"
 
 #define PROBE_TIMEOUT_MS 10000
 

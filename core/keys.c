@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "../plugins/lib/crypt.h"
-#include "runner.h"
+#include "exitcode.h"
 
 /* Where decrypted bytes go, and the first write error's words. */
 struct keys_sink {

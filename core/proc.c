@@ -297,3 +297,23 @@ proc_read_until_exit(int fd, pid_t pid, int64_t timeout_ms, size_t max_bytes,
 	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
 		;
 }
+
+int
+proc_mkdir_p(const char *path, unsigned mode)
+{
+	char *copy = xstrdup(path);
+	int rc = 0;
+
+	for (char *p = copy + 1; *p != '\0' && rc == 0; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, mode) != 0 && errno != EEXIST)
+			rc = CT_ESYS;
+		*p = '/';
+	}
+	if (rc == 0 && mkdir(copy, mode) != 0 && errno != EEXIST)
+		rc = CT_ESYS;
+	free(copy);
+	return rc;
+}

@@ -34,6 +34,9 @@ void proc_signals_reset(void);
  * buffers copied by fork would be written twice; a sanitizer's leak check
  * would report the parent's memory). */
 void proc_child_exit_guard(void);
+/* Create `path` and missing parents with `mode`.  0 or CT_ESYS with errno
+ * set. */
+int proc_mkdir_p(const char *path, unsigned mode);
 /* Monotonic clock in milliseconds. */
 int64_t proc_now_ms(void);
 /* Wall clock in microseconds since the epoch. */

@@ -19,7 +19,7 @@
 #include "log.h"
 #include "report.h"
 #include "result.h"
-#include "runner.h"
+#include "exitcode.h"
 #include "status.h"
 
 struct style {

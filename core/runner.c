@@ -16,22 +16,21 @@
  *   child gone: SIGKILL what is left of the group, reap
  *   result -> history, one line on stdout
  *
- * A pidfd tells the parent when the child exits while it is still a zombie,
- * so the group can be killed before its id can be reused.
+ * The parent's side of that loop (pipes, deadlines, the end of the group)
+ * lives in supervise.c; this file decides what runs, in which order, under
+ * which locks, and what the outcome means.
  */
 #include "autoconf.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/pidfd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -49,14 +48,10 @@
 #include "runner.h"
 #include "state.h"
 #include "status.h"
+#include "supervise.h"
 #include "task.h"
 #include "xmalloc.h"
 
-/* Longest message line accepted from a child. */
-#define RUNNER_MAX_LINE (1u << 20)
-/* How long pipes may stay open after the child is gone (daemonised
- * grandchildren outside the group). */
-#define RUNNER_DRAIN_MS 1000
 #define PROBE_TIMEOUT_MS 10000
 
 enum job_state { JOB_PENDING = 0, JOB_VISITING, JOB_DONE };
@@ -74,48 +69,6 @@ struct runner {
 	int is_any_locked;
 	int is_any_config_error;
 };
-
-static volatile sig_atomic_t runner_stop_signal;
-
-static void
-runner_stop_cb(int sig)
-{
-	runner_stop_signal = sig;
-}
-
-static void
-runner_install_stop_handlers(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = runner_stop_cb;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-}
-
-int
-runner_mkdir_p(const char *path, unsigned mode)
-{
-	char *copy = xstrdup(path);
-	int rc = 0;
-
-	for (char *p = copy + 1; *p != '\0' && rc == 0; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, mode) != 0 && errno != EEXIST)
-			rc = CT_ESYS;
-		*p = '/';
-	}
-	if (rc == 0 && mkdir(copy, mode) != 0 && errno != EEXIST)
-		rc = CT_ESYS;
-	free(copy);
-	return rc;
-}
 
 char *
 runner_lock_path(const struct config *cfg, const char *job)
@@ -237,152 +190,10 @@ runner_child(struct runner *rn, const struct job *job, const char *state_dir, in
 	_exit(0);
 }
 
-/* ---- supervising the child -------------------------------------------- */
-
-struct watch {
-	pid_t pid;
-	int report_fd;
-	int capture_fd;
-	int pidfd;
-	int64_t deadline_ms;   /* SIGTERM at this time */
-	int64_t kill_at_ms;    /* SIGKILL at this time, once SIGTERM was sent */
-	int64_t drain_until_ms;
-	int is_exited;
-	int is_timed_out;
-	int stop_signal;       /* caretaker itself was told to stop */
-	int wait_status;
-	char *line;            /* partial report line */
-	size_t line_len;
-	int is_line_overlong;
-};
+/* ---- the verdict ------------------------------------------------------- */
 
 static void
-watch_feed_report(struct watch *w, struct run_result *r, const char *buf, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (buf[i] == '\n') {
-			if (!w->is_line_overlong)
-				result_apply_line(r, w->line, w->line_len);
-			w->line_len = 0;
-			w->is_line_overlong = 0;
-			continue;
-		}
-		if (w->line_len >= RUNNER_MAX_LINE) {
-			w->is_line_overlong = 1;
-			continue;
-		}
-		w->line[w->line_len++] = buf[i];
-	}
-}
-
-/* Read what is there; returns 0 at EOF (and closes the descriptor). */
-static int
-watch_read(int *fd, struct watch *w, struct run_result *r, int is_report)
-{
-	char buf[65536];
-	ssize_t n = read(*fd, buf, sizeof(buf));
-
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return 1;
-	if (n <= 0) {
-		close(*fd);
-		*fd = -1;
-		return 0;
-	}
-	if (is_report)
-		watch_feed_report(w, r, buf, (size_t)n);
-	else
-		result_add_stray_output(r, buf, (size_t)n);
-	return 1;
-}
-
-static void
-watch_signal_group(struct watch *w, int sig)
-{
-	if (kill(-w->pid, sig) != 0 && errno == ESRCH)
-		kill(w->pid, sig);
-}
-
-static void
-watch_check_clock(struct watch *w, int64_t grace_ms)
-{
-	int64_t now = proc_now_ms();
-
-	if (!w->stop_signal && runner_stop_signal != 0 && w->kill_at_ms == 0) {
-		w->stop_signal = runner_stop_signal;
-		watch_signal_group(w, SIGTERM);
-		w->kill_at_ms = now + grace_ms;
-	}
-	if (w->kill_at_ms == 0 && now >= w->deadline_ms) {
-		w->is_timed_out = 1;
-		watch_signal_group(w, SIGTERM);
-		w->kill_at_ms = now + grace_ms;
-	} else if (w->kill_at_ms != 0 && now >= w->kill_at_ms) {
-		watch_signal_group(w, SIGKILL);
-		w->kill_at_ms = INT64_MAX;
-	}
-}
-
-static void
-watch_reap(struct watch *w)
-{
-	/* Still a zombie: the group id cannot be reused yet. */
-	kill(-w->pid, SIGKILL);
-	while (waitpid(w->pid, &w->wait_status, 0) < 0 && errno == EINTR)
-		;
-	w->is_exited = 1;
-	w->drain_until_ms = proc_now_ms() + RUNNER_DRAIN_MS;
-	close(w->pidfd);
-	w->pidfd = -1;
-}
-
-static int
-watch_poll_timeout(const struct watch *w)
-{
-	int64_t now = proc_now_ms(), until = w->deadline_ms;
-
-	if (w->kill_at_ms != 0)
-		until = w->kill_at_ms;
-	if (w->is_exited)
-		until = w->drain_until_ms;
-	if (until == INT64_MAX)
-		return 1000;
-	if (until - now > 1000)
-		return 1000;
-	return until <= now ? 0 : (int)(until - now);
-}
-
-static void
-watch_loop(struct watch *w, struct run_result *r, int64_t grace_ms)
-{
-	while (!w->is_exited || w->report_fd >= 0 || w->capture_fd >= 0) {
-		struct pollfd p[3] = {
-			{.fd = w->report_fd, .events = POLLIN},
-			{.fd = w->capture_fd, .events = POLLIN},
-			{.fd = w->pidfd, .events = POLLIN},
-		};
-
-		if (w->is_exited && proc_now_ms() >= w->drain_until_ms)
-			break;
-		if (poll(p, 3, watch_poll_timeout(w)) < 0 && errno != EINTR)
-			break;
-		if (p[0].revents)
-			watch_read(&w->report_fd, w, r, 1);
-		if (p[1].revents)
-			watch_read(&w->capture_fd, w, r, 0);
-		if (p[2].revents && !w->is_exited)
-			watch_reap(w);
-		if (!w->is_exited)
-			watch_check_clock(w, grace_ms);
-	}
-	if (w->report_fd >= 0)
-		close(w->report_fd);
-	if (w->capture_fd >= 0)
-		close(w->capture_fd);
-}
-
-static void
-watch_verdict(const struct watch *w, const struct job *job, struct run_result *r)
+run_verdict(const struct supervise_outcome *w, const struct job *job, struct run_result *r)
 {
 	char took[64];
 
@@ -410,7 +221,8 @@ run_spawn(struct runner *rn, const struct job *job, const char *state_dir,
 	  struct run_result *r)
 {
 	int report[2], capture[2];
-	struct watch w = {0};
+	struct supervise_params sp = {0};
+	struct supervise_outcome so = {0};
 
 	if (pipe2(report, O_CLOEXEC) != 0 || pipe2(capture, O_CLOEXEC) != 0) {
 		result_set(r, CT_STATUS_FAIL, "cannot create pipes: %s", strerror(errno));
@@ -418,31 +230,27 @@ run_spawn(struct runner *rn, const struct job *job, const char *state_dir,
 	}
 	fflush(stdout);
 	fflush(stderr);
-	w.pid = fork();
-	if (w.pid == 0) {
+	sp.pid = fork();
+	if (sp.pid == 0) {
 		close(report[0]);
 		close(capture[0]);
 		runner_child(rn, job, state_dir, report[1], capture[1]);
 	}
 	close(report[1]);
 	close(capture[1]);
-	if (w.pid < 0) {
+	if (sp.pid < 0) {
 		close(report[0]);
 		close(capture[0]);
 		result_set(r, CT_STATUS_FAIL, "cannot fork: %s", strerror(errno));
 		return CT_ESYS;
 	}
-	setpgid(w.pid, w.pid);
-	w.report_fd = report[0];
-	w.capture_fd = capture[0];
-	w.pidfd = pidfd_open(w.pid, 0);
-	w.deadline_ms = proc_now_ms() + job->timeout_ms;
-	w.line = xmalloc(RUNNER_MAX_LINE);
-	watch_loop(&w, r, rn->cfg->settings.kill_grace_ms);
-	if (!w.is_exited)
-		watch_reap(&w);
-	free(w.line);
-	watch_verdict(&w, job, r);
+	setpgid(sp.pid, sp.pid);
+	sp.report_fd = report[0];
+	sp.capture_fd = capture[0];
+	sp.timeout_ms = job->timeout_ms;
+	sp.kill_grace_ms = rn->cfg->settings.kill_grace_ms;
+	supervise_child(&sp, r, &so);
+	run_verdict(&so, job, r);
 	return 0;
 }
 
@@ -452,7 +260,7 @@ run_prepare_state_dir(struct runner *rn, const struct job *job, const char *dir,
 {
 	struct passwd *pw;
 
-	if (runner_mkdir_p(dir, 0700) != 0) {
+	if (proc_mkdir_p(dir, 0700) != 0) {
 		result_set(r, CT_STATUS_FAIL, "cannot create %s: %s", dir, strerror(errno));
 		return CT_ESYS;
 	}
@@ -657,11 +465,11 @@ run_with_requires(struct runner *rn, struct job *job, int is_named)
 	const char *failed_dep;
 	char why[256];
 
-	if (rn->state[idx] != JOB_PENDING || runner_stop_signal != 0)
+	if (rn->state[idx] != JOB_PENDING || supervise_stop_signal() != 0)
 		return;
 	rn->state[idx] = JOB_VISITING;
 	failed_dep = run_requirements(rn, job);
-	if (runner_stop_signal != 0) {
+	if (supervise_stop_signal() != 0) {
 		rn->state[idx] = JOB_DONE;
 		return;
 	}
@@ -735,7 +543,7 @@ prepare_state_dirs(const struct config *cfg)
 	for (size_t i = 0; subdirs[i] != NULL && rc == 0; i++) {
 		char *dir = xasprintf("%s%s", cfg->settings.state_dir, subdirs[i]);
 
-		rc = runner_mkdir_p(dir, 0755);
+		rc = proc_mkdir_p(dir, 0755);
 		if (rc != 0)
 			log_err("cannot create %s: %s", dir, strerror(errno));
 		free(dir);
@@ -780,7 +588,7 @@ runner_exit_code(const struct runner *rn)
 		return EXIT_CONFIG;
 	if (rn->is_any_locked)
 		return EXIT_LOCKED;
-	if (runner_stop_signal != 0)
+	if (supervise_stop_signal() != 0)
 		return EXIT_JOB_FAILED;
 	return EXIT_OK;
 }
@@ -876,7 +684,7 @@ runner_run(struct config *cfg, const char *const *names, size_t n,
 		if (needed[i])
 			prepare_bind(&rn, cfg->jobs[i]);
 	config_check_graph(cfg);
-	runner_install_stop_handlers();
+	supervise_install_stop_handlers();
 	for (size_t i = 0; i < cfg->n_jobs; i++)
 		if (is_named[i] || (opts->is_all && cfg->jobs[i]->is_enabled))
 			run_with_requires(&rn, cfg->jobs[i], is_named[i]);

@@ -8,16 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct config;
+#include "exitcode.h"
 
-/* Exit codes of `caretaker run` (and the other commands). */
-enum runner_exit {
-	EXIT_OK = 0,          /* every job ok or warned */
-	EXIT_JOB_FAILED = 1,
-	EXIT_USAGE = 2,
-	EXIT_LOCKED = 75,     /* EX_TEMPFAIL: skipped, already running */
-	EXIT_CONFIG = 78,     /* EX_CONFIG */
-};
+struct config;
 
 struct runner_options {
 	int is_all;       /* every enabled job */
@@ -30,7 +23,7 @@ struct runner_options {
 /*
  * Run the jobs named in names[0..n) (with their `requires` first), or every
  * enabled job with opts->is_all.  Loads the plugins the jobs need, validates
- * every job before running any, and returns an enum runner_exit.
+ * every job before running any, and returns an enum ct_exit (exitcode.h).
  */
 int runner_run(struct config *cfg, const char *const *names, size_t n,
 	       const struct runner_options *opts);
@@ -39,7 +32,5 @@ int runner_run(struct config *cfg, const char *const *names, size_t n,
 char *runner_lock_path(const struct config *cfg, const char *job);
 char *runner_job_state_dir(const struct config *cfg, const char *job);
 
-/* Create `path` and missing parents with `mode`.  0 or CT_ESYS. */
-int runner_mkdir_p(const char *path, unsigned mode);
 
 #endif

@@ -22,7 +22,7 @@
 #include "options.h"
 #include "proc.h"
 #include "result.h"
-#include "runner.h"
+#include "exitcode.h"
 #include "schedule.h"
 #include "state.h"
 #include "status.h"

@@ -27,7 +27,7 @@
 #include "loader.h"
 #include "options.h"
 #include "proc.h"
-#include "runner.h"
+#include "exitcode.h"
 #include "schedule.h"
 #include "timers.h"
 #include "xmalloc.h"
@@ -852,7 +852,7 @@ install_hints(const struct timers *t)
 static int
 timers_install(struct timers *t)
 {
-	if (runner_mkdir_p(t->dir, 0755) != 0) {
+	if (proc_mkdir_p(t->dir, 0755) != 0) {
 		fprintf(stderr, "caretaker: error: cannot create %s: %s\n", t->dir,
 			strerror(errno));
 		return EXIT_JOB_FAILED;

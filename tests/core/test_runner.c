@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "history.h"
+#include "proc.h"
 #include "runner.h"
 #include "testutil.h"
 
@@ -172,7 +173,7 @@ test_runner_exits_75_when_the_job_is_locked(void **state)
 	int fd;
 
 	(void)state;
-	assert_int_equal(runner_mkdir_p(tu_path("state/locks"), 0755), 0);
+	assert_int_equal(proc_mkdir_p(tu_path("state/locks"), 0755), 0);
 	fd = open(tu_path("state/locks/hi.lock"), O_RDWR | O_CREAT, 0644);
 	assert_true(fd >= 0);
 	assert_int_equal(flock(fd, LOCK_EX), 0);

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "proc.h"
 #include "runner.h"
 #include "testutil.h"
 
@@ -63,7 +64,7 @@ tu_write_bytes(const char *name, const void *data, size_t len)
 	snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
 	*slash = '\0';
-	assert_int_equal(runner_mkdir_p(dir, 0755), 0);
+	assert_int_equal(proc_mkdir_p(dir, 0755), 0);
 	f = fopen(path, "wb");
 	assert_non_null(f);
 	assert_int_equal(fwrite(data, 1, len, f), len);

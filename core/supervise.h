@@ -1,0 +1,49 @@
+/*
+ * supervise.h — watching one job's child process from the parent: its
+ * report and capture pipes, its deadline, caretaker's own stop signals, and
+ * the end of its process group.
+ *
+ * The runner forks the child (runner.c) and hands it here; this module
+ * knows nothing of jobs or plugins, only of a process, two pipes and a
+ * clock.  What the child said goes into a struct run_result (result.c);
+ * how it ended comes back in a struct supervise_outcome for the runner's
+ * verdict.
+ */
+#ifndef CT_SUPERVISE_H
+#define CT_SUPERVISE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct run_result;
+
+struct supervise_params {
+	pid_t pid;             /* the child, leader of its own process group */
+	int report_fd;         /* read end of the report pipe; closed here */
+	int capture_fd;        /* read end of the stdout/stderr pipe; closed here */
+	int64_t timeout_ms;    /* SIGTERM to the group after this long */
+	int64_t kill_grace_ms; /* then SIGKILL after this long */
+};
+
+struct supervise_outcome {
+	int wait_status;  /* waitpid()'s status of the child */
+	int is_timed_out; /* the deadline passed */
+	int stop_signal;  /* caretaker was told to stop by this signal, or 0 */
+};
+
+/* Catch SIGTERM, SIGINT and SIGHUP (remembered, passed on to a running
+ * job's group by supervise_child) and ignore SIGPIPE. */
+void supervise_install_stop_handlers(void);
+/* The stop signal caretaker received, or 0. */
+int supervise_stop_signal(void);
+
+/*
+ * Watch the child until it has exited and its pipes are drained (or the
+ * drain time after its exit has passed): report lines into `r`, stray
+ * output into `r`'s plugin-output stream.  When the child is gone, what is
+ * left of its process group is killed and the child reaped.
+ */
+void supervise_child(const struct supervise_params *p, struct run_result *r,
+		     struct supervise_outcome *out);
+
+#endif
