@@ -21,6 +21,7 @@ UNIT_TESTS = \
 	tests/core/test_runner \
 	tests/core/test_history \
 	tests/core/test_schedule \
+	tests/core/test_utf8 \
 	tests/plugins/test_exec_argv \
 	tests/plugins/test_compress
 UNIT_TESTS += tests/plugins/test_archive tests/plugins/test_crypt
@@ -50,6 +51,9 @@ tests_core_test_history_LDADD = $(UNIT_LDADD)
 tests_core_test_schedule_SOURCES = tests/core/test_schedule.c
 tests_core_test_schedule_CFLAGS = $(UNIT_CFLAGS)
 tests_core_test_schedule_LDADD = $(UNIT_LDADD)
+tests_core_test_utf8_SOURCES = tests/core/test_utf8.c
+tests_core_test_utf8_CFLAGS = $(UNIT_CFLAGS)
+tests_core_test_utf8_LDADD = $(UNIT_LDADD)
 tests_plugins_test_exec_argv_SOURCES = tests/plugins/test_exec_argv.c plugins/exec/argv.c
 tests_plugins_test_exec_argv_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/plugins/exec
 tests_plugins_test_exec_argv_LDADD = $(CMOCKA_LIBS)
