@@ -251,6 +251,7 @@ run_spawn(struct runner *rn, const struct job *job, const char *state_dir,
 	sp.kill_grace_ms = rn->cfg->settings.kill_grace_ms;
 	supervise_child(&sp, r, &so);
 	run_verdict(&so, job, r);
+	result_finish(r);
 	return 0;
 }
 

@@ -21,6 +21,7 @@ UNIT_TESTS = \
 	tests/core/test_runner \
 	tests/core/test_history \
 	tests/core/test_schedule \
+	tests/core/test_result \
 	tests/core/test_utf8 \
 	tests/plugins/test_exec_argv \
 	tests/plugins/test_compress
@@ -51,6 +52,9 @@ tests_core_test_history_LDADD = $(UNIT_LDADD)
 tests_core_test_schedule_SOURCES = tests/core/test_schedule.c
 tests_core_test_schedule_CFLAGS = $(UNIT_CFLAGS)
 tests_core_test_schedule_LDADD = $(UNIT_LDADD)
+tests_core_test_result_SOURCES = tests/core/test_result.c
+tests_core_test_result_CFLAGS = $(UNIT_CFLAGS)
+tests_core_test_result_LDADD = $(UNIT_LDADD)
 tests_core_test_utf8_SOURCES = tests/core/test_utf8.c
 tests_core_test_utf8_CFLAGS = $(UNIT_CFLAGS)
 tests_core_test_utf8_LDADD = $(UNIT_LDADD)
