@@ -26,6 +26,7 @@
 #include "schedule.h"
 #include "state.h"
 #include "status.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 #define US_PER_S 1000000LL
@@ -147,6 +148,7 @@ status_line(const struct config *cfg, const struct job *job, const struct state 
 	const char *summary = last ? json_string_value(json_object_get(last, "reason")) : NULL;
 	char when[64], ago[48] = "";
 	int64_t last_us = last ? json_integer_value(json_object_get(last, "start_us")) : 0;
+	char *safe;
 
 	(void)cfg;
 	if (summary == NULL && last != NULL)
@@ -154,8 +156,10 @@ status_line(const struct config *cfg, const struct job *job, const struct state 
 	format_local(last_us, when, sizeof(when));
 	if (last_us != 0)
 		format_span(now_us - last_us, ago, sizeof(ago));
-	printf("%-*s %-9s %-28s %-10s %s\n", (int)name_width, job->name, word, when, ago,
-	       summary ? summary : "");
+	/* The plugin's words, escaped: they cannot rewrite the terminal. */
+	safe = utf8_escape(summary ? summary : "", 0);
+	printf("%-*s %-9s %-28s %-10s %s\n", (int)name_width, job->name, word, when, ago, safe);
+	free(safe);
 }
 
 int

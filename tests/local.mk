@@ -141,7 +141,8 @@ check_LTLIBRARIES += \
 	tests/faults/unresolved.la \
 	tests/faults/ctorcrash.la \
 	tests/faults/misnamed.la \
-	tests/faults/slowok.la
+	tests/faults/slowok.la \
+	tests/faults/loud.la
 tests_faults_segv_la_SOURCES = tests/faults/segv.c tests/faults/fault.h
 tests_faults_segv_la_CFLAGS = $(FAULT_CFLAGS)
 tests_faults_segv_la_LDFLAGS = $(FAULT_LDFLAGS)
@@ -175,6 +176,9 @@ tests_faults_misnamed_la_LDFLAGS = $(FAULT_LDFLAGS)
 tests_faults_slowok_la_SOURCES = tests/faults/slowok.c tests/faults/fault.h
 tests_faults_slowok_la_CFLAGS = $(FAULT_CFLAGS)
 tests_faults_slowok_la_LDFLAGS = $(FAULT_LDFLAGS)
+tests_faults_loud_la_SOURCES = tests/faults/loud.c tests/faults/fault.h
+tests_faults_loud_la_CFLAGS = $(FAULT_CFLAGS)
+tests_faults_loud_la_LDFLAGS = $(FAULT_LDFLAGS)
 EXTRA_DIST += tests/faults/notelf.txt
 
 # ---- integration tests: the built binary, real files, real children ----
@@ -183,6 +187,7 @@ INTEGRATION_TESTS = \
 	tests/integration/check.sh \
 	tests/integration/exec.sh \
 	tests/integration/faults.sh \
+	tests/integration/output.sh \
 	tests/integration/security.sh \
 	tests/integration/lock.sh \
 	tests/integration/chain.sh \
