@@ -116,8 +116,8 @@ result_keep_log(struct run_result *r, int level, const char *text)
 
 /* A warning of the host's about this run: printed, and kept in the record
  * whatever the cap on log lines (there are only a few). */
-static const char *
-result_vwarn(struct run_result *r, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static const char *result_vwarn(struct run_result *r, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 static const char *
 result_vwarn(struct run_result *r, const char *fmt, va_list ap)
@@ -129,8 +129,8 @@ result_vwarn(struct run_result *r, const char *fmt, va_list ap)
 	return text;
 }
 
-static void
-result_warn(struct run_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void result_warn(struct run_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 static void
 result_warn(struct run_result *r, const char *fmt, ...)
@@ -144,8 +144,8 @@ result_warn(struct run_result *r, const char *fmt, ...)
 
 /* A message that could not be used: the first few are named in warnings,
  * all are counted. */
-static void
-result_note_bad(struct run_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void result_note_bad(struct run_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 static void
 result_note_bad(struct run_result *r, const char *fmt, ...)

@@ -106,6 +106,7 @@ test_utf8_shorten_never_cuts_inside_a_character(void **state)
 	char text[1200];
 	size_t len, kept;
 	char *out;
+	json_t *j;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(text); i += 3)
@@ -115,7 +116,9 @@ test_utf8_shorten_never_cuts_inside_a_character(void **state)
 		kept = (size_t)(strstr(out, "...") - out);
 		assert_true(len <= max);
 		assert_int_equal(kept % 3, 0);
-		assert_non_null(json_stringn(out, len));
+		j = json_stringn(out, len);
+		assert_non_null(j);
+		json_decref(j);
 		free(out);
 	}
 }
