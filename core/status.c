@@ -333,6 +333,23 @@ buf_label(struct buf *b, const char *value)
 	}
 }
 
+/* HELP text from a plugin (a unit): escaped like any text for a terminal,
+ * then with the escape Prometheus' format needs for a backslash, so it can
+ * neither forge a sample nor break the file. */
+static void
+buf_help(struct buf *b, const char *text)
+{
+	char *safe = utf8_escape(text, 0);
+
+	for (const char *p = safe; *p; p++) {
+		if (*p == '\\')
+			buf_printf(b, "\\\\");
+		else
+			buf_printf(b, "%c", *p);
+	}
+	free(safe);
+}
+
 struct job_gauge {
 	const char *name;
 	const char *help;
@@ -411,8 +428,9 @@ static void
 prom_family(const struct config *cfg, const struct state *st, const char *plugin,
 	    const char *metric, const char *unit, struct buf *b)
 {
-	buf_printf(b, "# HELP caretaker_%s_%s Metric '%s' (%s) reported by plugin %s.\n", plugin,
-		   metric, metric, unit && unit[0] ? unit : "count", plugin);
+	buf_printf(b, "# HELP caretaker_%s_%s Metric '%s' (", plugin, metric, metric);
+	buf_help(b, unit && unit[0] ? unit : "count");
+	buf_printf(b, ") reported by plugin %s.\n", plugin);
 	buf_printf(b, "# TYPE caretaker_%s_%s gauge\n", plugin, metric);
 	for (size_t i = 0; i < cfg->n_jobs; i++) {
 		json_t *last = state_last_run(st, cfg->jobs[i]->name), *m;

@@ -69,7 +69,7 @@ loud_control(struct ct_task *t, const struct ct_services *ct)
 	static const char output[] = "LOUD-OUTPUT \033[2Jmore\nsecond line\r\n";
 
 	ct->log(t, CT_LOG_WARNING, "LOUD-LOG \033[31mred\nFORGED-LOG line");
-	ct->add_metric(t, "loud", 1, "unit\033[5m");
+	ct->add_metric(t, "loud", 1, "unit\033[5m\nforged_metric 1");
 	ct->add_finding(t, CT_SEV_ERROR, "object\033]0;title\007", "LOUD-FINDING\nFORGED-FINDING");
 	ct->add_artifact(t, "kind\001", "/tmp/path\033[8m");
 	ct->add_output(t, "stream\033[1m", output, sizeof(output) - 1);

@@ -86,7 +86,7 @@ check "run prints no raw control character on stderr" eval '! raw_controls "$err
 ct report control
 check "report prints the summary escaped" out_text "$summary"
 check "report escapes a finding" out_text 'object\x1b]0;title\x07: LOUD-FINDING\nFORGED-FINDING'
-check "report escapes a metric's unit" out_text 'unit\x1b[5m'
+check "report escapes a metric's unit" out_text 'unit\x1b[5m\nforged_metric 1'
 check "report escapes an artifact" out_text 'artifact kind\x01 /tmp/path\x1b[8m'
 check "report escapes a log line" out_text "$log_line"
 check "report escapes the name of an output stream" out_line 'stream\x1b[1m:'
@@ -99,6 +99,13 @@ check "report prints no raw control character" eval '! raw_controls "$out"'
 ct report control --format json
 check "report --format json keeps the plugin's text exact" \
 	json_check control 'r["summary"] == "LOUD-SUMMARY\nok       forged   0.01s  FORGED-RUN\x1b[2J\x01\x7f\x9b\r end" and r["findings"][0]["object"] == "object\x1b]0;title\x07"'
+
+ct report --format prometheus
+check "a newline in a metric's unit cannot forge a Prometheus sample" \
+	eval 'rc_is 0 && out_has "^caretaker_loud_loud{job=\"control\"} 1$" && out_lacks "^forged_metric"'
+check "the unit is in the metric's help, escaped, then escaped again for Prometheus" \
+	out_has '^# HELP caretaker_loud_loud .*(unit\\\\x1b\[5m\\\\nforged_metric 1) reported'
+check "report --format prometheus prints no raw control character" eval '! raw_controls "$out"'
 
 ct status
 check "status shows the summary escaped" eval 'out_has "^control " && out_text "$summary"'
