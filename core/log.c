@@ -61,7 +61,9 @@ log_is_journal(void)
 void
 log_vmsg(int level, const char *who, const char *fmt, va_list ap)
 {
-	char line[4096];
+	/* Room for a plugin's longest log line (task.h) and the prefix; a line
+	 * that escapes make longer still is cut, with "...". */
+	char line[8192];
 	size_t n;
 	int saved_errno = errno;
 

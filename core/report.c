@@ -21,6 +21,7 @@
 #include "result.h"
 #include "exitcode.h"
 #include "status.h"
+#include "utf8.h"
 
 struct style {
 	const char *ok, *warn, *fail, *dim, *off;
@@ -104,12 +105,70 @@ print_details(const struct style *st, json_t *rec)
 	print_output(st, json_object_get(rec, "output"));
 }
 
+/* Every string of a record escaped for the terminal (utf8_escape), in
+ * place: a plugin's words, or another host's records with history =
+ * database, can neither rewrite the terminal nor forge a line. */
+static void
+escape_strings(json_t *v)
+{
+	const char *key;
+	json_t *item;
+	size_t i;
+	char *safe;
+
+	if (json_is_string(v)) {
+		safe = utf8_escape(json_string_value(v), 0);
+		json_string_set(v, safe);
+		free(safe);
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, key, item)
+			escape_strings(item);
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, item)
+			escape_strings(item);
+	}
+}
+
+/* Captured output keeps its lines and tabs; stream names are escaped too. */
+static json_t *
+escape_output(json_t *output)
+{
+	json_t *safe = json_object(), *text;
+	const char *name;
+
+	json_object_foreach(output, name, text) {
+		char *safe_name = utf8_escape(name, 0);
+		const char *s = json_string_value(text);
+		char *safe_text = utf8_escape(s ? s : "", UTF8_ESCAPE_KEEP_LINES);
+
+		json_object_set_new(safe, safe_name, json_string(safe_text));
+		free(safe_name);
+		free(safe_text);
+	}
+	return safe;
+}
+
+static void
+escape_record(json_t *rec)
+{
+	json_t *output = json_object_get(rec, "output");
+	json_t *safe_output = json_is_object(output) ? escape_output(output) : NULL;
+
+	json_object_del(rec, "output");
+	escape_strings(rec);
+	if (safe_output != NULL)
+		json_object_set_new(rec, "output", safe_output);
+}
+
 static void
 report_text(json_t *runs, const struct report_options *opts, int w)
 {
 	const struct style *st = isatty(STDOUT_FILENO) ? &style_tty : &style_plain;
 	size_t i, n = json_array_size(runs);
 	json_t *rec;
+
+	json_array_foreach(runs, i, rec)
+		escape_record(rec);
 
 	if (n == 0) {
 		printf("no runs recorded%s%s\n", opts->job ? " for " : "", opts->job ? opts->job : "");

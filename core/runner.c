@@ -50,6 +50,7 @@
 #include "status.h"
 #include "supervise.h"
 #include "task.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 #define PROBE_TIMEOUT_MS 10000
@@ -251,6 +252,7 @@ run_spawn(struct runner *rn, const struct job *job, const char *state_dir,
 	sp.kill_grace_ms = rn->cfg->settings.kill_grace_ms;
 	supervise_child(&sp, r, &so);
 	run_verdict(&so, job, r);
+	result_finish(r);
 	return 0;
 }
 
@@ -326,20 +328,25 @@ run_record(struct runner *rn, struct run_result *r, int64_t elapse_us)
 		log_err("prometheus textfile not written: %s", err);
 }
 
+/* The result line; the plugin's words escaped (utf8_escape), so they can
+ * neither rewrite the terminal nor forge a line. */
 static void
 run_print(const struct runner *rn, const struct run_result *r)
 {
-	const char *what = r->reason ? r->reason : r->summary ? r->summary : "";
+	char *what, *summary;
 	int w = config_name_width(rn->cfg);
 
 	if (rn->opts->is_quiet)
 		return;
-
+	what = utf8_escape(r->reason ? r->reason : r->summary ? r->summary : "", 0);
+	summary = utf8_escape(r->summary ? r->summary : "", 0);
 	printf("%-8s %-*s %8.2fs  %s\n", result_status_word(r->status), w, r->job,
 	       (double)r->duration_ms / 1000.0, what);
-	if (r->reason != NULL && r->summary != NULL)
-		printf("%-8s %-*s %9s  %s\n", "", w, "", "", r->summary);
+	if (r->reason != NULL && summary[0] != '\0')
+		printf("%-8s %-*s %9s  %s\n", "", w, "", "", summary);
 	fflush(stdout);
+	free(what);
+	free(summary);
 }
 
 /* The fleet lock of a `lock = database` job: 0 when held (or not needed),

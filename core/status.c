@@ -26,6 +26,7 @@
 #include "schedule.h"
 #include "state.h"
 #include "status.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 #define US_PER_S 1000000LL
@@ -147,6 +148,7 @@ status_line(const struct config *cfg, const struct job *job, const struct state 
 	const char *summary = last ? json_string_value(json_object_get(last, "reason")) : NULL;
 	char when[64], ago[48] = "";
 	int64_t last_us = last ? json_integer_value(json_object_get(last, "start_us")) : 0;
+	char *safe;
 
 	(void)cfg;
 	if (summary == NULL && last != NULL)
@@ -154,8 +156,10 @@ status_line(const struct config *cfg, const struct job *job, const struct state 
 	format_local(last_us, when, sizeof(when));
 	if (last_us != 0)
 		format_span(now_us - last_us, ago, sizeof(ago));
-	printf("%-*s %-9s %-28s %-10s %s\n", (int)name_width, job->name, word, when, ago,
-	       summary ? summary : "");
+	/* The plugin's words, escaped: they cannot rewrite the terminal. */
+	safe = utf8_escape(summary ? summary : "", 0);
+	printf("%-*s %-9s %-28s %-10s %s\n", (int)name_width, job->name, word, when, ago, safe);
+	free(safe);
 }
 
 int
@@ -329,6 +333,23 @@ buf_label(struct buf *b, const char *value)
 	}
 }
 
+/* HELP text from a plugin (a unit): escaped like any text for a terminal,
+ * then with the escape Prometheus' format needs for a backslash, so it can
+ * neither forge a sample nor break the file. */
+static void
+buf_help(struct buf *b, const char *text)
+{
+	char *safe = utf8_escape(text, 0);
+
+	for (const char *p = safe; *p; p++) {
+		if (*p == '\\')
+			buf_printf(b, "\\\\");
+		else
+			buf_printf(b, "%c", *p);
+	}
+	free(safe);
+}
+
 struct job_gauge {
 	const char *name;
 	const char *help;
@@ -407,8 +428,9 @@ static void
 prom_family(const struct config *cfg, const struct state *st, const char *plugin,
 	    const char *metric, const char *unit, struct buf *b)
 {
-	buf_printf(b, "# HELP caretaker_%s_%s Metric '%s' (%s) reported by plugin %s.\n", plugin,
-		   metric, metric, unit && unit[0] ? unit : "count", plugin);
+	buf_printf(b, "# HELP caretaker_%s_%s Metric '%s' (", plugin, metric, metric);
+	buf_help(b, unit && unit[0] ? unit : "count");
+	buf_printf(b, ") reported by plugin %s.\n", plugin);
 	buf_printf(b, "# TYPE caretaker_%s_%s gauge\n", plugin, metric);
 	for (size_t i = 0; i < cfg->n_jobs; i++) {
 		json_t *last = state_last_run(st, cfg->jobs[i]->name), *m;

@@ -73,7 +73,7 @@ struct watch {
 	int stop_signal;       /* caretaker itself was told to stop */
 	int wait_status;
 	char *line;            /* partial report line */
-	size_t line_len;
+	size_t line_len;       /* its length, also past SUPERVISE_MAX_LINE */
 	int is_line_overlong;
 };
 
@@ -84,12 +84,16 @@ watch_feed_report(struct watch *w, struct run_result *r, const char *buf, size_t
 		if (buf[i] == '\n') {
 			if (!w->is_line_overlong)
 				result_apply_line(r, w->line, w->line_len);
+			else
+				result_drop_line(r, w->line_len, SUPERVISE_MAX_LINE);
 			w->line_len = 0;
 			w->is_line_overlong = 0;
 			continue;
 		}
+		/* Past the limit, bytes are counted, not kept. */
 		if (w->line_len >= SUPERVISE_MAX_LINE) {
 			w->is_line_overlong = 1;
+			w->line_len++;
 			continue;
 		}
 		w->line[w->line_len++] = buf[i];

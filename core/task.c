@@ -6,7 +6,8 @@
  * Messages are written with one write(2) each under a mutex, so a plugin's
  * threads may log and report concurrently without interleaving.  Text that
  * is not valid UTF-8 (a command's binary output) is repaired with U+FFFD
- * before it is put in JSON.
+ * before it is put in JSON, and text past its limit (task.h) is shortened
+ * with a marker, so no message is ever too long for the parent to read.
  */
 #include "autoconf.h"
 
@@ -83,8 +84,9 @@ task_send(int fd, json_t *msg)
 	free(text);
 }
 
+/* `s` as a JSON string of at most `max` bytes, or null for NULL. */
 static json_t *
-json_text(const char *s)
+json_text(const char *s, size_t max)
 {
 	size_t len;
 	char *fixed;
@@ -92,7 +94,7 @@ json_text(const char *s)
 
 	if (s == NULL)
 		return json_null();
-	fixed = utf8_repair(s, strlen(s), &len);
+	fixed = utf8_shorten(s, strlen(s), max, &len);
 	j = json_stringn(fixed, len);
 	free(fixed);
 	return j;
@@ -104,7 +106,7 @@ svc_vlog(struct ct_task *t, int level, const char *fmt, va_list ap)
 	char *msg = xvasprintf(fmt, ap);
 
 	task_send(t->fd, json_pack("{s:s, s:i, s:o}", "t", "log", "level", level, "msg",
-				   json_text(msg)));
+				   json_text(msg, TASK_TEXT_MAX)));
 	free(msg);
 }
 
@@ -271,12 +273,12 @@ svc_set_status(struct ct_task *t, int status, const char *fmt, ...)
 	t->is_status_set = 1;
 	t->status = status;
 	task_send(t->fd, json_pack("{s:s, s:i, s:o}", "t", "status", "status", status, "summary",
-				   json_text(msg)));
+				   json_text(msg, TASK_TEXT_MAX)));
 	free(msg);
 }
 
-static int
-metric_name_is_valid(const char *name)
+int
+task_metric_name_is_valid(const char *name)
 {
 	size_t len = name ? strlen(name) : 0;
 
@@ -286,13 +288,13 @@ metric_name_is_valid(const char *name)
 static int
 svc_add_metric(struct ct_task *t, const char *name, double value, const char *unit)
 {
-	if (!metric_name_is_valid(name)) {
+	if (!task_metric_name_is_valid(name)) {
 		svc_log(t, CT_LOG_WARNING, "metric name '%s' dropped: use [a-z0-9_]",
 			name ? name : "(null)");
 		return CT_EINVAL;
 	}
 	task_send(t->fd, json_pack("{s:s, s:s, s:f, s:o}", "t", "metric", "name", name, "value",
-				   value, "unit", json_text(unit ? unit : "")));
+				   value, "unit", json_text(unit ? unit : "", TASK_WORD_MAX)));
 	return 0;
 }
 
@@ -308,7 +310,8 @@ svc_add_finding(struct ct_task *t, int severity, const char *object, const char 
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	task_send(t->fd, json_pack("{s:s, s:i, s:o, s:o}", "t", "finding", "severity", severity,
-				   "object", json_text(object), "msg", json_text(msg)));
+				   "object", json_text(object, TASK_TEXT_MAX), "msg",
+				   json_text(msg, TASK_TEXT_MAX)));
 	free(msg);
 	return 0;
 }
@@ -317,7 +320,8 @@ static int
 svc_add_artifact(struct ct_task *t, const char *kind, const char *path)
 {
 	task_send(t->fd, json_pack("{s:s, s:o, s:o}", "t", "artifact", "kind",
-				   json_text(kind ? kind : "file"), "path", json_text(path)));
+				   json_text(kind ? kind : "file", TASK_WORD_MAX), "path",
+				   json_text(path, TASK_TEXT_MAX)));
 	return 0;
 }
 
@@ -329,13 +333,16 @@ svc_add_output(struct ct_task *t, const char *stream, const void *data, size_t l
 
 	const char *p = data;
 
-	/* Pieces of at most 64 KiB keep every message line small. */
+	/* Pieces of at most 64 KiB keep every message line small; a piece ends
+	 * between characters, not inside one, where it can. */
 	while (len > 0) {
 		size_t piece = len < 65536 ? len : 65536;
 
+		for (int k = 0; k < 3 && piece < len && ((unsigned char)p[piece] & 0xc0) == 0x80; k++)
+			piece--;
 		fixed = utf8_repair(p, piece, &fixed_len);
 		task_send(t->fd, json_pack("{s:s, s:o, s:o}", "t", "output", "stream",
-					   json_text(stream ? stream : "output"), "data",
+					   json_text(stream ? stream : "output", TASK_WORD_MAX), "data",
 					   json_stringn(fixed, fixed_len)));
 		free(fixed);
 		p += piece;
@@ -348,7 +355,7 @@ static void
 svc_progress(struct ct_task *t, double fraction, const char *what)
 {
 	task_send(t->fd, json_pack("{s:s, s:f, s:o}", "t", "progress", "fraction", fraction,
-				   "what", json_text(what)));
+				   "what", json_text(what, TASK_TEXT_MAX)));
 }
 
 static int
@@ -418,7 +425,7 @@ task_fail_early(int report_fd, const char *phase, const char *fmt, ...)
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	task_send(report_fd, json_pack("{s:s, s:i, s:o}", "t", "status", "status",
-				       CT_STATUS_FAIL, "summary", json_text(msg)));
+				       CT_STATUS_FAIL, "summary", json_text(msg, TASK_TEXT_MAX)));
 	task_send_end(report_fd, phase, CT_EPLUGIN);
 	free(msg);
 }

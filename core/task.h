@@ -14,6 +14,12 @@
  *   {"t":"output","stream":"stdout","data":"..."}
  *   {"t":"progress","fraction":0.5,"what":"..."}
  *   {"t":"end","rc":0,"phase":"run"}      the last message of a normal end
+ *
+ * A plugin's words have limits (plugin.h and docs/abi.md promise them, in
+ * bytes of UTF-8): longer text is shortened here with a visible marker
+ * ("... [N bytes cut]", utf8_shorten), and result.c applies the same limits
+ * again in the parent, which does not trust the child.  Every message then
+ * stays far below the parent's limit on a message line.
  */
 #ifndef CT_TASK_H
 #define CT_TASK_H
@@ -22,6 +28,16 @@
 
 struct config;
 struct job;
+
+/* A summary, a log line, a finding's message or object, an artifact's path,
+ * a progress step. */
+#define TASK_TEXT_MAX 4096
+/* A metric's unit, an artifact's kind, an output stream's name, a phase. */
+#define TASK_WORD_MAX 64
+
+/* A metric name is 1 to 99 characters of [a-z0-9_] (it becomes part of a
+ * Prometheus metric name). */
+int task_metric_name_is_valid(const char *name);
 
 /* Run the plugin described by `desc` for `job`, writing messages to
  * report_fd.  Called in the job's child process; returns when fini has

@@ -21,6 +21,8 @@ UNIT_TESTS = \
 	tests/core/test_runner \
 	tests/core/test_history \
 	tests/core/test_schedule \
+	tests/core/test_result \
+	tests/core/test_utf8 \
 	tests/plugins/test_exec_argv \
 	tests/plugins/test_compress
 UNIT_TESTS += tests/plugins/test_archive tests/plugins/test_crypt
@@ -50,6 +52,12 @@ tests_core_test_history_LDADD = $(UNIT_LDADD)
 tests_core_test_schedule_SOURCES = tests/core/test_schedule.c
 tests_core_test_schedule_CFLAGS = $(UNIT_CFLAGS)
 tests_core_test_schedule_LDADD = $(UNIT_LDADD)
+tests_core_test_result_SOURCES = tests/core/test_result.c
+tests_core_test_result_CFLAGS = $(UNIT_CFLAGS)
+tests_core_test_result_LDADD = $(UNIT_LDADD)
+tests_core_test_utf8_SOURCES = tests/core/test_utf8.c
+tests_core_test_utf8_CFLAGS = $(UNIT_CFLAGS)
+tests_core_test_utf8_LDADD = $(UNIT_LDADD)
 tests_plugins_test_exec_argv_SOURCES = tests/plugins/test_exec_argv.c plugins/exec/argv.c
 tests_plugins_test_exec_argv_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/plugins/exec
 tests_plugins_test_exec_argv_LDADD = $(CMOCKA_LIBS)
@@ -133,7 +141,8 @@ check_LTLIBRARIES += \
 	tests/faults/unresolved.la \
 	tests/faults/ctorcrash.la \
 	tests/faults/misnamed.la \
-	tests/faults/slowok.la
+	tests/faults/slowok.la \
+	tests/faults/loud.la
 tests_faults_segv_la_SOURCES = tests/faults/segv.c tests/faults/fault.h
 tests_faults_segv_la_CFLAGS = $(FAULT_CFLAGS)
 tests_faults_segv_la_LDFLAGS = $(FAULT_LDFLAGS)
@@ -167,6 +176,9 @@ tests_faults_misnamed_la_LDFLAGS = $(FAULT_LDFLAGS)
 tests_faults_slowok_la_SOURCES = tests/faults/slowok.c tests/faults/fault.h
 tests_faults_slowok_la_CFLAGS = $(FAULT_CFLAGS)
 tests_faults_slowok_la_LDFLAGS = $(FAULT_LDFLAGS)
+tests_faults_loud_la_SOURCES = tests/faults/loud.c tests/faults/fault.h
+tests_faults_loud_la_CFLAGS = $(FAULT_CFLAGS)
+tests_faults_loud_la_LDFLAGS = $(FAULT_LDFLAGS)
 EXTRA_DIST += tests/faults/notelf.txt
 
 # ---- integration tests: the built binary, real files, real children ----
@@ -175,6 +187,7 @@ INTEGRATION_TESTS = \
 	tests/integration/check.sh \
 	tests/integration/exec.sh \
 	tests/integration/faults.sh \
+	tests/integration/output.sh \
 	tests/integration/security.sh \
 	tests/integration/lock.sh \
 	tests/integration/chain.sh \

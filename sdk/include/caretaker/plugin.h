@@ -134,6 +134,18 @@ enum ct_log_level {
  * stays valid for the whole run.  Every function is safe to call from the
  * thread that called the entry point; log, add_* and should_stop are also
  * safe from other threads of the plugin.
+ *
+ * Limits on the words a plugin reports, in bytes of UTF-8 after the format
+ * is expanded: a summary, a log line, a finding's message and its object,
+ * an artifact's path and a progress step are kept up to 4096 bytes; a
+ * metric's unit, an artifact's kind and an output stream's name up to 64.
+ * Longer text is kept shortened, on a character boundary, ending in
+ * "... [N bytes cut]"; the call still succeeds.  Bytes that are not UTF-8
+ * become U+FFFD.  A run keeps at most 10000 metrics, 10000 findings,
+ * 10000 artifacts, 1000 warnings and errors and 16 output streams; what
+ * comes past that is counted in a warning of the run, not kept.  Text is
+ * kept exactly in the history; where it is shown on a terminal or written
+ * to the journal, control characters appear as escapes (\n, \x1b, ...).
  */
 struct ct_services {
 	uint32_t abi_version; /* the host's CT_ABI_VERSION */
@@ -141,7 +153,8 @@ struct ct_services {
 
 	/* Log a line (no trailing newline needed).  The host prefixes plugin and
 	 * job names and forwards it to stderr/the journal; warnings and errors
-	 * are also kept in the run's history record. */
+	 * are also kept in the run's history record.  At most 4096 bytes; a
+	 * newline inside is shown as \n. */
 	void (*log)(struct ct_task *t, int level, const char *fmt, ...) CT_PRINTF(3, 4);
 	void (*vlog)(struct ct_task *t, int level, const char *fmt, va_list ap);
 
@@ -171,22 +184,32 @@ struct ct_services {
 
 	/* Report builders.  set_status may be called several times; the last
 	 * call wins.  A run that returns an error without a FAIL status is
-	 * marked failed with the error's words. */
+	 * marked failed with the error's words.  The summary is one line of at
+	 * most 4096 bytes (it ends the `caretaker run` line); a longer one is
+	 * shortened with "... [N bytes cut]".  A FAIL without a summary is
+	 * recorded with a reason of the host's saying so. */
 	void (*set_status)(struct ct_task *t, int status, const char *fmt, ...) CT_PRINTF(3, 4);
 	/* A number with a unit ("bytes", "seconds", "rows", "ratio", "" for a
-	 * count).  `name` is [a-z0-9_]; it becomes a Prometheus metric. */
+	 * count; at most 64 bytes).  `name` is [a-z0-9_], 1 to 99 characters;
+	 * it becomes a Prometheus metric.  Another name returns CT_EINVAL and
+	 * the metric is not kept. */
 	int (*add_metric)(struct ct_task *t, const char *name, double value, const char *unit);
 	/* A finding: something the operator should know about `object` (a
-	 * table, file, IP address...; may be NULL). */
+	 * table, file, IP address...; may be NULL).  Message and object are
+	 * kept up to 4096 bytes each, longer ones shortened with the marker. */
 	int (*add_finding)(struct ct_task *t, int severity, const char *object,
 			   const char *fmt, ...) CT_PRINTF(4, 5);
-	/* Something the run produced, e.g. kind "backup" and the file's path. */
+	/* Something the run produced, e.g. kind "backup" and the file's path
+	 * (kind up to 64 bytes, path up to 4096). */
 	int (*add_artifact)(struct ct_task *t, const char *kind, const char *path);
 	/* Captured text for the report (a child's stdout, say), appended to the
-	 * named stream.  The host keeps the head and the tail up to its output
-	 * limit and counts what it dropped. */
+	 * named stream (a name of up to 64 bytes; up to 16 streams a run).  The
+	 * host keeps the head and the tail up to its output limit
+	 * (`output_limit`, per stream) and counts what it dropped.  Any bytes
+	 * may be passed; what is not UTF-8, and NUL, becomes U+FFFD. */
 	int (*add_output)(struct ct_task *t, const char *stream, const void *data, size_t len);
-	/* Progress, 0.0 to 1.0, with a few words on the current step. */
+	/* Progress, 0.0 to 1.0, with a few words on the current step (at most
+	 * 4096 bytes). */
 	void (*progress)(struct ct_task *t, double fraction, const char *what);
 
 	/* Non-zero once the host wants the run to end (timeout, SIGTERM):
