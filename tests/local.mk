@@ -20,6 +20,7 @@ UNIT_TESTS = \
 	tests/core/test_loader \
 	tests/core/test_runner \
 	tests/core/test_history \
+	tests/core/test_state \
 	tests/core/test_schedule \
 	tests/plugins/test_exec_argv \
 	tests/plugins/test_compress
@@ -47,6 +48,9 @@ tests_core_test_runner_LDADD = $(UNIT_LDADD)
 tests_core_test_history_SOURCES = tests/core/test_history.c tests/core/testutil.c tests/core/testutil.h
 tests_core_test_history_CFLAGS = $(UNIT_CFLAGS)
 tests_core_test_history_LDADD = $(UNIT_LDADD)
+tests_core_test_state_SOURCES = tests/core/test_state.c tests/core/testutil.c tests/core/testutil.h
+tests_core_test_state_CFLAGS = $(UNIT_CFLAGS)
+tests_core_test_state_LDADD = $(UNIT_LDADD)
 tests_core_test_schedule_SOURCES = tests/core/test_schedule.c
 tests_core_test_schedule_CFLAGS = $(UNIT_CFLAGS)
 tests_core_test_schedule_LDADD = $(UNIT_LDADD)

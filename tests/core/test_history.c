@@ -377,8 +377,8 @@ test_history_append_leaves_no_partial_record_when_the_file_cannot_grow(void **st
 		append_under_a_size_limit(before + 20);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
-	assert_int_equal(-WEXITSTATUS(status), CT_ENOSPC);
 	assert_int_equal(file_size("history.jsonl"), before);
+	assert_int_equal(-WEXITSTATUS(status), CT_ENOSPC);
 	runs = read_all(&q, &damaged);
 	assert_int_equal(damaged, 0);
 	assert_int_equal(json_array_size(runs), 1);
