@@ -102,7 +102,8 @@ lock_take(const struct config *cfg, const char *job, long *holder, char *err, si
 
 	/* The lock holds only a pid: readable by all, like a pid file. */
 	if (proc_open_regular(path, O_RDWR | O_CREAT, 0644, &fd, why, sizeof(why)) != 0) {
-		snprintf(err, err_size, "cannot open lock %s", why);
+		/* The reason becomes the run's one-line reason: no hint line. */
+		snprintf(err, err_size, "cannot open lock %.*s", (int)strcspn(why, "\n"), why);
 		free(path);
 		return -2;
 	}

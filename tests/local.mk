@@ -189,6 +189,7 @@ INTEGRATION_TESTS = \
 	tests/integration/timers.sh \
 	tests/integration/style.sh
 INTEGRATION_TESTS += tests/integration/decrypt.sh
+INTEGRATION_TESTS += tests/integration/state.sh
 INTEGRATION_TESTS += tests/integration/backup.sh tests/integration/verify.sh
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS += $(INTEGRATION_TESTS)
