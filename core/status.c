@@ -175,7 +175,7 @@ status_show(const struct config *cfg, int64_t now_us)
 
 	if (state_load(cfg->settings.state_dir, &st, err, sizeof(err)) != 0) {
 		log_err("%s", err);
-		return EXIT_CONFIG;
+		return EXIT_JOB_FAILED;
 	}
 	for (size_t i = 0; i < cfg->n_jobs; i++)
 		if (strlen(cfg->jobs[i]->name) > width)
