@@ -110,6 +110,8 @@ assert_has(const char *text, const char *part)
 		fail_msg("expected '%s' in '%s'", part, text);
 }
 
+/* How many state.json.corrupt-* there are, -1 when the folder cannot be
+ * read (no cmocka assert: it may run in a forked child). */
 static int
 count_moved_aside(void)
 {
@@ -117,7 +119,8 @@ count_moved_aside(void)
 	struct dirent *e;
 	int n = 0;
 
-	assert_non_null(d);
+	if (d == NULL)
+		return -1;
 	while ((e = readdir(d)) != NULL)
 		n += strncmp(e->d_name, "state.json.corrupt-", 19) == 0;
 	closedir(d);
