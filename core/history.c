@@ -22,23 +22,41 @@
 #define HISTORY_FILE "history.jsonl"
 #define HISTORY_OLD_FILE "history.1.jsonl"
 
+/* History files hold the jobs' summaries, which can be secrets: the
+ * owner writes, a group of operators may read (a setgid state_dir gives it
+ * its group), others nothing. */
+#define HISTORY_MODE 0640
+
 static int
 history_open(const char *state_dir, const char *name, int flags, int *fd_out, char *err,
 	     size_t err_size)
 {
 	char *path = xasprintf("%s/%s", state_dir, name);
-	int fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW, 0640);
+	int rc = proc_open_regular(path, flags, HISTORY_MODE, fd_out, err, err_size);
 
-	if (fd < 0) {
-		int saved = errno;
-
-		snprintf(err, err_size, "%s: %s", path, strerror(saved));
-		free(path);
-		return saved == ENOENT ? CT_ENOENT : CT_ESYS;
-	}
 	free(path);
-	*fd_out = fd;
-	return 0;
+	return rc;
+}
+
+/* A file written before the mode was tightened loses what others could
+ * read (group write and every "other" bit), here and in the previous
+ * generation, which is renamed and never written again. */
+static void
+history_fix_mode(const char *state_dir, int fd, const struct stat *st)
+{
+	char err[256];
+	int old_fd = -1;
+
+	if ((st->st_mode & 07777 & ~(mode_t)HISTORY_MODE) == 0)
+		return;
+	(void)fchmod(fd, st->st_mode & HISTORY_MODE);
+	if (history_open(state_dir, HISTORY_OLD_FILE, O_RDONLY, &old_fd, err, sizeof(err)) == 0) {
+		struct stat old;
+
+		if (fstat(old_fd, &old) == 0)
+			(void)fchmod(old_fd, old.st_mode & HISTORY_MODE);
+		close(old_fd);
+	}
 }
 
 /* A torn last record has no newline: start the next one on a fresh line. */
@@ -76,6 +94,7 @@ history_lock_current(const char *state_dir, int *fd_out, struct stat *st, char *
 		flock(fd, LOCK_EX);
 		if (fstat(fd, st) == 0 && stat(path, &now) == 0 && now.st_dev == st->st_dev &&
 		    now.st_ino == st->st_ino) {
+			history_fix_mode(state_dir, fd, st);
 			*fd_out = fd;
 			free(path);
 			return 0;
@@ -109,18 +128,56 @@ history_rotate(const char *state_dir, char *err, size_t err_size)
 	return rc;
 }
 
+/* Errors that say the file cannot grow, for callers that tell a full disk
+ * from a broken one. */
+static int
+history_write_error(int saved_errno)
+{
+	return saved_errno == ENOSPC || saved_errno == EDQUOT || saved_errno == EFBIG ? CT_ENOSPC
+										  : CT_EIO;
+}
+
+/*
+ * Write one record at the end of the locked file, whose size was `size`.
+ * When any of it fails (a full disk, a file-size limit, an I/O error) the
+ * file is cut back to `size` before the lock is released: a partial record
+ * would otherwise stay behind for every reader to count as damage, and the
+ * next append would have to step over it.
+ */
+static int
+history_write_line(int fd, off_t size, const char *text, const char *path, char *err,
+		   size_t err_size)
+{
+	char *line = xasprintf("%s%s\n", history_needs_newline(fd) ? "\n" : "", text);
+	int rc = proc_write_all(fd, line, strlen(line)), saved;
+
+	if (rc == 0 && fdatasync(fd) != 0)
+		rc = CT_EIO;
+	free(line);
+	if (rc == 0)
+		return 0;
+	saved = errno;
+	if (ftruncate(fd, size) != 0)
+		snprintf(err, err_size, "%s: write failed: %s (and cutting it back failed: %s)",
+			 path, strerror(saved), strerror(errno));
+	else
+		snprintf(err, err_size, "%s: write failed: %s", path, strerror(saved));
+	return history_write_error(saved);
+}
+
 int
 history_append(const char *state_dir, uint64_t max_size, json_t *record, char *err,
 	       size_t err_size)
 {
 	char *text = json_dumps(record, JSON_COMPACT | JSON_REAL_PRECISION(15));
-	char *line = NULL;
+	char *path = xasprintf("%s/%s", state_dir, HISTORY_FILE);
 	struct stat st;
 	int fd = -1, rc;
 
 	if (text == NULL) {
 		snprintf(err, err_size, "cannot encode the history record");
-		return CT_EIO;
+		rc = CT_EIO;
+		goto out;
 	}
 	rc = history_lock_current(state_dir, &fd, &st, err, err_size);
 	if (rc == 0 && max_size > 0 && st.st_size > 0 &&
@@ -131,19 +188,12 @@ history_append(const char *state_dir, uint64_t max_size, json_t *record, char *e
 		if (rc == 0)
 			rc = history_lock_current(state_dir, &fd, &st, err, err_size);
 	}
-	if (rc != 0)
-		goto out;
-	line = xasprintf("%s%s\n", history_needs_newline(fd) ? "\n" : "", text);
-	rc = proc_write_all(fd, line, strlen(line));
-	if (rc == 0 && fdatasync(fd) != 0)
-		rc = CT_EIO;
-	if (rc != 0)
-		snprintf(err, err_size, "%s/%s: write failed: %s", state_dir, HISTORY_FILE,
-			 strerror(errno));
+	if (rc == 0)
+		rc = history_write_line(fd, st.st_size, text, path, err, err_size);
 out:
 	if (fd >= 0)
 		close(fd);
-	free(line);
+	free(path);
 	free(text);
 	return rc;
 }
@@ -159,28 +209,6 @@ record_matches(json_t *rec, const struct history_query *q)
 	if (q->job != NULL && strcmp(job, q->job) != 0)
 		return 0;
 	return start >= q->since_us;
-}
-
-static int
-history_slurp(int fd, char **data, size_t *len, char *err, size_t err_size)
-{
-	struct stat st;
-	ssize_t got;
-
-	if (fstat(fd, &st) != 0) {
-		snprintf(err, err_size, "history: %s", strerror(errno));
-		return CT_EIO;
-	}
-	*data = xmalloc((size_t)st.st_size + 1);
-	got = read(fd, *data, (size_t)st.st_size);
-	if (got < 0) {
-		snprintf(err, err_size, "history: %s", strerror(errno));
-		free(*data);
-		return CT_EIO;
-	}
-	*len = (size_t)got;
-	(*data)[*len] = '\0';
-	return 0;
 }
 
 static void
@@ -227,20 +255,26 @@ static int
 history_read_file(const char *state_dir, const char *name, const struct history_query *q,
 		  json_t *out, size_t *n_damaged, char *err, size_t err_size)
 {
+	char *path = xasprintf("%s/%s", state_dir, name);
 	char *data = NULL;
 	size_t len = 0;
 	int fd = -1, rc;
 
-	rc = history_open(state_dir, name, O_RDONLY, &fd, err, err_size);
-	if (rc == CT_ENOENT)
-		return 0;
+	rc = proc_open_regular(path, O_RDONLY, 0, &fd, err, err_size);
+	if (rc == CT_ENOENT) {
+		rc = 0;
+		goto out;
+	}
 	if (rc != 0)
-		return rc;
-	rc = history_slurp(fd, &data, &len, err, err_size);
-	close(fd);
+		goto out;
+	rc = proc_read_regular(fd, path, &data, &len, err, err_size);
 	if (rc == 0)
 		history_parse(data, len, q, out, n_damaged);
+out:
+	if (fd >= 0)
+		close(fd);
 	free(data);
+	free(path);
 	return rc;
 }
 

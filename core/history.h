@@ -6,7 +6,13 @@
  * is written with a single write(2) under an exclusive flock and then
  * fdatasync'd, so a crash leaves at worst one torn last line; a torn line
  * has no newline or does not parse, readers skip it, and the next append
- * starts on a fresh line.
+ * starts on a fresh line.  An append that fails part way (a full disk, a
+ * file-size limit) cuts the file back to its size before the append, under
+ * the lock, so it leaves no partial record behind.
+ *
+ * Both files are mode 0640 (they hold the jobs' summaries); a file with
+ * more open bits loses them at the next append.  Only regular files are
+ * opened: a FIFO or device in their place is refused, never waited on.
  *
  * Rotation: when an append would take history.jsonl past max_size, the file
  * is renamed history.1.jsonl (replacing the previous one) under its lock,
@@ -24,7 +30,8 @@
 #include <jansson.h>
 
 /* Append one record, rotating first when it would pass max_size (0: never).
- * 0, or CT_EIO/CT_ESYS with the reason in err. */
+ * 0, or CT_ENOSPC (no room: ENOSPC, EDQUOT, EFBIG), CT_EIO or CT_ESYS with
+ * the file and the reason in err; on failure no part of the record stays. */
 int history_append(const char *state_dir, uint64_t max_size, json_t *record, char *err,
 		   size_t err_size);
 
@@ -37,7 +44,8 @@ struct history_query {
 /*
  * Read records matching `q`, oldest first, into a new JSON array (*out).
  * *n_damaged counts lines skipped because they did not parse.  A missing
- * history file is an empty history.  0, or CT_EIO with the reason in err.
+ * history file is an empty history.  0, or CT_EIO/CT_ESYS with the file
+ * and the reason in err (*out is then still an array to free).
  */
 int history_read(const char *state_dir, const struct history_query *q, json_t **out,
 		 size_t *n_damaged, char *err, size_t err_size);

@@ -4,6 +4,7 @@
 #include "autoconf.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +45,8 @@ static const char usage_text[] =
 	"                               since its last run (for one frequent timer)\n"
 	"  next [JOB] [-n N] [--base-time TIME]\n"
 	"                               upcoming elapses, local and UTC\n"
-	"  status                       OK/WARN/FAIL/OVERDUE per job; exit 1 if any\n"
-	"                               job is failing or overdue\n"
+	"  status                       OK/WARN/FAIL/OVERDUE/UNRECORDED per job; exit 1\n"
+	"                               if any job is failing, overdue or unrecorded\n"
 	"  report [JOB] [--format text|json|prometheus] [-n N] [--since DURATION]\n"
 	"                               the last runs, from history\n"
 	"  timers [--output DIR] [--check] [--prune] [--due-timer] [--exec PATH]\n"
@@ -398,6 +399,10 @@ main(int argc, char **argv)
 
 	if (rc != 0)
 		return rc < 0 ? EXIT_OK : rc;
+	/* A file-size limit (ulimit -f, LimitFSIZE=) must fail a write with
+	 * EFBIG, which is reported and leaves no partial record, rather than
+	 * kill caretaker half-way through one.  Jobs get the default back. */
+	signal(SIGXFSZ, SIG_IGN);
 	log_init(cli.verbosity < 0	 ? LOG_LEVEL_ERR
 		 : cli.verbosity == 0 ? LOG_LEVEL_NOTICE
 		 : cli.verbosity == 1 ? LOG_LEVEL_INFO

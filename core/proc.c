@@ -79,6 +79,114 @@ proc_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mod
 	return rc;
 }
 
+/* What a file that is not regular is, for messages. */
+static const char *
+proc_file_kind(mode_t mode)
+{
+	static const struct {
+		mode_t type;
+		const char *word;
+	} kinds[] = {
+		{S_IFIFO, "a fifo"},		  {S_IFSOCK, "a socket"},
+		{S_IFCHR, "a character device"}, {S_IFBLK, "a block device"},
+		{S_IFDIR, "a folder"},		  {S_IFLNK, "a symbolic link"},
+	};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if ((mode & S_IFMT) == kinds[i].type)
+			return kinds[i].word;
+	return "not a regular file";
+}
+
+/* What to do about an open that failed, by errno. */
+static const struct {
+	int errnum;
+	const char *hint;
+} proc_open_hints[] = {
+	{EACCES, "run caretaker as the owner of the file (root for the shipped units), or fix "
+		 "its mode"},
+	{EPERM, "run caretaker as the owner of the file (root for the shipped units)"},
+	{ENOTDIR, "a part of the path is a file where a folder belongs"},
+	{ELOOP, "caretaker does not follow symbolic links there: put the file itself in place"},
+};
+
+/* A failed open or fstat: "PATH: errno text" and a hint where one is
+ * known; errno kept for the caller. */
+static int
+proc_open_failed(const char *path, int fd, char *err, size_t err_size)
+{
+	int saved = errno;
+	size_t n;
+
+	if (saved == ELOOP) /* O_NOFOLLOW met a symbolic link */
+		n = (size_t)snprintf(err, err_size, "%s: is a symbolic link", path);
+	else
+		n = (size_t)snprintf(err, err_size, "%s: %s", path, strerror(saved));
+	for (size_t i = 0; i < sizeof(proc_open_hints) / sizeof(proc_open_hints[0]); i++)
+		if (proc_open_hints[i].errnum == saved && n < err_size)
+			snprintf(err + n, err_size - n, "\n  hint: %s", proc_open_hints[i].hint);
+	if (fd >= 0)
+		close(fd);
+	errno = saved;
+	return saved == ENOENT ? CT_ENOENT : CT_ESYS;
+}
+
+int
+proc_open_regular(const char *path, int flags, mode_t mode, int *fd_out, char *err,
+		  size_t err_size)
+{
+	struct stat st;
+	int fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, mode);
+
+	if (fd < 0 || fstat(fd, &st) != 0)
+		return proc_open_failed(path, fd, err, err_size);
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, err_size,
+			 "%s: is %s, not a regular file: refused\n"
+			 "  hint: caretaker keeps only regular files there; move it away",
+			 path, proc_file_kind(st.st_mode));
+		close(fd);
+		return CT_EIO;
+	}
+	/* Regular files never block; clear the flag so nothing downstream
+	 * has to think about EAGAIN. */
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	*fd_out = fd;
+	return 0;
+}
+
+int
+proc_read_regular(int fd, const char *path, char **data, size_t *len, char *err,
+		  size_t err_size)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+	ssize_t n = 1;
+
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, err_size, "%s: %s", path, strerror(errno));
+		return CT_EIO;
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	while (got < (size_t)st.st_size && n > 0) {
+		n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			n = 1;
+		else if (n > 0)
+			got += (size_t)n;
+	}
+	if (n < 0) {
+		snprintf(err, err_size, "%s: %s", path, strerror(errno));
+		free(buf);
+		return CT_EIO;
+	}
+	buf[got] = '\0';
+	*data = buf;
+	*len = got;
+	return 0;
+}
+
 const char *
 proc_signal_name(int sig)
 {

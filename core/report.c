@@ -20,6 +20,7 @@
 #include "report.h"
 #include "result.h"
 #include "exitcode.h"
+#include "state.h"
 #include "status.h"
 #include "utf8.h"
 
@@ -87,7 +88,12 @@ print_details(const struct style *st, json_t *rec)
 
 	printf("\nnewest run of %s (%s):\n", result_json_str(rec, "job"),
 	       result_json_str(rec, "plugin"));
-	if (result_json_str(rec, "reason")[0] && result_json_str(rec, "summary")[0])
+	printf("  status:  %s\n", result_json_str(rec, "status"));
+	/* A run that never started (a configuration error, a failed
+	 * requirement) has a reason and nothing else to show. */
+	if (result_json_str(rec, "reason")[0])
+		printf("  reason:  %s\n", result_json_str(rec, "reason"));
+	if (result_json_str(rec, "summary")[0])
 		printf("  summary: %s\n", result_json_str(rec, "summary"));
 	json_array_foreach(json_object_get(rec, "metrics"), i, m)
 		printf("  metric   %-32s %g %s\n", result_json_str(m, "name"),
@@ -222,6 +228,32 @@ report_read_runs(const struct config *cfg, const struct history_query *q, json_t
 	return 0;
 }
 
+/* A job's newest run that could not be written to history (state_dir was
+ * full) is only in state.json: say so, or the runs shown would pass for
+ * the newest. */
+static void
+report_warn_unrecorded(const struct config *cfg, const char *only_job)
+{
+	struct state *st = NULL;
+	char err[512], when[32];
+
+	if (state_load(cfg->settings.state_dir, &st, err, sizeof(err)) != 0)
+		return; /* the history read says what is wrong with state_dir */
+	for (size_t i = 0; i < cfg->n_jobs; i++) {
+		const char *job = cfg->jobs[i]->name;
+		const char *why = state_history_error(st, job);
+		json_t *last = state_last_run(st, job);
+
+		if (why == NULL || (only_job != NULL && strcmp(job, only_job) != 0))
+			continue;
+		format_time(json_integer_value(json_object_get(last, "start_us")), when,
+			    sizeof(when));
+		log_warn("%s: its newest run (%s, started %s) is not in history: %s", job,
+			 result_json_str(last, "status"), when, why);
+	}
+	state_free(st);
+}
+
 int
 report_show(const struct config *cfg, const struct report_options *opts)
 {
@@ -236,6 +268,7 @@ report_show(const struct config *cfg, const struct report_options *opts)
 		json_decref(runs);
 		return EXIT_JOB_FAILED;
 	}
+	report_warn_unrecorded(cfg, opts->job);
 	if (opts->format == REPORT_JSON) {
 		doc = json_pack("{s:i, s:O}", "format", 1, "runs", runs);
 		json_dumpf(doc, stdout, JSON_INDENT(2));

@@ -98,11 +98,13 @@ static int
 lock_take(const struct config *cfg, const char *job, long *holder, char *err, size_t err_size)
 {
 	char *path = runner_lock_path(cfg, job);
-	char buf[32] = "";
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	char buf[32] = "", why[384];
+	int fd = -1;
 
-	if (fd < 0) {
-		snprintf(err, err_size, "cannot open lock %s: %s", path, strerror(errno));
+	/* The lock holds only a pid: readable by all, like a pid file. */
+	if (proc_open_regular(path, O_RDWR | O_CREAT, 0644, &fd, why, sizeof(why)) != 0) {
+		/* The reason becomes the run's one-line reason: no hint line. */
+		snprintf(err, err_size, "cannot open lock %.*s", (int)strcspn(why, "\n"), why);
 		free(path);
 		return -2;
 	}
@@ -305,21 +307,38 @@ run_precheck(struct runner *rn, const struct job *job, int is_named, struct run_
 	return 0;
 }
 
-/* History first (the record of truth), then the state: the elapse a due
- * run handled, and the last success only once the run really succeeded. */
+/*
+ * History first (the record of truth), then the state: the elapse a due
+ * run handled, and the last success only once the run really succeeded.
+ * A run that cannot be recorded fails the command (exit 1), whatever the
+ * job did: under a timer nobody would otherwise learn that the history
+ * stopped.  When only the history failed, state.json keeps the record with
+ * the reason, so `status` says the newest run is missing from history.
+ */
 static void
 run_record(struct runner *rn, struct run_result *r, int64_t elapse_us)
 {
 	const char *dir = rn->cfg->settings.state_dir;
 	json_t *rec = result_to_json(r);
-	char err[512];
+	char err[512], history_err[512];
+	int is_recorded;
 
-	if (rec == NULL ||
-	    history_append(dir, rn->cfg->settings.history_max_size, rec, err, sizeof(err)) != 0)
-		log_err("%s: history not written: %s", r->job, rec ? err : "cannot encode");
-	else if (state_record_run(dir, rec, elapse_us, err, sizeof(err)) != 0)
+	if (rec == NULL) {
+		log_err("%s: the run is not recorded: cannot encode its record", r->job);
+		rn->is_any_failed = 1;
+		return;
+	}
+	is_recorded = history_append(dir, rn->cfg->settings.history_max_size, rec, history_err,
+				       sizeof(history_err)) == 0;
+	if (!is_recorded)
+		log_err("%s: history not written: %s", r->job, history_err);
+	if (state_record_run(dir, rec, elapse_us, is_recorded ? NULL : history_err, err,
+			     sizeof(err)) != 0) {
 		log_err("%s: state not written: %s", r->job, err);
-	if (rec != NULL && rn->cfg->settings.is_history_in_database &&
+		is_recorded = 0;
+	}
+	rn->is_any_failed |= !is_recorded;
+	if (rn->cfg->settings.is_history_in_database &&
 	    fleet_history_append(rn->cfg, rec, err, sizeof(err)) != 0)
 		log_err("%s: history not written to the database: %s", r->job, err);
 	json_decref(rec);

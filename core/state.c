@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +25,10 @@
 
 #define STATE_FILE "state.json"
 #define STATE_LOCK "state.lock"
+/* state.json holds each job's last summary, which can be a secret (the
+ * last line of a command's output): the owner writes, a group of operators
+ * may read, others nothing.  Its temporary file is 0600 until renamed. */
+#define STATE_MODE 0640
 
 struct state {
 	json_t *root;
@@ -32,7 +37,7 @@ struct state {
 static json_t *
 state_jobs(const struct state *st)
 {
-	return json_object_get(st->root, "jobs");
+	return st != NULL ? json_object_get(st->root, "jobs") : NULL;
 }
 
 static json_t *
@@ -77,9 +82,17 @@ state_last_run(const struct state *st, const char *job)
 	return json_object_get(state_job(st, job), "last");
 }
 
-/* Remember a record as the job's newest run (output and log left out). */
+const char *
+state_history_error(const struct state *st, const char *job)
+{
+	return json_string_value(json_object_get(state_last_run(st, job), "history_error"));
+}
+
+/* Remember a record as the job's newest run (output and log left out),
+ * with why it is missing from history when it is: the first line of the
+ * error, for a one-line status. */
 static void
-state_apply_record(struct state *st, const json_t *record)
+state_apply_record(struct state *st, const json_t *record, const char *history_error)
 {
 	const char *job = json_string_value(json_object_get(record, "job"));
 	int status = result_status_from_word(json_string_value(json_object_get(record, "status")));
@@ -91,6 +104,9 @@ state_apply_record(struct state *st, const json_t *record)
 	copy = json_deep_copy(record);
 	json_object_del(copy, "output");
 	json_object_del(copy, "log");
+	if (history_error != NULL)
+		json_object_set_new(copy, "history_error",
+				    json_stringn(history_error, strcspn(history_error, "\n")));
 	json_object_set_new(j, "last", copy);
 	if (status == CT_STATUS_OK || status == CT_STATUS_WARN)
 		json_object_set(j, "last_success_us", json_object_get(record, "start_us"));
@@ -119,7 +135,7 @@ state_rebuild(const char *state_dir, struct state **out, char *err, size_t err_s
 	json_array_foreach(runs, i, rec) {
 		const char *job = json_string_value(json_object_get(rec, "job"));
 
-		state_apply_record(st, rec);
+		state_apply_record(st, rec, NULL);
 		if (job != NULL)
 			json_object_set(state_job_new(st, job), "last_elapse_us",
 					json_object_get(rec, "start_us"));
@@ -133,41 +149,92 @@ state_rebuild(const char *state_dir, struct state **out, char *err, size_t err_s
 	return 0;
 }
 
+/*
+ * Only real damage moves the file: it was read whole and does not parse,
+ * or has no "jobs".  The file is moved only while it is still the one that
+ * was read (a writer may have renamed a good one over it meanwhile), and
+ * the copy aside loses what others could read, like state.json itself.
+ */
 static void
-state_move_aside(const char *path, const char *why)
+state_move_aside(const char *path, const struct stat *read_st, const char *why)
 {
 	char *aside = xasprintf("%s.corrupt-%lld", path, (long long)time(NULL));
+	struct stat now;
 
-	if (rename(path, aside) == 0)
+	if (stat(path, &now) != 0 || now.st_dev != read_st->st_dev ||
+	    now.st_ino != read_st->st_ino) {
+		free(aside);
+		return;
+	}
+	if (rename(path, aside) == 0) {
+		(void)chmod(aside, read_st->st_mode & STATE_MODE);
 		log_warn("%s is damaged (%s): moved to %s and rebuilt from history", path, why,
 			 aside);
-	else
+	} else {
 		log_warn("%s is damaged (%s) and cannot be moved aside: %s; rebuilt from history",
 			 path, why, strerror(errno));
+	}
 	free(aside);
+}
+
+/* The parsed file, or NULL when it is damaged (moved aside). */
+static struct state *
+state_parse(const char *path, const char *text, size_t len, const struct stat *read_st)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(text, len, 0, &jerr);
+	struct state *st = NULL;
+
+	if (json_is_object(json_object_get(root, "jobs"))) {
+		st = xcalloc(1, sizeof(*st));
+		st->root = root;
+		return st;
+	}
+	state_move_aside(path, read_st, root != NULL ? "no \"jobs\" object" : jerr.text);
+	json_decref(root);
+	return NULL;
+}
+
+/* state.json read whole; CT_ENOENT when there is none. */
+static int
+state_read(const char *path, char **text, size_t *len, struct stat *read_st, char *err,
+	   size_t err_size)
+{
+	int fd = -1;
+	int rc = proc_open_regular(path, O_RDONLY, 0, &fd, err, err_size);
+
+	if (rc == 0 && fstat(fd, read_st) != 0) {
+		snprintf(err, err_size, "%s: %s", path, strerror(errno));
+		rc = CT_ESYS;
+	}
+	if (rc == 0)
+		rc = proc_read_regular(fd, path, text, len, err, err_size);
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }
 
 int
 state_load(const char *state_dir, struct state **out, char *err, size_t err_size)
 {
 	char *path = xasprintf("%s/%s", state_dir, STATE_FILE);
-	json_error_t jerr;
-	json_t *root = json_load_file(path, 0, &jerr);
-	int rc;
+	char *text = NULL;
+	struct state *st = NULL;
+	struct stat read_st;
+	size_t len = 0;
+	int rc = state_read(path, &text, &len, &read_st, err, err_size);
 
-	if (root != NULL && json_is_object(json_object_get(root, "jobs"))) {
-		struct state *st = xcalloc(1, sizeof(*st));
-
-		st->root = root;
+	if (rc == 0)
+		st = state_parse(path, text, len, &read_st);
+	else if (rc != CT_ENOENT)
+		goto out; /* unreadable is not damaged: nothing is moved */
+	if (st == NULL)
+		rc = state_rebuild(state_dir, &st, err, err_size);
+	if (rc == 0)
 		*out = st;
-		free(path);
-		return 0;
-	}
-	if (root != NULL || access(path, F_OK) == 0)
-		state_move_aside(path, root ? "no \"jobs\" object" : jerr.text);
-	json_decref(root);
+out:
+	free(text);
 	free(path);
-	rc = state_rebuild(state_dir, out, err, err_size);
 	return rc;
 }
 
@@ -187,7 +254,7 @@ state_save(const char *state_dir, const struct state *st, char *err, size_t err_
 	char *path = xasprintf("%s/%s", state_dir, STATE_FILE);
 	char *text = json_dumps(st->root, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	int rc = text == NULL ? CT_ENOMEM
-			      : proc_write_file_atomic(path, text, strlen(text), 0644, 1);
+			      : proc_write_file_atomic(path, text, strlen(text), STATE_MODE, 1);
 
 	if (rc != 0)
 		snprintf(err, err_size, "cannot write %s: %s", path,
@@ -203,30 +270,31 @@ state_update(const char *state_dir, void (*change)(struct state *, const void *)
 	     char *err, size_t err_size)
 {
 	char *lock_path = xasprintf("%s/%s", state_dir, STATE_LOCK);
-	int lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	struct state *st = NULL;
-	int rc;
+	int lock_fd = -1;
+	int rc = proc_open_regular(lock_path, O_RDWR | O_CREAT, 0644, &lock_fd, err, err_size);
 
-	free(lock_path);
-	if (lock_fd < 0 || flock(lock_fd, LOCK_EX) != 0) {
-		snprintf(err, err_size, "cannot lock the state in %s: %s", state_dir, strerror(errno));
-		if (lock_fd >= 0)
-			close(lock_fd);
-		return CT_ESYS;
+	if (rc == 0 && flock(lock_fd, LOCK_EX) != 0) {
+		snprintf(err, err_size, "cannot lock %s: %s", lock_path, strerror(errno));
+		rc = CT_ESYS;
 	}
-	rc = state_load(state_dir, &st, err, err_size);
+	if (rc == 0)
+		rc = state_load(state_dir, &st, err, err_size);
 	if (rc == 0) {
 		change(st, arg);
 		rc = state_save(state_dir, st, err, err_size);
 	}
 	state_free(st);
-	close(lock_fd);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	free(lock_path);
 	return rc;
 }
 
 struct run_change {
 	const json_t *record;
 	int64_t elapse_us;
+	const char *history_error;
 };
 
 static void
@@ -235,17 +303,17 @@ change_run_cb(struct state *st, const void *arg)
 	const struct run_change *c = arg;
 	const char *job = json_string_value(json_object_get(c->record, "job"));
 
-	state_apply_record(st, c->record);
+	state_apply_record(st, c->record, c->history_error);
 	if (c->elapse_us != 0 && job != NULL)
 		json_object_set_new(state_job_new(st, job), "last_elapse_us",
 				    json_integer(c->elapse_us));
 }
 
 int
-state_record_run(const char *state_dir, const json_t *record, int64_t elapse_us, char *err,
-		 size_t err_size)
+state_record_run(const char *state_dir, const json_t *record, int64_t elapse_us,
+		 const char *history_error, char *err, size_t err_size)
 {
-	struct run_change c = {record, elapse_us};
+	struct run_change c = {record, elapse_us, history_error};
 
 	return state_update(state_dir, change_run_cb, &c, err, err_size);
 }

@@ -129,6 +129,8 @@ job_state_word(const struct config *cfg, const struct job *job, const struct sta
 
 	if (!job->is_enabled)
 		return "DISABLED";
+	if (state_history_error(st, job->name) != NULL)
+		return "UNRECORDED";
 	if (status == CT_STATUS_FAIL)
 		return "FAIL";
 	if (is_overdue)
@@ -146,6 +148,7 @@ status_line(const struct config *cfg, const struct job *job, const struct state 
 {
 	json_t *last = state_last_run(st, job->name);
 	const char *summary = last ? json_string_value(json_object_get(last, "reason")) : NULL;
+	const char *history_error = state_history_error(st, job->name);
 	char when[64], ago[48] = "";
 	int64_t last_us = last ? json_integer_value(json_object_get(last, "start_us")) : 0;
 	char *safe;
@@ -156,9 +159,18 @@ status_line(const struct config *cfg, const struct job *job, const struct state 
 	format_local(last_us, when, sizeof(when));
 	if (last_us != 0)
 		format_span(now_us - last_us, ago, sizeof(ago));
-	/* The plugin's words, escaped: they cannot rewrite the terminal. */
-	safe = utf8_escape(summary ? summary : "", 0);
-	printf("%-*s %-9s %-28s %-10s %s\n", (int)name_width, job->name, word, when, ago, safe);
+	/* The plugin's words and the error, escaped: they cannot rewrite the
+	 * terminal. */
+	if (history_error != NULL) {
+		char *text = xasprintf("ended %s, not in history: %s",
+				       result_json_str(last, "status"), history_error);
+
+		safe = utf8_escape(text, 0);
+		free(text);
+	} else {
+		safe = utf8_escape(summary ? summary : "", 0);
+	}
+	printf("%-*s %-10s %-28s %-10s %s\n", (int)name_width, job->name, word, when, ago, safe);
 	free(safe);
 }
 
@@ -172,17 +184,18 @@ status_show(const struct config *cfg, int64_t now_us)
 
 	if (state_load(cfg->settings.state_dir, &st, err, sizeof(err)) != 0) {
 		log_err("%s", err);
-		return EXIT_CONFIG;
+		return EXIT_JOB_FAILED;
 	}
 	for (size_t i = 0; i < cfg->n_jobs; i++)
 		if (strlen(cfg->jobs[i]->name) > width)
 			width = strlen(cfg->jobs[i]->name);
-	printf("%-*s %-9s %-28s %-10s %s\n", (int)width, "JOB", "STATE", "LAST RUN", "AGO",
+	printf("%-*s %-10s %-28s %-10s %s\n", (int)width, "JOB", "STATE", "LAST RUN", "AGO",
 	       "SUMMARY");
 	for (size_t i = 0; i < cfg->n_jobs; i++) {
 		const char *word = job_state_word(cfg, cfg->jobs[i], st, now_us);
 
-		is_bad |= strcmp(word, "FAIL") == 0 || strcmp(word, "OVERDUE") == 0;
+		is_bad |= strcmp(word, "FAIL") == 0 || strcmp(word, "OVERDUE") == 0 ||
+			  strcmp(word, "UNRECORDED") == 0;
 		status_line(cfg, cfg->jobs[i], st, now_us, word, width);
 	}
 	state_free(st);
@@ -210,8 +223,11 @@ next_one_job(const struct job *job, const struct state *st, const struct next_op
 	}
 	format_local(last_us, local, sizeof(local));
 	format_span(base - last_us, span, sizeof(span));
-	printf("\n  last run:   %s%s%s%s\n", local, last_us ? " (" : "", last_us ? span : "",
-	       last_us ? " ago)" : "");
+	if (st == NULL)
+		printf("\n  last run:   unknown (state.json cannot be read)\n");
+	else
+		printf("\n  last run:   %s%s%s%s\n", local, last_us ? " (" : "",
+		       last_us ? span : "", last_us ? " ago)" : "");
 	for (size_t i = 0; i < opts->count; i++) {
 		if (schedule_next(job->sched, t, &t) != 0) {
 			printf("  next:       never again\n");
@@ -272,6 +288,7 @@ status_next(const struct config *cfg, const struct next_options *opts)
 	struct state *st = NULL;
 	struct next_options o = *opts;
 	char err[512];
+	int rc;
 
 	if (opts->job != NULL && job == NULL) {
 		log_err("no job named '%s' (`caretaker list` shows the jobs)", opts->job);
@@ -285,13 +302,16 @@ status_next(const struct config *cfg, const struct next_options *opts)
 		log_err("%s has no schedule", job->name);
 		return EXIT_USAGE;
 	}
-	if (state_load(cfg->settings.state_dir, &st, err, sizeof(err)) != 0)
-		log_warn("%s", err);
+	/* The schedule is worth showing without the last run; the exit
+	 * status still says something is wrong. */
+	rc = state_load(cfg->settings.state_dir, &st, err, sizeof(err));
+	if (rc != 0)
+		log_err("%s", err);
 	if (o.count == 0)
 		o.count = 5;
 	next_one_job(job, st, &o, base);
 	state_free(st);
-	return EXIT_OK;
+	return rc != 0 ? EXIT_JOB_FAILED : EXIT_OK;
 }
 
 /* ---- Prometheus -------------------------------------------------------- */

@@ -20,6 +20,7 @@ UNIT_TESTS = \
 	tests/core/test_loader \
 	tests/core/test_runner \
 	tests/core/test_history \
+	tests/core/test_state \
 	tests/core/test_schedule \
 	tests/core/test_result \
 	tests/core/test_utf8 \
@@ -49,6 +50,9 @@ tests_core_test_runner_LDADD = $(UNIT_LDADD)
 tests_core_test_history_SOURCES = tests/core/test_history.c tests/core/testutil.c tests/core/testutil.h
 tests_core_test_history_CFLAGS = $(UNIT_CFLAGS)
 tests_core_test_history_LDADD = $(UNIT_LDADD)
+tests_core_test_state_SOURCES = tests/core/test_state.c tests/core/testutil.c tests/core/testutil.h
+tests_core_test_state_CFLAGS = $(UNIT_CFLAGS)
+tests_core_test_state_LDADD = $(UNIT_LDADD)
 tests_core_test_schedule_SOURCES = tests/core/test_schedule.c
 tests_core_test_schedule_CFLAGS = $(UNIT_CFLAGS)
 tests_core_test_schedule_LDADD = $(UNIT_LDADD)
@@ -198,6 +202,7 @@ INTEGRATION_TESTS = \
 	tests/integration/timers.sh \
 	tests/integration/style.sh
 INTEGRATION_TESTS += tests/integration/decrypt.sh
+INTEGRATION_TESTS += tests/integration/state.sh
 INTEGRATION_TESTS += tests/integration/backup.sh tests/integration/verify.sh
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS += $(INTEGRATION_TESTS)
