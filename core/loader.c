@@ -276,12 +276,50 @@ descriptor_check(const struct ct_plugin *d, const char *name, char *err, size_t 
 	return 0;
 }
 
+/* dlerror() names the file as the dynamic loader saw it, /proc/self/fd/N,
+ * which tells the operator nothing: write the plugin's path in its place,
+ * wherever it appears (and not in /proc/self/fd/N0...). */
+static void
+error_name_file(const char *msg, const char *proc_path, const char *path, char *out,
+		size_t out_size)
+{
+	size_t used = 0, proc_len = strlen(proc_path);
+	const char *hit;
+
+	out[0] = '\0';
+	while ((hit = strstr(msg, proc_path)) != NULL && used < out_size) {
+		int is_whole = hit[proc_len] < '0' || hit[proc_len] > '9';
+
+		used += (size_t)snprintf(out + used, out_size - used, "%.*s%s",
+					 (int)(hit - msg), msg, is_whole ? path : proc_path);
+		msg = hit + proc_len;
+	}
+	if (used < out_size)
+		snprintf(out + used, out_size - used, "%s", msg);
+}
+
+/* Load the checked descriptor; on failure the reason names `path`. */
+static int
+load_descriptor(int fd, const char *path, lt_dlhandle *out, char *err, size_t err_size)
+{
+	char proc_path[64], why[1024];
+
+	snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", fd);
+	loader_dlerror[0] = '\0';
+	*out = lt_dlopen(proc_path);
+	if (*out != NULL)
+		return 0;
+	error_name_file(loader_dlerror[0] ? loader_dlerror : lt_dlerror(), proc_path, path, why,
+			sizeof(why));
+	snprintf(err, err_size, "cannot load: %s", why);
+	return CT_EPLUGIN;
+}
+
 int
 loader_open(const char *path, const char *name, const struct loader_policy *pol,
 	    struct loaded_plugin *out, char *err, size_t err_size)
 {
 	int is_root = geteuid() == 0 && !pol->is_trusting_dirs;
-	char proc_path[64];
 	lt_dlhandle h = NULL;
 	const struct ct_plugin *d;
 	int fd = -1, rc;
@@ -291,14 +329,10 @@ loader_open(const char *path, const char *name, const struct loader_policy *pol,
 		rc = loader_check_path(path, is_root, &fd, err, err_size);
 	if (rc != 0)
 		return rc;
-	snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", fd);
-	loader_dlerror[0] = '\0';
-	h = lt_dlopen(proc_path);
-	if (h == NULL) {
-		snprintf(err, err_size, "cannot load: %s",
-			 loader_dlerror[0] ? loader_dlerror : lt_dlerror());
+	rc = load_descriptor(fd, path, &h, err, err_size);
+	if (rc != 0) {
 		close(fd);
-		return CT_EPLUGIN;
+		return rc;
 	}
 	d = lt_dlsym(h, CT_PLUGIN_SYMBOL);
 	rc = d == NULL ? CT_EPLUGIN : descriptor_check(d, name, err, err_size);

@@ -97,6 +97,39 @@ test_loader_open_binds_eagerly_and_names_the_symbol(void **state)
 	assert_null(lp.handle);
 }
 
+/* The descriptor is loaded through /proc/self/fd/N, which dlerror() names;
+ * a refusal must name the plugin file instead. */
+static void
+test_loader_refusal_names_the_file_not_proc_self_fd(void **state)
+{
+	struct loaded_plugin lp = {0};
+	char err[512];
+	char path[512];
+
+	(void)state;
+	add_fault("unresolved");
+	snprintf(path, sizeof(path), "%s/unresolved.so", dirs[0]);
+	assert_int_equal(loader_open(path, "unresolved", &policy, &lp, err, sizeof(err)),
+			 CT_EPLUGIN);
+	if (strstr(err, "/proc/self/fd") != NULL || strstr(err, path) == NULL)
+		fail_msg("expected the refusal to name %s, got: %s", path, err);
+}
+
+static void
+test_loader_probe_refusal_names_the_file_not_proc_self_fd(void **state)
+{
+	struct arena *a = arena_new();
+	struct plugin_info *p;
+
+	(void)state;
+	tu_write("plugins/text.so", "not elf\n");
+	p = probe(a, "text");
+	assert_non_null(p->refusal);
+	if (strstr(p->refusal, "/proc/self/fd") != NULL || strstr(p->refusal, p->path) == NULL)
+		fail_msg("expected the refusal to name %s, got: %s", p->path, p->refusal);
+	arena_free(a);
+}
+
 static void
 test_loader_refuses_a_major_mismatch_saying_both_versions(void **state)
 {
@@ -243,6 +276,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_loader_probe_copies_the_descriptor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loader_open_binds_eagerly_and_names_the_symbol, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_loader_refusal_names_the_file_not_proc_self_fd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_loader_probe_refusal_names_the_file_not_proc_self_fd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loader_refuses_a_major_mismatch_saying_both_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loader_refuses_a_descriptor_too_small, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loader_refuses_a_name_that_does_not_match_the_file, setup, teardown),

@@ -57,11 +57,15 @@ check "a file that is not ELF is refused with dlerror's words" \
 	eval 'out_has "notelf.so" && grep -A1 "notelf.so" "$out" | grep -q "refused: cannot load: .*\(invalid ELF header\|file too short\)"'
 check "a name that does not match the file is refused" \
 	out_has "descriptor names the plugin 'somethingelse' but the file is misnamed.so"
+check "a refusal names the plugin file, never /proc/self/fd" \
+	eval 'out_has "refused: cannot load: $T/plugins/unresolved.so: undefined symbol" && out_lacks "/proc/self/fd"'
 
 ct check
 check "check exits 78 when a job's plugin is refused" rc_is 78
 check "check names the job's file and line and the refusal" \
 	eval 'err_has "caretaker.ini:[0-9]*: error: plugin .unresolved.: refused: .*undefined symbol"'
+check "check names the plugin file in a refusal, never /proc/self/fd" \
+	eval '! err_has "/proc/self/fd"'
 
 ct run --all
 check "run --all exits 1 when jobs fail" rc_is 1
