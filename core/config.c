@@ -15,6 +15,7 @@
 #include "autoconf.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -77,6 +78,8 @@ const struct ct_option config_settings_keys[] = {
 	 "default libpq connection string for jobs (no passwords: use ~/.pgpass or a service)"},
 	{"trust_plugin_dirs", CT_OPT_BOOL, 0, "no", NULL, 0, 0,
 	 "yes: load plugins from folders not owned by root (containers only)"},
+	{"probe_timeout", CT_OPT_DURATION, 0, "10s", NULL, 0, 0,
+	 "a plugin still loading after this is refused (100ms to 10min)"},
 	{"timeout", CT_OPT_DURATION, 0, "1h", NULL, 0, 0, "default job timeout"},
 	{"kill_grace", CT_OPT_DURATION, 0, "10s", NULL, 0, 0,
 	 "after SIGTERM, wait this long before SIGKILL"},
@@ -412,6 +415,43 @@ config_parse_dropins(struct config *cfg, struct section_list *list)
 	free(dir);
 }
 
+/* Durations of [caretaker] with bounds.  The option table's min and max
+ * bind only ints (plugin.h promises plugins that), so they are here.  A
+ * value out of range is an error, and the nearest bound stands in for it
+ * while `check` goes on. */
+static const struct setting_range {
+	const char *key;
+	size_t offset; /* of the int64_t in struct settings */
+	int64_t min_ms;
+	int64_t max_ms;
+} settings_ranges[] = {
+	{"probe_timeout", offsetof(struct settings, probe_timeout_ms), 100, 600000},
+};
+
+static void
+settings_check_ranges(struct config *cfg, const struct opt_set *set)
+{
+	char v_text[32], min_text[32], max_text[32];
+
+	for (size_t i = 0; i < sizeof(settings_ranges) / sizeof(settings_ranges[0]); i++) {
+		const struct setting_range *r = &settings_ranges[i];
+		const struct opt_value *v = opt_set_get(set, r->key);
+		int64_t *field = (int64_t *)((char *)&cfg->settings + r->offset);
+
+		if (!v->is_set) /* a value that does not parse is an error already */
+			(void)value_parse_duration_ms(v->spec->default_value, field, v_text,
+						      sizeof(v_text));
+		if (!v->is_set || (v->i >= r->min_ms && v->i <= r->max_ms))
+			continue;
+		*field = v->i < r->min_ms ? r->min_ms : r->max_ms;
+		value_format_duration(v->i, v_text, sizeof(v_text));
+		value_format_duration(r->min_ms, min_text, sizeof(min_text));
+		value_format_duration(r->max_ms, max_text, sizeof(max_text));
+		diag_add(&cfg->diags, DIAG_ERROR, v->file ? v->file : cfg->path, v->line, NULL, NULL,
+			 "%s: %s is out of range %s-%s", r->key, v_text, min_text, max_text);
+	}
+}
+
 static void
 settings_decode(struct config *cfg, const struct opt_set *set)
 {
@@ -422,6 +462,7 @@ settings_decode(struct config *cfg, const struct opt_set *set)
 	s->state_dir = opt_set_get(set, "state_dir")->str;
 	s->conninfo = opt_set_get(set, "conninfo")->str;
 	s->is_trusting_plugin_dirs = (int)opt_set_get(set, "trust_plugin_dirs")->i;
+	s->probe_timeout_ms = opt_set_get(set, "probe_timeout")->i;
 	s->timeout_ms = opt_set_get(set, "timeout")->i;
 	s->kill_grace_ms = opt_set_get(set, "kill_grace")->i;
 	s->output_limit = opt_set_get(set, "output_limit")->u;
@@ -441,6 +482,7 @@ config_bind_settings(struct config *cfg, const struct section *s)
 		     cfg->dir, NULL, "[caretaker]", cfg->path, s ? s->line : 0, cfg->arena, &set,
 		     &cfg->diags);
 	settings_decode(cfg, &set);
+	settings_check_ranges(cfg, &set);
 }
 
 static void

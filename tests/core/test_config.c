@@ -260,6 +260,47 @@ test_config_warns_of_passwords_in_readable_files(void **state)
 }
 
 static void
+test_config_probe_timeout_defaults_to_ten_seconds(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	tu_write("caretaker.ini", "[caretaker]\nstate_dir = st\n");
+	cfg = load(0);
+	assert_int_equal(cfg->settings.probe_timeout_ms, 10000);
+	config_free(cfg);
+	tu_write("caretaker.ini", "[caretaker]\nprobe_timeout = 1.5s\n");
+	cfg = load(0);
+	assert_int_equal(cfg->settings.probe_timeout_ms, 1500);
+	config_free(cfg);
+}
+
+static void
+test_config_probe_timeout_out_of_range_is_an_error(void **state)
+{
+	struct config *cfg;
+	const struct diag *d;
+
+	(void)state;
+	tu_write("caretaker.ini", "[caretaker]\nstate_dir = st\nprobe_timeout = 0\n");
+	cfg = load(CT_ECONFIG);
+	d = find_diag(cfg, "probe_timeout: 0s is out of range 100ms-10min");
+	assert_int_equal(d->severity, DIAG_ERROR);
+	assert_int_equal(d->line, 3);
+	assert_int_equal(cfg->settings.probe_timeout_ms, 100);
+	config_free(cfg);
+	tu_write("caretaker.ini", "[caretaker]\nprobe_timeout = 1h\n");
+	cfg = load(CT_ECONFIG);
+	find_diag(cfg, "probe_timeout: 1h is out of range 100ms-10min");
+	config_free(cfg);
+	tu_write("caretaker.ini", "[caretaker]\nprobe_timeout = soon\n");
+	cfg = load(CT_ECONFIG);
+	find_diag(cfg, "probe_timeout: 'soon' is not a duration");
+	assert_int_equal(cfg->settings.probe_timeout_ms, 10000);
+	config_free(cfg);
+}
+
+static void
 test_config_settings_section_only_in_main_file(void **state)
 {
 	struct config *cfg;
@@ -289,6 +330,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_config_core_key_errors_belong_to_the_job, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_graph_finds_unknown_names_and_cycles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_warns_of_passwords_in_readable_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_probe_timeout_defaults_to_ten_seconds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_probe_timeout_out_of_range_is_an_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_settings_section_only_in_main_file, setup, teardown),
 	};
 

@@ -86,4 +86,43 @@ check "the cap keeps the head of the output" eval 'grep -q "FLOOD-HEAD" <<<"$flo
 check "the cap keeps the tail of the output" eval 'grep -q "FLOOD-TAIL" <<<"$flood_report"'
 check "the cap says how much it dropped" eval 'grep -q "bytes dropped" <<<"$flood_report"'
 
+# A constructor that never returns: refused after probe_timeout, and the
+# refusal is remembered until the file changes, so it costs that once.
+ms() { date +%s%3N; }
+cp "$top_builddir/tests/faults/.libs/ctorhang.so" "$T/plugins/"
+chmod 644 "$T/plugins/ctorhang.so"
+write_config <<'CONF'
+probe_timeout = 1s
+
+[ctorhang]
+plugin = ctorhang
+CONF
+t0=$(ms)
+ct plugins
+took=$(($(ms) - t0))
+check "a plugin that hangs while loading is refused after probe_timeout (took ${took} ms)" \
+	eval 'rc_is 0 && out_has "refused: hung while loading: killed after 1s (probe_timeout)" &&
+	      [ "$took" -ge 1000 ] && [ "$took" -lt 5000 ]'
+t0=$(ms)
+ct plugins
+took=$(($(ms) - t0))
+check "plugins remembers the hang and does not wait again (took ${took} ms)" \
+	eval 'out_has "hung while loading: .*(remembered until the file changes)" && [ "$took" -lt 1000 ]'
+t0=$(ms)
+ct run ctorhang
+took=$(($(ms) - t0))
+check "run of a job whose plugin hangs fails at once with the reason (took ${took} ms)" \
+	eval 'rc_is 78 && out_has "^failed .*ctorhang .*hung while loading" && [ "$took" -lt 1000 ]'
+t0=$(ms)
+ct check
+took=$(($(ms) - t0))
+check "check remembers the hang too (took ${took} ms)" \
+	eval 'rc_is 78 && err_has "plugin .ctorhang.: refused: .*hung while loading" && [ "$took" -lt 1000 ]'
+touch "$T/plugins/ctorhang.so"
+t0=$(ms)
+ct plugins
+took=$(($(ms) - t0))
+check "a changed file is probed again (took ${took} ms)" \
+	eval 'out_has "refused: hung while loading: killed after 1s (probe_timeout)$" && [ "$took" -ge 1000 ]'
+
 done_testing
