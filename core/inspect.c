@@ -8,7 +8,6 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "arena.h"
 #include "config.h"
@@ -192,6 +191,13 @@ check_users(struct config *cfg)
 	}
 }
 
+/* The plural ending for n things: "1 error", "2 errors", "0 errors". */
+static const char *
+plural_s(size_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
 int
 inspect_check(struct config *cfg, int is_quiet)
 {
@@ -204,8 +210,10 @@ inspect_check(struct config *cfg, int is_quiet)
 	check_users(cfg);
 	diag_print(&cfg->diags, stderr);
 	if (!is_quiet)
-		printf("%zu jobs, %zu plugins: %zu errors, %zu warnings\n", cfg->n_jobs, list.n,
-		       cfg->diags.n_errors, cfg->diags.n_warnings);
+		printf("%zu job%s, %zu plugin%s: %zu error%s, %zu warning%s\n", cfg->n_jobs,
+		       plural_s(cfg->n_jobs), list.n, plural_s(list.n), cfg->diags.n_errors,
+		       plural_s(cfg->diags.n_errors), cfg->diags.n_warnings,
+		       plural_s(cfg->diags.n_warnings));
 	plugin_list_clear(&list);
 	arena_free(a);
 	return cfg->diags.n_errors > 0 ? EXIT_CONFIG : EXIT_OK;

@@ -12,7 +12,14 @@ CONF
 
 ct check
 check "a clean configuration checks with exit 0" \
-	eval 'rc_is 0 && out_has "1 jobs, [0-9]* plugins: 0 errors"'
+	eval 'rc_is 0 && out_has "^1 job, [0-9]* plugins: 0 errors, 0 warnings$"'
+
+printf '[pw]\nplugin = hello\nwho = host=db password=secret\nwhom = typo\n' >"$T/conf.d/05-one.ini"
+chmod 644 "$T/conf.d/05-one.ini"
+ct check
+check "one error and one warning are counted in the singular" \
+	eval 'rc_is 78 && out_has "^2 jobs, [0-9]* plugins: 1 error, 1 warning$"'
+rm "$T/conf.d/05-one.ini"
 
 cat >"$T/conf.d/10-bad.ini" <<'CONF'
 [typo]
