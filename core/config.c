@@ -22,6 +22,7 @@
 #include <ini.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -260,24 +261,41 @@ reader_next_line(char *str, int num, void *stream)
 	return str;
 }
 
+/*
+ * Does `v` set a password?  "password = something" in any case and after
+ * anything (password= in a conninfo, PGPASSWORD= or DB_PASSWORD= in an env
+ * list), with a value after the '=' (an empty PGPASSWORD= hides nothing);
+ * "password_file = ..." and "passfile=..." name files, not passwords.  And
+ * the URI form, postgresql://user:secret@host.
+ */
 static int
 value_has_password(const char *v)
 {
 	const char *p = v, *at, *scheme;
 
-	while ((p = strstr(p, "password")) != NULL) {
+	while ((p = strcasestr(p, "password")) != NULL) {
 		const char *q = p + strlen("password");
 
-		while (*q == ' ' || *q == '\t')
-			q++;
-		if (*q == '=')
-			return 1;
+		q += strspn(q, " \t");
+		if (*q == '=') {
+			q += 1 + strspn(q + 1, " \t");
+			if (*q != '\0' && *q != ',' && *q != '\n')
+				return 1;
+		}
 		p = q;
 	}
-	/* postgresql://user:secret@host */
 	scheme = strstr(v, "://");
 	at = scheme ? strchr(scheme + 3, '@') : NULL;
 	return at != NULL && memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) != NULL;
+}
+
+/* A key named for a password (password, db_password) with a value. */
+static int
+key_holds_password(const char *key, const char *value)
+{
+	size_t len = strlen(key), word = strlen("password");
+
+	return len >= word && strcasecmp(key + len - word, "password") == 0 && value[0] != '\0';
 }
 
 static int
@@ -297,7 +315,8 @@ reader_key_cb(void *user, const char *section, const char *name, const char *val
 			 s->inputs[i].file, s->inputs[i].line);
 		return 1;
 	}
-	if (r->is_readable_by_others && value_has_password(value))
+	if (r->is_readable_by_others &&
+	    (value_has_password(value) || key_holds_password(name, value)))
 		diag_add(&r->cfg->diags, DIAG_WARNING, r->file, r->line, NULL,
 			 "put the password in ~/.pgpass or a pg_service.conf readable only by "
 			 "the job's user, or chmod 600 this file",

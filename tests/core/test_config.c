@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -300,6 +301,82 @@ test_config_probe_timeout_out_of_range_is_an_error(void **state)
 	config_free(cfg);
 }
 
+/* Whether any warning says a key holds a password. */
+static int
+has_password_warning(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->diags.n; i++)
+		if (strstr(cfg->diags.items[i].msg, "holds a password") != NULL)
+			return 1;
+	return 0;
+}
+
+static void
+test_config_warns_of_a_password_in_an_env_list(void **state)
+{
+	struct config *cfg;
+	const struct diag *d;
+
+	(void)state;
+	tu_write("caretaker.ini", "[caretaker]\nstate_dir = st\n\n[dump]\nplugin = exec\n"
+				  "command = pg_dump app\nenv = PGHOST=db, PGPASSWORD=hunter2\n");
+	cfg = load(0);
+	d = find_diag(cfg, "'env' holds a password in a file others can read");
+	assert_int_equal(d->severity, DIAG_WARNING);
+	assert_int_equal(d->line, 7);
+	config_free(cfg);
+}
+
+static void
+test_config_matches_passwords_in_any_case(void **state)
+{
+	static const char *const values[] = {
+		"conninfo = host=db Password=hunter2",
+		"conninfo = host=db PASSWORD = hunter2",
+		"env = MYSQL_ROOT_PASSWORD=hunter2",
+		"db_password = hunter2",
+		"Password = hunter2",
+	};
+	char text[256];
+	struct config *cfg;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		snprintf(text, sizeof(text), "[j]\nplugin = hello\n%s\n", values[i]);
+		tu_write("caretaker.ini", text);
+		cfg = load(0);
+		if (!has_password_warning(cfg))
+			fail_msg("expected a password warning for '%s'", values[i]);
+		config_free(cfg);
+	}
+}
+
+static void
+test_config_does_not_take_password_files_for_passwords(void **state)
+{
+	static const char *const values[] = {
+		"password_file = /etc/caretaker/secret",
+		"env = PGPASSFILE=/etc/pgpass, PASSWORD_FILE=/run/secrets/db",
+		"conninfo = host=db passfile=/etc/pgpass",
+		"description = rotates the password table",
+		"env = PGPASSWORD=",
+	};
+	char text[256];
+	struct config *cfg;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		snprintf(text, sizeof(text), "[j]\nplugin = hello\n%s\n", values[i]);
+		tu_write("caretaker.ini", text);
+		cfg = load(0);
+		if (has_password_warning(cfg)) {
+			diag_print(&cfg->diags, stdout);
+			fail_msg("expected no password warning for '%s'", values[i]);
+		}
+		config_free(cfg);
+	}
+}
+
 static void
 test_config_settings_section_only_in_main_file(void **state)
 {
@@ -332,6 +409,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_config_warns_of_passwords_in_readable_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_probe_timeout_defaults_to_ten_seconds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_probe_timeout_out_of_range_is_an_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_warns_of_a_password_in_an_env_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_matches_passwords_in_any_case, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_does_not_take_password_files_for_passwords, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_settings_section_only_in_main_file, setup, teardown),
 	};
 

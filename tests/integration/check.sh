@@ -65,7 +65,8 @@ printf '[binary]\nplugin = hello\n\0\0garbage\n' >"$T/conf.d/20-binary.ini"
 printf '[truncated]\nplugin = hel' >"$T/conf.d/30-truncated.ini"
 { printf '[long]\nplugin = exec\ncommand = echo '; head -c 70000 /dev/zero | tr '\0' x; printf '\n'; } \
 	>"$T/conf.d/40-long.ini"
-printf '[pw]\nplugin = hello\nwho = host=db password=secret\n' >"$T/conf.d/50-pw.ini"
+printf '[pw]\nplugin = hello\nwho = host=db password=secret\n\n[envpw]\nplugin = exec\ncommand = pg_dump app\nenv = PGHOST=db, PGPASSWORD=secret\n' \
+	>"$T/conf.d/50-pw.ini"
 chmod 644 "$T"/conf.d/*.ini
 
 ct check
@@ -93,13 +94,15 @@ check "a line longer than the buffer is an error, not cut" \
 	err_has "40-long.ini:3: error: line is 70015 bytes long, the limit is 65534"
 check "a password in a world-readable file is a warning" \
 	err_has "50-pw.ini:3: warning: 'who' holds a password in a file others can read"
+check "PGPASSWORD= in the env list of a world-readable file is a warning too" \
+	err_has "50-pw.ini:8: warning: 'env' holds a password in a file others can read"
 check "all errors are reported, not only the first" \
 	eval '[ "$(grep -c ": error:" "$err")" -ge 15 ]'
 
 chmod 600 "$T/conf.d/50-pw.ini"
 ct check
 check "no password warning when only the owner can read the file" \
-	eval '! err_has "50-pw.ini:3: warning"'
+	eval '! err_has "50-pw.ini:[0-9]*: warning"'
 
 rm "$T/conf.d/20-binary.ini"
 ct run typo
