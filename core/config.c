@@ -24,11 +24,13 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arena.h"
 #include "config.h"
 #include "loader.h"
+#include "proc.h"
 #include "schedule.h"
 #include "strmap.h"
 #include "xmalloc.h"
@@ -504,23 +506,58 @@ config_bind_settings(struct config *cfg, const struct section *s)
 	settings_check_ranges(cfg, &set);
 }
 
+/*
+ * A schedule that parses can still never elapse again (30 February, a date
+ * past, a search that breaks on a DST change) or stop after a while (a
+ * year range): the job would quietly stop running.  Never again is an
+ * error of the job, a last elapse ahead a warning that names it.
+ */
+static void
+job_check_schedule_end(struct config *cfg, const struct job *job, const char *file, int line)
+{
+	int64_t last_usec = 0;
+	enum schedule_end end = schedule_find_end(job->sched, proc_wall_us(), &last_usec);
+	time_t last = (time_t)(last_usec / 1000000);
+	char when[64];
+	struct tm tm;
+
+	if (end == SCHEDULE_ENDED)
+		diag_add(&cfg->diags, DIAG_ERROR, file, line, job->name,
+			 "a date that does not exist (30 February) or has passed never comes; "
+			 "`caretaker next JOB` shows what a schedule means",
+			 "schedule '%s' never elapses again: the job would never run", job->schedule);
+	if (end != SCHEDULE_ENDS)
+		return;
+	gmtime_r(&last, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	diag_add(&cfg->diags, DIAG_WARNING, file, line, job->name,
+		 "`caretaker next JOB` lists its elapses",
+		 "schedule '%s' elapses for the last time at %s: the job stops running then",
+		 job->schedule, when);
+}
+
 static void
 job_parse_schedule(struct config *cfg, struct job *job)
 {
 	const struct option_input *in = NULL;
+	const char *file;
 	char err[256];
+	int line;
 
 	if (job->schedule == NULL)
 		return;
 	for (size_t i = 0; i < job->n_inputs && in == NULL; i++)
 		if (strcmp(job->inputs[i].key, "schedule") == 0)
 			in = &job->inputs[i];
+	file = in ? in->file : job->file;
+	line = in ? in->line : job->line;
 	if (schedule_parse(job->schedule, &job->sched, err, sizeof(err)) != 0)
-		diag_add(&cfg->diags, DIAG_ERROR, in ? in->file : job->file, in ? in->line : job->line,
-			 job->name,
+		diag_add(&cfg->diags, DIAG_ERROR, file, line, job->name,
 			 "write a shorthand (daily), a calendar expression (Sun *-*-* 01:00:00 UTC) "
 			 "or a cron line (0 1 * * 0); `caretaker next` shows what it means",
 			 "schedule: %s", err);
+	else
+		job_check_schedule_end(cfg, job, file, line);
 }
 
 static void

@@ -377,6 +377,89 @@ test_config_does_not_take_password_files_for_passwords(void **state)
 	}
 }
 
+/* The diagnostic at `line` of caretaker.ini, or fail. */
+static const struct diag *
+diag_at_line(const struct config *cfg, int line)
+{
+	for (size_t i = 0; i < cfg->diags.n; i++)
+		if (cfg->diags.items[i].line == line)
+			return &cfg->diags.items[i];
+	diag_print(&cfg->diags, stdout);
+	fail_msg("no diagnostic at line %d", line);
+	return NULL;
+}
+
+static void
+test_config_a_schedule_that_never_elapses_again_is_an_error(void **state)
+{
+	static const char *const schedules[] = {"*-02-30", "2100-02-29", "0 0 30 2 *"};
+	char text[256];
+	struct config *cfg;
+	const struct diag *d;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(schedules) / sizeof(schedules[0]); i++) {
+		snprintf(text, sizeof(text), "[j]\nplugin = hello\nschedule = %s\n", schedules[i]);
+		tu_write("caretaker.ini", text);
+		cfg = load(0);
+		d = diag_at_line(cfg, 3);
+		if (d->severity != DIAG_ERROR || strstr(d->msg, "never elapses again") == NULL)
+			fail_msg("schedule = %s: expected an error that it never elapses again, "
+				 "got: %s", schedules[i], d->msg);
+		assert_string_equal(d->job, "j");
+		assert_true(config_job_has_error(cfg, cfg->jobs[0]));
+		config_free(cfg);
+	}
+}
+
+static void
+test_config_a_schedule_that_stops_is_a_warning_naming_its_last_elapse(void **state)
+{
+	struct config *cfg;
+	const struct diag *d;
+
+	(void)state;
+	tu_write("caretaker.ini", "[j]\nplugin = hello\nschedule = 2025..2090-*-01 06:00 UTC\n");
+	cfg = load(0);
+	d = diag_at_line(cfg, 3);
+	assert_int_equal(d->severity, DIAG_WARNING);
+	if (strstr(d->msg, "elapses for the last time at 2090-12-01 06:00:00 UTC") == NULL)
+		fail_msg("expected the last elapse in the warning, got: %s", d->msg);
+	assert_false(config_job_has_error(cfg, cfg->jobs[0]));
+	config_free(cfg);
+}
+
+/* Whether this one still elapses depends on today's date (see
+ * test_schedule.c for fixed dates); either way it must be said. */
+static void
+test_config_a_schedule_whose_chain_breaks_in_a_dst_zone_is_named(void **state)
+{
+	struct config *cfg;
+	const struct diag *d;
+
+	(void)state;
+	tu_write("caretaker.ini", "[j]\nplugin = hello\nschedule = *-03/8-25 Europe/Berlin\n");
+	cfg = load(0);
+	d = diag_at_line(cfg, 3);
+	if (strstr(d->msg, "never elapses again") == NULL &&
+	    strstr(d->msg, "elapses for the last time") == NULL)
+		fail_msg("expected the schedule's end to be named, got: %s", d->msg);
+	config_free(cfg);
+}
+
+static void
+test_config_a_schedule_that_goes_on_says_nothing(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	tu_write("caretaker.ini", "[j]\nplugin = hello\nschedule = *-02-29 03:00 UTC\n\n"
+				  "[k]\nplugin = hello\nschedule = 0 3 * * 0\n");
+	cfg = load(0);
+	assert_int_equal(cfg->diags.n, 0);
+	config_free(cfg);
+}
+
 static void
 test_config_settings_section_only_in_main_file(void **state)
 {
@@ -412,6 +495,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_config_warns_of_a_password_in_an_env_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_matches_passwords_in_any_case, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_does_not_take_password_files_for_passwords, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_a_schedule_that_never_elapses_again_is_an_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_a_schedule_that_stops_is_a_warning_naming_its_last_elapse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_a_schedule_whose_chain_breaks_in_a_dst_zone_is_named, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_a_schedule_that_goes_on_says_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_settings_section_only_in_main_file, setup, teardown),
 	};
 
