@@ -273,9 +273,9 @@ reader_next_line(char *str, int num, void *stream)
 static int
 value_has_password(const char *v)
 {
-	const char *p = v, *at, *scheme;
+	const char *p = strcasestr(v, "password"), *at, *scheme;
 
-	while ((p = strcasestr(p, "password")) != NULL) {
+	while (p != NULL) {
 		const char *q = p + strlen("password");
 
 		q += strspn(q, " \t");
@@ -284,7 +284,7 @@ value_has_password(const char *v)
 			if (*q != '\0' && *q != ',' && *q != '\n')
 				return 1;
 		}
-		p = q;
+		p = strcasestr(q, "password");
 	}
 	scheme = strstr(v, "://");
 	at = scheme ? strchr(scheme + 3, '@') : NULL;

@@ -308,15 +308,16 @@ error_name_file(const char *msg, const char *proc_path, const char *path, char *
 		size_t out_size)
 {
 	size_t used = 0, proc_len = strlen(proc_path);
-	const char *hit;
+	const char *hit = strstr(msg, proc_path);
 
 	out[0] = '\0';
-	while ((hit = strstr(msg, proc_path)) != NULL && used < out_size) {
+	while (hit != NULL && used < out_size) {
 		int is_whole = hit[proc_len] < '0' || hit[proc_len] > '9';
 
 		used += (size_t)snprintf(out + used, out_size - used, "%.*s%s",
 					 (int)(hit - msg), msg, is_whole ? path : proc_path);
 		msg = hit + proc_len;
+		hit = strstr(msg, proc_path);
 	}
 	if (used < out_size)
 		snprintf(out + used, out_size - used, "%s", msg);

@@ -48,7 +48,7 @@ struct loader_policy {
 	size_t n_dirs;
 	int is_trusting_dirs; /* skip owner/mode checks (containers) */
 	int64_t probe_timeout_ms;
-	const char *cache_dir; /* where loader_find may keep probe results; NULL: none */
+	const char *cache_dir; /* where loader_find and loader_scan keep probes; NULL: none */
 };
 
 /*
