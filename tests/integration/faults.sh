@@ -86,6 +86,15 @@ check "the cap keeps the head of the output" eval 'grep -q "FLOOD-HEAD" <<<"$flo
 check "the cap keeps the tail of the output" eval 'grep -q "FLOOD-TAIL" <<<"$flood_report"'
 check "the cap says how much it dropped" eval 'grep -q "bytes dropped" <<<"$flood_report"'
 
+# A FIFO planted where a probe is remembered must not hang anything.
+rm -f "$T/state/cache/hello.json"
+mkfifo "$T/state/cache/hello.json"
+timeout 30 "$CARETAKER" -c "$T/caretaker.ini" run good-before >"$out" 2>"$err"
+rc=$?
+check "a FIFO as a probe cache entry is named, replaced, and does not hang run" \
+	eval 'rc_is 0 && err_has "probe cache $T/state/cache/hello.json is not a regular file" &&
+	      [ -f "$T/state/cache/hello.json" ] && [ ! -p "$T/state/cache/hello.json" ]'
+
 # A constructor that never returns: refused after probe_timeout, and the
 # refusal is remembered until the file changes, so it costs that once.
 ms() { date +%s%3N; }
