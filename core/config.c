@@ -15,18 +15,22 @@
 #include "autoconf.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arena.h"
 #include "config.h"
 #include "loader.h"
+#include "proc.h"
 #include "schedule.h"
 #include "strmap.h"
 #include "xmalloc.h"
@@ -77,6 +81,8 @@ const struct ct_option config_settings_keys[] = {
 	 "default libpq connection string for jobs (no passwords: use ~/.pgpass or a service)"},
 	{"trust_plugin_dirs", CT_OPT_BOOL, 0, "no", NULL, 0, 0,
 	 "yes: load plugins from folders not owned by root (containers only)"},
+	{"probe_timeout", CT_OPT_DURATION, 0, "10s", NULL, 0, 0,
+	 "a plugin still loading after this is refused (100ms to 10min)"},
 	{"timeout", CT_OPT_DURATION, 0, "1h", NULL, 0, 0, "default job timeout"},
 	{"kill_grace", CT_OPT_DURATION, 0, "10s", NULL, 0, 0,
 	 "after SIGTERM, wait this long before SIGKILL"},
@@ -257,24 +263,41 @@ reader_next_line(char *str, int num, void *stream)
 	return str;
 }
 
+/*
+ * Does `v` set a password?  "password = something" in any case and after
+ * anything (password= in a conninfo, PGPASSWORD= or DB_PASSWORD= in an env
+ * list), with a value after the '=' (an empty PGPASSWORD= hides nothing);
+ * "password_file = ..." and "passfile=..." name files, not passwords.  And
+ * the URI form, postgresql://user:secret@host.
+ */
 static int
 value_has_password(const char *v)
 {
-	const char *p = v, *at, *scheme;
+	const char *p = strcasestr(v, "password"), *at, *scheme;
 
-	while ((p = strstr(p, "password")) != NULL) {
+	while (p != NULL) {
 		const char *q = p + strlen("password");
 
-		while (*q == ' ' || *q == '\t')
-			q++;
-		if (*q == '=')
-			return 1;
-		p = q;
+		q += strspn(q, " \t");
+		if (*q == '=') {
+			q += 1 + strspn(q + 1, " \t");
+			if (*q != '\0' && *q != ',' && *q != '\n')
+				return 1;
+		}
+		p = strcasestr(q, "password");
 	}
-	/* postgresql://user:secret@host */
 	scheme = strstr(v, "://");
 	at = scheme ? strchr(scheme + 3, '@') : NULL;
 	return at != NULL && memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) != NULL;
+}
+
+/* A key named for a password (password, db_password) with a value. */
+static int
+key_holds_password(const char *key, const char *value)
+{
+	size_t len = strlen(key), word = strlen("password");
+
+	return len >= word && strcasecmp(key + len - word, "password") == 0 && value[0] != '\0';
 }
 
 static int
@@ -294,7 +317,8 @@ reader_key_cb(void *user, const char *section, const char *name, const char *val
 			 s->inputs[i].file, s->inputs[i].line);
 		return 1;
 	}
-	if (r->is_readable_by_others && value_has_password(value))
+	if (r->is_readable_by_others &&
+	    (value_has_password(value) || key_holds_password(name, value)))
 		diag_add(&r->cfg->diags, DIAG_WARNING, r->file, r->line, NULL,
 			 "put the password in ~/.pgpass or a pg_service.conf readable only by "
 			 "the job's user, or chmod 600 this file",
@@ -412,6 +436,43 @@ config_parse_dropins(struct config *cfg, struct section_list *list)
 	free(dir);
 }
 
+/* Durations of [caretaker] with bounds.  The option table's min and max
+ * bind only ints (plugin.h promises plugins that), so they are here.  A
+ * value out of range is an error, and the nearest bound stands in for it
+ * while `check` goes on. */
+static const struct setting_range {
+	const char *key;
+	size_t offset; /* of the int64_t in struct settings */
+	int64_t min_ms;
+	int64_t max_ms;
+} settings_ranges[] = {
+	{"probe_timeout", offsetof(struct settings, probe_timeout_ms), 100, 600000},
+};
+
+static void
+settings_check_ranges(struct config *cfg, const struct opt_set *set)
+{
+	char v_text[32], min_text[32], max_text[32];
+
+	for (size_t i = 0; i < sizeof(settings_ranges) / sizeof(settings_ranges[0]); i++) {
+		const struct setting_range *r = &settings_ranges[i];
+		const struct opt_value *v = opt_set_get(set, r->key);
+		int64_t *field = (int64_t *)((char *)&cfg->settings + r->offset);
+
+		if (!v->is_set) /* a value that does not parse is an error already */
+			(void)value_parse_duration_ms(v->spec->default_value, field, v_text,
+						      sizeof(v_text));
+		if (!v->is_set || (v->i >= r->min_ms && v->i <= r->max_ms))
+			continue;
+		*field = v->i < r->min_ms ? r->min_ms : r->max_ms;
+		value_format_duration(v->i, v_text, sizeof(v_text));
+		value_format_duration(r->min_ms, min_text, sizeof(min_text));
+		value_format_duration(r->max_ms, max_text, sizeof(max_text));
+		diag_add(&cfg->diags, DIAG_ERROR, v->file ? v->file : cfg->path, v->line, NULL, NULL,
+			 "%s: %s is out of range %s-%s", r->key, v_text, min_text, max_text);
+	}
+}
+
 static void
 settings_decode(struct config *cfg, const struct opt_set *set)
 {
@@ -422,6 +483,7 @@ settings_decode(struct config *cfg, const struct opt_set *set)
 	s->state_dir = opt_set_get(set, "state_dir")->str;
 	s->conninfo = opt_set_get(set, "conninfo")->str;
 	s->is_trusting_plugin_dirs = (int)opt_set_get(set, "trust_plugin_dirs")->i;
+	s->probe_timeout_ms = opt_set_get(set, "probe_timeout")->i;
 	s->timeout_ms = opt_set_get(set, "timeout")->i;
 	s->kill_grace_ms = opt_set_get(set, "kill_grace")->i;
 	s->output_limit = opt_set_get(set, "output_limit")->u;
@@ -441,25 +503,61 @@ config_bind_settings(struct config *cfg, const struct section *s)
 		     cfg->dir, NULL, "[caretaker]", cfg->path, s ? s->line : 0, cfg->arena, &set,
 		     &cfg->diags);
 	settings_decode(cfg, &set);
+	settings_check_ranges(cfg, &set);
+}
+
+/*
+ * A schedule that parses can still never elapse again (30 February, a date
+ * past, a search that breaks on a DST change) or stop after a while (a
+ * year range): the job would quietly stop running.  Never again is an
+ * error of the job, a last elapse ahead a warning that names it.
+ */
+static void
+job_check_schedule_end(struct config *cfg, const struct job *job, const char *file, int line)
+{
+	int64_t last_usec = 0;
+	enum schedule_end end = schedule_find_end(job->sched, proc_wall_us(), &last_usec);
+	time_t last = (time_t)(last_usec / 1000000);
+	char when[64];
+	struct tm tm;
+
+	if (end == SCHEDULE_ENDED)
+		diag_add(&cfg->diags, DIAG_ERROR, file, line, job->name,
+			 "a date that does not exist (30 February) or has passed never comes; "
+			 "`caretaker next JOB` shows what a schedule means",
+			 "schedule '%s' never elapses again: the job would never run", job->schedule);
+	if (end != SCHEDULE_ENDS)
+		return;
+	gmtime_r(&last, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	diag_add(&cfg->diags, DIAG_WARNING, file, line, job->name,
+		 "`caretaker next JOB` lists its elapses",
+		 "schedule '%s' elapses for the last time at %s: the job stops running then",
+		 job->schedule, when);
 }
 
 static void
 job_parse_schedule(struct config *cfg, struct job *job)
 {
 	const struct option_input *in = NULL;
+	const char *file;
 	char err[256];
+	int line;
 
 	if (job->schedule == NULL)
 		return;
 	for (size_t i = 0; i < job->n_inputs && in == NULL; i++)
 		if (strcmp(job->inputs[i].key, "schedule") == 0)
 			in = &job->inputs[i];
+	file = in ? in->file : job->file;
+	line = in ? in->line : job->line;
 	if (schedule_parse(job->schedule, &job->sched, err, sizeof(err)) != 0)
-		diag_add(&cfg->diags, DIAG_ERROR, in ? in->file : job->file, in ? in->line : job->line,
-			 job->name,
+		diag_add(&cfg->diags, DIAG_ERROR, file, line, job->name,
 			 "write a shorthand (daily), a calendar expression (Sun *-*-* 01:00:00 UTC) "
 			 "or a cron line (0 1 * * 0); `caretaker next` shows what it means",
 			 "schedule: %s", err);
+	else
+		job_check_schedule_end(cfg, job, file, line);
 }
 
 static void

@@ -30,6 +30,7 @@ struct settings {
 	const char *state_dir;
 	const char *conninfo;       /* default for jobs; may be "" (libpq defaults) */
 	int is_trusting_plugin_dirs;
+	int64_t probe_timeout_ms;   /* a plugin still loading after this is refused */
 	int64_t timeout_ms;         /* default job timeout */
 	int64_t kill_grace_ms;      /* SIGTERM -> SIGKILL */
 	uint64_t output_limit;      /* bytes kept per captured stream */

@@ -87,8 +87,10 @@ fleet_connect(const char *conninfo, char *err, size_t err_size)
 	gethostname(host, sizeof(host) - 1);
 	snprintf(app, sizeof(app), "caretaker %s pid %ld", host, (long)getpid());
 	c = pq->connectdb_params(keys, vals, 1);
-	if (c != NULL && pq->status(c) == CONNECTION_OK)
+	if (c != NULL && pq->status(c) == CONNECTION_OK) {
+		pq_notices_to_log(c, NULL);
 		return c;
+	}
 	snprintf(err, err_size, "cannot connect to PostgreSQL: %s",
 		 c ? pq->error_message(c) : "out of memory");
 	err[strcspn(err, "\n")] = '\0';

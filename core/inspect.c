@@ -8,34 +8,12 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "arena.h"
 #include "config.h"
 #include "inspect.h"
 #include "loader.h"
 #include "exitcode.h"
-
-#define PROBE_TIMEOUT_MS 10000
-
-void
-policy_from_settings(const struct config *cfg, struct loader_policy *pol)
-{
-	memset(pol, 0, sizeof(*pol));
-	pol->dirs = cfg->settings.plugin_path;
-	pol->n_dirs = cfg->settings.n_plugin_path;
-	pol->is_trusting_dirs = cfg->settings.is_trusting_plugin_dirs;
-	pol->probe_timeout_ms = PROBE_TIMEOUT_MS;
-}
-
-static void
-trust_warning(const struct config *cfg)
-{
-	if (cfg->settings.is_trusting_plugin_dirs && geteuid() == 0)
-		fprintf(stderr, "caretaker: warning: trust_plugin_dirs = yes: plugin files and "
-				"folders are loaded without owner and mode checks; use it only in "
-				"containers where nobody else can write them\n");
-}
 
 int
 inspect_list(const struct config *cfg)
@@ -74,8 +52,7 @@ inspect_plugins(const struct config *cfg)
 	struct plugin_list list = {0};
 	struct arena *a = arena_new();
 
-	policy_from_settings(cfg, &pol);
-	trust_warning(cfg);
+	loader_policy_from_config(cfg, a, &pol);
 	loader_scan(&pol, a, &list);
 	printf("%-12s %-9s %-5s %s\n", "NAME", "VERSION", "ABI", "FILE / SUMMARY");
 	for (size_t i = 0; i < list.n; i++)
@@ -122,7 +99,7 @@ inspect_describe(const struct config *cfg, const char *name)
 	struct plugin_info *p;
 	int rc = EXIT_OK;
 
-	policy_from_settings(cfg, &pol);
+	loader_policy_from_config(cfg, a, &pol);
 	p = loader_find(&pol, name, a);
 	if (p == NULL || p->refusal != NULL) {
 		fprintf(stderr, "caretaker: error: plugin '%s' %s%s\n", name,
@@ -177,7 +154,7 @@ inspect_bind_plugins(struct config *cfg, struct plugin_list *list, struct arena 
 {
 	struct loader_policy pol;
 
-	policy_from_settings(cfg, &pol);
+	loader_policy_from_config(cfg, a, &pol);
 	loader_scan(&pol, a, list);
 	check_bind_jobs(cfg, list, a);
 	config_check_graph(cfg);
@@ -214,21 +191,29 @@ check_users(struct config *cfg)
 	}
 }
 
+/* The plural ending for n things: "1 error", "2 errors", "0 errors". */
+static const char *
+plural_s(size_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
 int
 inspect_check(struct config *cfg, int is_quiet)
 {
 	struct plugin_list list = {0};
 	struct arena *a = arena_new();
 
-	trust_warning(cfg);
 	/* Even with global errors, go on: check reports everything at once. */
 	inspect_bind_plugins(cfg, &list, a);
 	check_note_shadowed(cfg, &list);
 	check_users(cfg);
 	diag_print(&cfg->diags, stderr);
 	if (!is_quiet)
-		printf("%zu jobs, %zu plugins: %zu errors, %zu warnings\n", cfg->n_jobs, list.n,
-		       cfg->diags.n_errors, cfg->diags.n_warnings);
+		printf("%zu job%s, %zu plugin%s: %zu error%s, %zu warning%s\n", cfg->n_jobs,
+		       plural_s(cfg->n_jobs), list.n, plural_s(list.n), cfg->diags.n_errors,
+		       plural_s(cfg->diags.n_errors), cfg->diags.n_warnings,
+		       plural_s(cfg->diags.n_warnings));
 	plugin_list_clear(&list);
 	arena_free(a);
 	return cfg->diags.n_errors > 0 ? EXIT_CONFIG : EXIT_OK;

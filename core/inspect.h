@@ -7,11 +7,8 @@
 
 struct arena;
 struct config;
-struct loader_policy;
 struct plugin_list;
 
-/* The loader policy [caretaker] asks for. */
-void policy_from_settings(const struct config *cfg, struct loader_policy *pol);
 /* Probe every plugin in plugin_path (into `list`, memory from `a`), bind
  * every job to its plugin and check the requires graph; problems go to
  * cfg->diags.  Used by check and timers. */

@@ -36,7 +36,10 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "config.h"
 #include "loader.h"
+#include "log.h"
+#include "options.h"
 #include "proc.h"
 #include "xmalloc.h"
 
@@ -100,6 +103,27 @@ loader_init(char *err, size_t err_size)
 	free(lt_dlloader_remove("lt_preopen"));
 	is_ready = 1;
 	return 0;
+}
+
+void
+loader_policy_from_config(const struct config *cfg, struct arena *a, struct loader_policy *pol)
+{
+	static int is_trust_said;
+
+	memset(pol, 0, sizeof(*pol));
+	pol->dirs = cfg->settings.plugin_path;
+	pol->n_dirs = cfg->settings.n_plugin_path;
+	pol->is_trusting_dirs = cfg->settings.is_trusting_plugin_dirs;
+	pol->probe_timeout_ms = cfg->settings.probe_timeout_ms;
+	pol->cache_dir = arena_sprintf(a, "%s/cache", cfg->settings.state_dir);
+	/* Every command that loads plugins builds its policy here, so this is
+	 * the one place that says what trusting the folders gives up. */
+	if (pol->is_trusting_dirs && geteuid() == 0 && !is_trust_said) {
+		log_warn("trust_plugin_dirs = yes: plugin files and folders are loaded without "
+			 "owner and mode checks; use it only in containers where nobody else "
+			 "can write them");
+		is_trust_said = 1;
+	}
 }
 
 int
@@ -276,45 +300,111 @@ descriptor_check(const struct ct_plugin *d, const char *name, char *err, size_t 
 	return 0;
 }
 
-int
-loader_open(const char *path, const char *name, const struct loader_policy *pol,
-	    struct loaded_plugin *out, char *err, size_t err_size)
+/* dlerror() names the file as the dynamic loader saw it, /proc/self/fd/N,
+ * which tells the operator nothing: write the plugin's path in its place,
+ * wherever it appears (and not in /proc/self/fd/N0...). */
+static void
+error_name_file(const char *msg, const char *proc_path, const char *path, char *out,
+		size_t out_size)
 {
-	int is_root = geteuid() == 0 && !pol->is_trusting_dirs;
-	char proc_path[64];
-	lt_dlhandle h = NULL;
-	const struct ct_plugin *d;
-	int fd = -1, rc;
+	size_t used = 0, proc_len = strlen(proc_path);
+	const char *hit = strstr(msg, proc_path);
 
-	rc = loader_init(err, err_size);
-	if (rc == 0)
-		rc = loader_check_path(path, is_root, &fd, err, err_size);
-	if (rc != 0)
-		return rc;
+	out[0] = '\0';
+	while (hit != NULL && used < out_size) {
+		int is_whole = hit[proc_len] < '0' || hit[proc_len] > '9';
+
+		used += (size_t)snprintf(out + used, out_size - used, "%.*s%s",
+					 (int)(hit - msg), msg, is_whole ? path : proc_path);
+		msg = hit + proc_len;
+		hit = strstr(msg, proc_path);
+	}
+	if (used < out_size)
+		snprintf(out + used, out_size - used, "%s", msg);
+}
+
+/* Load the checked descriptor; on failure the reason names `path`. */
+static int
+load_descriptor(int fd, const char *path, lt_dlhandle *out, char *err, size_t err_size)
+{
+	char proc_path[64], why[1024];
+
 	snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", fd);
 	loader_dlerror[0] = '\0';
-	h = lt_dlopen(proc_path);
-	if (h == NULL) {
-		snprintf(err, err_size, "cannot load: %s",
-			 loader_dlerror[0] ? loader_dlerror : lt_dlerror());
-		close(fd);
-		return CT_EPLUGIN;
-	}
-	d = lt_dlsym(h, CT_PLUGIN_SYMBOL);
-	rc = d == NULL ? CT_EPLUGIN : descriptor_check(d, name, err, err_size);
-	if (d == NULL)
+	*out = lt_dlopen(proc_path);
+	if (*out != NULL)
+		return 0;
+	error_name_file(loader_dlerror[0] ? loader_dlerror : lt_dlerror(), proc_path, path, why,
+			sizeof(why));
+	snprintf(err, err_size, "cannot load: %s", why);
+	return CT_EPLUGIN;
+}
+
+/* The descriptor of a loaded file, checked; on failure the reason. */
+static int
+descriptor_find(lt_dlhandle h, const char *name, const struct ct_plugin **out, char *err,
+		size_t err_size)
+{
+	const struct ct_plugin *d = lt_dlsym(h, CT_PLUGIN_SYMBOL);
+	int rc;
+
+	if (d == NULL) {
 		snprintf(err, err_size, "no descriptor: the symbol %s is missing "
 			 "(not a caretaker plugin, or not built with CT_PLUGIN_DEFINE)",
 			 CT_PLUGIN_SYMBOL);
+		return CT_EPLUGIN;
+	}
+	rc = descriptor_check(d, name, err, err_size);
+	if (rc == 0)
+		*out = d;
+	return rc;
+}
+
+/*
+ * loader_open(), saying whether a refusal is lasting: one that comes from
+ * what the file holds (its descriptor), and so holds while the file is
+ * unchanged.  A refusal of its place (folders, owner, mode) or of what
+ * dlopen() needs besides the file (a library not installed yet) is not.
+ */
+static int
+open_plugin(const char *path, const char *name, const struct loader_policy *pol,
+	    struct loaded_plugin *out, int *is_lasting, char *err, size_t err_size)
+{
+	int is_root = geteuid() == 0 && !pol->is_trusting_dirs;
+	lt_dlhandle h = NULL;
+	const struct ct_plugin *d = NULL;
+	int fd = -1, rc;
+
+	*is_lasting = 0;
+	rc = loader_init(err, err_size);
+	if (rc == 0)
+		rc = loader_check_path(path, is_root, &fd, err, err_size);
+	if (rc == 0)
+		rc = load_descriptor(fd, path, &h, err, err_size);
+	if (rc == 0) {
+		rc = descriptor_find(h, name, &d, err, err_size);
+		*is_lasting = rc != 0;
+	}
 	if (rc != 0) {
-		lt_dlclose(h);
-		close(fd);
+		if (h != NULL)
+			lt_dlclose(h);
+		if (fd >= 0)
+			close(fd);
 		return rc;
 	}
 	out->handle = h;
 	out->fd = fd;
 	out->desc = d;
 	return 0;
+}
+
+int
+loader_open(const char *path, const char *name, const struct loader_policy *pol,
+	    struct loaded_plugin *out, char *err, size_t err_size)
+{
+	int is_lasting;
+
+	return open_plugin(path, name, pol, out, &is_lasting, err, err_size);
 }
 
 void
@@ -377,16 +467,18 @@ probe_child(const char *path, const char *name, const struct loader_policy *pol,
 {
 	struct loaded_plugin lp = {0};
 	char err[1024];
+	int is_lasting = 0;
 	json_t *j;
 	char *text;
 
-	if (loader_open(path, name, pol, &lp, err, sizeof(err)) != 0)
-		j = json_pack("{s:s}", "refusal", err);
+	if (open_plugin(path, name, pol, &lp, &is_lasting, err, sizeof(err)) != 0)
+		j = json_pack("{s:s, s:b}", "refusal", err, "lasting", is_lasting);
 	else
 		j = descriptor_to_json(lp.desc);
 	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	if (text == NULL)
-		text = xstrdup("{\"refusal\":\"its descriptor holds text that is not UTF-8\"}");
+		text = xstrdup("{\"refusal\":\"its descriptor holds text that is not UTF-8\","
+			       "\"lasting\":true}");
 	proc_write_all(out_fd, text, strlen(text));
 	_exit(0);
 }
@@ -436,34 +528,56 @@ options_check(const struct plugin_info *info, struct arena *a)
 	return NULL;
 }
 
+/* Fill `info` from a probe's reply: a descriptor copy or a refusal. */
 static void
-info_from_json(struct plugin_info *info, const char *text, struct arena *a)
+info_from_reply(struct plugin_info *info, json_t *j, struct arena *a)
 {
-	json_error_t jerr;
-	json_t *j = json_loads(text, 0, &jerr);
-
-	if (j == NULL) {
-		info->refusal = "the probe returned nothing readable";
-		return;
-	}
 	info->refusal = json_dup(a, j, "refusal");
-	if (info->refusal == NULL) {
-		info->version = json_dup(a, j, "version");
-		info->summary = json_dup(a, j, "summary");
-		info->help = json_dup(a, j, "help");
-		info->abi_version = (uint32_t)json_integer_value(json_object_get(j, "abi"));
-		info->flags = (uint32_t)json_integer_value(json_object_get(j, "flags"));
-		options_from_json(info, json_object_get(j, "options"), a);
-		info->refusal = options_check(info, a);
-	}
-	json_decref(j);
+	if (info->refusal != NULL)
+		return;
+	info->version = json_dup(a, j, "version");
+	info->summary = json_dup(a, j, "summary");
+	info->help = json_dup(a, j, "help");
+	info->abi_version = (uint32_t)json_integer_value(json_object_get(j, "abi"));
+	info->flags = (uint32_t)json_integer_value(json_object_get(j, "flags"));
+	options_from_json(info, json_object_get(j, "options"), a);
+	info->refusal = options_check(info, a);
 }
 
-static const char *
-probe_status_words(int status, int is_timed_out, struct arena *a)
+/*
+ * Read the child's reply into `info`.  Returns what the cache may keep of
+ * it (a new reference), or NULL: a refusal that is not lasting (see
+ * open_plugin) is probed again next time.
+ */
+static json_t *
+info_from_child(struct plugin_info *info, const char *text, struct arena *a)
 {
-	if (is_timed_out)
-		return "hung while loading (killed after the probe timeout)";
+	json_t *j = json_loads(text, 0, NULL);
+
+	if (!json_is_object(j)) {
+		info->refusal = "the probe returned nothing readable";
+		json_decref(j);
+		return NULL;
+	}
+	info_from_reply(info, j, a);
+	if (json_object_get(j, "refusal") != NULL && !json_is_true(json_object_get(j, "lasting"))) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* The words for a probe child that did not end well; NULL when it did. */
+static const char *
+probe_status_words(int status, int is_timed_out, const struct loader_policy *pol,
+		   struct arena *a)
+{
+	char took[32];
+
+	if (is_timed_out) {
+		value_format_duration(pol->probe_timeout_ms, took, sizeof(took));
+		return arena_sprintf(a, "hung while loading: killed after %s (probe_timeout)", took);
+	}
 	if (WIFSIGNALED(status))
 		return arena_sprintf(a, "crashed while loading (%s)", proc_signal_name(WTERMSIG(status)));
 	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
@@ -471,18 +585,33 @@ probe_status_words(int status, int is_timed_out, struct arena *a)
 	return NULL;
 }
 
-/* Probe in a child; the raw reply stays in *cap (caller frees cap->data). */
 static struct plugin_info *
-probe_capture(const char *path, const char *name, const struct loader_policy *pol,
-	      struct arena *a, struct proc_capture *cap)
+info_new(const char *path, const char *name, struct arena *a)
 {
 	struct plugin_info *info = arena_alloc(a, sizeof(*info));
+
+	info->name = arena_strdup(a, name);
+	info->path = arena_strdup(a, path);
+	return info;
+}
+
+/*
+ * Probe in a child.  *keep gets what the cache may keep of the outcome (a
+ * new reference) or NULL.  A hang, a crash or an exit while loading is the
+ * file's constructors' doing and is kept, with the timeout it was given;
+ * a failed pipe or fork says nothing about the file and is not.
+ */
+static struct plugin_info *
+probe_capture(const char *path, const char *name, const struct loader_policy *pol,
+	      struct arena *a, json_t **keep)
+{
+	struct plugin_info *info = info_new(path, name, a);
+	struct proc_capture cap = {0};
 	int status = 0, is_timed_out = 0;
 	int fds[2];
 	pid_t pid;
 
-	info->name = arena_strdup(a, name);
-	info->path = arena_strdup(a, path);
+	*keep = NULL;
 	if (pipe2(fds, O_CLOEXEC) != 0) {
 		info->refusal = arena_sprintf(a, "cannot probe: pipe: %s", strerror(errno));
 		return info;
@@ -500,12 +629,16 @@ probe_capture(const char *path, const char *name, const struct loader_policy *po
 		info->refusal = arena_sprintf(a, "cannot probe: fork: %s", strerror(errno));
 		return info;
 	}
-	proc_read_until_exit(fds[0], pid, pol->probe_timeout_ms, 1 << 20, cap, &status,
+	proc_read_until_exit(fds[0], pid, pol->probe_timeout_ms, 1 << 20, &cap, &status,
 			     &is_timed_out);
 	close(fds[0]);
-	info->refusal = probe_status_words(status, is_timed_out, a);
-	if (info->refusal == NULL)
-		info_from_json(info, cap->data ? cap->data : "", a);
+	info->refusal = probe_status_words(status, is_timed_out, pol, a);
+	if (info->refusal != NULL)
+		*keep = json_pack("{s:s, s:I}", "refusal", info->refusal, "probe_timeout_ms",
+				  (json_int_t)pol->probe_timeout_ms);
+	else
+		*keep = info_from_child(info, cap.data ? cap.data : "", a);
+	free(cap.data);
 	return info;
 }
 
@@ -513,12 +646,165 @@ struct plugin_info *
 loader_probe(const char *path, const char *name, const struct loader_policy *pol,
 	     struct arena *a)
 {
-	struct proc_capture cap = {0};
-	struct plugin_info *info = probe_capture(path, name, pol, a, &cap);
+	json_t *keep = NULL;
+	struct plugin_info *info = probe_capture(path, name, pol, a, &keep);
 
-	free(cap.data);
+	json_decref(keep);
 	return info;
 }
+
+/* ---- the probe cache ---------------------------------------------------- */
+
+/*
+ * state_dir/cache/NAME.json keeps one probe's outcome under the file's
+ * identity, so a usable plugin costs no process and a plugin that hangs
+ * while loading costs its probe_timeout once, not at every command.  An
+ * entry is only a hint: one that does not match in every respect (file
+ * identity, path, this caretaker) is ignored and replaced.  It holds what
+ * the plugin file tells anyone who can read it, so it is readable by others
+ * only when the file is.  The folder lies in state_dir, which only root
+ * writes, but an entry is still opened as if someone had planted a FIFO or
+ * a link there: without blocking and without following links.
+ */
+
+#define CACHE_MAX_BYTES (4u << 20)
+#define CACHE_HOST "caretaker " PACKAGE_VERSION
+
+/* The identity a cached probe must match. */
+static char *
+cache_key(const struct stat *st)
+{
+	return xasprintf("%llu:%llu:%lld:%lld.%09ld:%lld.%09ld", (unsigned long long)st->st_dev,
+			 (unsigned long long)st->st_ino, (long long)st->st_size,
+			 (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
+			 (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
+}
+
+/* The entry as JSON, or NULL when there is none or it is not a regular
+ * file (said once, naming it: the probe's new entry replaces it). */
+static json_t *
+cache_load(const char *cache_path)
+{
+	int fd = open(cache_path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	json_t *j = NULL;
+	struct stat st;
+
+	if (fd < 0) {
+		if (errno == ELOOP)
+			log_warn("probe cache %s is a symbolic link: ignored", cache_path);
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		log_warn("probe cache %s is not a regular file: ignored", cache_path);
+	else if (st.st_size <= CACHE_MAX_BYTES)
+		j = json_loadfd(fd, 0, NULL);
+	close(fd);
+	return j;
+}
+
+static int
+json_string_is(json_t *obj, const char *key, const char *want)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s != NULL && strcmp(s, want) == 0;
+}
+
+/* A kept hang stands only while the timeout is not longer than it had. */
+static int
+cache_probe_holds(json_t *probe, const struct loader_policy *pol)
+{
+	json_t *ms = json_object_get(probe, "probe_timeout_ms");
+
+	return json_is_object(probe) &&
+	       (ms == NULL || json_integer_value(ms) >= pol->probe_timeout_ms);
+}
+
+static struct plugin_info *
+cache_read(const char *cache_path, const char *key, const char *path, const char *name,
+	   const struct loader_policy *pol, struct arena *a)
+{
+	json_t *j = cache_load(cache_path);
+	json_t *probe = json_object_get(j, "probe");
+	struct plugin_info *info = NULL;
+
+	if (json_string_is(j, "host", CACHE_HOST) && json_string_is(j, "key", key) &&
+	    json_string_is(j, "path", path) && cache_probe_holds(probe, pol)) {
+		info = info_new(path, name, a);
+		info_from_reply(info, probe, a);
+		if (json_object_get(probe, "refusal") != NULL)
+			info->refusal = arena_sprintf(a, "%s (remembered until the file changes)",
+						      info->refusal);
+	}
+	json_decref(j);
+	return info;
+}
+
+/* Replace the entry atomically; a failure only costs a probe next time. */
+static void
+cache_write(const char *cache_dir, const char *cache_path, json_t *entry, int is_private)
+{
+	char *tmp = xasprintf("%s.%ld.tmp", cache_path, (long)getpid());
+	int fd, is_written;
+
+	if (mkdir(cache_dir, 0755) != 0 && errno != EEXIST)
+		goto out;
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  is_private ? 0600 : 0644);
+	if (fd < 0)
+		goto out;
+	is_written = json_dumpfd(entry, fd, JSON_COMPACT) == 0;
+	is_written &= close(fd) == 0;
+	if (!is_written || rename(tmp, cache_path) != 0)
+		unlink(tmp);
+out:
+	free(tmp);
+}
+
+static struct plugin_info *
+find_cached(const struct loader_policy *pol, const char *path, const char *name,
+	    struct arena *a)
+{
+	char *cache_path = xasprintf("%s/%s.json", pol->cache_dir, name);
+	struct plugin_info *info = NULL;
+	json_t *keep = NULL, *entry = NULL;
+	struct stat st;
+	char *key = NULL;
+
+	if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+		info = loader_probe(path, name, pol, a);
+		goto out;
+	}
+	key = cache_key(&st);
+	info = cache_read(cache_path, key, path, name, pol, a);
+	if (info != NULL)
+		goto out;
+	info = probe_capture(path, name, pol, a, &keep);
+	if (keep != NULL)
+		entry = json_pack("{s:s, s:s, s:s, s:O}", "host", CACHE_HOST, "key", key, "path",
+				  path, "probe", keep);
+	if (entry != NULL)
+		cache_write(pol->cache_dir, cache_path, entry, !(st.st_mode & S_IROTH));
+out:
+	json_decref(entry);
+	json_decref(keep);
+	free(key);
+	free(cache_path);
+	return info;
+}
+
+/* Probe one file, through the cache when the policy has one. */
+static struct plugin_info *
+probe_file(const struct loader_policy *pol, const char *path, const char *name,
+	   struct arena *a)
+{
+	if (pol->cache_dir != NULL)
+		return find_cached(pol, path, name, a);
+	return loader_probe(path, name, pol, a);
+}
+
+/* ---- finding plugins in the folders -------------------------------------- */
 
 static int
 so_name_filter(const struct dirent *d)
@@ -546,19 +832,15 @@ scan_entry(const struct loader_policy *pol, const char *dir, const char *file,
 	struct plugin_info *winner = list_find(out, name), *info;
 
 	if (winner != NULL) {
-		info = arena_alloc(a, sizeof(*info));
-		info->name = name;
-		info->path = path;
+		info = info_new(path, name, a);
 		info->shadowed_by = winner->path;
 		info->refusal = arena_sprintf(a, "a plugin of the same name comes first: %s wins",
 					      winner->path);
 	} else if (!loader_name_is_valid(name)) {
-		info = arena_alloc(a, sizeof(*info));
-		info->name = name;
-		info->path = path;
+		info = info_new(path, name, a);
 		info->refusal = "file name must be NAME.so with NAME of [a-z0-9_-]";
 	} else {
-		info = loader_probe(path, name, pol, a);
+		info = probe_file(pol, path, name, a);
 	}
 	xarray_push((void ***)&out->items, &out->n, info);
 }
@@ -581,82 +863,6 @@ loader_scan(const struct loader_policy *pol, struct arena *a, struct plugin_list
 	}
 }
 
-/* The identity a cached probe must match. */
-static char *
-cache_key(const struct stat *st)
-{
-	return xasprintf("%llu:%llu:%lld:%lld.%09ld:%lld.%09ld", (unsigned long long)st->st_dev,
-			 (unsigned long long)st->st_ino, (long long)st->st_size,
-			 (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
-			 (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
-}
-
-static struct plugin_info *
-cache_read(const char *cache_path, const char *key, const char *path, const char *name,
-	   struct arena *a)
-{
-	json_t *j = json_load_file(cache_path, 0, NULL);
-	struct plugin_info *info = NULL;
-	char *probe;
-
-	if (j != NULL && json_is_string(json_object_get(j, "key")) &&
-	    strcmp(json_string_value(json_object_get(j, "key")), key) == 0 &&
-	    json_is_string(json_object_get(j, "path")) &&
-	    strcmp(json_string_value(json_object_get(j, "path")), path) == 0 &&
-	    (probe = json_dumps(json_object_get(j, "probe"), JSON_COMPACT)) != NULL) {
-		info = arena_alloc(a, sizeof(*info));
-		info->name = arena_strdup(a, name);
-		info->path = arena_strdup(a, path);
-		info_from_json(info, probe, a);
-		free(probe);
-	}
-	json_decref(j);
-	return info;
-}
-
-/* Keep a usable probe result; a refusal is probed again next time. */
-static void
-cache_write(const char *cache_path, const char *key, const char *path, const char *probe_json)
-{
-	json_t *probe = json_loads(probe_json, 0, NULL);
-	json_t *j = json_pack("{s:s, s:s, s:o}", "key", key, "path", path, "probe",
-			      probe ? probe : json_null());
-	char *tmp = xasprintf("%s.%ld", cache_path, (long)getpid());
-
-	if (probe != NULL && json_object_get(probe, "refusal") == NULL &&
-	    json_dump_file(j, tmp, JSON_COMPACT) == 0 && rename(tmp, cache_path) != 0)
-		unlink(tmp);
-	json_decref(j);
-	free(tmp);
-}
-
-static struct plugin_info *
-find_cached(const struct loader_policy *pol, const char *path, const char *name,
-	    struct arena *a)
-{
-	char *cache_path = xasprintf("%s/%s.json", pol->cache_dir, name);
-	struct plugin_info *info = NULL;
-	struct proc_capture cap = {0};
-	struct stat st;
-	char *key;
-
-	if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-		free(cache_path);
-		return loader_probe(path, name, pol, a);
-	}
-	key = cache_key(&st);
-	info = cache_read(cache_path, key, path, name, a);
-	if (info == NULL) {
-		info = probe_capture(path, name, pol, a, &cap);
-		if (info->refusal == NULL && cap.data != NULL)
-			cache_write(cache_path, key, path, cap.data);
-		free(cap.data);
-	}
-	free(key);
-	free(cache_path);
-	return info;
-}
-
 struct plugin_info *
 loader_find(const struct loader_policy *pol, const char *name, struct arena *a)
 {
@@ -666,11 +872,8 @@ loader_find(const struct loader_policy *pol, const char *name, struct arena *a)
 		char *path = arena_sprintf(a, "%s/%s.so", pol->dirs[d], name);
 		struct stat st;
 
-		if (lstat(path, &st) != 0)
-			continue;
-		if (pol->cache_dir != NULL)
-			return find_cached(pol, path, name, a);
-		return loader_probe(path, name, pol, a);
+		if (lstat(path, &st) == 0)
+			return probe_file(pol, path, name, a);
 	}
 	return NULL;
 }

@@ -19,6 +19,7 @@
 #include <caretaker/plugin.h>
 
 struct arena;
+struct config;
 
 /* What the host knows of a plugin file, in the host's own memory. */
 struct plugin_info {
@@ -41,14 +42,24 @@ struct plugin_list {
 	size_t n_warnings;
 };
 
-/* Loader policy, from [caretaker]. */
+/* Loader policy, from [caretaker] (loader_policy_from_config). */
 struct loader_policy {
 	const char *const *dirs;
 	size_t n_dirs;
 	int is_trusting_dirs; /* skip owner/mode checks (containers) */
 	int64_t probe_timeout_ms;
-	const char *cache_dir; /* where loader_find may keep probe results; NULL: none */
+	const char *cache_dir; /* where loader_find and loader_scan keep probes; NULL: none */
 };
+
+/*
+ * The policy [caretaker] asks for: plugin_path, trust_plugin_dirs,
+ * probe_timeout, and the probe cache in state_dir/cache.  Strings come from
+ * cfg or `a`.  When trust_plugin_dirs is on (and the checks would apply, as
+ * root) it warns, once per process: every command that loads plugins comes
+ * through here.
+ */
+void loader_policy_from_config(const struct config *cfg, struct arena *a,
+			       struct loader_policy *pol);
 
 /* A plugin loaded in this process. */
 struct loaded_plugin {
@@ -70,13 +81,18 @@ void loader_close(struct loaded_plugin *lp);
 /* Probe one file in a child process; the result comes from `a`. */
 struct plugin_info *loader_probe(const char *path, const char *name,
 				 const struct loader_policy *pol, struct arena *a);
-/* Probe every NAME.so in every folder; earlier folders win. */
+/* Probe every NAME.so in every folder; earlier folders win.  Uses the
+ * cache as loader_find does. */
 void loader_scan(const struct loader_policy *pol, struct arena *a, struct plugin_list *out);
 /* Find NAME.so in the folders and probe it; NULL when there is none.
- * With pol->cache_dir, a probe result is kept there under the file's
+ * With pol->cache_dir, a probe's outcome is kept there under the file's
  * identity (device, inode, size, mtime, ctime) and reused while the file
- * is unchanged, sparing a process per run.  Only the descriptor's copy is
- * cached: the job's child loads and checks the file itself every time. */
+ * is unchanged, sparing a process per run: the descriptor's copy, or a
+ * refusal that comes from the file itself (a hang, crash or exit while
+ * loading, a bad descriptor), so a plugin that hangs costs probe_timeout
+ * once.  Refusals of the file's place (folders, owner, mode), of what
+ * dlopen needs besides the file, and failures to probe at all are not
+ * kept.  The job's child loads and checks the file itself every time. */
 struct plugin_info *loader_find(const struct loader_policy *pol, const char *name,
 				struct arena *a);
 void plugin_list_clear(struct plugin_list *l);

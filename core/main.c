@@ -112,34 +112,42 @@ cli_parse_global(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
-/* Load the configuration.  Unless `check` (which prints everything
- * itself) asked, global errors are printed here and NULL comes back. */
-static struct config *
-cli_load_config(const struct cli *cli, int is_check)
-{
-	struct config *cfg = NULL;
-	int rc = config_load(cli->config_path, &cfg);
-
-	if (is_check || rc == 0)
-		return cfg;
-	diag_print(&cfg->diags, stderr);
-	config_free(cfg);
-	return NULL;
-}
-
+/* The jobs' errors and, unless -q, the warnings: every command names a
+ * job that cannot run (a schedule that never elapses again), not only
+ * `check`. */
 static void
-print_warnings(const struct config *cfg)
+print_job_diags(const struct cli *cli, const struct config *cfg)
 {
-	struct diag_list w = {0};
+	struct diag_list shown = {0};
 
 	for (size_t i = 0; i < cfg->diags.n; i++) {
 		const struct diag *d = &cfg->diags.items[i];
 
-		if (d->severity == DIAG_WARNING)
-			diag_add(&w, DIAG_WARNING, d->file, d->line, d->job, d->hint, "%s", d->msg);
+		if (d->severity == DIAG_ERROR || cli->verbosity >= 0)
+			diag_add(&shown, d->severity, d->file, d->line, d->job, d->hint, "%s", d->msg);
 	}
-	diag_print(&w, stderr);
-	diag_list_clear(&w);
+	diag_print(&shown, stderr);
+	diag_list_clear(&shown);
+}
+
+/* Load the configuration.  Unless the command prints every diagnostic
+ * itself (`check`, `timers`), they are printed here, and after global
+ * errors NULL comes back. */
+static struct config *
+cli_load_config(const struct cli *cli, int is_printing_diags)
+{
+	struct config *cfg = NULL;
+	int rc = config_load(cli->config_path, &cfg);
+
+	if (is_printing_diags)
+		return cfg;
+	if (rc == 0) {
+		print_job_diags(cli, cfg);
+		return cfg;
+	}
+	diag_print(&cfg->diags, stderr);
+	config_free(cfg);
+	return NULL;
 }
 
 static int
@@ -177,7 +185,6 @@ cmd_run(struct cli *cli)
 	cfg = cli_load_config(cli, 0);
 	if (cfg == NULL)
 		return EXIT_CONFIG;
-	print_warnings(cfg);
 	rc = runner_run(cfg, (const char *const *)cli->argv + optind,
 			(size_t)(cli->argc - optind), &opts);
 	config_free(cfg);
@@ -326,9 +333,7 @@ cmd_timers(struct cli *cli)
 
 	if (rc != 0)
 		return rc;
-	cfg = cli_load_config(cli, 0);
-	if (cfg == NULL)
-		return EXIT_CONFIG;
+	cfg = cli_load_config(cli, 1);
 	rc = timers_generate(cfg, &opts);
 	config_free(cfg);
 	return rc;

@@ -32,10 +32,18 @@ struct pq_api {
 	int (*ntuples)(const PGresult *res);
 	char *(*getvalue)(const PGresult *res, int row, int column);
 	void (*clear)(PGresult *res);
+	PQnoticeReceiver (*set_notice_receiver)(PGconn *conn, PQnoticeReceiver proc, void *arg);
 };
 
 /* The table, loading libpq on the first call.  NULL when it cannot be
  * loaded, with the reason in err. */
 const struct pq_api *pq_load(char *err, size_t err_size);
+
+/* Send the server's notices on `conn` to the log instead of libpq's raw
+ * "NOTICE:  ..." on stderr: WARNING at warning level, NOTICE and the
+ * chatter below it (relation already exists, skipping) at debug.  `who`
+ * is log_msg's (NULL for the core) and must outlive the connection.  Call
+ * it on every connection the host opens, right after it connected. */
+void pq_notices_to_log(PGconn *conn, const char *who);
 
 #endif

@@ -53,8 +53,6 @@
 #include "utf8.h"
 #include "xmalloc.h"
 
-#define PROBE_TIMEOUT_MS 10000
-
 enum job_state { JOB_PENDING = 0, JOB_VISITING, JOB_DONE };
 
 struct runner {
@@ -584,11 +582,7 @@ runner_init(struct runner *rn, struct config *cfg, const struct runner_options *
 	rn->cfg = cfg;
 	rn->opts = opts;
 	rn->arena = arena_new();
-	rn->pol.dirs = cfg->settings.plugin_path;
-	rn->pol.n_dirs = cfg->settings.n_plugin_path;
-	rn->pol.is_trusting_dirs = cfg->settings.is_trusting_plugin_dirs;
-	rn->pol.probe_timeout_ms = PROBE_TIMEOUT_MS;
-	rn->pol.cache_dir = arena_sprintf(rn->arena, "%s/cache", cfg->settings.state_dir);
+	loader_policy_from_config(cfg, rn->arena, &rn->pol);
 	rn->state = xcalloc(cfg->n_jobs + 1, sizeof(*rn->state));
 	rn->status = xcalloc(cfg->n_jobs + 1, sizeof(*rn->status));
 	rn->is_blocking = xcalloc(cfg->n_jobs + 1, sizeof(*rn->is_blocking));

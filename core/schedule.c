@@ -4,8 +4,8 @@
  *
  * Owns: dispatch between cron (cron.c) and systemd calendar expressions
  * (calendar.c), the merged next elapse of a cron expression that needs
- * two calendar expressions, and the OnCalendar= text.  Does not own the
- * grammars or the arithmetic.
+ * two calendar expressions, whether a schedule stops elapsing, and the
+ * OnCalendar= text.  Does not own the grammars or the arithmetic.
  */
 #include "autoconf.h"
 
@@ -146,6 +146,59 @@ schedule_next(const struct schedule *s, int64_t after_usec, int64_t *next_usec)
 		return CT_ENOENT;
 	*next_usec = best;
 	return 0;
+}
+
+/* How many elapses schedule_find_end() follows one from the other: years
+ * of a schedule that elapses a few times a year (where chains have been
+ * seen to break, at a year's end), for about 0.1 ms per job; every command
+ * that reads the configuration pays it. */
+#define SCHEDULE_END_WALK 32
+/* 2150-01-01 00:00:00 UTC (see schedule_find_end in schedule.h). */
+#define SCHEDULE_END_HORIZON_USEC INT64_C(5680281600000000)
+
+/* The last elapse of S, knowing it elapses after LO and not after HI.  The
+ * elapses of a schedule that ends by its dates thin out monotonically, so
+ * halving the interval finds the edge in about 50 searches. */
+static int64_t
+schedule_last_before(const struct schedule *s, int64_t lo, int64_t hi)
+{
+	int64_t t = 0;
+
+	while (hi - lo > 1) {
+		int64_t mid = lo + (hi - lo) / 2;
+
+		if (schedule_next(s, mid, &t) == 0)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	(void)schedule_next(s, lo, &t);
+	return t;
+}
+
+enum schedule_end
+schedule_find_end(const struct schedule *s, int64_t after_usec, int64_t *last_usec)
+{
+	int64_t e, next;
+	int rc = schedule_next(s, after_usec, &next);
+
+	if (rc != 0)
+		return rc == CT_ENOENT ? SCHEDULE_ENDED : SCHEDULE_ENDLESS;
+	for (int i = 0; i < SCHEDULE_END_WALK && next < SCHEDULE_END_HORIZON_USEC; i++) {
+		e = next;
+		rc = schedule_next(s, e, &next);
+		if (rc == CT_ENOENT) {
+			*last_usec = e;
+			return SCHEDULE_ENDS;
+		}
+		if (rc != 0)
+			return SCHEDULE_ENDLESS;
+	}
+	if (next >= SCHEDULE_END_HORIZON_USEC ||
+	    schedule_next(s, SCHEDULE_END_HORIZON_USEC, &e) != CT_ENOENT)
+		return SCHEDULE_ENDLESS;
+	*last_usec = schedule_last_before(s, next - 1, SCHEDULE_END_HORIZON_USEC);
+	return SCHEDULE_ENDS;
 }
 
 const char *

@@ -62,6 +62,26 @@ void schedule_free(struct schedule *s);
  * success only. */
 int schedule_next(const struct schedule *s, int64_t after_usec, int64_t *next_usec);
 
+/* Whether a schedule goes on elapsing (schedule_find_end). */
+enum schedule_end {
+	SCHEDULE_ENDLESS, /* it elapses for as long as the search looks */
+	SCHEDULE_ENDS,    /* it elapses a bounded number of times, then never */
+	SCHEDULE_ENDED,   /* it never elapses again */
+	SCHEDULE_END__LAST /* never use */
+};
+
+/* Does S stop elapsing after AFTER_USEC?  Follows its elapses one from the
+ * other, as `run --due` and a timer do, with schedule_next(): a chain of
+ * elapses can break where a search from another time would not (systemd
+ * 252's search loops on some expressions in zones with DST, and so does
+ * ours).  Then it asks whether S elapses after the year 2150 at all;
+ * nearly every schedule does (the search gives up after 2199, as
+ * systemd's does, and an endless schedule's longest gap is a weekday on
+ * 29 February, 40 years).  On SCHEDULE_ENDS, *last_usec is the last
+ * elapse.  An AFTER_USEC schedule_next() refuses counts as endless. */
+enum schedule_end schedule_find_end(const struct schedule *s, int64_t after_usec,
+				    int64_t *last_usec);
+
 /* The schedule as systemd OnCalendar= text in systemd's normalized form,
  * zone kept: "daily" gives "*-*-* 00:00:00", "0 1 * * 0" gives
  * "Sun *-*-* 01:00:00".  A cron expression that restricts both day of

@@ -253,6 +253,7 @@ svc_pg_connect(struct ct_task *t, const char *conninfo, struct pg_conn **conn)
 		pq->finish(c);
 		return CT_EPG;
 	}
+	pq_notices_to_log(c, t->job->name);
 	t->conns = xreallocarray(t->conns, t->n_conns + 1, sizeof(*t->conns));
 	t->conns[t->n_conns++] = c;
 	*conn = c;

@@ -183,6 +183,10 @@ tests_faults_slowok_la_LDFLAGS = $(FAULT_LDFLAGS)
 tests_faults_loud_la_SOURCES = tests/faults/loud.c tests/faults/fault.h
 tests_faults_loud_la_CFLAGS = $(FAULT_CFLAGS)
 tests_faults_loud_la_LDFLAGS = $(FAULT_LDFLAGS)
+check_LTLIBRARIES += tests/faults/ctorhang.la
+tests_faults_ctorhang_la_SOURCES = tests/faults/ctorhang.c tests/faults/fault.h
+tests_faults_ctorhang_la_CFLAGS = $(FAULT_CFLAGS)
+tests_faults_ctorhang_la_LDFLAGS = $(FAULT_LDFLAGS)
 EXTRA_DIST += tests/faults/notelf.txt
 
 # ---- integration tests: the built binary, real files, real children ----

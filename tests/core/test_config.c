@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -260,6 +261,206 @@ test_config_warns_of_passwords_in_readable_files(void **state)
 }
 
 static void
+test_config_probe_timeout_defaults_to_ten_seconds(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	tu_write("caretaker.ini", "[caretaker]\nstate_dir = st\n");
+	cfg = load(0);
+	assert_int_equal(cfg->settings.probe_timeout_ms, 10000);
+	config_free(cfg);
+	tu_write("caretaker.ini", "[caretaker]\nprobe_timeout = 1.5s\n");
+	cfg = load(0);
+	assert_int_equal(cfg->settings.probe_timeout_ms, 1500);
+	config_free(cfg);
+}
+
+static void
+test_config_probe_timeout_out_of_range_is_an_error(void **state)
+{
+	struct config *cfg;
+	const struct diag *d;
+
+	(void)state;
+	tu_write("caretaker.ini", "[caretaker]\nstate_dir = st\nprobe_timeout = 0\n");
+	cfg = load(CT_ECONFIG);
+	d = find_diag(cfg, "probe_timeout: 0s is out of range 100ms-10min");
+	assert_int_equal(d->severity, DIAG_ERROR);
+	assert_int_equal(d->line, 3);
+	assert_int_equal(cfg->settings.probe_timeout_ms, 100);
+	config_free(cfg);
+	tu_write("caretaker.ini", "[caretaker]\nprobe_timeout = 1h\n");
+	cfg = load(CT_ECONFIG);
+	find_diag(cfg, "probe_timeout: 1h is out of range 100ms-10min");
+	config_free(cfg);
+	tu_write("caretaker.ini", "[caretaker]\nprobe_timeout = soon\n");
+	cfg = load(CT_ECONFIG);
+	find_diag(cfg, "probe_timeout: 'soon' is not a duration");
+	assert_int_equal(cfg->settings.probe_timeout_ms, 10000);
+	config_free(cfg);
+}
+
+/* Whether any warning says a key holds a password. */
+static int
+has_password_warning(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->diags.n; i++)
+		if (strstr(cfg->diags.items[i].msg, "holds a password") != NULL)
+			return 1;
+	return 0;
+}
+
+static void
+test_config_warns_of_a_password_in_an_env_list(void **state)
+{
+	struct config *cfg;
+	const struct diag *d;
+
+	(void)state;
+	tu_write("caretaker.ini", "[caretaker]\nstate_dir = st\n\n[dump]\nplugin = exec\n"
+				  "command = pg_dump app\nenv = PGHOST=db, PGPASSWORD=hunter2\n");
+	cfg = load(0);
+	d = find_diag(cfg, "'env' holds a password in a file others can read");
+	assert_int_equal(d->severity, DIAG_WARNING);
+	assert_int_equal(d->line, 7);
+	config_free(cfg);
+}
+
+static void
+test_config_matches_passwords_in_any_case(void **state)
+{
+	static const char *const values[] = {
+		"conninfo = host=db Password=hunter2",
+		"conninfo = host=db PASSWORD = hunter2",
+		"env = MYSQL_ROOT_PASSWORD=hunter2",
+		"db_password = hunter2",
+		"Password = hunter2",
+	};
+	char text[256];
+	struct config *cfg;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		snprintf(text, sizeof(text), "[j]\nplugin = hello\n%s\n", values[i]);
+		tu_write("caretaker.ini", text);
+		cfg = load(0);
+		if (!has_password_warning(cfg))
+			fail_msg("expected a password warning for '%s'", values[i]);
+		config_free(cfg);
+	}
+}
+
+static void
+test_config_does_not_take_password_files_for_passwords(void **state)
+{
+	static const char *const values[] = {
+		"password_file = /etc/caretaker/secret",
+		"env = PGPASSFILE=/etc/pgpass, PASSWORD_FILE=/run/secrets/db",
+		"conninfo = host=db passfile=/etc/pgpass",
+		"description = rotates the password table",
+		"env = PGPASSWORD=",
+	};
+	char text[256];
+	struct config *cfg;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		snprintf(text, sizeof(text), "[j]\nplugin = hello\n%s\n", values[i]);
+		tu_write("caretaker.ini", text);
+		cfg = load(0);
+		if (has_password_warning(cfg)) {
+			diag_print(&cfg->diags, stdout);
+			fail_msg("expected no password warning for '%s'", values[i]);
+		}
+		config_free(cfg);
+	}
+}
+
+/* The diagnostic at `line` of caretaker.ini, or fail. */
+static const struct diag *
+diag_at_line(const struct config *cfg, int line)
+{
+	for (size_t i = 0; i < cfg->diags.n; i++)
+		if (cfg->diags.items[i].line == line)
+			return &cfg->diags.items[i];
+	diag_print(&cfg->diags, stdout);
+	fail_msg("no diagnostic at line %d", line);
+	return NULL;
+}
+
+static void
+test_config_a_schedule_that_never_elapses_again_is_an_error(void **state)
+{
+	static const char *const schedules[] = {"*-02-30", "2100-02-29", "0 0 30 2 *"};
+	char text[256];
+	struct config *cfg;
+	const struct diag *d;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(schedules) / sizeof(schedules[0]); i++) {
+		snprintf(text, sizeof(text), "[j]\nplugin = hello\nschedule = %s\n", schedules[i]);
+		tu_write("caretaker.ini", text);
+		cfg = load(0);
+		d = diag_at_line(cfg, 3);
+		if (d->severity != DIAG_ERROR || strstr(d->msg, "never elapses again") == NULL)
+			fail_msg("schedule = %s: expected an error that it never elapses again, "
+				 "got: %s", schedules[i], d->msg);
+		assert_string_equal(d->job, "j");
+		assert_true(config_job_has_error(cfg, cfg->jobs[0]));
+		config_free(cfg);
+	}
+}
+
+static void
+test_config_a_schedule_that_stops_is_a_warning_naming_its_last_elapse(void **state)
+{
+	struct config *cfg;
+	const struct diag *d;
+
+	(void)state;
+	tu_write("caretaker.ini", "[j]\nplugin = hello\nschedule = 2025..2090-*-01 06:00 UTC\n");
+	cfg = load(0);
+	d = diag_at_line(cfg, 3);
+	assert_int_equal(d->severity, DIAG_WARNING);
+	if (strstr(d->msg, "elapses for the last time at 2090-12-01 06:00:00 UTC") == NULL)
+		fail_msg("expected the last elapse in the warning, got: %s", d->msg);
+	assert_false(config_job_has_error(cfg, cfg->jobs[0]));
+	config_free(cfg);
+}
+
+/* Whether this one still elapses depends on today's date (see
+ * test_schedule.c for fixed dates); either way it must be said. */
+static void
+test_config_a_schedule_whose_chain_breaks_in_a_dst_zone_is_named(void **state)
+{
+	struct config *cfg;
+	const struct diag *d;
+
+	(void)state;
+	tu_write("caretaker.ini", "[j]\nplugin = hello\nschedule = *-03/8-25 Europe/Berlin\n");
+	cfg = load(0);
+	d = diag_at_line(cfg, 3);
+	if (strstr(d->msg, "never elapses again") == NULL &&
+	    strstr(d->msg, "elapses for the last time") == NULL)
+		fail_msg("expected the schedule's end to be named, got: %s", d->msg);
+	config_free(cfg);
+}
+
+static void
+test_config_a_schedule_that_goes_on_says_nothing(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	tu_write("caretaker.ini", "[j]\nplugin = hello\nschedule = *-02-29 03:00 UTC\n\n"
+				  "[k]\nplugin = hello\nschedule = 0 3 * * 0\n");
+	cfg = load(0);
+	assert_int_equal(cfg->diags.n, 0);
+	config_free(cfg);
+}
+
+static void
 test_config_settings_section_only_in_main_file(void **state)
 {
 	struct config *cfg;
@@ -289,6 +490,15 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_config_core_key_errors_belong_to_the_job, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_graph_finds_unknown_names_and_cycles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_warns_of_passwords_in_readable_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_probe_timeout_defaults_to_ten_seconds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_probe_timeout_out_of_range_is_an_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_warns_of_a_password_in_an_env_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_matches_passwords_in_any_case, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_does_not_take_password_files_for_passwords, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_a_schedule_that_never_elapses_again_is_an_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_a_schedule_that_stops_is_a_warning_naming_its_last_elapse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_a_schedule_whose_chain_breaks_in_a_dst_zone_is_named, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_a_schedule_that_goes_on_says_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_settings_section_only_in_main_file, setup, teardown),
 	};
 

@@ -960,6 +960,93 @@ test_schedule_cron_agrees_with_minute_by_minute_scan(void **state)
 	}
 }
 
+/* ---- whether a schedule stops elapsing ---- */
+
+static const char *const end_words[SCHEDULE_END__LAST] = {
+    [SCHEDULE_ENDLESS] = "endless", [SCHEDULE_ENDS] = "ends", [SCHEDULE_ENDED] = "ended"};
+
+/* schedule_find_end of EXPR after AFTER must say WANT, and for "ends" the
+ * last elapse must be LAST (UTC). */
+static void
+assert_end(const char *expr, const char *after, enum schedule_end want, const char *last)
+{
+	struct schedule *s = parse_ok(expr);
+	int64_t last_usec = 0;
+	enum schedule_end got = schedule_find_end(s, utc_usec(after), &last_usec);
+	char got_last[64] = "";
+
+	if (got == SCHEDULE_ENDS)
+		format_utc(last_usec, got_last, sizeof(got_last));
+	if (got != want || (want == SCHEDULE_ENDS && strcmp(got_last, last) != 0))
+		fail_msg("\"%s\" after %s: expected %s%s%s, got %s%s%s", expr, after,
+			 end_words[want], last ? " at " : "", last ? last : "", end_words[got],
+			 got_last[0] ? " at " : "", got_last);
+	schedule_free(s);
+}
+
+static void
+test_schedule_end_of_an_impossible_date_is_now(void **state)
+{
+	(void)state;
+	assert_end("*-02-30", "2026-12-06 10:00:00", SCHEDULE_ENDED, NULL);
+	assert_end("2100-02-29", "2026-12-06 10:00:00", SCHEDULE_ENDED, NULL);
+	assert_end("0 0 30 2 *", "2026-12-06 10:00:00", SCHEDULE_ENDED, NULL);
+}
+
+static void
+test_schedule_end_of_a_past_date_is_now(void **state)
+{
+	(void)state;
+	assert_end("2024-01-01 00:00 UTC", "2026-12-06 10:00:00", SCHEDULE_ENDED, NULL);
+}
+
+/* systemd 252's search loops on this one in a zone with DST once past
+ * November 25th, and so does ours: a chain of elapses started before
+ * March ends with the year; started after November 25th, it never elapses. */
+static void
+test_schedule_end_of_a_chain_that_breaks_in_a_dst_zone(void **state)
+{
+	(void)state;
+	require_zone("Europe/Berlin");
+	assert_end("*-03/8-25 Europe/Berlin", "2020-01-01 00:00:00", SCHEDULE_ENDS,
+	           "2020-11-24 23:00:00");
+	assert_end("*-03/8-25 Europe/Berlin", "2026-12-06 10:00:00", SCHEDULE_ENDED, NULL);
+	setenv("TZ", "Europe/Berlin", 1);
+	assert_end("*-03/8-25", "2027-01-01 00:00:00", SCHEDULE_ENDS, "2027-11-24 23:00:00");
+	setenv("TZ", "UTC", 1);
+	assert_end("*-03/8-25", "2027-01-01 00:00:00", SCHEDULE_ENDLESS, NULL);
+}
+
+static void
+test_schedule_end_of_a_year_range_is_its_last_elapse(void **state)
+{
+	(void)state;
+	assert_end("2025..2030-*-01 06:00 UTC", "2026-12-06 10:00:00", SCHEDULE_ENDS,
+	           "2030-12-01 06:00:00");
+	assert_end("2030-07-01", "2026-12-06 10:00:00", SCHEDULE_ENDS, "2030-07-01 00:00:00");
+}
+
+/* Too many elapses to follow one by one: the last is found by halving. */
+static void
+test_schedule_end_of_a_frequent_schedule_is_found_without_a_walk(void **state)
+{
+	(void)state;
+	assert_end("2027-*-* *:*:00 UTC", "2026-12-06 10:00:00", SCHEDULE_ENDS,
+	           "2027-12-31 23:59:00");
+}
+
+static void
+test_schedule_end_of_usual_schedules_never_comes(void **state)
+{
+	(void)state;
+	assert_end("daily", "2026-12-06 10:00:00", SCHEDULE_ENDLESS, NULL);
+	assert_end("*:*:*", "2026-12-06 10:00:00", SCHEDULE_ENDLESS, NULL);
+	assert_end("0 3 * * 0", "2026-12-06 10:00:00", SCHEDULE_ENDLESS, NULL);
+	assert_end("*-02-29 03:00", "2026-12-06 10:00:00", SCHEDULE_ENDLESS, NULL);
+	/* 29 February on a Monday: 2044, 2072, then 2112 (2100 is no leap year). */
+	assert_end("Mon *-02-29", "2026-12-06 10:00:00", SCHEDULE_ENDLESS, NULL);
+}
+
 static void
 test_schedule_free_accepts_null(void **state)
 {
@@ -1055,6 +1142,12 @@ main(void)
 	    cmocka_unit_test(test_schedule_cron_rejects_wrong_field_count),
 	    cmocka_unit_test(test_schedule_cron_rejects_reboot),
 	    cmocka_unit_test(test_schedule_cron_agrees_with_minute_by_minute_scan),
+	    cmocka_unit_test(test_schedule_end_of_an_impossible_date_is_now),
+	    cmocka_unit_test(test_schedule_end_of_a_past_date_is_now),
+	    cmocka_unit_test(test_schedule_end_of_a_chain_that_breaks_in_a_dst_zone),
+	    cmocka_unit_test(test_schedule_end_of_a_year_range_is_its_last_elapse),
+	    cmocka_unit_test(test_schedule_end_of_a_frequent_schedule_is_found_without_a_walk),
+	    cmocka_unit_test(test_schedule_end_of_usual_schedules_never_comes),
 	    cmocka_unit_test(test_schedule_free_accepts_null),
 	};
 

@@ -49,6 +49,22 @@ PY
 
 "$CARETAKER" -c "$T/a.ini" run shared >"$out" 2>"$err"
 check "with nobody else holding it, the lock is taken again" grep -q "^ok .*shared" "$out"
+check "the server's notices do not reach stderr raw" eval '! err_has "NOTICE"'
+"$CARETAKER" -c "$T/b.ini" report shared >"$out" 2>"$err"
+check "nor do they when report reads the table" eval '! err_has "NOTICE"'
+
+"$CARETAKER" -vv -c "$T/a.ini" run shared >"$out" 2>"$err"
+check "a notice is a debug line of the log" \
+	err_has '^caretaker: debug: PostgreSQL NOTICE: relation "caretaker_history" already exists, skipping$'
+
+psql -X -q -c "CREATE FUNCTION warn_history() RETURNS trigger LANGUAGE plpgsql AS
+	\$\$BEGIN RAISE WARNING 'history is getting large'; RETURN NEW; END\$\$;
+	CREATE TRIGGER warn_history BEFORE INSERT ON caretaker_history
+	FOR EACH ROW EXECUTE FUNCTION warn_history();"
+"$CARETAKER" -c "$T/a.ini" run shared >"$out" 2>"$err"
+check "a server WARNING is a warning line of the log" \
+	eval 'grep -q "^ok .*shared" "$out" &&
+	      err_has "^caretaker: warning: PostgreSQL WARNING: history is getting large$"'
 
 sed -i "s|^conninfo = .*|conninfo = host=$T port=1 dbname=none connect_timeout=2|" "$T/a.ini"
 "$CARETAKER" -c "$T/a.ini" run shared >"$out" 2>"$err"

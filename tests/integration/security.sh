@@ -47,8 +47,13 @@ printf 'trust_plugin_dirs = yes\n' >"$T/extra"
 sed -i "/^\[caretaker\]/r $T/extra" "$T/caretaker.ini"
 ct run hello
 check "trust_plugin_dirs = yes loads it anyway" rc_is 0
+check "run says trust_plugin_dirs = yes is on" err_has "warning: trust_plugin_dirs = yes: .*without owner and mode checks"
 ct plugins
 check "trust_plugin_dirs says so in a warning" err_has "without owner and mode checks"
+ct describe hello
+check "describe says trust_plugin_dirs = yes is on" err_has "without owner and mode checks"
+ct check
+check "check says trust_plugin_dirs = yes is on" err_has "without owner and mode checks"
 chmod 644 "$T/plugins/hello.so"
 
 chmod 646 "$T/caretaker.ini"
