@@ -201,6 +201,16 @@ apply_output(struct run_result *r, json_t *msg)
 		capbuf_append(&s->buf, json_string_value(data), json_string_length(data));
 }
 
+/* Only the newest report is kept (progress.c shows it), in fixed space. */
+static void
+apply_progress(struct run_result *r, json_t *msg)
+{
+	json_t *f = json_object_get(msg, "fraction");
+
+	progress_sample_set(&r->progress, json_is_number(f) ? json_number_value(f) : -1,
+			    json_string_value(json_object_get(msg, "what")), proc_now_ms());
+}
+
 static void
 apply_end(struct run_result *r, json_t *msg)
 {
@@ -219,6 +229,7 @@ result_apply_line(struct run_result *r, const char *line, size_t len)
 		{"log", apply_log},         {"status", apply_status}, {"metric", apply_metric},
 		{"finding", apply_finding}, {"artifact", apply_artifact}, {"output", apply_output},
 		{"end", apply_end},
+		{"progress", apply_progress},
 	};
 	json_t *msg = json_loadb(line, len, 0, NULL);
 	const char *type = json_string_value(json_object_get(msg, "t"));

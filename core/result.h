@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "proc.h"
+#include "progress.h"
 
 struct arena;
 
@@ -69,6 +70,7 @@ struct run_result {
 	size_t n_streams;
 	struct run_log *logs;  /* warnings and errors only */
 	size_t n_logs;
+	struct progress_sample progress; /* the newest report, while it runs */
 };
 
 struct run_result *result_new(const char *job, const char *plugin, size_t output_limit);

@@ -21,6 +21,7 @@ UNIT_TESTS = \
 	tests/core/test_runner \
 	tests/core/test_history \
 	tests/core/test_schedule \
+	tests/core/test_progress \
 	tests/plugins/test_exec_argv \
 	tests/plugins/test_compress
 UNIT_TESTS += tests/plugins/test_archive tests/plugins/test_crypt
@@ -50,6 +51,9 @@ tests_core_test_history_LDADD = $(UNIT_LDADD)
 tests_core_test_schedule_SOURCES = tests/core/test_schedule.c
 tests_core_test_schedule_CFLAGS = $(UNIT_CFLAGS)
 tests_core_test_schedule_LDADD = $(UNIT_LDADD)
+tests_core_test_progress_SOURCES = tests/core/test_progress.c tests/core/testutil.c tests/core/testutil.h
+tests_core_test_progress_CFLAGS = $(UNIT_CFLAGS)
+tests_core_test_progress_LDADD = $(UNIT_LDADD)
 tests_plugins_test_exec_argv_SOURCES = tests/plugins/test_exec_argv.c plugins/exec/argv.c
 tests_plugins_test_exec_argv_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/plugins/exec
 tests_plugins_test_exec_argv_LDADD = $(CMOCKA_LIBS)
@@ -134,6 +138,7 @@ check_LTLIBRARIES += \
 	tests/faults/ctorcrash.la \
 	tests/faults/misnamed.la \
 	tests/faults/slowok.la
+check_LTLIBRARIES += tests/faults/slowprogress.la
 tests_faults_segv_la_SOURCES = tests/faults/segv.c tests/faults/fault.h
 tests_faults_segv_la_CFLAGS = $(FAULT_CFLAGS)
 tests_faults_segv_la_LDFLAGS = $(FAULT_LDFLAGS)
@@ -167,6 +172,9 @@ tests_faults_misnamed_la_LDFLAGS = $(FAULT_LDFLAGS)
 tests_faults_slowok_la_SOURCES = tests/faults/slowok.c tests/faults/fault.h
 tests_faults_slowok_la_CFLAGS = $(FAULT_CFLAGS)
 tests_faults_slowok_la_LDFLAGS = $(FAULT_LDFLAGS)
+tests_faults_slowprogress_la_SOURCES = tests/faults/slowprogress.c tests/faults/fault.h
+tests_faults_slowprogress_la_CFLAGS = $(FAULT_CFLAGS)
+tests_faults_slowprogress_la_LDFLAGS = $(FAULT_LDFLAGS)
 EXTRA_DIST += tests/faults/notelf.txt
 
 # ---- integration tests: the built binary, real files, real children ----
