@@ -193,10 +193,12 @@ INTEGRATION_TESTS = \
 	tests/integration/timers.sh \
 	tests/integration/style.sh
 INTEGRATION_TESTS += tests/integration/decrypt.sh
+INTEGRATION_TESTS += tests/integration/progress.sh tests/integration/backup-progress.sh
 INTEGRATION_TESTS += tests/integration/backup.sh tests/integration/verify.sh
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += tests/integration/backuplib.sh
+EXTRA_DIST += tests/integration/backuplib.sh tests/integration/ttyrun.py \
+	tests/integration/liveline.py
 EXTRA_DIST += tests/integration/lib.sh tests/abi/v1/caretaker/plugin.h \
 	tests/abi/v1/caretaker/errors.h tests/abi/v1/oldplugin.c
 
