@@ -173,13 +173,14 @@ progress_format_state(char *buf, size_t size, const char *what, double fraction,
 		      int64_t eta_ms)
 {
 	char pct[16] = "", eta[64] = "", span[32];
+	int is_estimated = fraction >= 0 && fraction < 1 && eta_ms >= 0;
 
 	if (fraction >= 0)
 		snprintf(pct, sizeof(pct), " %d%%", (int)floor(fraction * 100));
-	if (fraction >= 0 && eta_ms >= 1000) {
+	if (is_estimated && eta_ms >= 1000) {
 		progress_format_span(eta_ms, span, sizeof(span));
 		snprintf(eta, sizeof(eta), ", about %s left", span);
-	} else if (fraction >= 0 && eta_ms >= 0) {
+	} else if (is_estimated) {
 		snprintf(eta, sizeof(eta), ", almost done");
 	}
 	snprintf(buf, size, "%s%s%s", what[0] != '\0' ? what : "running", pct, eta);

@@ -236,6 +236,8 @@ test_progress_format_state_shows_step_percentage_and_time_left(void **state)
 	assert_string_equal(buf, "dumping 99%, almost done");
 	progress_format_state(buf, sizeof(buf), "dumping", 0.05, -1);
 	assert_string_equal(buf, "dumping 5%");
+	progress_format_state(buf, sizeof(buf), "dumping", 1.0, 0);
+	assert_string_equal(buf, "dumping 100%");
 }
 
 static void
@@ -288,13 +290,15 @@ test_progress_pid_start_of_a_zombie_is_enoent(void **state)
 {
 	unsigned long long start = 0;
 	pid_t pid = fork();
+	siginfo_t info;
 	int rc;
 
 	(void)state;
 	assert_true(pid >= 0);
 	if (pid == 0)
 		_exit(0);
-	usleep(100000); /* exited, not yet reaped */
+	/* Exited, and left unreaped: a zombie. */
+	assert_int_equal(waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT), 0);
 	rc = progress_pid_start(pid, &start);
 	waitpid(pid, NULL, 0);
 	assert_int_equal(rc, CT_ENOENT);
