@@ -108,7 +108,7 @@ throttle_take_step(struct progress_throttle *pt, int64_t now_ms)
 
 int
 progress_throttle_pass(struct progress_throttle *pt, int64_t now_ms, double fraction,
-		       const char *what)
+                       const char *what)
 {
 	char cut[PROGRESS_WHAT_SIZE];
 	double f = progress_fraction_clean(fraction);
@@ -131,8 +131,7 @@ progress_throttle_pass(struct progress_throttle *pt, int64_t now_ms, double frac
 /* ---- the parent's sample ------------------------------------------------- */
 
 void
-progress_sample_set(struct progress_sample *s, double fraction, const char *what,
-		    int64_t now_ms)
+progress_sample_set(struct progress_sample *s, double fraction, const char *what, int64_t now_ms)
 {
 	s->fraction = progress_fraction_clean(fraction);
 	words_cut(what != NULL ? what : "", s->what, sizeof(s->what));
@@ -169,8 +168,7 @@ progress_format_span(int64_t ms, char *buf, size_t size)
 }
 
 void
-progress_format_state(char *buf, size_t size, const char *what, double fraction,
-		      int64_t eta_ms)
+progress_format_state(char *buf, size_t size, const char *what, double fraction, int64_t eta_ms)
 {
 	char pct[16] = "", eta[64] = "", span[32];
 	int is_estimated = fraction >= 0 && fraction < 1 && eta_ms >= 0;
@@ -306,15 +304,15 @@ running_json(const struct progress_run *pr, int64_t now_ms)
 	int is_based = s->n > 0 && s->fraction >= 0 && strcmp(s->what, pr->base_what) == 0;
 
 	return json_pack(
-		"{s:i, s:s, s:I, s:I, s:I, s:I, s:s, s:o, s:o, s:o, s:I, s:I}", "format", 1, "job",
-		pr->p.job, "pid", (json_int_t)getpid(), "pid_start", (json_int_t)pr->pid_start,
-		"child_pid", (json_int_t)pr->p.child_pid, "start_us", (json_int_t)pr->start_us,
-		"step", s->what, "fraction", s->fraction >= 0 ? json_real(s->fraction) : json_null(),
-		"base_fraction", is_based ? json_real(pr->base_fraction) : json_null(), "base_us",
-		is_based ? json_integer(wall_us_of(pr->base_ms, now_ms, now_us)) : json_null(),
-		"updated_us",
-		(json_int_t)(s->n > 0 ? wall_us_of(s->at_ms, now_ms, now_us) : pr->start_us),
-		"written_us", (json_int_t)now_us);
+	    "{s:i, s:s, s:I, s:I, s:I, s:I, s:s, s:o, s:o, s:o, s:I, s:I}", "format", 1, "job",
+	    pr->p.job, "pid", (json_int_t)getpid(), "pid_start", (json_int_t)pr->pid_start,
+	    "child_pid", (json_int_t)pr->p.child_pid, "start_us", (json_int_t)pr->start_us, "step",
+	    s->what, "fraction", s->fraction >= 0 ? json_real(s->fraction) : json_null(),
+	    "base_fraction", is_based ? json_real(pr->base_fraction) : json_null(), "base_us",
+	    is_based ? json_integer(wall_us_of(pr->base_ms, now_ms, now_us)) : json_null(),
+	    "updated_us",
+	    (json_int_t)(s->n > 0 ? wall_us_of(s->at_ms, now_ms, now_us) : pr->start_us),
+	    "written_us", (json_int_t)now_us);
 }
 
 /* Mode 0640: the words are the plugin's, and may say more than others
@@ -331,7 +329,7 @@ running_write(struct progress_run *pr, int64_t now_ms)
 		rc = proc_write_file_atomic(pr->running_path, text, strlen(text), 0640, 0);
 	if (rc != 0) {
 		log_warn("%s: cannot write %s (`status` will not show this run): %s", pr->p.job,
-			 pr->running_path, text != NULL ? strerror(errno) : "out of memory");
+		         pr->running_path, text != NULL ? strerror(errno) : "out of memory");
 		pr->is_running_broken = 1;
 	}
 	pr->written_ms = now_ms;
@@ -353,7 +351,7 @@ running_start(struct progress_run *pr)
 	(void)progress_pid_start(getpid(), &pr->pid_start);
 	if (proc_mkdir_p(dir, 0750) != 0) {
 		log_warn("%s: cannot create %s (`status` will not show this run): %s", pr->p.job,
-			 dir, strerror(errno));
+		         dir, strerror(errno));
 	} else {
 		pr->running_path = xasprintf("%s/%s.%ld.json", dir, pr->p.job, (long)getpid());
 		running_write(pr, pr->start_ms);
@@ -497,8 +495,7 @@ progress_running_is_alive(const struct progress_running *r)
 /* The file's bytes: a regular file, opened without following a link or
  * waiting on a FIFO, and small. */
 static int
-running_slurp(const char *path, char *buf, size_t size, size_t *len, char *err,
-	      size_t err_size)
+running_slurp(const char *path, char *buf, size_t size, size_t *len, char *err, size_t err_size)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
@@ -561,8 +558,7 @@ running_from_json(json_t *j, struct progress_running *r)
 }
 
 int
-progress_running_read(const char *path, struct progress_running *r, char *err,
-		      size_t err_size)
+progress_running_read(const char *path, struct progress_running *r, char *err, size_t err_size)
 {
 	char *buf = xmalloc(RUNNING_FILE_MAX_BYTES);
 	size_t len = 0;
@@ -620,7 +616,7 @@ running_cmp(const void *a, const void *b)
 
 int
 progress_running_list(const char *state_dir, int is_cleaning, struct progress_running **out,
-		      size_t *n)
+                      size_t *n)
 {
 	char *dir = running_dir(state_dir);
 	DIR *d = opendir(dir);

@@ -44,7 +44,7 @@ struct progress_throttle {
  * Zero-initialise the struct before the first call.
  */
 int progress_throttle_pass(struct progress_throttle *pt, int64_t now_ms, double fraction,
-			   const char *what);
+                           const char *what);
 
 /* ---- the parent: the newest report --------------------------------------- */
 
@@ -58,7 +58,7 @@ struct progress_sample {
 /* Keep a report from the child (what may be NULL).  Fixed size, whatever
  * the child sends and however often. */
 void progress_sample_set(struct progress_sample *s, double fraction, const char *what,
-			 int64_t now_ms);
+                         int64_t now_ms);
 
 /* ---- words and estimates ------------------------------------------------- */
 
@@ -77,7 +77,7 @@ void progress_format_span(int64_t ms, char *buf, size_t size);
  * "running pg_repack" when the fraction is unknown; "running" when there
  * are no words.  eta_ms < 0: no estimate. */
 void progress_format_state(char *buf, size_t size, const char *what, double fraction,
-			   int64_t eta_ms);
+                           int64_t eta_ms);
 
 /* ---- one run, seen from the parent -------------------------------------- */
 
@@ -91,15 +91,15 @@ struct progress_run_params {
 
 struct progress_run {
 	struct progress_run_params p;
-	char *running_path;  /* state_dir/running/JOB.PID.json, NULL without a folder */
-	int is_running_broken; /* a write failed: no more tries */
+	char *running_path;           /* state_dir/running/JOB.PID.json, NULL without a folder */
+	int is_running_broken;        /* a write failed: no more tries */
 	unsigned long long pid_start; /* caretaker's own, for the running file */
 	int64_t start_ms;
 	int64_t start_us;
-	int is_live;         /* draw the live line on stderr */
+	int is_live; /* draw the live line on stderr */
 	int is_line_shown;
-	char line[512];      /* the live line last drawn */
-	int64_t written_ms;  /* the running file last written */
+	char line[512];     /* the live line last drawn */
+	int64_t written_ms; /* the running file last written */
 	uint64_t written_n;
 	char base_what[PROGRESS_WHAT_SIZE]; /* the estimate's first point in this step */
 	double base_fraction;
@@ -126,15 +126,15 @@ void progress_run_end(struct progress_run *pr);
 
 struct progress_running {
 	char job[256];
-	pid_t pid;                      /* caretaker's */
-	unsigned long long pid_start;   /* its start time, /proc/PID/stat field 22 */
+	pid_t pid;                    /* caretaker's */
+	unsigned long long pid_start; /* its start time, /proc/PID/stat field 22 */
 	pid_t child_pid;
-	int64_t start_us;               /* the run's start, wall clock */
+	int64_t start_us; /* the run's start, wall clock */
 	char step[PROGRESS_WHAT_SIZE];
-	double fraction;                /* -1: unknown */
-	double base_fraction;           /* the estimate's first point in this step, */
-	int64_t base_us;                /*   0 when there is none */
-	int64_t updated_us;             /* the newest report (or the start) */
+	double fraction;      /* -1: unknown */
+	double base_fraction; /* the estimate's first point in this step, */
+	int64_t base_us;      /*   0 when there is none */
+	int64_t updated_us;   /* the newest report (or the start) */
 	int64_t written_us;
 };
 
@@ -148,13 +148,12 @@ int progress_pid_start(pid_t pid, unsigned long long *start);
 int progress_running_is_alive(const struct progress_running *r);
 /* Read one running file.  0, or CT_ENOENT / CT_EIO / CT_ECORRUPT with the
  * reason in err. */
-int progress_running_read(const char *path, struct progress_running *r, char *err,
-			  size_t err_size);
+int progress_running_read(const char *path, struct progress_running *r, char *err, size_t err_size);
 /* The runs alive now under state_dir/running, oldest first, into a new
  * array (caller frees).  Stale files are removed when is_cleaning and the
  * user may; unreadable ones are skipped. */
 int progress_running_list(const char *state_dir, int is_cleaning, struct progress_running **out,
-			  size_t *n);
+                          size_t *n);
 /* `status`: a RUNNING section under the job table when runs are alive. */
 void progress_show_running(const char *state_dir, int64_t now_us);
 

@@ -163,7 +163,11 @@ test_progress_sample_replaces_control_characters(void **state)
 	struct progress_sample s = {0};
 
 	(void)state;
-	progress_sample_set(&s, 0.5, "a\033[2Jb\nc\x7f" "d\xc2\x9b" "e\xc3\xa9", 42);
+	progress_sample_set(&s, 0.5,
+	                    "a\033[2Jb\nc\x7f"
+	                    "d\xc2\x9b"
+	                    "e\xc3\xa9",
+	                    42);
 	assert_string_equal(s.what, "a?[2Jb?c?d??e\xc3\xa9");
 	assert_int_equal(s.n, 1);
 	assert_int_equal(s.at_ms, 42);
@@ -312,11 +316,11 @@ write_running(const char *name, long pid, unsigned long long pid_start, const ch
 	char text[512], path[300];
 
 	snprintf(text, sizeof(text),
-		 "{\"format\":1,\"job\":\"nightly\",\"pid\":%ld,\"pid_start\":%llu,"
-		 "\"child_pid\":1,\"start_us\":1000000,\"step\":\"%s\",\"fraction\":0.25,"
-		 "\"base_fraction\":null,\"base_us\":null,\"updated_us\":2000000,"
-		 "\"written_us\":2000000}",
-		 pid, pid_start, step);
+	         "{\"format\":1,\"job\":\"nightly\",\"pid\":%ld,\"pid_start\":%llu,"
+	         "\"child_pid\":1,\"start_us\":1000000,\"step\":\"%s\",\"fraction\":0.25,"
+	         "\"base_fraction\":null,\"base_us\":null,\"updated_us\":2000000,"
+	         "\"written_us\":2000000}",
+	         pid, pid_start, step);
 	snprintf(path, sizeof(path), "state/running/%s", name);
 	tu_write(path, text);
 }
@@ -399,8 +403,11 @@ static void
 test_progress_run_writes_its_running_file_0640_and_removes_it_at_the_end(void **state)
 {
 	struct progress_sample s = {0};
-	struct progress_run_params p = {.state_dir = tu_path("state"), .job = "nightly",
-					.child_pid = 4242, .sample = &s, .is_quiet = 1};
+	struct progress_run_params p = {.state_dir = tu_path("state"),
+	                                .job = "nightly",
+	                                .child_pid = 4242,
+	                                .sample = &s,
+	                                .is_quiet = 1};
 	struct progress_run pr;
 	struct progress_running r;
 	struct stat st;
@@ -474,9 +481,12 @@ count_progress_lines(const char *path, double *last)
 static void
 test_progress_a_million_calls_of_a_plugin_send_few_messages(void **state)
 {
-	static const struct ct_plugin desc = {
-		.abi_version = CT_ABI_VERSION, .size = sizeof(struct ct_plugin), .name = "flood",
-		.init = flood_init_cb, .run = flood_run_cb, .report = flood_report_cb};
+	static const struct ct_plugin desc = {.abi_version = CT_ABI_VERSION,
+	                                      .size = sizeof(struct ct_plugin),
+	                                      .name = "flood",
+	                                      .init = flood_init_cb,
+	                                      .run = flood_run_cb,
+	                                      .report = flood_report_cb};
 	struct config cfg = {0};
 	struct job job = {.name = "flood"};
 	int fd = open(tu_path("messages"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -493,7 +503,7 @@ test_progress_a_million_calls_of_a_plugin_send_few_messages(void **state)
 	/* One per 100 ms, the first, the 1.0 and a little slack for the clock. */
 	if (n > 3 + took / 100 + 1)
 		fail_msg("expected at most %d messages in %lld ms, came %d", (int)(4 + took / 100),
-			 (long long)took, n);
+		         (long long)took, n);
 	assert_true(last == 1.0);
 }
 
@@ -501,32 +511,43 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_progress_fraction_clean_makes_nan_and_negatives_unknown_and_caps_at_one),
-		cmocka_unit_test(test_progress_throttle_passes_the_first_call),
-		cmocka_unit_test(test_progress_throttle_lets_few_of_a_million_calls_in_a_second_through),
-		cmocka_unit_test(test_progress_throttle_passes_a_change_of_step_at_once),
-		cmocka_unit_test(test_progress_throttle_passes_the_first_one_point_zero),
-		cmocka_unit_test(test_progress_throttle_never_repeats_the_last_message),
-		cmocka_unit_test(test_progress_throttle_holds_words_that_change_every_call_to_ten_a_second),
-		cmocka_unit_test(test_progress_throttle_cuts_long_words_at_a_character_boundary),
-		cmocka_unit_test(test_progress_sample_replaces_control_characters),
-		cmocka_unit_test(test_progress_sample_without_words_or_fraction_is_unknown_and_empty),
-		cmocka_unit_test(test_progress_eta_extrapolates_the_pace_of_the_step),
-		cmocka_unit_test(test_progress_eta_grows_while_a_step_stalls),
-		cmocka_unit_test(test_progress_eta_is_unknown_without_fraction_advance_or_time),
-		cmocka_unit_test(test_progress_format_span_keeps_two_units),
-		cmocka_unit_test(test_progress_format_state_shows_step_percentage_and_time_left),
-		cmocka_unit_test(test_progress_format_state_of_an_unknown_fraction_shows_only_words),
-		cmocka_unit_test(test_progress_pid_start_of_this_process_is_known),
-		cmocka_unit_test(test_progress_pid_start_of_a_dead_process_is_enoent),
-		cmocka_unit_test(test_progress_pid_start_of_a_zombie_is_enoent),
-		cmocka_unit_test_setup_teardown(test_progress_running_file_of_a_live_run_is_listed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_progress_running_file_of_a_dead_pid_is_stale_and_removed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_progress_running_file_of_a_reused_pid_is_stale, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_progress_running_list_skips_what_is_not_a_running_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_progress_running_list_of_no_folder_is_empty, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_progress_run_writes_its_running_file_0640_and_removes_it_at_the_end, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_progress_a_million_calls_of_a_plugin_send_few_messages, setup, teardown),
+	    cmocka_unit_test(
+	        test_progress_fraction_clean_makes_nan_and_negatives_unknown_and_caps_at_one),
+	    cmocka_unit_test(test_progress_throttle_passes_the_first_call),
+	    cmocka_unit_test(
+	        test_progress_throttle_lets_few_of_a_million_calls_in_a_second_through),
+	    cmocka_unit_test(test_progress_throttle_passes_a_change_of_step_at_once),
+	    cmocka_unit_test(test_progress_throttle_passes_the_first_one_point_zero),
+	    cmocka_unit_test(test_progress_throttle_never_repeats_the_last_message),
+	    cmocka_unit_test(
+	        test_progress_throttle_holds_words_that_change_every_call_to_ten_a_second),
+	    cmocka_unit_test(test_progress_throttle_cuts_long_words_at_a_character_boundary),
+	    cmocka_unit_test(test_progress_sample_replaces_control_characters),
+	    cmocka_unit_test(test_progress_sample_without_words_or_fraction_is_unknown_and_empty),
+	    cmocka_unit_test(test_progress_eta_extrapolates_the_pace_of_the_step),
+	    cmocka_unit_test(test_progress_eta_grows_while_a_step_stalls),
+	    cmocka_unit_test(test_progress_eta_is_unknown_without_fraction_advance_or_time),
+	    cmocka_unit_test(test_progress_format_span_keeps_two_units),
+	    cmocka_unit_test(test_progress_format_state_shows_step_percentage_and_time_left),
+	    cmocka_unit_test(test_progress_format_state_of_an_unknown_fraction_shows_only_words),
+	    cmocka_unit_test(test_progress_pid_start_of_this_process_is_known),
+	    cmocka_unit_test(test_progress_pid_start_of_a_dead_process_is_enoent),
+	    cmocka_unit_test(test_progress_pid_start_of_a_zombie_is_enoent),
+	    cmocka_unit_test_setup_teardown(test_progress_running_file_of_a_live_run_is_listed,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_progress_running_file_of_a_dead_pid_is_stale_and_removed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_progress_running_file_of_a_reused_pid_is_stale,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_progress_running_list_skips_what_is_not_a_running_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_progress_running_list_of_no_folder_is_empty, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_progress_run_writes_its_running_file_0640_and_removes_it_at_the_end, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_progress_a_million_calls_of_a_plugin_send_few_messages, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("progress", tests, NULL, NULL);

@@ -7,10 +7,12 @@
 #include "fault.h"
 
 static const struct ct_option slowprogress_options[] = {
-	{.key = "seconds", .type = CT_OPT_INT, .default_value = "2", .help = "how long"},
-	{.key = "step", .type = CT_OPT_STRING, .default_value = "sleeping",
-	 .help = "the words of each report"},
-	{.key = NULL},
+    {.key = "seconds", .type = CT_OPT_INT, .default_value = "2", .help = "how long"},
+    {.key = "step",
+     .type = CT_OPT_STRING,
+     .default_value = "sleeping",
+     .help = "the words of each report"},
+    {.key = NULL},
 };
 
 static int
@@ -37,6 +39,6 @@ slowprogress_run(struct ct_task *t, const struct ct_services *ct, void *state)
 }
 
 CT_PLUGIN_DEFINE(.name = "slowprogress", .version = "0",
-		 .summary = "fault plugin: sleeps, reporting progress",
-		 .options = slowprogress_options, .init = fault_init, .run = slowprogress_run,
-		 .report = fault_report);
+                 .summary = "fault plugin: sleeps, reporting progress",
+                 .options = slowprogress_options, .init = fault_init, .run = slowprogress_run,
+                 .report = fault_report);
