@@ -17,6 +17,7 @@
 
 static int log_level_max = LOG_LEVEL_NOTICE;
 static int log_journal;
+static void (*log_line_cb)(void);
 
 static const char *const level_words[8] = {
 	"emergency", "alert", "critical", "error", "warning", "notice", "info", "debug",
@@ -59,6 +60,12 @@ log_is_journal(void)
 }
 
 void
+log_set_line_cb(void (*cb)(void))
+{
+	log_line_cb = cb;
+}
+
+void
 log_vmsg(int level, const char *who, const char *fmt, va_list ap)
 {
 	/* Room for a plugin's longest log line (task.h) and the prefix; a line
@@ -87,6 +94,8 @@ log_vmsg(int level, const char *who, const char *fmt, va_list ap)
 		n += 3;
 	}
 	line[n++] = '\n';
+	if (log_line_cb != NULL)
+		log_line_cb();
 	if (write(STDERR_FILENO, line, n) < 0) {
 		/* Nowhere left to say it. */
 	}

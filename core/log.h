@@ -22,6 +22,9 @@
 void log_init(int max_level);
 int log_max_level(void);
 int log_is_journal(void);
+/* Call `cb` before each line is written (NULL: none): a live progress line
+ * on the terminal clears itself so the log line does not land after it. */
+void log_set_line_cb(void (*cb)(void));
 /* `who` may be NULL ("caretaker") or "plugin/job". */
 void log_msg(int level, const char *who, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void log_vmsg(int level, const char *who, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));

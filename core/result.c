@@ -402,6 +402,23 @@ apply_output(struct run_result *r, json_t *msg, const char **why)
 	return 0;
 }
 
+/* Only the newest report is kept (progress.c shows it), in fixed space. */
+static int
+apply_progress(struct run_result *r, json_t *msg, const char **why)
+{
+	json_t *f = json_object_get(msg, "fraction");
+	char *what = NULL;
+
+	if (field_text(msg, "what", TASK_TEXT_MAX, &what) != 0) {
+		*why = "\"what\" is not a string";
+		return CT_EINVAL;
+	}
+	progress_sample_set(&r->progress, json_is_number(f) ? json_number_value(f) : -1, what,
+			    proc_now_ms());
+	free(what);
+	return 0;
+}
+
 static int
 apply_end(struct run_result *r, json_t *msg, const char **why)
 {
@@ -428,7 +445,7 @@ struct result_handler {
 static const struct result_handler result_handlers[] = {
 	{"log", apply_log},         {"status", apply_status},     {"metric", apply_metric},
 	{"finding", apply_finding}, {"artifact", apply_artifact}, {"output", apply_output},
-	{"end", apply_end},
+	{"end", apply_end},         {"progress", apply_progress},
 };
 
 static const struct result_handler *

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "proc.h"
+#include "progress.h"
 
 struct arena;
 
@@ -89,6 +90,7 @@ struct run_result {
 	const char *first_bad; /* words for the first of them */
 	size_t n_metrics_unkept, n_findings_unkept, n_artifacts_unkept;
 	size_t n_logs_unkept, n_outputs_unkept; /* past their caps */
+	struct progress_sample progress; /* the newest report, while it runs */
 };
 
 struct run_result *result_new(const char *job, const char *plugin, size_t output_limit);

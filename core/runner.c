@@ -44,6 +44,7 @@
 #include "loader.h"
 #include "log.h"
 #include "proc.h"
+#include "progress.h"
 #include "result.h"
 #include "runner.h"
 #include "state.h"
@@ -224,6 +225,7 @@ run_spawn(struct runner *rn, const struct job *job, const char *state_dir,
 	int report[2], capture[2];
 	struct supervise_params sp = {0};
 	struct supervise_outcome so = {0};
+	struct progress_run pr;
 
 	if (pipe2(report, O_CLOEXEC) != 0 || pipe2(capture, O_CLOEXEC) != 0) {
 		result_set(r, CT_STATUS_FAIL, "cannot create pipes: %s", strerror(errno));
@@ -250,7 +252,14 @@ run_spawn(struct runner *rn, const struct job *job, const char *state_dir,
 	sp.capture_fd = capture[0];
 	sp.timeout_ms = job->timeout_ms;
 	sp.kill_grace_ms = rn->cfg->settings.kill_grace_ms;
+	progress_run_begin(&pr, &(struct progress_run_params){
+		.state_dir = rn->cfg->settings.state_dir, .job = job->name, .child_pid = sp.pid,
+		.sample = &r->progress, .is_quiet = rn->opts->is_quiet});
+	sp.tick_cb = progress_run_tick_cb;
+	sp.tick_ctx = &pr;
+	sp.tick_interval_ms = PROGRESS_TICK_MS;
 	supervise_child(&sp, r, &so);
+	progress_run_end(&pr);
 	run_verdict(&so, job, r);
 	result_finish(r);
 	return 0;

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "options.h"
 #include "proc.h"
+#include "progress.h"
 #include "result.h"
 #include "exitcode.h"
 #include "schedule.h"
@@ -198,6 +199,7 @@ status_show(const struct config *cfg, int64_t now_us)
 			  strcmp(word, "UNRECORDED") == 0;
 		status_line(cfg, cfg->jobs[i], st, now_us, word, width);
 	}
+	progress_show_running(cfg->settings.state_dir, now_us);
 	state_free(st);
 	return is_bad ? EXIT_JOB_FAILED : EXIT_OK;
 }

@@ -75,6 +75,8 @@ struct watch {
 	char *line;            /* partial report line */
 	size_t line_len;       /* its length, also past SUPERVISE_MAX_LINE */
 	int is_line_overlong;
+	const struct supervise_params *p; /* for its tick */
+	int64_t next_tick_ms;
 };
 
 static void
@@ -177,6 +179,22 @@ watch_poll_timeout(const struct watch *w)
 	return until <= now ? 0 : (int)(until - now);
 }
 
+/* Run the caller's tick when due; the poll timeout, shortened so the
+ * next tick is not missed. */
+static int
+watch_tick(struct watch *w, int timeout_ms)
+{
+	int64_t now = proc_now_ms();
+
+	if (w->p->tick_cb == NULL)
+		return timeout_ms;
+	if (now >= w->next_tick_ms) {
+		w->p->tick_cb(w->p->tick_ctx);
+		w->next_tick_ms = now + (w->p->tick_interval_ms > 0 ? w->p->tick_interval_ms : 1000);
+	}
+	return w->next_tick_ms - now < timeout_ms ? (int)(w->next_tick_ms - now) : timeout_ms;
+}
+
 static void
 watch_loop(struct watch *w, struct run_result *r, int64_t grace_ms)
 {
@@ -189,7 +207,7 @@ watch_loop(struct watch *w, struct run_result *r, int64_t grace_ms)
 
 		if (w->is_exited && proc_now_ms() >= w->drain_until_ms)
 			break;
-		if (poll(p, 3, watch_poll_timeout(w)) < 0 && errno != EINTR)
+		if (poll(p, 3, watch_tick(w, watch_poll_timeout(w))) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents)
 			watch_read(&w->report_fd, w, r, 1);
@@ -218,6 +236,7 @@ supervise_child(const struct supervise_params *p, struct run_result *r,
 	w.pidfd = pidfd_open(p->pid, 0);
 	w.deadline_ms = proc_now_ms() + p->timeout_ms;
 	w.line = xmalloc(SUPERVISE_MAX_LINE);
+	w.p = p;
 	watch_loop(&w, r, p->kill_grace_ms);
 	if (!w.is_exited)
 		watch_reap(&w);

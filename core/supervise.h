@@ -23,6 +23,13 @@ struct supervise_params {
 	int capture_fd;        /* read end of the stdout/stderr pipe; closed here */
 	int64_t timeout_ms;    /* SIGTERM to the group after this long */
 	int64_t kill_grace_ms; /* then SIGKILL after this long */
+	/* Optional: tick_cb(tick_ctx) is called from the watch loop about every
+	 * tick_interval_ms (never from a signal handler, never while the loop
+	 * waits past it) for work that must go on while the child is silent,
+	 * such as redrawing a progress line.  NULL: no ticks. */
+	void (*tick_cb)(void *ctx);
+	void *tick_ctx;
+	int64_t tick_interval_ms;
 };
 
 struct supervise_outcome {

@@ -26,6 +26,7 @@
 #include "errors.h"
 #include "pq.h"
 #include "proc.h"
+#include "progress.h"
 #include "task.h"
 #include "utf8.h"
 #include "xmalloc.h"
@@ -40,9 +41,11 @@ struct ct_task {
 	int status;
 	PGconn **conns;
 	size_t n_conns;
+	struct progress_throttle throttle; /* under task_progress_lock */
 };
 
 static pthread_mutex_t task_write_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t task_progress_lock = PTHREAD_MUTEX_INITIALIZER;
 static volatile sig_atomic_t task_stop_requested;
 
 static void
@@ -352,11 +355,18 @@ svc_add_output(struct ct_task *t, const char *stream, const void *data, size_t l
 	return 0;
 }
 
+/* Thinned out here (progress.h says how), so a plugin may call it in its
+ * innermost loop; a negative fraction goes as -1, "unknown". */
 static void
 svc_progress(struct ct_task *t, double fraction, const char *what)
 {
-	task_send(t->fd, json_pack("{s:s, s:f, s:o}", "t", "progress", "fraction", fraction,
-				   "what", json_text(what, TASK_TEXT_MAX)));
+	struct progress_throttle *pt = &t->throttle;
+
+	pthread_mutex_lock(&task_progress_lock);
+	if (progress_throttle_pass(pt, proc_now_ms(), fraction, what))
+		task_send(t->fd, json_pack("{s:s, s:f, s:o}", "t", "progress", "fraction",
+					   pt->fraction, "what", json_text(pt->what, TASK_TEXT_MAX)));
+	pthread_mutex_unlock(&task_progress_lock);
 }
 
 static int

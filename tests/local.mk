@@ -24,6 +24,7 @@ UNIT_TESTS = \
 	tests/core/test_schedule \
 	tests/core/test_result \
 	tests/core/test_utf8 \
+	tests/core/test_progress \
 	tests/plugins/test_exec_argv \
 	tests/plugins/test_compress
 UNIT_TESTS += tests/plugins/test_archive tests/plugins/test_crypt
@@ -62,6 +63,9 @@ tests_core_test_result_LDADD = $(UNIT_LDADD)
 tests_core_test_utf8_SOURCES = tests/core/test_utf8.c
 tests_core_test_utf8_CFLAGS = $(UNIT_CFLAGS)
 tests_core_test_utf8_LDADD = $(UNIT_LDADD)
+tests_core_test_progress_SOURCES = tests/core/test_progress.c tests/core/testutil.c tests/core/testutil.h
+tests_core_test_progress_CFLAGS = $(UNIT_CFLAGS)
+tests_core_test_progress_LDADD = $(UNIT_LDADD)
 tests_plugins_test_exec_argv_SOURCES = tests/plugins/test_exec_argv.c plugins/exec/argv.c
 tests_plugins_test_exec_argv_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/plugins/exec
 tests_plugins_test_exec_argv_LDADD = $(CMOCKA_LIBS)
@@ -147,6 +151,7 @@ check_LTLIBRARIES += \
 	tests/faults/misnamed.la \
 	tests/faults/slowok.la \
 	tests/faults/loud.la
+check_LTLIBRARIES += tests/faults/slowprogress.la
 tests_faults_segv_la_SOURCES = tests/faults/segv.c tests/faults/fault.h
 tests_faults_segv_la_CFLAGS = $(FAULT_CFLAGS)
 tests_faults_segv_la_LDFLAGS = $(FAULT_LDFLAGS)
@@ -187,6 +192,9 @@ check_LTLIBRARIES += tests/faults/ctorhang.la
 tests_faults_ctorhang_la_SOURCES = tests/faults/ctorhang.c tests/faults/fault.h
 tests_faults_ctorhang_la_CFLAGS = $(FAULT_CFLAGS)
 tests_faults_ctorhang_la_LDFLAGS = $(FAULT_LDFLAGS)
+tests_faults_slowprogress_la_SOURCES = tests/faults/slowprogress.c tests/faults/fault.h
+tests_faults_slowprogress_la_CFLAGS = $(FAULT_CFLAGS)
+tests_faults_slowprogress_la_LDFLAGS = $(FAULT_LDFLAGS)
 EXTRA_DIST += tests/faults/notelf.txt
 
 # ---- integration tests: the built binary, real files, real children ----
@@ -207,10 +215,12 @@ INTEGRATION_TESTS = \
 	tests/integration/style.sh
 INTEGRATION_TESTS += tests/integration/decrypt.sh
 INTEGRATION_TESTS += tests/integration/state.sh
+INTEGRATION_TESTS += tests/integration/progress.sh tests/integration/backup-progress.sh
 INTEGRATION_TESTS += tests/integration/backup.sh tests/integration/verify.sh
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += tests/integration/backuplib.sh
+EXTRA_DIST += tests/integration/backuplib.sh tests/integration/ttyrun.py \
+	tests/integration/liveline.py
 EXTRA_DIST += tests/integration/lib.sh tests/abi/v1/caretaker/plugin.h \
 	tests/abi/v1/caretaker/errors.h tests/abi/v1/oldplugin.c
 

@@ -106,6 +106,17 @@ backup_should_stop(void *ctx)
 	return b->ct->should_stop(b->t);
 }
 
+/* The host thins the calls out, so this may run for every read. */
+void
+backup_progress(struct backup_state *b, const char *step, uint64_t done)
+{
+	double f = -1;
+
+	if (done != BACKUP_STEP_ONLY && b->expect_bytes > 0)
+		f = (double)done / (double)b->expect_bytes;
+	b->ct->progress(b->t, f > 0.99 ? 0.99 : f, step);
+}
+
 int
 backup_fail(struct backup_state *b, int rc, const char *fmt, ...)
 {

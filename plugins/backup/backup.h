@@ -78,6 +78,7 @@ struct backup_state {
 	const struct ct_services *ct;
 	struct backup_opts o;
 	struct backup_session s;
+	uint64_t expect_bytes;  /* the stream's size guessed at the start, 0: unknown */
 	struct pgtools_prog pg_dump;
 	struct pgtools_prog pg_restore; /* custom format: for L2 */
 	time_t started_at, finished_at;
@@ -132,6 +133,11 @@ int backup_retain_apply(struct backup_state *b);
 
 /* backup.c */
 int backup_should_stop(void *ctx);
+/* Progress of the current step: `done` bytes of expect_bytes (kept below
+ * 1.0, since that is a guess), or an unknown fraction when done is
+ * BACKUP_STEP_ONLY or there is no guess. */
+#define BACKUP_STEP_ONLY UINT64_MAX
+void backup_progress(struct backup_state *b, const char *step, uint64_t done);
 int backup_fail(struct backup_state *b, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

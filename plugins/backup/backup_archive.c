@@ -21,6 +21,7 @@
 struct tar_feed {
 	struct backup_state *b;
 	struct compress_writer *w;
+	uint64_t bytes; /* of the tar stream so far */
 	int rc;
 	char err[512];
 };
@@ -35,6 +36,8 @@ tar_write_cb(void *ctx, const void *buf, size_t len)
 		snprintf(f->err, sizeof(f->err), "stopped while archiving");
 		return f->rc;
 	}
+	f->bytes += len;
+	backup_progress(f->b, "archiving", f->bytes);
 	f->rc = compress_writer_write(f->w, buf, len, f->err, sizeof(f->err));
 	return f->rc;
 }
@@ -73,8 +76,10 @@ backup_archive_run(struct backup_state *b)
 	rc = backup_files_open_partial(b, &fd);
 	if (rc == 0)
 		rc = backup_files_writer_new(b, fd, &f.w);
-	if (rc == 0)
+	if (rc == 0) {
+		backup_progress(b, "archiving", 0);
 		rc = archive_into(b, &f);
+	}
 	if (rc == 0)
 		rc = backup_files_writer_finish(b, fd, f.w);
 	if (rc == 0 && b->st.raw_bytes < b->o.min_size)

@@ -250,6 +250,7 @@ take_data(struct pump *p, const char *buf, size_t n)
 	}
 	pgtools_tail_add(&p->tail, buf, n);
 	p->raw_bytes += n;
+	backup_progress(p->b, "dumping", p->raw_bytes);
 	if (p->dc != NULL && (rc = dumpcount_add(p->dc, buf, n)) != 0) {
 		p->rc = backup_fail(p->b, rc, "counting rows in pg_dump's output: %s\n"
 		                    "hint: row_counts = snapshot counts them on the server instead",
@@ -427,6 +428,7 @@ backup_dump_run(struct backup_state *b)
 	if (rc == 0)
 		rc = start_output(&p);
 	if (rc == 0) {
+		backup_progress(b, "dumping", 0);
 		p.batch_ns = batch_pause_ns(p.child.out_fd);
 		pump_loop(&p);
 		rc = p.rc;

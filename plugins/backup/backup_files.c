@@ -201,6 +201,18 @@ statvfs_existing(const char *dest, struct statvfs *vfs)
 	return 0;
 }
 
+/* The newest backup of the same kind is the best guess of the new one's
+ * size, for the progress the operator sees. */
+static void
+expect_like_last(struct backup_state *b, const struct backupset *set)
+{
+	const char *format = b->o.n_paths > 0 ? "tar" : b->o.format;
+
+	if (set->n_entries > 0 && set->entries[0].m.format != NULL &&
+	    strcmp(set->entries[0].m.format, format) == 0)
+		b->expect_bytes = set->entries[0].m.raw_bytes;
+}
+
 /* Refuses to start when dest cannot hold another backup like the last. */
 int
 backup_files_check_space(struct backup_state *b)
@@ -216,6 +228,7 @@ backup_files_check_space(struct backup_state *b)
 		                   strerror(errno));
 	if (backupset_load(b->o.dest, b->o.name, &set, err, sizeof(err)) == 0 && set.n_entries > 0)
 		last = set.entries[0].m.stored_bytes;
+	expect_like_last(b, &set);
 	backupset_free(&set);
 	free_bytes = (double)vfs.f_bavail * (double)vfs.f_frsize;
 	need = (double)last * b->o.min_free_factor;
@@ -320,6 +333,7 @@ backup_files_writer_finish(struct backup_state *b, int fd, struct compress_write
 	 * runs: the same bytes either way. */
 	if (b->follow != NULL)
 		backupcheck_follow_writer_done(b->follow, b->st.stored_bytes);
+	backup_progress(b, "syncing", BACKUP_STEP_ONLY);
 	rc = durable_fsync_fd(fd, b->partial_path, err, sizeof(err));
 	if (rc != 0)
 		return backup_fail(b, rc, "%s", err);
@@ -370,6 +384,7 @@ backup_files_verify(struct backup_state *b)
 
 	manifest_describe(b, &b->m);
 	check_opts(b, &o);
+	backup_progress(b, "checking", BACKUP_STEP_ONLY);
 	if (b->follow != NULL)
 		rc = backupcheck_follow_finish(b->follow, &b->m, &b->check);
 	else

@@ -87,6 +87,7 @@ apply(struct backup_state *b, const struct backupset *set, struct backupset_item
 
 	policy_text(&b->o.policy, policy, sizeof(policy));
 	for (size_t i = 0; i < set->n_entries; i++) {
+		b->ct->progress(b->t, (double)i / (double)set->n_entries, "retention");
 		if (items[i].keep & BACKUPSET_KEEP_UNCOUNTED)
 			report_uncounted(b, &set->entries[i]);
 		if (items[i].keep != 0) {

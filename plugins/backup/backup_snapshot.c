@@ -62,6 +62,26 @@ backup_session_open(struct backup_state *b)
 	return 0;
 }
 
+/* Before there is an earlier backup to go by (backup_files.c), the
+ * tables' data on disk is the guess of the dump's size: text of a similar
+ * size, where pg_database_size would add indexes and the catalog.  Only
+ * the progress the operator sees depends on it; a failure leaves it
+ * unknown.  Asked before the transaction begins, which an error would
+ * abort, and from the catalog only, so a locked table cannot hold it up. */
+static void
+session_estimate(struct backup_state *b)
+{
+	PGresult *res = NULL;
+	char err[256];
+
+	if (b->expect_bytes > 0 || pgquery_exec(b->s.conn, pgquery_tablesize_sql, backup_should_stop,
+	                                        b, &res, err, sizeof(err)) != 0)
+		return;
+	if (PQntuples(res) == 1)
+		b->expect_bytes = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+}
+
 /* Waits for strong-lock maintenance, saying so, then shares the lock. */
 static int
 session_lock(struct backup_state *b)
@@ -77,6 +97,7 @@ session_lock(struct backup_state *b)
 	if (!is_free) {
 		b->ct->log(b->t, CT_LOG_NOTICE,
 		           "waiting for a maintenance job to release the maintenance lock");
+		backup_progress(b, "waiting for the maintenance lock", BACKUP_STEP_ONLY);
 		rc = session_exec(b, PGMAINT_SQL_LOCK_SHARED, NULL);
 	}
 	b->s.is_locked = rc == 0;
@@ -108,6 +129,7 @@ backup_session_begin(struct backup_state *b)
 {
 	int rc;
 
+	session_estimate(b);
 	rc = session_lock(b);
 	if (rc == 0)
 		rc = session_exec(b, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", NULL);

@@ -273,6 +273,19 @@ spawn_and_wait(struct ct_task *t, const struct ct_services *ct, struct exec_stat
 	return CT_OK;
 }
 
+/* "running pg_repack": the program's name only, since its arguments may
+ * hold what the running file and the terminal should not show.  How far a
+ * command has got is not known. */
+static void
+progress_running(struct ct_task *t, const struct ct_services *ct, const char *program)
+{
+	const char *slash = strrchr(program, '/');
+	char what[128];
+
+	snprintf(what, sizeof(what), "running %s", slash != NULL ? slash + 1 : program);
+	ct->progress(t, -1, what);
+}
+
 static int
 exec_run(struct ct_task *t, const struct ct_services *ct, void *state)
 {
@@ -284,6 +297,7 @@ exec_run(struct ct_task *t, const struct ct_services *ct, void *state)
 		return CT_OK;
 	}
 	ct->log(t, CT_LOG_INFO, "running %s", st->argv[0]);
+	progress_running(t, ct, st->argv[0]);
 	return spawn_and_wait(t, ct, st);
 }
 

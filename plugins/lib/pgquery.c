@@ -37,6 +37,13 @@ const char pgquery_rowcount_sql[] =
 const char pgquery_tablelist_sql[] =
     "SELECT n.nspname || '.' || c.relname, 0::bigint" DUMPED_TABLES;
 
+/* Pages from the catalog, not pg_table_size(): that opens each table and
+ * would wait behind a lock a migration holds. */
+const char pgquery_tablesize_sql[] =
+    "SELECT coalesce(sum(p), 0)::bigint * pg_catalog.current_setting('block_size')::bigint"
+    " FROM (SELECT c.relpages::bigint + coalesce((SELECT t.relpages FROM pg_catalog.pg_class t"
+    "  WHERE t.oid = c.reltoastrelid), 0) AS p" DUMPED_TABLES ") s";
+
 int
 pgquery_check(const PGresult *res, ExecStatusType want, const char *what, char *err,
               size_t err_size)

@@ -41,6 +41,12 @@ extern const char pgquery_rowcount_sql[];
  * counts taken elsewhere (dumpcount.h counts pg_dump's output). */
 extern const char pgquery_tablelist_sql[];
 
+/* One row, one bigint: the bytes on disk of the same tables' data (heap
+ * and TOAST, no indexes), close to what pg_dump writes of them.  From the
+ * catalog's page counts as of the last VACUUM or ANALYZE: takes no lock,
+ * and is an estimate. */
+extern const char pgquery_tablesize_sql[];
+
 /* The tables of a result of either query, for a manifest: names
  * are copied.  Returns 0 and sets *tables (free with
  * pgquery_tables_free()), or CT_ENOMEM / CT_EPG for an unexpected shape. */

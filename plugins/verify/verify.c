@@ -121,6 +121,39 @@ record(struct verify_state *v, struct backupset_entry *e, const struct manifest_
 		                   "cannot record the verification: %s", err);
 }
 
+/* Counts the stream as the check reads it, for the progress the operator
+ * sees, and passes it on (to the restore test, if any). */
+struct verify_watch {
+	struct verify_state *v;
+	uint64_t expect_bytes; /* the manifest's raw size, 0: unknown */
+	uint64_t done;
+	compress_data_cb next_cb;
+	void *next_ctx;
+};
+
+static int
+watch_data_cb(const void *buf, size_t len, void *ctx)
+{
+	struct verify_watch *w = ctx;
+
+	w->done += len;
+	if (w->expect_bytes > 0)
+		w->v->ct->progress(w->v->t, (double)w->done / (double)w->expect_bytes, w->v->step);
+	return w->next_cb != NULL ? w->next_cb(buf, len, w->next_ctx) : 0;
+}
+
+/* Put the watch between the check and whoever gets the stream. */
+static void
+watch_install(struct verify_watch *w, struct verify_state *v, const struct manifest *m,
+              struct backupcheck_opts *o)
+{
+	*w = (struct verify_watch){.v = v, .expect_bytes = m->raw_bytes, .next_cb = o->also_cb,
+	                           .next_ctx = o->also_ctx};
+	o->also_cb = watch_data_cb;
+	o->also_ctx = w;
+	v->ct->progress(v->t, -1, v->step);
+}
+
 /* L3 around the L2 read: begins before, judges after, always cleans up. */
 static int
 check_with_restore(struct verify_state *v, struct backupset_entry *e,
@@ -128,6 +161,7 @@ check_with_restore(struct verify_state *v, struct backupset_entry *e,
                    struct manifest_check *c, int *is_verdict)
 {
 	struct verify_restore r = {0};
+	struct verify_watch w;
 	int rc;
 
 	rc = verify_restore_begin(v, &e->m, &r, c->detail, sizeof(c->detail));
@@ -137,6 +171,7 @@ check_with_restore(struct verify_state *v, struct backupset_entry *e,
 	}
 	o->also_cb = verify_restore_feed_cb;
 	o->also_ctx = &r;
+	watch_install(&w, v, &e->m, o);
 	rc = backupcheck_run(o, res);
 	*is_verdict = rc == 0 || rc == CT_ECORRUPT || rc == CT_ENOENT;
 	c->level = rc == 0 ? res->passed : res->passed + 1;
@@ -177,6 +212,7 @@ check_one(struct verify_state *v, struct backupset_entry *e, struct manifest_che
 	                             .pg_restore = &pg_restore, .secret_key_path = v->o.decrypt_key,
 	                             .should_stop = verify_should_stop, .stop_ctx = v};
 	struct backupcheck_result res;
+	struct verify_watch w;
 	int rc;
 
 	rc = find_pg_restore(v, &e->m, &pg_restore, c->detail, sizeof(c->detail));
@@ -184,6 +220,7 @@ check_one(struct verify_state *v, struct backupset_entry *e, struct manifest_che
 		return rc;
 	if (v->o.is_restore_test && can_restore(v, e))
 		return check_with_restore(v, e, &o, &res, c, is_verdict);
+	watch_install(&w, v, &e->m, &o);
 	rc = backupcheck_run(&o, &res);
 	*is_verdict = rc == 0 || rc == CT_ECORRUPT || rc == CT_ENOENT;
 	c->level = rc == 0 ? res.passed : res.passed + 1;
@@ -192,11 +229,12 @@ check_one(struct verify_state *v, struct backupset_entry *e, struct manifest_che
 }
 
 static int
-verify_one(struct verify_state *v, struct backupset_entry *e)
+verify_one(struct verify_state *v, struct backupset_entry *e, size_t i, size_t n)
 {
 	struct manifest_check c = {0};
 	int rc, is_verdict = 0;
 
+	snprintf(v->step, sizeof(v->step), "checking %s (%zu of %zu)", e->m.file, i + 1, n);
 	rc = check_one(v, e, &c, &is_verdict);
 	if (rc == CT_ECANCELED)
 		return rc;
@@ -246,7 +284,7 @@ verify_run(struct ct_task *t, const struct ct_services *ct, void *state)
 			ct->add_finding(t, CT_SEV_INFO, set.entries[i].file_path, "would verify (L%d)",
 			                v->o.is_restore_test ? 3 : 2);
 		else
-			rc = verify_one(v, &set.entries[i]);
+			rc = verify_one(v, &set.entries[i], i, how_many(v, &set));
 	}
 	if (set.n_entries == 0)
 		snprintf(v->err, sizeof(v->err), "no complete backup%s%s in %s",

@@ -51,6 +51,7 @@ struct verify_state {
 	struct verify_opts o;
 	size_t n_checked, n_failed, n_strays;
 	int min_level;                /* the lowest level a passing backup reached */
+	char step[200];               /* progress words: the backup being checked */
 	char summary[1024];           /* the first failure, or what passed */
 	char err[512];                /* why the run itself could not go on */
 };

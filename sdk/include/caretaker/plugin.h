@@ -132,12 +132,12 @@ enum ct_log_level {
 /*
  * What the host offers a plugin.  Handed to every entry point; the pointer
  * stays valid for the whole run.  Every function is safe to call from the
- * thread that called the entry point; log, add_* and should_stop are also
- * safe from other threads of the plugin.
+ * thread that called the entry point; log, add_*, progress and should_stop
+ * are also safe from other threads of the plugin.
  *
  * Limits on the words a plugin reports, in bytes of UTF-8 after the format
  * is expanded: a summary, a log line, a finding's message and its object,
- * an artifact's path and a progress step are kept up to 4096 bytes; a
+ * and an artifact's path are kept up to 4096 bytes (a progress step: 127); a
  * metric's unit, an artifact's kind and an output stream's name up to 64.
  * Longer text is kept shortened, on a character boundary, ending in
  * "... [N bytes cut]"; the call still succeeds.  Bytes that are not UTF-8
@@ -208,8 +208,17 @@ struct ct_services {
 	 * (`output_limit`, per stream) and counts what it dropped.  Any bytes
 	 * may be passed; what is not UTF-8, and NUL, becomes U+FFFD. */
 	int (*add_output)(struct ct_task *t, const char *stream, const void *data, size_t len);
-	/* Progress, 0.0 to 1.0, with a few words on the current step (at most
-	 * 4096 bytes). */
+	/* Progress, for the operator watching the run: `fraction` of the
+	 * current step done, 0.0 to 1.0, and a few words naming the step
+	 * ("dumping", "checking"; copied, cut past 127 bytes).  A negative
+	 * fraction (or NaN) means "unknown": the words and the time spent are
+	 * shown, no percentage and no estimate of the time left.  `caretaker
+	 * run` shows it on a terminal and `caretaker status` from any shell;
+	 * the time left is estimated from the pace of the fraction while the
+	 * words stay the same.  Call it as often as is convenient, also from
+	 * other threads: the host sends the first call, a change of the words
+	 * and a first 1.0 at once and otherwise about ten calls a second, and
+	 * drops the rest. */
 	void (*progress)(struct ct_task *t, double fraction, const char *what);
 
 	/* Non-zero once the host wants the run to end (timeout, SIGTERM):
