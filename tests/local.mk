@@ -189,6 +189,7 @@ INTEGRATION_TESTS += tests/integration/backup.sh tests/integration/verify.sh
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/backuplib.sh
+EXTRA_DIST += tests/skip.h
 EXTRA_DIST += tests/integration/lib.sh tests/abi/v1/caretaker/plugin.h \
 	tests/abi/v1/caretaker/errors.h tests/abi/v1/oldplugin.c
 
