@@ -26,6 +26,7 @@ UNIT_TESTS = \
 UNIT_TESTS += tests/plugins/test_archive tests/plugins/test_crypt
 UNIT_TESTS += tests/plugins/test_backupset tests/plugins/test_pgtools
 UNIT_TESTS += tests/plugins/test_dumpcount tests/plugins/test_backupcheck
+UNIT_TESTS += tests/plugins/test_manifest
 if HAVE_CMOCKA
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -100,6 +101,9 @@ tests_plugins_test_pgtools_LDADD = $(BACKUP_UNIT_LDADD)
 tests_plugins_test_dumpcount_SOURCES = tests/plugins/test_dumpcount.c
 tests_plugins_test_dumpcount_CFLAGS = $(BACKUP_UNIT_CFLAGS)
 tests_plugins_test_dumpcount_LDADD = $(BACKUP_UNIT_LDADD)
+tests_plugins_test_manifest_SOURCES = tests/plugins/test_manifest.c
+tests_plugins_test_manifest_CFLAGS = $(BACKUP_UNIT_CFLAGS)
+tests_plugins_test_manifest_LDADD = $(BACKUP_UNIT_LDADD) $(JANSSON_LIBS)
 tests_plugins_test_backupcheck_SOURCES = tests/plugins/test_backupcheck.c
 tests_plugins_test_backupcheck_CFLAGS = $(BACKUP_UNIT_CFLAGS) $(LIBCRYPTO_CFLAGS)
 tests_plugins_test_backupcheck_LDADD = $(BACKUP_UNIT_LDADD) $(LIBCRYPTO_LIBS)
