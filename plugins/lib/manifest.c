@@ -311,8 +311,6 @@ static int
 load_block(const struct loader *ld, json_t *b, struct compress_block *out)
 {
 	const char *crc = NULL;
-	char *end;
-	unsigned long v;
 
 	if (!json_is_object(b) || get_u64(ld, b, "offset", &out->offset) != 0 ||
 	    get_u64(ld, b, "stored", &out->stored_bytes) != 0 ||
@@ -320,10 +318,7 @@ load_block(const struct loader *ld, json_t *b, struct compress_block *out)
 		return bad(ld, "blocks", "has an entry without offset, stored, raw and crc32");
 	if (strlen(crc) != 8 || strspn(crc, "0123456789abcdefABCDEF") != 8)
 		return bad(ld, "blocks", "has a crc32 that is not 8 hex digits");
-	v = strtoul(crc, &end, 16);
-	if (*end != '\0')
-		return bad(ld, "blocks", "has a crc32 that is not 8 hex digits");
-	out->crc32 = (uint32_t)v;
+	out->crc32 = (uint32_t)strtoul(crc, NULL, 16);
 	return 0;
 }
 
