@@ -197,10 +197,12 @@ EXTRA_DIST += tests/skip.h
 EXTRA_DIST += tests/integration/lib.sh tests/abi/v1/caretaker/plugin.h \
 	tests/abi/v1/caretaker/errors.h tests/abi/v1/oldplugin.c
 
-# For tests/bootstrap.sh: the unit tests it runs under the sanitizers.
+# For tests/bootstrap.sh: the tests it runs under the sanitizers.
 print-unit-tests:
 	@echo $(UNIT_TESTS)
-.PHONY: print-unit-tests
+print-integration-tests:
+	@echo $(INTEGRATION_TESTS)
+.PHONY: print-unit-tests print-integration-tests
 
 # The throwaway PostgreSQL harness (tests/harness/README.md).
 EXTRA_DIST += tests/harness/pg.sh tests/harness/schema.sql tests/harness/seed.sh \
