@@ -388,7 +388,7 @@ probe_child(const char *path, const char *name, const struct loader_policy *pol,
 	if (text == NULL)
 		text = xstrdup("{\"refusal\":\"its descriptor holds text that is not UTF-8\"}");
 	proc_write_all(out_fd, text, strlen(text));
-	_exit(0);
+	proc_child_exit(0);
 }
 
 static const char *
