@@ -25,11 +25,11 @@ skip_is_ci(void)
 
 /* Skips the test, or under CI=true fails it saying why: the arguments are
  * a format (a string literal) and its values, as fail_msg() takes. */
-#define skip_outside_ci(...)                                                                \
-	do {                                                                                \
-		if (skip_is_ci())                                                           \
-			fail_msg("cannot run under CI=true: " __VA_ARGS__);                 \
-		skip();                                                                     \
+#define skip_outside_ci(...)                                                                       \
+	do {                                                                                       \
+		if (skip_is_ci())                                                                  \
+			fail_msg("cannot run under CI=true: " __VA_ARGS__);                        \
+		skip();                                                                            \
 	} while (0)
 
 #endif

@@ -84,8 +84,10 @@ full_manifest(void)
 	};
 
 	memset(m.raw_sha256, 'a', 64);
-	memcpy(m.stored_sha256, "0123456789abcdef0123456789ABCDEF0123456789abcdef0123456789abcdef", 64);
-	snprintf(m.verified.detail, sizeof(m.verified.detail), "restored: 4 tables, \"rows\" match\n");
+	memcpy(m.stored_sha256, "0123456789abcdef0123456789ABCDEF0123456789abcdef0123456789abcdef",
+	       64);
+	snprintf(m.verified.detail, sizeof(m.verified.detail),
+	         "restored: 4 tables, \"rows\" match\n");
 	return m;
 }
 
@@ -238,8 +240,12 @@ static void
 test_a_minimal_manifest_reads_back_as_written(void **state)
 {
 	struct fixture *fx = *state;
-	struct manifest m = {.name = "files", .file = "files-20250102T030405Z.tar", .format = "tar",
-	                     .compress = COMPRESS_NONE, .started_at = 0, .finished_at = 1},
+	struct manifest m = {.name = "files",
+	                     .file = "files-20250102T030405Z.tar",
+	                     .format = "tar",
+	                     .compress = COMPRESS_NONE,
+	                     .started_at = 0,
+	                     .finished_at = 1},
 	                got = {0};
 
 	memset(m.raw_sha256, '0', 64);
@@ -367,7 +373,7 @@ test_a_manifest_cut_short_anywhere_is_refused(void **state)
 struct damage {
 	const char *object; /* NULL: the top level */
 	const char *member;
-	const char *value;  /* JSON text */
+	const char *value; /* JSON text */
 	const char *words;
 };
 
@@ -402,8 +408,8 @@ static const struct damage damages[] = {
     {NULL, "stored_bytes", "\"12\"", "stored_bytes"},
     {NULL, "raw_sha256", NULL, "raw_sha256 is missing or not 64 hex digits"},
     {NULL, "raw_sha256", "\"abc\"", "raw_sha256 is missing or not 64 hex digits"},
-    {NULL, "stored_sha256",
-     "\"g123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"", "stored_sha256"},
+    {NULL, "stored_sha256", "\"g123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"",
+     "stored_sha256"},
     {NULL, "blocks", "{}", "blocks is not an array"},
     {NULL, "blocks", "[1]", "blocks has an entry without"},
     {NULL, "blocks", "[{\"offset\": 0, \"stored\": 1, \"raw\": 1}]", "blocks has an entry without"},
@@ -552,8 +558,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_every_member_reads_back_as_written, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_the_archived_trees_are_in_the_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_every_member_reads_back_as_written, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_the_archived_trees_are_in_the_file, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_a_minimal_manifest_reads_back_as_written, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_the_file_is_private_and_ends_with_a_newline, setup,
@@ -562,7 +570,8 @@ main(void)
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_manifest_cut_short_anywhere_is_refused, setup,
 	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_damaged_members_are_refused_by_name, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_damaged_members_are_refused_by_name, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_what_is_not_a_manifest_object_is_refused, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_a_missing_manifest_is_told_apart, setup, teardown),
