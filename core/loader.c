@@ -480,7 +480,7 @@ probe_child(const char *path, const char *name, const struct loader_policy *pol,
 		text = xstrdup("{\"refusal\":\"its descriptor holds text that is not UTF-8\","
 			       "\"lasting\":true}");
 	proc_write_all(out_fd, text, strlen(text));
-	_exit(0);
+	proc_child_exit(0);
 }
 
 static const char *

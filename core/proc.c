@@ -17,6 +17,11 @@
 
 #include <caretaker/errors.h>
 
+#ifdef CT_COVERAGE
+#include <dlfcn.h>
+#include <link.h>
+#endif
+
 #include "proc.h"
 #include "xmalloc.h"
 
@@ -238,11 +243,49 @@ proc_child_quiet(void)
 	}
 }
 
+#ifdef CT_COVERAGE
+/* libgcov's: writes the counts of the object it is linked into. */
+void __gcov_dump(void);
+
+/* Each plugin carries its own copy of libgcov (a copy writing another's
+ * counts leaves files the next merge refuses): each writes its own. */
+static int
+proc_gcov_dump_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	void (*dump)(void) = NULL;
+	void *h = NULL;
+
+	(void)size;
+	(void)data;
+	if (info->dlpi_name != NULL && info->dlpi_name[0] != '\0')
+		h = dlopen(info->dlpi_name, RTLD_LAZY | RTLD_NOLOAD);
+	if (h != NULL)
+		*(void **)&dump = dlsym(h, "__gcov_dump");
+	if (dump != NULL && dump != __gcov_dump)
+		dump();
+	if (h != NULL)
+		dlclose(h);
+	return 0;
+}
+#endif
+
+void
+proc_child_exit(int status)
+{
+#ifdef CT_COVERAGE
+	/* gcov writes its counts at exit(), which a child never reaches: what
+	 * it ran (the job's code, the plugins) would count for nothing. */
+	__gcov_dump();
+	dl_iterate_phdr(proc_gcov_dump_cb, NULL);
+#endif
+	_exit(status);
+}
+
 static void
 proc_exit_now_cb(int status, void *arg)
 {
 	(void)arg;
-	_exit(status);
+	proc_child_exit(status);
 }
 
 void

@@ -50,6 +50,10 @@ void proc_signals_reset(void);
  * buffers copied by fork would be written twice; a sanitizer's leak check
  * would report the parent's memory). */
 void proc_child_exit_guard(void);
+/* End a forked child now with `status`, as _exit() does, without the
+ * parent's atexit handlers; in a coverage build (configure
+ * --enable-coverage) gcov's counts are written first. */
+void proc_child_exit(int status) __attribute__((noreturn));
 /* Create `path` and missing parents with `mode`.  0 or CT_ESYS with errno
  * set. */
 int proc_mkdir_p(const char *path, unsigned mode);

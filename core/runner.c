@@ -183,13 +183,13 @@ runner_child(struct runner *rn, const struct job *job, const char *state_dir, in
 	if (job->is_nice_set && setpriority(PRIO_PROCESS, 0, job->nice) != 0)
 		fprintf(stderr, "caretaker: nice %d: %s\n", job->nice, strerror(errno));
 	if (job->user != NULL && child_switch_user(job->user, report_fd) != 0)
-		_exit(0);
+		proc_child_exit(0);
 	if (loader_open(info->path, info->name, &rn->pol, &lp, err, sizeof(err)) != 0) {
 		task_fail_early(report_fd, "load", "plugin %s refused: %s", info->name, err);
-		_exit(0);
+		proc_child_exit(0);
 	}
 	task_execute(lp.desc, rn->cfg, job, state_dir, rn->opts->is_dry_run, report_fd);
-	_exit(0);
+	proc_child_exit(0);
 }
 
 /* ---- the verdict ------------------------------------------------------- */

@@ -5,9 +5,10 @@
 #   tests/bootstrap.sh demo    install what is missing, build, start a throwaway
 #                              PostgreSQL seeded with the patient-records data
 #                              model, run the shipped jobs, print the report
-#   tests/bootstrap.sh check   the same set-up, then every test: unit tests
-#                              under AddressSanitizer and UBSan, make distcheck,
-#                              and make check (its summary comes last)
+#   tests/bootstrap.sh check   the same set-up, then every test: unit and
+#                              integration tests under AddressSanitizer and
+#                              UBSan, make distcheck, and make check (its
+#                              summary comes last)
 #
 # Builds happen out of tree in _build/ (and _build-asan/), so the source tree
 # stays clean.  Needs root only to install packages.
@@ -24,8 +25,9 @@ packages=(
 	libdeflate-dev libzstd-dev libssl-dev libarchive-dev libsodium-dev
 	postgresql-15 postgresql-client-15 python3 systemd
 )
-# backup tests read zstd backups with the zstd tool
-packages+=(zstd)
+# backup tests read zstd backups with the zstd tool; the schedule tests
+# need the time zones; tests/coverage.sh reports through gcovr
+packages+=(zstd tzdata gcovr)
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -66,30 +68,67 @@ demo() {
 		"$top/tests/demo.sh" "$top" "$top/_build"
 }
 
+# Sanitizer options for the runs below.  The fault plugins crash on
+# purpose: the core must see their signals, not a sanitizer report
+# (handle_segv=0 ...).  Leaks are looked for in every process that ends
+# through exit(): caretaker and the unit tests (a job's child ends with
+# _exit() and is not checked, its heap being caretaker's copy).  A test may
+# preload a shim of its own (verify_asan_link_order=0).  Reports go to
+# files, one per process, so that none is lost in a job's output or in a
+# process whose failure a test expected: any report fails the run.
+san_dir="$top/_build-asan/sanitizer-reports"
+sanitized() {
+	rm -rf "$san_dir"
+	mkdir -p "$san_dir"
+	ASAN_OPTIONS="detect_leaks=1:handle_segv=0:handle_sigbus=0:handle_sigfpe=0:verify_asan_link_order=0:log_path=$san_dir/asan" \
+		UBSAN_OPTIONS="print_stacktrace=1:log_path=$san_dir/ubsan" "$@"
+}
+
+# Fails when a sanitizer reported an error, showing the reports (a file
+# may also hold only LeakSanitizer's list of suppressions used).
+no_sanitizer_reports() {
+	local reports f
+	reports=$(grep -l -E "^(SUMMARY: |==[0-9]+==ERROR: )|runtime error: " "$san_dir"/* 2>/dev/null) ||
+		return 0
+	for f in $reports; do
+		echo "---- $f" >&2
+		head -80 "$f" >&2
+	done
+	echo "bootstrap: the sanitizers reported the errors above ($*)" >&2
+	exit 1
+}
+
 check() {
 	build "$top/_build"
 	say "unit tests under AddressSanitizer and UBSan"
 	build "$top/_build-asan" \
 		CFLAGS="-g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-	# The fault plugins crash on purpose: the core must see their signals,
-	# not a sanitizer report.
-	ASAN_OPTIONS=detect_leaks=1:handle_segv=0:handle_sigbus=0:handle_sigfpe=0 UBSAN_OPTIONS=print_stacktrace=1 \
-		make -C "$top/_build-asan" -j"$jobs" check TESTS="$(unit_tests)" ||
-		{ cat "$top"/_build-asan/tests/*/*.log >&2; exit 1; }
+	sanitized make -C "$top/_build-asan" -j"$jobs" check TESTS="$(unit_tests)" ||
+		{ show_failures "$top/_build-asan"; no_sanitizer_reports "unit tests"; exit 1; }
+	no_sanitizer_reports "unit tests"
+	say "integration tests against the sanitized build (caretaker and the plugins)"
+	sanitized make -C "$top/_build-asan" -j"$jobs" check TESTS="$(integration_tests)" ||
+		{ show_failures "$top/_build-asan"; no_sanitizer_reports "integration tests"; exit 1; }
+	no_sanitizer_reports "integration tests"
 	say "make distcheck"
 	make -C "$top/_build" -j"$jobs" distcheck >"$top/_build/distcheck.out" 2>&1 ||
 		{ tail -80 "$top/_build/distcheck.out" >&2; exit 1; }
 	grep -E "^(=+|caretaker-.* archives ready)" "$top/_build/distcheck.out" | tail -3
 	say "make check"
-	make -C "$top/_build" -j"$jobs" check || { show_failures; exit 1; }
+	make -C "$top/_build" -j"$jobs" check || { show_failures "$top/_build"; exit 1; }
 }
 
 unit_tests() {
 	make -s -C "$top/_build" print-unit-tests
 }
 
+integration_tests() {
+	make -s -C "$top/_build" print-integration-tests
+}
+
+# show_failures BUILD: what failed, from the test logs of BUILD.
 show_failures() {
-	grep -l -E "^(FAIL|ERROR)" "$top"/_build/tests/*/*.log 2>/dev/null | while read -r log; do
+	grep -l -E "^(FAIL|ERROR)" "$1"/tests/*/*.log 2>/dev/null | while read -r log; do
 		echo "---- $log" >&2
 		grep -E -A12 "^(not ok|FAIL|ERROR|\[  (FAILED|ERROR))" "$log" >&2 || true
 	done

@@ -30,6 +30,7 @@ UNIT_TESTS = \
 UNIT_TESTS += tests/plugins/test_archive tests/plugins/test_crypt
 UNIT_TESTS += tests/plugins/test_backupset tests/plugins/test_pgtools
 UNIT_TESTS += tests/plugins/test_dumpcount tests/plugins/test_backupcheck
+UNIT_TESTS += tests/plugins/test_manifest
 if HAVE_CMOCKA
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -116,6 +117,9 @@ tests_plugins_test_pgtools_LDADD = $(BACKUP_UNIT_LDADD)
 tests_plugins_test_dumpcount_SOURCES = tests/plugins/test_dumpcount.c
 tests_plugins_test_dumpcount_CFLAGS = $(BACKUP_UNIT_CFLAGS)
 tests_plugins_test_dumpcount_LDADD = $(BACKUP_UNIT_LDADD)
+tests_plugins_test_manifest_SOURCES = tests/plugins/test_manifest.c
+tests_plugins_test_manifest_CFLAGS = $(BACKUP_UNIT_CFLAGS)
+tests_plugins_test_manifest_LDADD = $(BACKUP_UNIT_LDADD) $(JANSSON_LIBS)
 tests_plugins_test_backupcheck_SOURCES = tests/plugins/test_backupcheck.c
 tests_plugins_test_backupcheck_CFLAGS = $(BACKUP_UNIT_CFLAGS) $(LIBCRYPTO_CFLAGS)
 tests_plugins_test_backupcheck_LDADD = $(BACKUP_UNIT_LDADD) $(LIBCRYPTO_LIBS)
@@ -221,15 +225,19 @@ TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/backuplib.sh tests/integration/ttyrun.py \
 	tests/integration/liveline.py
+EXTRA_DIST += tests/skip.h
 EXTRA_DIST += tests/integration/lib.sh tests/abi/v1/caretaker/plugin.h \
 	tests/abi/v1/caretaker/errors.h tests/abi/v1/oldplugin.c
 
-# For tests/bootstrap.sh: the unit tests it runs under the sanitizers.
+# For tests/bootstrap.sh: the tests it runs under the sanitizers.
 print-unit-tests:
 	@echo $(UNIT_TESTS)
-.PHONY: print-unit-tests
+print-integration-tests:
+	@echo $(INTEGRATION_TESTS)
+.PHONY: print-unit-tests print-integration-tests
 
 # The throwaway PostgreSQL harness (tests/harness/README.md).
 EXTRA_DIST += tests/harness/pg.sh tests/harness/schema.sql tests/harness/seed.sh \
 	tests/harness/seed.sql tests/harness/gen-logs.sh tests/harness/README.md \
-	tests/harness/selftest.sh tests/demo.sh tests/bootstrap.sh tests/bench/run-noop.sh
+	tests/harness/selftest.sh tests/demo.sh tests/bootstrap.sh tests/bench/run-noop.sh \
+	tests/coverage.sh tests/README.md

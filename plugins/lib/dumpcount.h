@@ -16,11 +16,22 @@
  * In COPY's text format a row is exactly one line (a newline inside a value
  * is written as the two characters \n) and no row is the line "\.".  So the
  * rows of a section are its lines up to "\.".  A COPY line counts as a
- * section only right after pg_dump's "Type: TABLE DATA" comment block, so
- * the same words inside a function body do not start one.
+ * section only right after pg_dump's "Type: TABLE DATA" comment block.
  *
- * The counter costs one memchr() per line: the backup counts what it dumps
- * without reading every table a second time on the server.
+ * Between the sections the counter follows the SQL's quoting: a line ends
+ * at a newline outside strings, quoted names, dollar quotes and comments.
+ * A name holding a newline makes a COPY line of two lines,
+ *
+ *     COPY public."two
+ *     lines" (id) FROM stdin;
+ *
+ * and a comment, a default or a function body (words any user who can
+ * create a table can write) may hold lines shaped like the header and a
+ * COPY line: inside their quotes these start no section.
+ *
+ * The counter costs one memchr() per row, and about one per string
+ * between the sections: the backup counts what it dumps without reading
+ * every table a second time on the server.
  */
 #ifndef CARETAKER_DUMPCOUNT_H
 #define CARETAKER_DUMPCOUNT_H

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,6 +267,24 @@ get_u64(const struct loader *ld, json_t *o, const char *key, uint64_t *out)
 	return 0;
 }
 
+/* An optional whole number from `min` to INT_MAX: a value an int cannot
+ * hold would wrap (a level of 2^32 + 2 would read as a passed L2). */
+static int
+get_int(const struct loader *ld, json_t *o, const char *key, const char *name, int min, int *out)
+{
+	json_t *v = json_object_get(o, key);
+	char what[80];
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > INT_MAX) {
+		snprintf(what, sizeof(what), "is not a whole number from %d to %d", min, INT_MAX);
+		return bad(ld, name, what);
+	}
+	*out = (int)json_integer_value(v);
+	return 0;
+}
+
 static int
 get_time(const struct loader *ld, json_t *o, const char *key, time_t *out)
 {
@@ -292,17 +311,14 @@ static int
 load_block(const struct loader *ld, json_t *b, struct compress_block *out)
 {
 	const char *crc = NULL;
-	char *end;
-	unsigned long v;
 
 	if (!json_is_object(b) || get_u64(ld, b, "offset", &out->offset) != 0 ||
 	    get_u64(ld, b, "stored", &out->stored_bytes) != 0 ||
 	    get_u64(ld, b, "raw", &out->raw_bytes) != 0 || get_string(ld, b, "crc32", 1, &crc) != 0)
 		return bad(ld, "blocks", "has an entry without offset, stored, raw and crc32");
-	v = strtoul(crc, &end, 16);
-	if (*end != '\0' || end - crc != 8)
+	if (strlen(crc) != 8 || strspn(crc, "0123456789abcdefABCDEF") != 8)
 		return bad(ld, "blocks", "has a crc32 that is not 8 hex digits");
-	out->crc32 = (uint32_t)v;
+	out->crc32 = (uint32_t)strtoul(crc, NULL, 16);
 	return 0;
 }
 
@@ -345,8 +361,8 @@ load_tables(const struct loader *ld, struct manifest *m)
 	m->tables = tables;
 	json_object_foreach(o, key, v)
 	{
-		if (!json_is_integer(v))
-			return bad(ld, "tables", "has a row count that is not a number");
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return bad(ld, "tables", "has a row count that is not a whole number");
 		tables[n].name = key;
 		tables[n++].rows = json_integer_value(v);
 	}
@@ -366,8 +382,9 @@ load_check(const struct loader *ld, struct manifest *m)
 	    get_string(ld, v, "outcome", 1, &outcome) != 0 ||
 	    get_time(ld, v, "at", &m->verified.at) != 0)
 		return bad(ld, "verified", "is not a record of level, outcome and at");
+	if (get_int(ld, v, "level", "verified level", 0, &m->verified.level) != 0)
+		return CT_ECORRUPT;
 	(void)get_string(ld, v, "detail", 0, &detail);
-	m->verified.level = (int)json_integer_value(json_object_get(v, "level"));
 	m->verified.is_ok = strcmp(outcome, "ok") == 0;
 	snprintf(m->verified.detail, sizeof(m->verified.detail), "%s", detail ? detail : "");
 	return 0;
@@ -383,7 +400,8 @@ load_compression(const struct loader *ld, struct manifest *m)
 	if (!json_is_object(c) || get_string(ld, c, "kind", 1, &kind) != 0 ||
 	    compress_kind_parse(kind, &m->compress, NULL, 0) != 0)
 		return bad(ld, "compression", "is missing or names no known kind");
-	m->level = (int)json_integer_value(json_object_get(c, "level"));
+	if (get_int(ld, c, "level", "compression level", INT_MIN, &m->level) != 0)
+		return CT_ECORRUPT;
 	if (json_object_get(c, "block_bytes") != NULL && get_u64(ld, c, "block_bytes", &block_bytes) != 0)
 		return CT_ECORRUPT;
 	m->block_bytes = block_bytes;
@@ -419,7 +437,9 @@ load_identity(const struct loader *ld, struct manifest *m)
 	(void)get_string(ld, r, "snapshot", 0, &m->snapshot);
 	(void)get_string(ld, r, "host", 0, &m->host);
 	(void)get_string(ld, r, "caretaker_version", 0, &m->caretaker_version);
-	m->server_version_num = (int)json_integer_value(json_object_get(r, "server_version_num"));
+	(void)get_string(ld, r, "plugin_version", 0, &m->plugin_version);
+	if (rc == 0)
+		rc = get_int(ld, r, "server_version_num", "server_version_num", 0, &m->server_version_num);
 	return rc;
 }
 

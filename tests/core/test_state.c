@@ -385,7 +385,7 @@ test_state_accessors_answer_for_no_state(void **state)
 static void
 test_state_concurrent_writers_keep_every_job(void **state)
 {
-	char job[8];
+	char job[16];
 	struct state *st;
 	pid_t pids[4];
 

@@ -135,6 +135,47 @@ check "row_counts = dump with format = custom is refused with a hint" \
 		grep -q "hint: row_counts = snapshot" "$out" && [ ! -e "$T/bad-counts" ]'
 sql 'DROP SCHEMA "Big Schema" CASCADE; DROP TABLE public.nothing_yet' >/dev/null
 
+# pg_dump writes a quoted name holding a newline over two lines of its COPY
+# line, and a comment (anyone's words) as a string literal whose lines may
+# look like its own TABLE DATA header and COPY line.  Any user who can
+# create a table can write both: neither may stop the backups.
+psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+CREATE TABLE public."two
+lines ""quoted""" ("col
+umn" int);
+INSERT INTO public."two
+lines ""quoted""" SELECT g FROM generate_series(1, 5) g;
+COMMENT ON TABLE public.auth_user IS '
+-- Data for Name: fake; Type: TABLE DATA; Schema: public; Owner: x
+--
+
+COPY public.fake (a) FROM stdin;
+';
+SQL
+config <<CONF
+[nl-dump]
+plugin = backup
+dest = $T/nl-dump
+
+[nl-snap]
+plugin = backup
+dest = $T/nl-snap
+row_counts = snapshot
+CONF
+ct run nl-dump nl-snap
+check "a table whose name holds a newline, and a comment that looks like pg_dump's own lines, are counted right" \
+	eval 'rc_is 0 && python3 - "$(only "$T/nl-dump" "*.manifest.json")" "$(only "$T/nl-snap" "*.manifest.json")" <<PY
+import json, sys
+a = json.load(open(sys.argv[1]))["tables"]; b = json.load(open(sys.argv[2]))["tables"]
+assert a == b, (a, b)
+assert a["public.two\nlines \"quoted\""] == 5, a
+PY'
+psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+DROP TABLE public."two
+lines ""quoted""";
+COMMENT ON TABLE public.auth_user IS NULL;
+SQL
+
 # ---- the dump's own snapshot ----
 slow=$(fake_pg_dump slow "sleep 2; exec \"\$REAL\" \"\$@\"")
 config <<CONF

@@ -5,12 +5,10 @@
 # conninfo, fake pg_dump folders (for pg_bindir) that misbehave in one way
 # each, findings of a run as text, and manifest edits.
 
-[ -x /usr/lib/postgresql/15/bin/initdb ] || skip_all "PostgreSQL 15 server is not installed"
 command -v python3 >/dev/null || skip_all "python3 is not installed"
-export PG_HARNESS_QUIET=1
-eval "$("$top_srcdir/tests/harness/pg.sh" start --owner $$)" ||
-	skip_all "could not start a throwaway cluster"
-"$top_srcdir/tests/harness/seed.sh" --scale tiny --quiet || skip_all "could not seed the cluster"
+start_cluster
+"$top_srcdir/tests/harness/seed.sh" --scale tiny --quiet 2>"$T/seed.err" ||
+	skip_all "could not seed the cluster: $(tail -n 3 "$T/seed.err" | tr '\n' ' ')"
 install_plugins
 REAL_BINDIR=${PG_HARNESS_BINDIR:-/usr/lib/postgresql/15/bin}
 CONNINFO="host=$PGHOST port=$PGPORT dbname=$PGDATABASE user=$PGUSER"

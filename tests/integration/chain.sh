@@ -38,7 +38,8 @@ CONF
 
 ct run after-update
 check "prerequisites run first, in order" \
-	eval '[ -e "$T/marks/backup" ] && [ -e "$T/marks/update" ]'
+	eval '[ -e "$T/marks/backup" ] && [ -e "$T/marks/update" ] && out_has "^ok .*backup" &&
+		out_has "^failed .*update"'
 check "a job whose prerequisite failed is skipped, not run" \
 	eval '[ ! -e "$T/marks/after-update" ] && out_has "^skipped .*after-update .*requires update, which did not succeed"'
 check "on_failure runs its job after a failure, even a disabled one" \
@@ -49,9 +50,14 @@ check "the order is backup, update, skipped, rollback" \
 
 rm -f "$T"/marks/*
 ct run --all
-check "run --all skips disabled jobs" eval '[ ! -e "$T/marks/never" ] && out_lacks " never "'
+check "run --all runs the enabled jobs, skips disabled ones, and exits 1 for the failed one" \
+	eval 'rc_is 1 && out_has "^ok .*backup" && out_has "^failed .*update" && [ -e "$T/marks/backup" ] &&
+		[ ! -e "$T/marks/never" ] && out_lacks " never "'
 check "only_if_exists skips (not fails) while the path is missing" \
 	eval 'out_has "^skipped .*needs-project .*does not exist" && [ ! -e "$T/marks/needs-project" ]'
+ct run needs-project
+check "a job skipped by only_if_exists alone exits 0" \
+	eval 'rc_is 0 && out_has "^skipped .*needs-project .*does not exist"'
 
 mkdir -p "$T/project" && touch "$T/project/manage.py"
 ct run needs-project

@@ -98,7 +98,7 @@ CONF
 	check "user = nobody runs the command as nobody" \
 		eval 'rc_is 0 && report_json as-nobody | grep -q "\"stdout\": \"$(id -u nobody)"'
 else
-	ok "user switch # SKIP not root"
+	skip_test_inapplicable "user switch" "not root"
 fi
 
 done_testing

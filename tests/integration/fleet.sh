@@ -4,10 +4,8 @@
 # own state folders stand for two hosts, against a throwaway cluster.
 . "$top_srcdir/tests/integration/lib.sh"
 
-[ -x /usr/lib/postgresql/15/bin/initdb ] || skip_all "PostgreSQL 15 server is not installed"
-export PG_HARNESS_QUIET=1
-eval "$("$top_srcdir/tests/harness/pg.sh" start --owner $$ --db fleet)" ||
-	skip_all "could not start a throwaway cluster"
+command -v python3 >/dev/null || skip_all "python3 is not installed"
+start_cluster --db fleet
 install_plugins slowok
 for host in a b; do
 	cat >"$T/$host.ini" <<CONF

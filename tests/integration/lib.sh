@@ -27,9 +27,60 @@ not_ok() {
 	for line in "$@"; do printf '%s\n' "$line" | sed 's/^/#   /'; done
 }
 
-skip_all() { echo "1..0 # SKIP $1"; exit 0; }
+# A skip is green, so it must not hide a broken set-up.  Under CI=true
+# tests/bootstrap.sh has installed everything the suites need, and a suite
+# or test that cannot start what it needs (a PostgreSQL cluster, a tool)
+# fails the run with the reason.  What does not apply to the machine at all
+# (root-only checks when not root) skips everywhere: the *_inapplicable
+# forms.
+is_ci() { case "${CI:-}" in true | TRUE | 1 | yes) return 0 ;; esac; return 1; }
 
-done_testing() { echo "1..$tap_n"; exit 0; }
+# skip_all REASON: the whole suite cannot run (fails under CI=true).
+skip_all() {
+	if is_ci; then
+		echo "Bail out! cannot run under CI=true: $1"
+		exit 1
+	fi
+	echo "1..0 # SKIP $1"
+	exit 0
+}
+
+# skip_all_inapplicable REASON: the suite does not apply here; skips even
+# under CI=true.
+skip_all_inapplicable() { echo "1..0 # SKIP $1"; exit 0; }
+
+# skip_test NAME REASON: one test cannot run (fails under CI=true).
+skip_test() {
+	if is_ci; then
+		not_ok "$1" "cannot run under CI=true: $2"
+	else
+		ok "$1 # SKIP $2"
+	fi
+}
+
+# skip_test_inapplicable NAME REASON: one test does not apply here.
+skip_test_inapplicable() { ok "$1 # SKIP $2"; }
+
+# The plan, and an exit status that says whether every test passed (the
+# TAP driver reads the lines; a script run by hand has its status).
+done_testing() {
+	echo "1..$tap_n"
+	exit "$tap_failed"
+}
+
+# start_cluster [ARGS...]: a throwaway PostgreSQL cluster bound to this
+# script (tests/harness/pg.sh start ARGS), its PG* variables exported.  A
+# suite that cannot have one skips, or under CI=true fails, with the reason
+# pg.sh gave.
+start_cluster() {
+	local bindir=${PG_BINDIR:-/usr/lib/postgresql/15/bin} env
+	[ -x "$bindir/initdb" ] ||
+		skip_all "no PostgreSQL 15 server: $bindir/initdb is missing (apt-get install postgresql-15)"
+	export PG_HARNESS_QUIET=1
+	env=$("$top_srcdir/tests/harness/pg.sh" start --owner $$ "$@" 2>"$T/pg-start.err") ||
+		skip_all "could not start a throwaway cluster: $(tail -n 3 "$T/pg-start.err" | tr '\n' ' ')"
+	eval "$env"
+}
 
 # Copy built plugins (bundled and, if asked, fault plugins) into $T/plugins.
 install_plugins() {

@@ -36,8 +36,13 @@ ct run outside
 check "the outside plugin runs and reports" \
 	eval 'rc_is 0 && out_has "^ok .*outside .*42 entries in /etc"'
 
+# Sanitized and coverage builds add the compiler's own symbols (gcc's ASan:
+# __odr_asan.NAME; libgcov: __gcov_*, mangle_path): they are not the
+# plugin's.
 for so in "$top_builddir"/plugins/*/.libs/*.so; do
-	names=$(nm -D --defined-only "$so" | awk '$2 ~ /[A-Z]/ {print $3}' | sort | tr '\n' ' ')
+	names=$(nm -D --defined-only "$so" |
+		awk '$2 ~ /[A-Z]/ && $3 !~ /^(__odr_asan\.|__gcov_|mangle_path$)/ {print $3}' |
+		sort | tr '\n' ' ')
 	check "bundled $(basename "$so") exports only its descriptor" [ "$names" = "caretaker_plugin " ]
 done
 

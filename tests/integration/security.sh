@@ -2,7 +2,7 @@
 # Plugin file and folder checks when running as root.
 . "$top_srcdir/tests/integration/lib.sh"
 
-[ "$(id -u)" -eq 0 ] || skip_all "the owner and mode checks apply to root only"
+[ "$(id -u)" -eq 0 ] || skip_all_inapplicable "the owner and mode checks apply to root only"
 
 install_plugins
 write_config <<'CONF'

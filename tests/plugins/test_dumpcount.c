@@ -155,13 +155,107 @@ test_a_long_column_list_is_read(void **unused)
 static void
 test_an_unreadable_name_fails_with_the_line(void **unused)
 {
-	static const char s[] = HEADER("t", "public") "COPY \"public.t (a) FROM stdin;\n";
+	static const char s[] = HEADER("t", "public") "COPY public.t.u (a) FROM stdin;\n";
 	struct dumpcount *dc = dumpcount_new();
 
 	(void)unused;
 	assert_non_null(dc);
 	assert_int_equal(dumpcount_add(dc, s, strlen(s)), CT_ECORRUPT);
-	assert_non_null(strstr(dumpcount_error(dc), "COPY \"public.t"));
+	assert_non_null(strstr(dumpcount_error(dc), "COPY public.t.u"));
+	dumpcount_free(dc);
+}
+
+/* pg_dump's header sanitizes a newline in a name to a space, while its
+ * COPY line quotes the name with the newline in it, over two lines. */
+static const char newline_dump[] =
+    HEADER("two lines \"q\"", "new line")
+    "COPY \"new\nline\".\"two\nlines \"\"q\"\"\" (\"co\nl\", \"x y\") FROM stdin;\n"
+    "1\ta\\nb\n"
+    "2\t\\N\n"
+    "\\.\n\n\n" HEADER("after", "public")
+    "COPY public.after (a) FROM stdin;\n"
+    "1\n"
+    "\\.\n";
+
+static void
+test_a_name_holding_a_newline_is_read(void **unused)
+{
+	(void)unused;
+	for (size_t piece = 1; piece <= 64; piece++) {
+		struct dumpcount *dc = count_in_pieces(newline_dump, strlen(newline_dump), piece);
+
+		assert_int_equal(dumpcount_n_tables(dc), 2);
+		assert_int_equal(dumpcount_rows(dc, "new\nline.two\nlines \"q\""), 2);
+		assert_int_equal(dumpcount_rows(dc, "public.after"), 1);
+		assert_false(dumpcount_is_in_section(dc));
+		dumpcount_free(dc);
+	}
+}
+
+/* Lines shaped like pg_dump's TABLE DATA header and COPY line, inside
+ * anyone's words (a comment, a function body, a default, a name), start
+ * no section: each is inside a string, a quoted name or a comment. */
+static const char *const fake_sections[] = {
+    "COMMENT ON TABLE public.t IS '\n" HEADER("x", "public")
+    "COPY public.fake (a) FROM stdin;\n';\n",
+    "COMMENT ON TABLE public.t IS 'it''s\n" HEADER("x", "public")
+    "COPY public.fake (a) FROM stdin;\n';\n",
+    "COMMENT ON TABLE public.t IS E'\\'\n" HEADER("x", "public")
+    "COPY public.fake (a) FROM stdin;\n';\n",
+    "COMMENT ON TABLE public.t IS e'it''s \\\\'' \\'\n" HEADER("x", "public")
+    "COPY public.fake (a) FROM stdin;\n';\n",
+    "CREATE FUNCTION public.f() RETURNS void LANGUAGE sql AS $_$\n" HEADER("x", "public")
+    "COPY public.fake (a) FROM stdin;\n$$ $_ $_x$\n$_$;\n",
+    "CREATE FUNCTION public.g() RETURNS void LANGUAGE plpgsql AS $body$\n" HEADER("x", "public")
+    "COPY public.fake (a) FROM stdin;\n$body$;\n",
+    "CREATE TABLE public.\"x\n" HEADER("x", "public") "COPY public.fake (a) FROM stdin;\n\" (a int);\n",
+    "CREATE TABLE public.\"a\"\"\n" HEADER("x", "public") "COPY public.fake (a) FROM stdin;\n\" (a int);\n",
+    "/* a block comment /* nested */\n" HEADER("x", "public") "COPY public.fake (a) FROM stdin;\n*/\n",
+};
+
+static void
+test_lines_inside_strings_names_and_comments_start_no_section(void **unused)
+{
+	static const char real[] = HEADER("t", "public") "COPY public.t (a) FROM stdin;\n1\n2\n\\.\n";
+	char s[1024];
+
+	(void)unused;
+	for (size_t i = 0; i < sizeof(fake_sections) / sizeof(fake_sections[0]); i++) {
+		int n = snprintf(s, sizeof(s), "%s%s", fake_sections[i], real);
+
+		assert_true(n > 0 && (size_t)n < sizeof(s));
+		for (size_t piece = 1; piece <= 16; piece++) {
+			struct dumpcount *dc = count_in_pieces(s, (size_t)n, piece);
+
+			if (dumpcount_rows(dc, "public.t") != 2 || dumpcount_n_tables(dc) != 1)
+				fail_msg("case %zu in pieces of %zu: expected public.t with 2 rows alone, "
+				         "got %lld rows in %zu tables", i, piece,
+				         (long long)dumpcount_rows(dc, "public.t"), dumpcount_n_tables(dc));
+			dumpcount_free(dc);
+		}
+	}
+}
+
+/* What does not open a string: a dollar sign inside a word or before a
+ * parameter number, an E ending a longer word, psql's backslash commands
+ * (pg_dump 17.6 and later write \restrict), and "--" comments. */
+static void
+test_code_that_opens_no_string_leaves_sections_counted(void **unused)
+{
+	static const char s[] =
+	    "\\restrict aBc'\"$$\n"
+	    "-- it's a comment with a \" and a $$\n"
+	    "CREATE FUNCTION public.a$b(x int) RETURNS int LANGUAGE sql\n"
+	    "    BEGIN ATOMIC\n SELECT ($1 + 1);\nEND;\n"
+	    "SELECT 1 AS one'x';\n"
+	    "SET standard_conforming_strings = on;\n" HEADER("t", "public")
+	    "COPY public.t (a) FROM stdin;\n1\n\\.\n\n"
+	    "\\unrestrict aBc\n";
+	struct dumpcount *dc;
+
+	(void)unused;
+	dc = count_in_pieces(s, strlen(s), 3);
+	assert_int_equal(dumpcount_rows(dc, "public.t"), 1);
 	dumpcount_free(dc);
 }
 
@@ -198,6 +292,9 @@ main(void)
 	    cmocka_unit_test(test_a_long_column_list_is_read),
 	    cmocka_unit_test(test_an_unreadable_name_fails_with_the_line),
 	    cmocka_unit_test(test_parse_copy_unquotes_names),
+	    cmocka_unit_test(test_a_name_holding_a_newline_is_read),
+	    cmocka_unit_test(test_lines_inside_strings_names_and_comments_start_no_section),
+	    cmocka_unit_test(test_code_that_opens_no_string_leaves_sections_counted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
