@@ -209,12 +209,15 @@ child_sleep_ms(int64_t ms)
 		;
 }
 
-/* The helper runs with every signal blocked (the handler's mask). */
+/* The helper runs with every signal blocked (the handler's mask).  It
+ * signals the job's child only while that is still its parent: once the
+ * child is gone its pid may be another process's. */
 static void
 child_orphan_helper(pid_t job_child)
 {
 	child_sleep_ms(child_orphan_grace_ms);
-	kill(job_child, CHILD_ORPHAN_SIGNAL);
+	if (getppid() == job_child)
+		kill(job_child, CHILD_ORPHAN_SIGNAL);
 	child_sleep_ms(CHILD_ORPHAN_LAST_RESORT_MS);
 	kill(0, SIGKILL);
 	_exit(0);
@@ -376,8 +379,8 @@ run_supervise(struct runner *rn, const struct job *job, struct supervise_params 
 }
 
 /* caretaker is a subreaper for the length of the run, so that what the
- * job's child leaves when it dies (a timeout's SIGKILL, a crash) is
- * reparented here and ended by supervise_child, not to init. */
+ * job's child leaves when it dies (a timeout's SIGKILL, a crash) comes
+ * here rather than to init, and supervise_child ends it. */
 static int
 run_spawn(struct runner *rn, const struct job *job, const char *state_dir,
 	  struct run_result *r)

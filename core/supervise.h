@@ -7,9 +7,9 @@
  * knows nothing of jobs or plugins, only of a process, two pipes and a
  * clock.  It learns of the child's exit from a pidfd, or, where the kernel
  * refuses one (before 5.3, seccomp filters, valgrind), from SIGCHLD: every
- * deadline and stop signal works either way.  What the child said goes into a struct run_result (result.c);
- * how it ended comes back in a struct supervise_outcome for the runner's
- * verdict.
+ * deadline and stop signal works either way.  What the child said goes
+ * into a struct run_result (result.c); how it ended comes back in a struct
+ * supervise_outcome for the runner's verdict.
  */
 #ifndef CT_SUPERVISE_H
 #define CT_SUPERVISE_H
