@@ -8,7 +8,8 @@
  * parent reaps it, so a pid the scan found as our child is never a
  * stranger's when we kill it.  Killing a process reparents its children
  * to the nearest subreaper, here: hence a new scan after every round,
- * until one finds nothing left to end.
+ * until no child is left.  Most runs leave nothing, and waitpid(WNOHANG)
+ * says so without a scan.
  *
  * The scan makes system calls only (getdents64, open, read), parses by
  * hand and allocates nothing, so that a signal handler may sweep: the
@@ -148,25 +149,37 @@ reap_end(const struct reap_child *c, pid_t group)
 	return is_running && c->pgrp != group;
 }
 
+/* Reap every child that has exited; 1 when children are left running, 0
+ * when none is (the common case, which then costs no scan). */
+static int
+reap_has_children(void)
+{
+	pid_t pid;
+
+	do
+		pid = waitpid(-1, NULL, WNOHANG);
+	while (pid > 0);
+	return pid == 0;
+}
+
 int
 reap_descendants(pid_t group)
 {
 	struct reap_child kids[REAP_BATCH];
-	int n_escaped = 0, n_ended;
+	int n_escaped = 0;
 
-	do {
+	while (reap_has_children()) {
 		size_t n = reap_list_children(kids, REAP_BATCH);
+		int n_ended = 0;
 
-		n_ended = 0;
 		for (size_t i = 0; i < n; i++) {
 			int rc = reap_end(&kids[i], group);
 
 			n_ended += rc >= 0;
 			n_escaped += rc > 0;
 		}
-	} while (n_ended > 0);
-	/* Children the scan cannot see (no /proc) are at least reaped. */
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
+		if (n_ended == 0)
+			break; /* none the scan could see (no /proc) or kill */
+	}
 	return n_escaped;
 }
