@@ -73,11 +73,16 @@ CONF
 now_ms() { date +%s%3N; }
 
 # bg_start [ENV=VALUE...] -- ARGS...: caretaker in the background, marked;
-# $bg is its pid.
+# $bg is its pid.  Whatever an earlier behaviour left (it failed and said
+# so) is killed first, and the output files are emptied here, not in the
+# background, so that nothing waits on an earlier run's words.
 bg_start() {
-	local envs=()
+	local envs=() left
 	while [ "$1" != -- ]; do envs+=("$1"); shift; done
 	shift
+	wait_until 5 no_job_pids || { left=$(job_pids); kill -9 $left 2>/dev/null; }
+	: >"$out"
+	: >"$err"
 	env "$mark" "${envs[@]}" "$CARETAKER" -c "$T/caretaker.ini" "$@" >"$out" 2>"$err" &
 	bg=$!
 	bg_t0=$(now_ms)
