@@ -26,7 +26,7 @@ script daemon.sh "setsid sh -c 'touch $T/d1; exec sleep 300' </dev/null >/dev/nu
 (setsid sh -c 'touch $T/d2; exec sleep 301' </dev/null >/dev/null 2>&1 &)
 while [ ! -e $T/d1 ] || [ ! -e $T/d2 ]; do sleep 0.05; done
 echo daemons started"
-script daemon-hang.sh "setsid sh -c 'touch $T/daemon-hang.started; exec sleep 300' <&- >&- 2>&- &
+script daemon-hang.sh "setsid sh -c 'touch $T/daemon-hang.started; exec sleep 300' </dev/null >/dev/null 2>&1 &
 while [ ! -e $T/daemon-hang.started ]; do sleep 0.05; done
 exec sleep 300"
 
@@ -74,7 +74,7 @@ now_ms() { date +%s%3N; }
 
 # bg_start [ENV=VALUE...] -- ARGS...: caretaker in the background, marked;
 # $bg is its pid.  Whatever an earlier behaviour left (it failed and said
-# so) is killed first, and the output files are emptied here, not in the
+# so) is killed first, so that one failure does not bring down the next, and the output files are emptied here, not in the
 # background, so that nothing waits on an earlier run's words.
 bg_start() {
 	local envs=() left
@@ -167,7 +167,7 @@ check_gone "nothing of the stopped jobs is left" 5
 bg_start -- run long
 wait_until 10 test -e "$T/long.started"
 bg_kill9
-check_gone "a job's command ends within seconds of caretaker's SIGKILL" 5
+check "a job's command ends within seconds of caretaker's SIGKILL" wait_until 5 no_job_pids
 touch "$T/quick"
 ct run long
 check "the next run of the job is not refused" \
@@ -176,7 +176,8 @@ check "the next run of the job is not refused" \
 bg_start -- run stuck
 wait_until 10 grep -q hanging "$err"
 bg_kill9
-check_gone "a job that ignores SIGTERM ends within seconds of caretaker's SIGKILL" 5
+check "a job that ignores SIGTERM ends within seconds of caretaker's SIGKILL" \
+	wait_until 5 no_job_pids
 check "and its lock is free" flock -n "$T/state/locks/stuck.lock" true
 
 bg_start -- run daemon-long
@@ -216,21 +217,21 @@ check "that run's record says so too" \
 
 # ---- run A B runs A, then B ----------------------------------------------
 write_config <<'CONF'
-[first]
+[backup]
 plugin = hello
 
-[second]
+[vacuum]
 plugin = hello
-requires = first
+requires = backup
 
-[third]
+[analyze]
 plugin = hello
 CONF
-ct run third second
+ct run analyze vacuum
 check "run runs named jobs in the order given, requires first" \
-	eval 'rc_is 0 && [ "$(awk "{print \$2}" "$out" | tr "\n" " ")" = "third first second " ]'
+	eval 'rc_is 0 && [ "$(awk "{print \$2}" "$out" | tr "\n" " ")" = "analyze backup vacuum " ]'
 ct run --all
 check "run --all keeps the configuration's order" \
-	eval 'rc_is 0 && [ "$(awk "{print \$2}" "$out" | tr "\n" " ")" = "first second third " ]'
+	eval 'rc_is 0 && [ "$(awk "{print \$2}" "$out" | tr "\n" " ")" = "backup vacuum analyze " ]'
 
 done_testing
