@@ -6,15 +6,25 @@
  *   parent                              child
  *   flock state_dir/locks/JOB.lock
  *   pipe: report, capture
+ *   subreaper on
  *   fork ------------------------------> setpgid, signals reset, nice,
  *                                       stdout/stderr -> capture pipe,
- *                                       user switch, load plugin,
+ *                                       user switch, parent-death signal,
+ *                                       subreaper, load plugin,
  *                                       init -> run -> report -> fini,
- *                                       messages -> report pipe, _exit(0)
- *   poll(report, capture, pidfd)
+ *                                       messages -> report pipe,
+ *                                       end what is left below, _exit(0)
+ *   poll(report, capture, pidfd or SIGCHLD)
  *     deadline: SIGTERM to the group, grace, SIGKILL
- *   child gone: SIGKILL what is left of the group, reap
+ *   child gone: SIGKILL what is left of the group, reap,
+ *               end what it left outside the group
+ *   subreaper off
  *   result -> history, one line on stdout
+ *
+ * Nothing of a job outlives its run: processes that leave the job's
+ * process group (setsid, daemons) are ended by the child after fini, both
+ * being subreapers (reap.h), and the child ends its group when caretaker
+ * dies without doing it (SIGKILL, the OOM killer).
  *
  * The parent's side of that loop (pipes, deadlines, the end of the group)
  * lives in supervise.c; this file decides what runs, in which order, under
@@ -31,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -45,6 +56,7 @@
 #include "log.h"
 #include "proc.h"
 #include "progress.h"
+#include "reap.h"
 #include "result.h"
 #include "runner.h"
 #include "state.h"
@@ -167,9 +179,124 @@ child_setup_fds(int capture_fd)
 	close(capture_fd);
 }
 
+/* ---- the child, when caretaker dies -------------------------------------- */
+
+/*
+ * A job must not outlive caretaker (kill -9, the OOM killer): its child
+ * holds the job's lock, inherited across fork, and would run unwatched.
+ * The kernel sends the child CHILD_ORPHAN_SIGNAL when caretaker dies
+ * (PR_SET_PDEATHSIG), and the child ends the job as caretaker would have.
+ * The first signal sends SIGTERM to the group, so that the plugin and its
+ * commands can clean up, and forks a helper that sends the signal again
+ * after kill_grace: a handler must return for the plugin to stop.  The
+ * second kills and reaps everything below the child, escaped processes
+ * included (reap_descendants makes system calls only), and exits.  Should
+ * that handler never run (a plugin blocked the signal), the helper sends
+ * SIGKILL to the group a second later.  A real-time signal: plugins may
+ * catch or ignore the classic ones for their own ends.
+ */
+#define CHILD_ORPHAN_SIGNAL (SIGRTMIN + 2)
+#define CHILD_ORPHAN_LAST_RESORT_MS 1000
+
+static int64_t child_orphan_grace_ms;
+static volatile sig_atomic_t child_is_orphaned;
+
 static void
-runner_child(struct runner *rn, const struct job *job, const char *state_dir, int report_fd,
-	     int capture_fd)
+child_sleep_ms(int64_t ms)
+{
+	struct timespec left = {.tv_sec = (time_t)(ms / 1000),
+				.tv_nsec = (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&left, &left) != 0 && errno == EINTR)
+		;
+}
+
+/* The helper runs with every signal blocked (the handler's mask).  It
+ * signals the job's child only while that is still its parent: once the
+ * child is gone its pid may be another process's. */
+static void
+child_orphan_helper(pid_t job_child)
+{
+	child_sleep_ms(child_orphan_grace_ms);
+	if (getppid() == job_child)
+		kill(job_child, CHILD_ORPHAN_SIGNAL);
+	child_sleep_ms(CHILD_ORPHAN_LAST_RESORT_MS);
+	kill(0, SIGKILL);
+	_exit(0);
+}
+
+/* Async-signal-safe calls only. */
+static void
+child_orphaned_cb(int sig)
+{
+	struct sigaction ign = {.sa_handler = SIG_IGN};
+	int saved_errno = errno;
+	pid_t self = getpid();
+
+	(void)sig;
+	if (child_is_orphaned) {
+		reap_descendants(self);
+		_exit(0);
+	}
+	child_is_orphaned = 1;
+	/* The report pipe has no reader any more: writes fail, not kill. */
+	sigaction(SIGPIPE, &ign, NULL);
+	if (_Fork() == 0)
+		child_orphan_helper(self);
+	kill(0, SIGTERM);
+	errno = saved_errno;
+}
+
+/* After the user switch: a change of credentials clears the signal. */
+static void
+child_watch_parent(pid_t parent, int64_t grace_ms)
+{
+	struct sigaction sa;
+
+	child_orphan_grace_ms = grace_ms;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = child_orphaned_cb;
+	sigfillset(&sa.sa_mask);
+	sigaction(CHILD_ORPHAN_SIGNAL, &sa, NULL);
+	prctl(PR_SET_PDEATHSIG, CHILD_ORPHAN_SIGNAL);
+	/* Caretaker died before prctl (the child has another parent already),
+	 * so before the plugin started: there is nothing else to end. */
+	if (getppid() != parent)
+		_exit(0);
+}
+
+/* ---- the child: the plugin, and what it leaves -------------------------- */
+
+/* "ended 2 processes that had left the job's process group" */
+static void
+escaped_words(int n, char *buf, size_t size)
+{
+	snprintf(buf, size, "ended %d process%s that had left the job's process group", n,
+		 n == 1 ? "" : "es");
+}
+
+/* After fini: end whatever the job left running below its child. */
+static void
+child_end_leftovers(int report_fd)
+{
+	int n = reap_descendants(getpid());
+	char words[128];
+
+	if (n == 0)
+		return;
+	escaped_words(n, words, sizeof(words));
+	task_report_log(report_fd, CT_LOG_WARNING, "%s", words);
+}
+
+struct child_args {
+	const char *state_dir;
+	int report_fd;
+	int capture_fd;
+	pid_t parent;
+};
+
+static void
+runner_child(struct runner *rn, const struct job *job, const struct child_args *a)
 {
 	struct loaded_plugin lp = {0};
 	const struct plugin_info *info = job->plugin_info;
@@ -179,16 +306,19 @@ runner_child(struct runner *rn, const struct job *job, const char *state_dir, in
 	proc_child_exit_guard();
 	proc_signals_reset();
 	task_install_stop_handler();
-	child_setup_fds(capture_fd);
+	child_setup_fds(a->capture_fd);
 	if (job->is_nice_set && setpriority(PRIO_PROCESS, 0, job->nice) != 0)
 		fprintf(stderr, "caretaker: nice %d: %s\n", job->nice, strerror(errno));
-	if (job->user != NULL && child_switch_user(job->user, report_fd) != 0)
+	if (job->user != NULL && child_switch_user(job->user, a->report_fd) != 0)
 		proc_child_exit(0);
+	child_watch_parent(a->parent, rn->cfg->settings.kill_grace_ms);
+	reap_set_subreaper(1);
 	if (loader_open(info->path, info->name, &rn->pol, &lp, err, sizeof(err)) != 0) {
-		task_fail_early(report_fd, "load", "plugin %s refused: %s", info->name, err);
+		task_fail_early(a->report_fd, "load", "plugin %s refused: %s", info->name, err);
 		proc_child_exit(0);
 	}
-	task_execute(lp.desc, rn->cfg, job, state_dir, rn->opts->is_dry_run, report_fd);
+	task_execute(lp.desc, rn->cfg, job, a->state_dir, rn->opts->is_dry_run, a->report_fd);
+	child_end_leftovers(a->report_fd);
 	proc_child_exit(0);
 }
 
@@ -218,14 +348,57 @@ run_verdict(const struct supervise_outcome *w, const struct job *job, struct run
 
 /* ---- one run ------------------------------------------------------------ */
 
+/* caretaker's own words in the record, through the path the child's take. */
+static void
+run_note_escaped(struct run_result *r, int n)
+{
+	char words[128], *line;
+	json_t *msg;
+
+	if (n == 0)
+		return;
+	escaped_words(n, words, sizeof(words));
+	msg = json_pack("{s:s, s:i, s:s}", "t", "log", "level", LOG_LEVEL_WARNING, "msg", words);
+	line = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+	if (line != NULL)
+		result_apply_line(r, line, strlen(line));
+	free(line);
+	json_decref(msg);
+}
+
+static void
+run_supervise(struct runner *rn, const struct job *job, struct supervise_params *sp,
+	      struct run_result *r)
+{
+	struct supervise_outcome so = {0};
+	struct progress_run pr;
+
+	setpgid(sp->pid, sp->pid);
+	sp->timeout_ms = job->timeout_ms;
+	sp->kill_grace_ms = rn->cfg->settings.kill_grace_ms;
+	progress_run_begin(&pr, &(struct progress_run_params){
+		.state_dir = rn->cfg->settings.state_dir, .job = job->name, .child_pid = sp->pid,
+		.sample = &r->progress, .is_quiet = rn->opts->is_quiet});
+	sp->tick_cb = progress_run_tick_cb;
+	sp->tick_ctx = &pr;
+	sp->tick_interval_ms = PROGRESS_TICK_MS;
+	supervise_child(sp, r, &so);
+	progress_run_end(&pr);
+	run_note_escaped(r, so.n_escaped);
+	run_verdict(&so, job, r);
+	result_finish(r);
+}
+
+/* caretaker is a subreaper for the length of the run, so that what the
+ * job's child leaves when it dies (a timeout's SIGKILL, a crash) comes
+ * here rather than to init, and supervise_child ends it. */
 static int
 run_spawn(struct runner *rn, const struct job *job, const char *state_dir,
 	  struct run_result *r)
 {
 	int report[2], capture[2];
+	struct child_args a = {.state_dir = state_dir, .parent = getpid()};
 	struct supervise_params sp = {0};
-	struct supervise_outcome so = {0};
-	struct progress_run pr;
 
 	if (pipe2(report, O_CLOEXEC) != 0 || pipe2(capture, O_CLOEXEC) != 0) {
 		result_set(r, CT_STATUS_FAIL, "cannot create pipes: %s", strerror(errno));
@@ -233,35 +406,28 @@ run_spawn(struct runner *rn, const struct job *job, const char *state_dir,
 	}
 	fflush(stdout);
 	fflush(stderr);
+	reap_set_subreaper(1);
 	sp.pid = fork();
 	if (sp.pid == 0) {
 		close(report[0]);
 		close(capture[0]);
-		runner_child(rn, job, state_dir, report[1], capture[1]);
+		a.report_fd = report[1];
+		a.capture_fd = capture[1];
+		runner_child(rn, job, &a);
 	}
 	close(report[1]);
 	close(capture[1]);
 	if (sp.pid < 0) {
+		result_set(r, CT_STATUS_FAIL, "cannot fork: %s", strerror(errno));
 		close(report[0]);
 		close(capture[0]);
-		result_set(r, CT_STATUS_FAIL, "cannot fork: %s", strerror(errno));
+		reap_set_subreaper(0);
 		return CT_ESYS;
 	}
-	setpgid(sp.pid, sp.pid);
 	sp.report_fd = report[0];
 	sp.capture_fd = capture[0];
-	sp.timeout_ms = job->timeout_ms;
-	sp.kill_grace_ms = rn->cfg->settings.kill_grace_ms;
-	progress_run_begin(&pr, &(struct progress_run_params){
-		.state_dir = rn->cfg->settings.state_dir, .job = job->name, .child_pid = sp.pid,
-		.sample = &r->progress, .is_quiet = rn->opts->is_quiet});
-	sp.tick_cb = progress_run_tick_cb;
-	sp.tick_ctx = &pr;
-	sp.tick_interval_ms = PROGRESS_TICK_MS;
-	supervise_child(&sp, r, &so);
-	progress_run_end(&pr);
-	run_verdict(&so, job, r);
-	result_finish(r);
+	run_supervise(rn, job, &sp, r);
+	reap_set_subreaper(0);
 	return 0;
 }
 
@@ -695,6 +861,20 @@ runner_select(struct runner *rn, const char *const *names, size_t n, char *neede
 	return rc;
 }
 
+/* Jobs named on the command line in the order given; then (run --all,
+ * run --due) the selected jobs in the configuration's order.  Each with
+ * its `requires` first; a job runs once however often it is reached. */
+static void
+runner_run_selected(struct runner *rn, const char *const *names, size_t n,
+		    const char *is_named)
+{
+	for (size_t i = 0; i < n; i++)
+		run_with_requires(rn, config_find_job(rn->cfg, names[i]), 1);
+	for (size_t i = 0; i < rn->cfg->n_jobs; i++)
+		if (is_named[i] || (rn->opts->is_all && rn->cfg->jobs[i]->is_enabled))
+			run_with_requires(rn, rn->cfg->jobs[i], is_named[i]);
+}
+
 int
 runner_run(struct config *cfg, const char *const *names, size_t n,
 	   const struct runner_options *opts)
@@ -714,9 +894,7 @@ runner_run(struct config *cfg, const char *const *names, size_t n,
 			prepare_bind(&rn, cfg->jobs[i]);
 	config_check_graph(cfg);
 	supervise_install_stop_handlers();
-	for (size_t i = 0; i < cfg->n_jobs; i++)
-		if (is_named[i] || (opts->is_all && cfg->jobs[i]->is_enabled))
-			run_with_requires(&rn, cfg->jobs[i], is_named[i]);
+	runner_run_selected(&rn, names, n, is_named);
 	rc = runner_exit_code(&rn);
 out:
 	free(needed);

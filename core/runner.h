@@ -21,9 +21,11 @@ struct runner_options {
 };
 
 /*
- * Run the jobs named in names[0..n) (with their `requires` first), or every
- * enabled job with opts->is_all.  Loads the plugins the jobs need, validates
- * every job before running any, and returns an enum ct_exit (exitcode.h).
+ * Run the jobs named in names[0..n), in that order (each with its
+ * `requires` first), or every enabled job with opts->is_all, or the due
+ * ones with opts->is_due (both in the configuration's order).  Loads the
+ * plugins the jobs need, validates every job before running any, and
+ * returns an enum ct_exit (exitcode.h).
  */
 int runner_run(struct config *cfg, const char *const *names, size_t n,
 	       const struct runner_options *opts);

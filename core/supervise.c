@@ -3,9 +3,12 @@
  *
  * One poll loop over three descriptors: the report pipe (the child's
  * messages), the capture pipe (whatever the plugin or its commands wrote
- * to stdout/stderr) and a pidfd.  The pidfd tells the parent that the
- * child exited while it is still a zombie, so the group can be killed
- * before its id can be reused.
+ * to stdout/stderr) and one that becomes readable when the child exits:
+ * its pidfd, or where pidfd_open(2) is refused (kernels before 5.3,
+ * seccomp filters, valgrind) a pipe that a SIGCHLD handler writes to.
+ * Either way the child is reaped only after what is left of its group was
+ * killed: while the child is a zombie, its pid, the group's id, cannot be
+ * reused.
  *
  * Deadlines are checked on every wake-up, and the poll never sleeps past
  * the next one: timeout -> SIGTERM to the group, kill_grace -> SIGKILL.
@@ -13,6 +16,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -21,18 +25,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "proc.h"
+#include "reap.h"
 #include "result.h"
 #include "supervise.h"
 #include "xmalloc.h"
 
 /* Longest message line accepted from a child. */
 #define SUPERVISE_MAX_LINE (1u << 20)
-/* How long pipes may stay open after the child is gone (daemonised
- * grandchildren outside the group). */
+/* How long pipes may stay open after the child is gone (a process that
+ * got them and could not be ended). */
 #define SUPERVISE_DRAIN_MS 1000
 
 static volatile sig_atomic_t supervise_stop;
+/* The write end of the SIGCHLD pipe while a child is watched without a
+ * pidfd, else -1. */
+static volatile sig_atomic_t supervise_sigchld_fd = -1;
 
 static void
 supervise_stop_cb(int sig)
@@ -64,7 +73,10 @@ struct watch {
 	pid_t pid;
 	int report_fd;
 	int capture_fd;
-	int pidfd;
+	int exit_fd;           /* readable once the child exited */
+	int is_pidfd;          /* exit_fd is a pidfd, not the SIGCHLD pipe */
+	struct sigaction old_sigchld;
+	int n_escaped;
 	int64_t deadline_ms;   /* SIGTERM at this time */
 	int64_t kill_at_ms;    /* SIGKILL at this time, once SIGTERM was sent */
 	int64_t drain_until_ms;
@@ -150,6 +162,83 @@ watch_check_clock(struct watch *w, int64_t grace_ms)
 	}
 }
 
+/* ---- learning that the child exited ------------------------------------ */
+
+static void
+supervise_sigchld_cb(int sig)
+{
+	int saved_errno = errno;
+
+	(void)sig;
+	if (write(supervise_sigchld_fd, "x", 1) < 0) {
+		/* Full: the loop has a wake-up pending already. */
+	}
+	errno = saved_errno;
+}
+
+/* Without a pidfd, SIGCHLD writes to a pipe the loop polls.  The child may
+ * have exited before the handler was in place: one byte written now makes
+ * the loop look at once.  Without a pipe either, the loop still looks at
+ * every wake-up, at least once a second. */
+static void
+watch_open_sigchld_pipe(struct watch *w)
+{
+	struct sigaction sa;
+	int fds[2];
+
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+		log_warn("cannot create the SIGCHLD pipe: %s", strerror(errno));
+		return;
+	}
+	w->exit_fd = fds[0];
+	supervise_sigchld_fd = fds[1];
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = supervise_sigchld_cb;
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, &w->old_sigchld);
+	supervise_sigchld_cb(SIGCHLD);
+}
+
+static void
+watch_open_exit_fd(struct watch *w)
+{
+	w->exit_fd = pidfd_open(w->pid, 0);
+	w->is_pidfd = w->exit_fd >= 0;
+	if (w->is_pidfd)
+		return;
+	log_debug("pidfd_open: %s; watching the child through SIGCHLD", strerror(errno));
+	watch_open_sigchld_pipe(w);
+}
+
+static void
+watch_close_exit_fd(struct watch *w)
+{
+	if (supervise_sigchld_fd >= 0) {
+		sigaction(SIGCHLD, &w->old_sigchld, NULL);
+		close(supervise_sigchld_fd);
+		supervise_sigchld_fd = -1;
+	}
+	if (w->exit_fd >= 0)
+		close(w->exit_fd);
+	w->exit_fd = -1;
+}
+
+/* Whether the child exited, leaving it a zombie (WNOWAIT). */
+static int
+watch_is_child_gone(const struct watch *w, short revents)
+{
+	siginfo_t si;
+	char buf[64];
+
+	if (w->is_pidfd)
+		return revents != 0;
+	while (w->exit_fd >= 0 && read(w->exit_fd, buf, sizeof(buf)) > 0)
+		;
+	memset(&si, 0, sizeof(si));
+	return waitid(P_PID, (id_t)w->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	       si.si_pid == w->pid;
+}
+
 static void
 watch_reap(struct watch *w)
 {
@@ -157,11 +246,16 @@ watch_reap(struct watch *w)
 	kill(-w->pid, SIGKILL);
 	while (waitpid(w->pid, &w->wait_status, 0) < 0 && errno == EINTR)
 		;
+	/* The caller is a subreaper for the run: what the child left outside
+	 * its group when it died (a timeout's SIGKILL, a crash) is ours now,
+	 * and ends here, before it could hold the pipes open. */
+	w->n_escaped = reap_descendants(w->pid);
 	w->is_exited = 1;
 	w->drain_until_ms = proc_now_ms() + SUPERVISE_DRAIN_MS;
-	close(w->pidfd);
-	w->pidfd = -1;
+	watch_close_exit_fd(w);
 }
+
+/* ---- the loop ------------------------------------------------------------ */
 
 static int
 watch_poll_timeout(const struct watch *w)
@@ -202,7 +296,7 @@ watch_loop(struct watch *w, struct run_result *r, int64_t grace_ms)
 		struct pollfd p[3] = {
 			{.fd = w->report_fd, .events = POLLIN},
 			{.fd = w->capture_fd, .events = POLLIN},
-			{.fd = w->pidfd, .events = POLLIN},
+			{.fd = w->exit_fd, .events = POLLIN},
 		};
 
 		if (w->is_exited && proc_now_ms() >= w->drain_until_ms)
@@ -213,7 +307,7 @@ watch_loop(struct watch *w, struct run_result *r, int64_t grace_ms)
 			watch_read(&w->report_fd, w, r, 1);
 		if (p[1].revents)
 			watch_read(&w->capture_fd, w, r, 0);
-		if (p[2].revents && !w->is_exited)
+		if (!w->is_exited && watch_is_child_gone(w, p[2].revents))
 			watch_reap(w);
 		if (!w->is_exited)
 			watch_check_clock(w, grace_ms);
@@ -233,10 +327,10 @@ supervise_child(const struct supervise_params *p, struct run_result *r,
 	w.pid = p->pid;
 	w.report_fd = p->report_fd;
 	w.capture_fd = p->capture_fd;
-	w.pidfd = pidfd_open(p->pid, 0);
 	w.deadline_ms = proc_now_ms() + p->timeout_ms;
 	w.line = xmalloc(SUPERVISE_MAX_LINE);
 	w.p = p;
+	watch_open_exit_fd(&w);
 	watch_loop(&w, r, p->kill_grace_ms);
 	if (!w.is_exited)
 		watch_reap(&w);
@@ -244,4 +338,5 @@ supervise_child(const struct supervise_params *p, struct run_result *r,
 	out->wait_status = w.wait_status;
 	out->is_timed_out = w.is_timed_out;
 	out->stop_signal = w.stop_signal;
+	out->n_escaped = w.n_escaped;
 }

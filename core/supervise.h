@@ -5,9 +5,11 @@
  *
  * The runner forks the child (runner.c) and hands it here; this module
  * knows nothing of jobs or plugins, only of a process, two pipes and a
- * clock.  What the child said goes into a struct run_result (result.c);
- * how it ended comes back in a struct supervise_outcome for the runner's
- * verdict.
+ * clock.  It learns of the child's exit from a pidfd, or, where the kernel
+ * refuses one (before 5.3, seccomp filters, valgrind), from SIGCHLD: every
+ * deadline and stop signal works either way.  What the child said goes
+ * into a struct run_result (result.c); how it ended comes back in a struct
+ * supervise_outcome for the runner's verdict.
  */
 #ifndef CT_SUPERVISE_H
 #define CT_SUPERVISE_H
@@ -36,6 +38,7 @@ struct supervise_outcome {
 	int wait_status;  /* waitpid()'s status of the child */
 	int is_timed_out; /* the deadline passed */
 	int stop_signal;  /* caretaker was told to stop by this signal, or 0 */
+	int n_escaped;    /* processes outside the child's group ended after it */
 };
 
 /* Catch SIGTERM, SIGINT and SIGHUP (remembered, passed on to a running
@@ -48,7 +51,11 @@ int supervise_stop_signal(void);
  * Watch the child until it has exited and its pipes are drained (or the
  * drain time after its exit has passed): report lines into `r`, stray
  * output into `r`'s plugin-output stream.  When the child is gone, what is
- * left of its process group is killed and the child reaped.
+ * left of its process group is killed, the child reaped, and then every
+ * other child of the caller ended (reap.h): with the caller a subreaper
+ * for the run, those are what the job left outside its group when its
+ * child died (a timeout's SIGKILL, a crash).  SIGCHLD's disposition is
+ * borrowed for the call when there is no pidfd, and restored.
  */
 void supervise_child(const struct supervise_params *p, struct run_result *r,
 		     struct supervise_outcome *out);

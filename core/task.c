@@ -441,6 +441,20 @@ task_fail_early(int report_fd, const char *phase, const char *fmt, ...)
 	free(msg);
 }
 
+void
+task_report_log(int report_fd, int level, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	task_send(report_fd, json_pack("{s:s, s:i, s:o}", "t", "log", "level", level, "msg",
+				       json_text(msg, TASK_TEXT_MAX)));
+	free(msg);
+}
+
 /* A failed call without a FAIL status of the plugin's own gets one. */
 static void
 task_note_failure(struct ct_task *t, const char *phase, int rc)

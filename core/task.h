@@ -50,6 +50,11 @@ void task_execute(const struct ct_plugin *desc, const struct config *cfg,
 void task_fail_early(int report_fd, const char *phase, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Send a log message without any plugin: what the core itself did in the
+ * child (after fini, the processes it ended). */
+void task_report_log(int report_fd, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Install the SIGTERM handler that makes should_stop() true. */
 void task_install_stop_handler(void);
 

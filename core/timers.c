@@ -337,6 +337,10 @@ render_exec(FILE *f, const struct timers *t, const struct plan *p)
  * to caretaker alone, which passes it on to the job's process group and
  * records the stopped run; only the final SIGKILL goes to the whole
  * cgroup, and TimeoutStopSec= leaves room for caretaker's kill grace first.
+ * When caretaker itself dies, systemd has no main process to wait for and
+ * sends that SIGKILL to the whole cgroup at once: every process of the
+ * job, whatever its process group or session (runner.c also ends the job
+ * from its child when caretaker dies, for runs outside systemd).
  */
 static void
 render_timeouts(FILE *f, const struct timers *t, const struct plan *p)

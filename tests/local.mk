@@ -31,6 +31,7 @@ UNIT_TESTS += tests/plugins/test_archive tests/plugins/test_crypt
 UNIT_TESTS += tests/plugins/test_backupset tests/plugins/test_pgtools
 UNIT_TESTS += tests/plugins/test_dumpcount tests/plugins/test_backupcheck
 UNIT_TESTS += tests/plugins/test_manifest
+UNIT_TESTS += tests/core/test_reap
 if HAVE_CMOCKA
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -49,6 +50,9 @@ tests_core_test_runner_SOURCES = tests/core/test_runner.c tests/core/testutil.c 
 tests_core_test_runner_CFLAGS = $(UNIT_CFLAGS) -DFAULTS_DIR='"$(abs_top_builddir)/tests/faults/.libs"' \
 	-DPLUGINS_DIR='"$(abs_top_builddir)/plugins"'
 tests_core_test_runner_LDADD = $(UNIT_LDADD)
+tests_core_test_reap_SOURCES = tests/core/test_reap.c
+tests_core_test_reap_CFLAGS = $(UNIT_CFLAGS)
+tests_core_test_reap_LDADD = $(UNIT_LDADD)
 tests_core_test_history_SOURCES = tests/core/test_history.c tests/core/testutil.c tests/core/testutil.h
 tests_core_test_history_CFLAGS = $(UNIT_CFLAGS)
 tests_core_test_history_LDADD = $(UNIT_LDADD)
@@ -200,6 +204,16 @@ tests_faults_slowprogress_la_SOURCES = tests/faults/slowprogress.c tests/faults/
 tests_faults_slowprogress_la_CFLAGS = $(FAULT_CFLAGS)
 tests_faults_slowprogress_la_LDFLAGS = $(FAULT_LDFLAGS)
 EXTRA_DIST += tests/faults/notelf.txt
+# A process that leaves the job's process group, then a hang.
+check_LTLIBRARIES += tests/faults/escape.la
+tests_faults_escape_la_SOURCES = tests/faults/escape.c tests/faults/fault.h
+tests_faults_escape_la_CFLAGS = $(FAULT_CFLAGS)
+tests_faults_escape_la_LDFLAGS = $(FAULT_LDFLAGS)
+# Not a plugin: an LD_PRELOAD shim that makes pidfd_open fail (ENOSYS).
+check_LTLIBRARIES += tests/faults/nopidfd.la
+tests_faults_nopidfd_la_SOURCES = tests/faults/nopidfd.c
+tests_faults_nopidfd_la_CFLAGS = $(FAULT_CFLAGS)
+tests_faults_nopidfd_la_LDFLAGS = $(FAULT_LDFLAGS)
 
 # ---- integration tests: the built binary, real files, real children ----
 INTEGRATION_TESTS = \
@@ -221,6 +235,7 @@ INTEGRATION_TESTS += tests/integration/decrypt.sh
 INTEGRATION_TESTS += tests/integration/state.sh
 INTEGRATION_TESTS += tests/integration/progress.sh tests/integration/backup-progress.sh
 INTEGRATION_TESTS += tests/integration/backup.sh tests/integration/verify.sh
+INTEGRATION_TESTS += tests/integration/supervise.sh
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/backuplib.sh tests/integration/ttyrun.py \

@@ -4,14 +4,19 @@
  */
 #include "autoconf.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -20,6 +25,7 @@
 #include "config.h"
 #include "history.h"
 #include "proc.h"
+#include "result.h"
 #include "runner.h"
 #include "testutil.h"
 
@@ -37,6 +43,8 @@ setup(void **state)
 	tu_copy(FAULTS_DIR "/exit3.so", "plugins/exit3.so");
 	tu_copy(FAULTS_DIR "/flood.so", "plugins/flood.so");
 	tu_copy(FAULTS_DIR "/slowok.so", "plugins/slowok.so");
+	tu_copy(FAULTS_DIR "/escape.so", "plugins/escape.so");
+	tu_copy(PLUGINS_DIR "/exec/.libs/exec.so", "plugins/exec.so");
 	return 0;
 }
 
@@ -48,22 +56,47 @@ teardown(void **state)
 	return 0;
 }
 
-/* Write the config with `jobs` and run `job` (NULL: --all). */
+/*
+ * pidfd_open as the kernel has it, or refused with ENOSYS as before Linux
+ * 5.3 (and under seccomp filters, valgrind) while is_pidfd_refused is set.
+ * This definition takes the place of the C library's in this program.
+ */
+static int is_pidfd_refused;
+
+int
+pidfd_open(pid_t pid, unsigned int flags)
+{
+	if (is_pidfd_refused) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return (int)syscall(SYS_pidfd_open, pid, flags);
+}
+
+/* Write the config with `jobs` and run names[0..n) (none: --all). */
 static int
-run_jobs(const char *jobs, const char *job, int is_dry_run)
+run_named(const char *jobs, const char *const *names, size_t n, int is_dry_run)
 {
 	char text[4096];
 	struct config *cfg = NULL;
-	struct runner_options opts = {.is_quiet = 1, .is_dry_run = is_dry_run, .is_all = !job};
-	const char *names[1] = {job};
+	struct runner_options opts = {.is_quiet = 1, .is_dry_run = is_dry_run, .is_all = n == 0};
 	int rc;
 
 	snprintf(text, sizeof(text), "%s\n%s", settings, jobs);
 	tu_write("caretaker.ini", text);
 	assert_int_equal(config_load(tu_path("caretaker.ini"), &cfg), 0);
-	rc = runner_run(cfg, names, job ? 1 : 0, &opts);
+	rc = runner_run(cfg, names, n, &opts);
 	config_free(cfg);
 	return rc;
+}
+
+/* Write the config with `jobs` and run `job` (NULL: --all). */
+static int
+run_jobs(const char *jobs, const char *job, int is_dry_run)
+{
+	const char *names[1] = {job};
+
+	return run_named(jobs, names, job ? 1 : 0, is_dry_run);
 }
 
 /* The newest history record of `job` (caller decrefs). */
@@ -211,6 +244,120 @@ test_runner_dry_run_skips_plugins_without_support(void **state)
 	assert_run("h", "ok", NULL);
 }
 
+static void
+test_runner_runs_named_jobs_in_the_order_given(void **state)
+{
+	static const char jobs[] = "[a]\nplugin = hello\n[b]\nplugin = hello\n"
+				   "[c]\nplugin = hello\nrequires = a\n";
+	const char *names[] = {"c", "b"};
+	struct history_query q = {0};
+	json_t *runs = NULL;
+	char order[16] = "", err[256];
+	size_t damaged, i;
+	json_t *rec;
+
+	(void)state;
+	assert_int_equal(run_named(jobs, names, 2, 0), EXIT_OK);
+	assert_int_equal(history_read(tu_path("state"), &q, &runs, &damaged, err, sizeof(err)), 0);
+	json_array_foreach(runs, i, rec)
+		strncat(order, result_json_str(rec, "job"), sizeof(order) - strlen(order) - 1);
+	json_decref(runs);
+	if (strcmp(order, "acb") != 0)
+		fail_msg("expected the runs a (required by c), c, b; came %s", order);
+}
+
+/* A run must end even when the kernel refuses a pidfd: alarm() turns a
+ * hang into a failure of this program. */
+static int
+run_without_pidfd(const char *jobs, const char *job)
+{
+	int rc;
+
+	is_pidfd_refused = 1;
+	alarm(20);
+	rc = run_jobs(jobs, job, 0);
+	alarm(0);
+	is_pidfd_refused = 0;
+	return rc;
+}
+
+static void
+test_runner_learns_of_the_end_of_a_run_without_a_pidfd(void **state)
+{
+	(void)state;
+	assert_int_equal(run_without_pidfd("[hi]\nplugin = hello\n", "hi"), EXIT_OK);
+	assert_run("hi", "ok", "greeted world");
+}
+
+static void
+test_runner_times_out_a_hang_without_a_pidfd(void **state)
+{
+	(void)state;
+	assert_int_equal(run_without_pidfd("[h]\nplugin = hang\ntimeout = 300ms\n", "h"),
+			 EXIT_JOB_FAILED);
+	assert_run("h", "failed", "timed out after 300ms");
+}
+
+/* The pid a job wrote to FILE in its state folder. */
+static pid_t
+job_pid_file(const char *file)
+{
+	FILE *f = fopen(tu_path(file), "r");
+	long pid = 0;
+
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%ld", &pid), 1);
+	fclose(f);
+	return (pid_t)pid;
+}
+
+static void
+assert_gone(pid_t pid)
+{
+	if (kill(pid, 0) == 0 || errno != ESRCH)
+		fail_msg("process %ld outlived the run", (long)pid);
+}
+
+static void
+assert_record_log(const char *job, const char *part)
+{
+	json_t *rec = last_run(job), *entry;
+	size_t i;
+
+	json_array_foreach(json_object_get(rec, "log"), i, entry)
+		if (strstr(result_json_str(entry, "message"), part) != NULL) {
+			json_decref(rec);
+			return;
+		}
+	fail_msg("%s: no log line with '%s' in %s", job, part, json_dumps(rec, 0));
+}
+
+static void
+test_runner_ends_a_process_that_left_the_group_when_the_job_ends(void **state)
+{
+	static const char jobs[] =
+		"[d]\nplugin = exec\ncommand = sh -c \""
+		"setsid sh -c 'echo $$ >daemon.pid; exec sleep 300' </dev/null >/dev/null 2>&1 & "
+		"while [ ! -s daemon.pid ]; do sleep 0.01; done\"\n"
+		"cwd = state/jobs/d\n";
+
+	(void)state;
+	assert_int_equal(run_jobs(jobs, "d", 0), EXIT_OK);
+	assert_gone(job_pid_file("state/jobs/d/daemon.pid"));
+	assert_record_log("d", "ended 1 process that had left the job's process group");
+}
+
+static void
+test_runner_ends_what_a_killed_job_child_left_outside_its_group(void **state)
+{
+	(void)state;
+	assert_int_equal(run_jobs("[e]\nplugin = escape\ntimeout = 300ms\n", "e", 0),
+			 EXIT_JOB_FAILED);
+	assert_run("e", "failed", "timed out after 300ms");
+	assert_gone(job_pid_file("state/jobs/e/escaped.pid"));
+	assert_record_log("e", "ended 1 process that had left the job's process group");
+}
+
 int
 main(void)
 {
@@ -225,6 +372,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_runner_skips_a_job_whose_requirement_failed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_runner_fails_a_job_with_a_config_error_without_running_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_runner_dry_run_skips_plugins_without_support, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_runner_runs_named_jobs_in_the_order_given, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_runner_learns_of_the_end_of_a_run_without_a_pidfd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_runner_times_out_a_hang_without_a_pidfd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_runner_ends_a_process_that_left_the_group_when_the_job_ends, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_runner_ends_what_a_killed_job_child_left_outside_its_group, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("runner", tests, NULL, NULL);
