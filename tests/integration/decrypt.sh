@@ -97,10 +97,19 @@ check "a cut file fails as truncated, leaving no output file" \
 	eval 'rc_is 1 && err_has "cut.enc: truncated" && [ ! -e "$T/cut.out" ] &&
 	      [ ! -e "$T/cut.out.partial" ]'
 
+# flip_byte FILE OFFSET: invert every bit of one byte (an overwrite with a
+# constant would change nothing when the byte already held it).
+flip_byte() {
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	# shellcheck disable=SC2059
+	printf "$(printf '\\%03o' $((b ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
 # Chunk 3 starts after the 128-byte header and three chunks of 65557 bytes.
 cp "$T/random.enc" "$T/flipped.enc"
 at=$((128 + 3 * 65557 + 1000))
-printf '\x55' | dd of="$T/flipped.enc" bs=1 seek=$at conv=notrunc status=none
+flip_byte "$T/flipped.enc" $at
 decrypt --key "$T/k.sec" "$T/flipped.enc"
 check "a changed byte fails, naming the chunk and its offset" \
 	eval 'rc_is 1 && err_has "flipped.enc: chunk 3 at offset $((128 + 3 * 65557)): authentication failed"'
@@ -110,7 +119,7 @@ check "stdout got only the chunks before the damage, and a hint says so" \
 	      err_has "hint: .* the stream is incomplete"'
 
 cp "$T/random.enc" "$T/header.enc"
-printf '\x01' | dd of="$T/header.enc" bs=1 seek=20 conv=notrunc status=none
+flip_byte "$T/header.enc" 20
 decrypt --key "$T/k.sec" "$T/header.enc"
 check "a changed header byte fails before any output" eval 'rc_is 1 && [ ! -s "$out" ]'
 
