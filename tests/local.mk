@@ -201,3 +201,5 @@ print-unit-tests:
 EXTRA_DIST += tests/harness/pg.sh tests/harness/schema.sql tests/harness/seed.sh \
 	tests/harness/seed.sql tests/harness/gen-logs.sh tests/harness/README.md \
 	tests/harness/selftest.sh tests/demo.sh tests/bootstrap.sh tests/bench/run-noop.sh
+
+include $(srcdir)/tests/fuzz/local.mk
