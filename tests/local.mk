@@ -26,6 +26,7 @@ UNIT_TESTS = \
 UNIT_TESTS += tests/plugins/test_archive tests/plugins/test_crypt
 UNIT_TESTS += tests/plugins/test_backupset tests/plugins/test_pgtools
 UNIT_TESTS += tests/plugins/test_dumpcount tests/plugins/test_backupcheck
+UNIT_TESTS += tests/core/test_utf8
 if HAVE_CMOCKA
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -50,6 +51,9 @@ tests_core_test_history_LDADD = $(UNIT_LDADD)
 tests_core_test_schedule_SOURCES = tests/core/test_schedule.c
 tests_core_test_schedule_CFLAGS = $(UNIT_CFLAGS)
 tests_core_test_schedule_LDADD = $(UNIT_LDADD)
+tests_core_test_utf8_SOURCES = tests/core/test_utf8.c
+tests_core_test_utf8_CFLAGS = $(UNIT_CFLAGS)
+tests_core_test_utf8_LDADD = $(UNIT_LDADD)
 tests_plugins_test_exec_argv_SOURCES = tests/plugins/test_exec_argv.c plugins/exec/argv.c
 tests_plugins_test_exec_argv_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/plugins/exec
 tests_plugins_test_exec_argv_LDADD = $(CMOCKA_LIBS)
