@@ -2,10 +2,11 @@
  * fuzz_manifest.c — the backup manifest reader (plugins/lib/manifest.c).
  *
  * The input is a manifest file.  A manifest that loads must also survive
- * what `verify` does to it: its latest verification is recorded again
- * (manifest_record_check), the manifest is written (manifest_write) and
- * read back, and the second reading must agree with the first on every
- * member verification and retention depend on.
+ * what `verify` does to it: a failed restore test quoting the manifest's
+ * database name is recorded (manifest_record_check), then its latest
+ * verification again, the manifest is written (manifest_write) and read
+ * back, and the second reading must agree with the first on every member
+ * verification and retention depend on.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,24 @@ compare_contents(const struct manifest *a, const struct manifest *b)
 		fail("read back differently", "the verification");
 }
 
+/* A failed restore test, its detail quoting the server's words cut short as
+ * plugins/verify does ("%.300s"); here the words are the database's name. */
+static void
+record_failed_restore(struct manifest *m)
+{
+	struct manifest_check c = {MANIFEST_L3, 0, m->finished_at, ""};
+	char err[64];
+	int rc;
+
+	snprintf(c.detail, sizeof(c.detail), "L3 failed: pg_restore exited with status 1: %.300s",
+	         m->database ? m->database : "no database");
+	rc = manifest_record_check(m, &c);
+	if (rc != 0) {
+		snprintf(err, sizeof(err), "error %d", rc);
+		fail("cannot record a failed restore test", err);
+	}
+}
+
 /* Record, write, read back, compare. */
 static void
 round_trip(struct manifest *m)
@@ -79,6 +98,8 @@ round_trip(struct manifest *m)
 	struct manifest_check c = m->verified;
 	char err[512] = "";
 	int rc;
+
+	record_failed_restore(m);
 
 	if (c.level == 0) {
 		c.level = MANIFEST_L2;
