@@ -7,13 +7,13 @@
  * 2.ini...), so sections can meet across files as they do in
  * /etc/caretaker.  The files are 0644, so the password checks run.  After
  * config_load(), every job that names a plugin is bound to the option table
- * of a plugin with one option of each type (the job named plugin "missing"
- * gets the loader's refusal instead), the `requires` graph is checked, and
- * every diagnostic is printed (to /dev/null; FUZZ_VERBOSE=1: to stderr).
+ * of a plugin with one option of each type (plugin "bare" declares none,
+ * plugin "missing" gets the loader's refusal), the `requires` graph is
+ * checked, and every diagnostic is printed (to /dev/null; FUZZ_VERBOSE=1:
+ * to stderr).
  */
 #include "autoconf.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +51,14 @@ static const struct plugin_info fuzz_plugin = {
 	.version = "1.0",
 	.summary = "one option of each type",
 	.options = fuzz_options,
+};
+
+/* A plugin that declares no options at all. */
+static const struct plugin_info fuzz_bare_plugin = {
+	.name = "bare",
+	.path = "/nowhere/bare.so",
+	.version = "1.0",
+	.summary = "no options",
 };
 
 static char fuzz_main_path[4200];
@@ -118,6 +126,8 @@ bind_jobs(struct config *cfg)
 
 		if (strcmp(job->plugin, "missing") == 0)
 			config_bind_plugin(cfg, job, NULL, "no missing.so in the plugin path");
+		else if (strcmp(job->plugin, "bare") == 0)
+			config_bind_plugin(cfg, job, &fuzz_bare_plugin, NULL);
 		else if (job->plugin[0] != '\0')
 			config_bind_plugin(cfg, job, &fuzz_plugin, NULL);
 	}
