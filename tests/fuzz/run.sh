@@ -58,6 +58,7 @@ for name in "$@"; do
 		exit 2
 	fi
 	mkdir -p "$corpus" "$artifacts"
+	rm -f "$artifacts"/*
 	regress=()
 	[ -d "$top/tests/fuzz/regress/$name" ] && regress=("$top/tests/fuzz/regress/$name")
 	"$prog" -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb="$rss_mb" \
