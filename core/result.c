@@ -22,6 +22,10 @@
 
 /* Findings and metrics kept per run; more are counted, not kept. */
 #define RESULT_MAX_ITEMS 10000
+/* Streams a plugin may name.  The host's own two ("protocol" for lines that
+ * are not messages, "plugin-output" for what the child writes outside them)
+ * always find room: a plugin naming many streams must not hide them. */
+#define RESULT_MAX_STREAMS 16
 
 static const char *const status_words[] = {
 	[CT_STATUS_OK] = "ok",
@@ -97,7 +101,8 @@ result_stream(struct run_result *r, const char *name)
 	for (size_t i = 0; i < r->n_streams; i++)
 		if (strcmp(r->streams[i].name, name) == 0)
 			return &r->streams[i];
-	if (r->n_streams >= 16)
+	if (r->n_streams >= RESULT_MAX_STREAMS && strcmp(name, "protocol") != 0 &&
+	    strcmp(name, "plugin-output") != 0)
 		return NULL;
 	r->streams = xreallocarray(r->streams, r->n_streams + 1, sizeof(*r->streams));
 	s = &r->streams[r->n_streams++];
