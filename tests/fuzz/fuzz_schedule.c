@@ -3,8 +3,9 @@
  * cron.c): parse, compute a few next elapses, and format back.
  *
  * The input is a `schedule =` value.  When it parses, the OnCalendar= text
- * it formats to must parse again to the same text and give the same next
- * elapses: that is what `caretaker timers` writes into unit files.  Local
+ * it formats to must parse again to the same text and elapse at the same
+ * times (compare_walk says where systemd allows otherwise): that is what
+ * `caretaker timers` writes into unit files.  Local
  * time is Europe/Berlin, so daylight saving changes are on the way; an
  * expression may still name any zone.
  */
@@ -41,7 +42,7 @@ fail(const char *expr, const char *what, const char *detail)
 	abort();
 }
 
-/* The earliest next elapse over the lines of `text` parsed one by one. */
+/* The earliest next elapse over the lines of the OnCalendar= text. */
 static int
 next_of_lines(struct schedule **lines, size_t n, int64_t after, int64_t *next)
 {
@@ -81,27 +82,43 @@ reparse_lines(const char *expr, const char *text, struct schedule **lines, size_
 	return n;
 }
 
+/*
+ * Walk the expression and its OnCalendar= text side by side: they elapse at
+ * the same times, with one exception systemd makes.  A seconds field holding
+ * a whole-second step from 0 ("0/1") prints as "*", which drops its other,
+ * fractional components ("*:*:1.3,0/1" prints as "*:*:*"); so the
+ * expression may elapse inside a second where the text does not.
+ */
+static void
+compare_walk(const char *expr, const struct schedule *s, struct schedule **lines, size_t n,
+	     int64_t base)
+{
+	int64_t t = base, next = 0, text_next = 0;
+
+	for (int i = 0; i < FUZZ_ELAPSES; i++) {
+		int rc = schedule_next(s, t, &next);
+		int text_rc = next_of_lines(lines, n, t, &text_next);
+
+		if (rc == 0 && next <= t)
+			fail(expr, "the next elapse is not after the base", schedule_to_oncalendar(s));
+		if (rc == 0 && next % 1000000 != 0 && (text_rc != 0 || next < text_next)) {
+			t = next;
+			continue;
+		}
+		if ((rc == 0) != (text_rc == 0) || (rc == 0 && next != text_next))
+			fail(expr, "its OnCalendar= text elapses at other times",
+			     schedule_to_oncalendar(s));
+		if (rc != 0)
+			break;
+		t = next;
+	}
+}
+
 static void
 compare_elapses(const char *expr, const struct schedule *s, struct schedule **lines, size_t n)
 {
-	for (size_t b = 0; b < sizeof(fuzz_bases_sec) / sizeof(fuzz_bases_sec[0]); b++) {
-		int64_t t = fuzz_bases_sec[b] * 1000000, next, again;
-
-		for (int i = 0; i < FUZZ_ELAPSES; i++) {
-			int rc = schedule_next(s, t, &next);
-			int rc_lines = next_of_lines(lines, n, t, &again);
-
-			if ((rc == 0) != (rc_lines == 0) || (rc == 0 && next != again))
-				fail(expr, "its OnCalendar= text elapses at other times",
-				     schedule_to_oncalendar(s));
-			if (rc != 0)
-				break;
-			if (next <= t)
-				fail(expr, "the next elapse is not after the base",
-				     schedule_to_oncalendar(s));
-			t = next;
-		}
-	}
+	for (size_t b = 0; b < sizeof(fuzz_bases_sec) / sizeof(fuzz_bases_sec[0]); b++)
+		compare_walk(expr, s, lines, n, fuzz_bases_sec[b] * 1000000);
 }
 
 int
