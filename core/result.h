@@ -25,7 +25,10 @@ struct arena;
 #define RESULT_MAX_ITEMS 10000
 /* Warning and error log lines kept per run; more are counted. */
 #define RESULT_MAX_LOGS 1000
-/* Output streams per run; output to more is counted. */
+/* Output streams a plugin may name per run; output to more is counted.
+ * The host's own two ("protocol" for lines that are not messages,
+ * "plugin-output" for what the child writes outside them) always find
+ * room: a plugin naming many streams must not hide them. */
 #define RESULT_MAX_STREAMS 16
 /* Unusable messages named one by one; more are counted. */
 #define RESULT_MAX_NOTES 10

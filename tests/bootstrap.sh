@@ -7,11 +7,12 @@
 #                              model, run the shipped jobs, print the report
 #   tests/bootstrap.sh check   the same set-up, then every test: unit and
 #                              integration tests under AddressSanitizer and
-#                              UBSan, make distcheck, and make check (its
-#                              summary comes last)
+#                              UBSan, make distcheck, each fuzzer for
+#                              FUZZ_SECONDS (60) under both, and make check
+#                              (its summary comes last)
 #
-# Builds happen out of tree in _build/ (and _build-asan/), so the source tree
-# stays clean.  Needs root only to install packages.
+# Builds happen out of tree in _build/ (and _build-asan/, _build-fuzz/), so
+# the source tree stays clean.  Needs root only to install packages.
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,6 +29,8 @@ packages=(
 # backup tests read zstd backups with the zstd tool; the schedule tests
 # need the time zones; tests/coverage.sh reports through gcovr
 packages+=(zstd tzdata gcovr)
+# the fuzzers: clang with libFuzzer and the sanitizer runtimes
+packages+=(clang-14 libclang-rt-14-dev)
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -114,8 +117,22 @@ check() {
 	make -C "$top/_build" -j"$jobs" distcheck >"$top/_build/distcheck.out" 2>&1 ||
 		{ tail -80 "$top/_build/distcheck.out" >&2; exit 1; }
 	grep -E "^(=+|caretaker-.* archives ready)" "$top/_build/distcheck.out" | tail -3
+	fuzz
 	say "make check"
 	make -C "$top/_build" -j"$jobs" check || { show_failures "$top/_build"; exit 1; }
+}
+
+# Each libFuzzer harness for FUZZ_SECONDS (60) under ASan and UBSan; a
+# crash, leak or hang fails the check (tests/fuzz/README.md).  Its own
+# build folder: a fuzzing build instruments everything it compiles.
+fuzz() {
+	local dir=$top/_build-fuzz
+	say "fuzzing, ${FUZZ_SECONDS:-60} s per harness"
+	mkdir -p "$dir"
+	(cd "$dir" && "$top/configure" --enable-fuzzing CC=clang-14 >configure.out 2>&1) ||
+		{ cat "$dir/configure.out" "$dir/config.log" >&2; exit 1; }
+	make -C "$dir" -j"$jobs" fuzz >"$dir/make.out" 2>&1 || { tail -50 "$dir/make.out" >&2; exit 1; }
+	"$top/tests/fuzz/run.sh" "$dir" || exit 1
 }
 
 unit_tests() {

@@ -256,3 +256,5 @@ EXTRA_DIST += tests/harness/pg.sh tests/harness/schema.sql tests/harness/seed.sh
 	tests/harness/seed.sql tests/harness/gen-logs.sh tests/harness/README.md \
 	tests/harness/selftest.sh tests/demo.sh tests/bootstrap.sh tests/bench/run-noop.sh \
 	tests/coverage.sh tests/README.md
+
+include $(srcdir)/tests/fuzz/local.mk

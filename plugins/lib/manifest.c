@@ -30,23 +30,36 @@ manifest_time_format(time_t t, char out[MANIFEST_TIME_SIZE])
 {
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(out, MANIFEST_TIME_SIZE, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* Past year 9999 the text does not fit: strftime() then leaves the
+	 * buffer undefined, and an empty time reads as no time. */
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, MANIFEST_TIME_SIZE, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		out[0] = '\0';
 }
 
 int
 manifest_time_parse(const char *s, time_t *t)
 {
+	char again[MANIFEST_TIME_SIZE];
 	struct tm tm = {0};
+	time_t v;
 	int n = 0;
 
 	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon,
 	                        &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
-	    s[n] != '\0' || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31)
+	    s[n] != '\0')
 		return CT_EINVAL;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
-	*t = timegm(&tm);
+	v = timegm(&tm);
+	/* Only the form manifest_time_format() writes.  timegm() normalises a
+	 * field out of range ("23:59:60" on 9999-12-31 is year 10000, a month
+	 * 0 is December), and a time that formats differently would be written
+	 * back into a manifest this function could not read. */
+	manifest_time_format(v, again);
+	if (strcmp(again, s) != 0)
+		return CT_EINVAL;
+	*t = v;
 	return 0;
 }
 
@@ -61,11 +74,37 @@ time_json(time_t t)
 	return json_string(buf);
 }
 
+/*
+ * The detail is made with snprintf() from server messages and paths: it may
+ * end inside a UTF-8 sequence cut short ("%.300s"), or hold bytes that are
+ * not UTF-8.  jansson refuses such text, and a refused detail would lose the
+ * whole verification.  So drop a cut sequence (at most 3 bytes), and failing
+ * that, write the bytes jansson refuses as '?'.
+ */
+static json_t *
+detail_json(const char *detail)
+{
+	size_t len = strlen(detail);
+	char safe[sizeof(((struct manifest_check *)NULL)->detail)];
+	json_t *j = NULL;
+
+	for (size_t cut = 0; j == NULL && cut < 4 && cut <= len; cut++)
+		j = json_stringn(detail, len - cut);
+	if (j != NULL)
+		return j;
+	snprintf(safe, sizeof(safe), "%s", detail);
+	for (char *p = safe; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	return json_string(safe);
+}
+
 static json_t *
 check_json(const struct manifest_check *c)
 {
-	return json_pack("{s:i, s:s, s:o, s:s}", "level", c->level, "outcome",
-	                 check_outcome[c->is_ok != 0], "at", time_json(c->at), "detail", c->detail);
+	return json_pack("{s:i, s:s, s:o, s:o}", "level", c->level, "outcome",
+	                 check_outcome[c->is_ok != 0], "at", time_json(c->at), "detail",
+	                 detail_json(c->detail));
 }
 
 static json_t *
@@ -370,6 +409,22 @@ load_tables(const struct loader *ld, struct manifest *m)
 	return 0;
 }
 
+/* A detail longer than the buffer is cut before the character that does not
+ * fit whole, so that it stays UTF-8 when it is written back. */
+static void
+detail_copy(char *out, size_t size, const char *detail)
+{
+	size_t len = strlen(detail);
+
+	if (len >= size) {
+		len = size - 1;
+		while (len > 0 && ((unsigned char)detail[len] & 0xc0) == 0x80)
+			len--;
+	}
+	memcpy(out, detail, len);
+	out[len] = '\0';
+}
+
 static int
 load_check(const struct loader *ld, struct manifest *m)
 {
@@ -386,7 +441,7 @@ load_check(const struct loader *ld, struct manifest *m)
 		return CT_ECORRUPT;
 	(void)get_string(ld, v, "detail", 0, &detail);
 	m->verified.is_ok = strcmp(outcome, "ok") == 0;
-	snprintf(m->verified.detail, sizeof(m->verified.detail), "%s", detail ? detail : "");
+	detail_copy(m->verified.detail, sizeof(m->verified.detail), detail ? detail : "");
 	return 0;
 }
 

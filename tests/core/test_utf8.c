@@ -68,6 +68,21 @@ test_utf8_repair_replaces_overlong_forms_and_surrogates_so_jansson_accepts_them(
 	free(out);
 }
 
+/* The edges of the ranges: U+10FFFF is valid, one past it and any lead
+ * byte past F4 are not. */
+static void
+test_utf8_repair_keeps_u10ffff_and_replaces_what_lies_past_it(void **state)
+{
+	char *kept = repair("\xf4\x8f\xbf\xbf", 4);
+	char *past = repair("\xf5\x80\x80\x80", 4);
+
+	(void)state;
+	assert_string_equal(kept, "\xf4\x8f\xbf\xbf");
+	assert_string_equal(past, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	free(kept);
+	free(past);
+}
+
 static void
 test_utf8_shorten_leaves_text_within_the_limit_alone(void **state)
 {
@@ -201,6 +216,7 @@ main(void)
 		cmocka_unit_test(test_utf8_repair_keeps_valid_text),
 		cmocka_unit_test(test_utf8_repair_replaces_nul_and_stray_bytes),
 		cmocka_unit_test(test_utf8_repair_replaces_overlong_forms_and_surrogates_so_jansson_accepts_them),
+		cmocka_unit_test(test_utf8_repair_keeps_u10ffff_and_replaces_what_lies_past_it),
 		cmocka_unit_test(test_utf8_shorten_leaves_text_within_the_limit_alone),
 		cmocka_unit_test(test_utf8_shorten_cuts_with_a_marker_that_counts_the_bytes_cut),
 		cmocka_unit_test(test_utf8_shorten_never_cuts_inside_a_character),
