@@ -103,6 +103,9 @@ json_text(const char *s, size_t max)
 	return j;
 }
 
+static void svc_vlog(struct ct_task *t, int level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
 static void
 svc_vlog(struct ct_task *t, int level, const char *fmt, va_list ap)
 {
@@ -112,6 +115,9 @@ svc_vlog(struct ct_task *t, int level, const char *fmt, va_list ap)
 				   json_text(msg, TASK_TEXT_MAX)));
 	free(msg);
 }
+
+static void svc_log(struct ct_task *t, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static void
 svc_log(struct ct_task *t, int level, const char *fmt, ...)
@@ -263,6 +269,9 @@ svc_pg_connect(struct ct_task *t, const char *conninfo, struct pg_conn **conn)
 	return 0;
 }
 
+static void svc_set_status(struct ct_task *t, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 static void
 svc_set_status(struct ct_task *t, int status, const char *fmt, ...)
 {
@@ -301,6 +310,9 @@ svc_add_metric(struct ct_task *t, const char *name, double value, const char *un
 				   value, "unit", json_text(unit ? unit : "", TASK_WORD_MAX)));
 	return 0;
 }
+
+static int svc_add_finding(struct ct_task *t, int severity, const char *object, const char *fmt,
+			   ...) __attribute__((format(printf, 4, 5)));
 
 static int
 svc_add_finding(struct ct_task *t, int severity, const char *object, const char *fmt, ...)

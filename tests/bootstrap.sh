@@ -129,7 +129,7 @@ fuzz() {
 	local dir=$top/_build-fuzz
 	say "fuzzing, ${FUZZ_SECONDS:-60} s per harness"
 	mkdir -p "$dir"
-	(cd "$dir" && "$top/configure" --enable-fuzzing CC=clang-14 >configure.out 2>&1) ||
+	(cd "$dir" && "$top/configure" --enable-werror --enable-fuzzing CC=clang-14 >configure.out 2>&1) ||
 		{ cat "$dir/configure.out" "$dir/config.log" >&2; exit 1; }
 	make -C "$dir" -j"$jobs" fuzz >"$dir/make.out" 2>&1 || { tail -50 "$dir/make.out" >&2; exit 1; }
 	"$top/tests/fuzz/run.sh" "$dir" || exit 1
