@@ -19,6 +19,7 @@
 #include <caretaker/plugin.h>
 
 #include "backup.h"
+#include "monotonic.h"
 #include "pgquery.h"
 
 /* Measured on the harness's `bench` dump (689 MB of real pg_dump SQL, see
@@ -401,7 +402,7 @@ static int
 backup_run(struct ct_task *t, const struct ct_services *ct, void *state)
 {
 	struct backup_state *b = state;
-	double t0 = backupcheck_now();
+	double t0 = monotonic_seconds();
 	int rc;
 
 	(void)t;
@@ -411,7 +412,7 @@ backup_run(struct ct_task *t, const struct ct_services *ct, void *state)
 	rc = make_backup(b);
 	if (rc == 0)
 		retain(b);
-	b->run_seconds = backupcheck_now() - t0;
+	b->run_seconds = monotonic_seconds() - t0;
 	return rc;
 }
 

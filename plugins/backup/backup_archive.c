@@ -17,6 +17,7 @@
 #include <caretaker/errors.h>
 
 #include "backup.h"
+#include "monotonic.h"
 
 struct tar_feed {
 	struct backup_state *b;
@@ -69,10 +70,9 @@ int
 backup_archive_run(struct backup_state *b)
 {
 	struct tar_feed f = {.b = b};
-	struct timespec t0, t1;
+	double t0 = monotonic_seconds();
 	int fd = -1, rc;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = backup_files_open_partial(b, &fd);
 	if (rc == 0)
 		rc = backup_files_writer_new(b, fd, &f.w);
@@ -88,7 +88,6 @@ backup_archive_run(struct backup_state *b)
 	compress_writer_free(f.w);
 	if (fd >= 0)
 		close(fd);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	b->dump_seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	b->dump_seconds = monotonic_seconds() - t0;
 	return rc;
 }

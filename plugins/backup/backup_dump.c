@@ -32,6 +32,7 @@
 
 #include "backup.h"
 #include "dumpcount.h"
+#include "monotonic.h"
 
 #define READ_BYTES ((size_t)256 << 10)
 #define POLL_MS 200
@@ -416,7 +417,7 @@ int
 backup_dump_run(struct backup_state *b)
 {
 	struct pump p = {.b = b, .fd = -1, .child = {0, -1, -1, -1, 0}};
-	double t0 = backupcheck_now();
+	double t0 = monotonic_seconds();
 	int rc;
 
 	/* pg_dump first: the file, the compression threads and the check that
@@ -443,7 +444,7 @@ backup_dump_run(struct backup_state *b)
 		rc = take_counts(&p);
 	if (rc == 0)
 		rc = backup_files_writer_finish(b, p.fd, p.w);
-	b->dump_seconds = backupcheck_now() - t0;
+	b->dump_seconds = monotonic_seconds() - t0;
 	pump_free(&p);
 	return rc;
 }

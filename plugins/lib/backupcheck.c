@@ -21,7 +21,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <caretaker/errors.h>
@@ -30,6 +29,7 @@
 #include "backupcheck.h"
 #include "backupcheck_read.h"
 #include "crypt.h"
+#include "monotonic.h"
 
 struct check_ctx {
 	const struct backupcheck_opts *o;
@@ -54,15 +54,6 @@ backupcheck_detailf(struct backupcheck_result *r, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	memcpy(r->detail, buf, sizeof(buf));
-}
-
-double
-backupcheck_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int
@@ -371,7 +362,7 @@ backupcheck_read(const struct backupcheck_opts *o, int fd, struct backupcheck_re
 int
 backupcheck_run(const struct backupcheck_opts *o, struct backupcheck_result *r)
 {
-	double t0 = backupcheck_now();
+	double t0 = monotonic_seconds();
 	int fd = -1, rc;
 
 	*r = (struct backupcheck_result){0};
@@ -384,6 +375,6 @@ backupcheck_run(const struct backupcheck_opts *o, struct backupcheck_result *r)
 		backupcheck_describe_pass(o, r);
 	if (fd >= 0)
 		close(fd);
-	r->seconds = backupcheck_now() - t0;
+	r->seconds = monotonic_seconds() - t0;
 	return rc;
 }

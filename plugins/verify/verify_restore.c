@@ -19,6 +19,7 @@
 
 #include <caretaker/errors.h>
 
+#include "monotonic.h"
 #include "pgquery.h"
 #include "verify.h"
 
@@ -160,7 +161,7 @@ verify_restore_begin(struct verify_state *v, const struct manifest *m, struct ve
 	int rc;
 
 	r->child = (struct pgtools_child){0, -1, -1, -1, 0};
-	r->seconds = backupcheck_now();
+	r->seconds = monotonic_seconds();
 	scratch_name(v->ct->job_name(v->t), r->scratch, sizeof(r->scratch));
 	rc = restore_connect(v, r, detail, detail_size);
 	if (rc == 0)
@@ -288,7 +289,7 @@ verify_restore_end(struct verify_state *v, const struct manifest *m, struct veri
 	rc = restore_wait(v, r, detail, detail_size);
 	if (rc == 0)
 		rc = count_restored(v, m, r, detail, detail_size);
-	r->seconds = backupcheck_now() - r->seconds;
+	r->seconds = monotonic_seconds() - r->seconds;
 	if (rc != 0)
 		return rc;
 	if (r->n_differ > 0) {
