@@ -21,7 +21,7 @@
 
 #include <caretaker/plugin.h>
 
-#include "archive.h"
+#include "tartree.h"
 #include "backupcheck.h"
 #include "backupset.h"
 #include "compress.h"
@@ -90,7 +90,7 @@ struct backup_state {
 	int is_partial_open;    /* partial_path exists and is ours to remove */
 	int is_file_renamed;    /* file_path exists without a manifest yet */
 	struct crypt_writer *cw;   /* encrypt_to: the writer's output stage */
-	struct archive_stats as;   /* paths: what went into the tar stream */
+	struct tartree_stats as;   /* paths: what went into the tar stream */
 	struct compress_stats st;
 	struct manifest m;      /* describes the new backup (borrows from this state) */
 	char host[256];

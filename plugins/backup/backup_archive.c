@@ -4,8 +4,8 @@
  * files as a database dump; the seed's `backup_files`.
  *
  * What goes into the stream, what `exclude` leaves out, and how files that
- * change while being read are handled is archive.h's business.  Here: a
- * file that could not be read fails the backup (archive.h stops with an
+ * change while being read are handled is tartree.h's business.  Here: a
+ * file that could not be read fails the backup (tartree.h stops with an
  * error naming it); a file that vanished or changed is a warning finding.
  */
 #include <stdio.h>
@@ -52,12 +52,12 @@ tar_warn_cb(void *ctx, const char *msg)
 }
 
 static int
-archive_into(struct backup_state *b, struct tar_feed *f)
+tree_into(struct backup_state *b, struct tar_feed *f)
 {
 	char err[512];
 	int rc;
 
-	rc = archive_paths_write_warn(b->o.paths, b->o.n_paths, b->o.excludes, b->o.n_excludes,
+	rc = tartree_paths_write_warn(b->o.paths, b->o.n_paths, b->o.excludes, b->o.n_excludes,
 	                              tar_write_cb, f, tar_warn_cb, b, &b->as, err, sizeof(err));
 	if (rc != 0 && f->rc != 0)
 		return backup_fail(b, rc, "%s", f->err);
@@ -78,7 +78,7 @@ backup_archive_run(struct backup_state *b)
 		rc = backup_files_writer_new(b, fd, &f.w);
 	if (rc == 0) {
 		backup_progress(b, "archiving", 0);
-		rc = archive_into(b, &f);
+		rc = tree_into(b, &f);
 	}
 	if (rc == 0)
 		rc = backup_files_writer_finish(b, fd, f.w);

@@ -8,7 +8,7 @@
  *   plain  the last bytes, for pg_dump's completion trailer;
  *   custom pg_restore -f /dev/null, fed on its stdin, which must read the
  *          archive to its end and exit 0;
- *   tar    the archive checker (archive.h), which must find every entry
+ *   tar    the tar stream checker (tartree.h), which must find every entry
  *          and the end-of-archive blocks.
  * An encrypted backup without the key gets L1 only: crypt_check_framing()
  * reads the file's chunk structure and SHA-256.
@@ -25,7 +25,7 @@
 
 #include <caretaker/errors.h>
 
-#include "archive.h"
+#include "tartree.h"
 #include "backupcheck.h"
 #include "backupcheck_read.h"
 #include "crypt.h"
@@ -36,7 +36,7 @@ struct check_ctx {
 	struct pgtools_tail tail;
 	struct pgtools_child restore; /* custom: pg_restore -f /dev/null */
 	int is_restore_gone;          /* it stopped reading: its status says why */
-	struct archive_checker *tar;  /* tar: the entry-by-entry check */
+	struct tartree_checker *tar;  /* tar: the entry-by-entry check */
 	int is_tar_gone;              /* it stopped: finish says why */
 	struct crypt_secret_key *sk;  /* encrypted, with the key */
 	struct crypt_reader *cr;
@@ -79,7 +79,7 @@ check_data_cb(const void *buf, size_t len, void *ctx)
 	pgtools_tail_add(&c->tail, buf, len);
 	if (c->restore.pid > 0 && !c->is_restore_gone && pgtools_feed(&c->restore, buf, len) != 0)
 		c->is_restore_gone = 1;
-	if (c->tar != NULL && !c->is_tar_gone && archive_checker_push(buf, len, c->tar) != 0)
+	if (c->tar != NULL && !c->is_tar_gone && tartree_checker_push(buf, len, c->tar) != 0)
 		c->is_tar_gone = 1;
 	return o->also_cb != NULL ? o->also_cb(buf, len, o->also_ctx) : 0;
 }
@@ -231,7 +231,7 @@ start_completion(struct check_ctx *c, struct backupcheck_result *r)
 	int rc = 0;
 
 	if (is_format(c->o, "tar"))
-		rc = archive_checker_new(&c->tar, err, sizeof(err));
+		rc = tartree_checker_new(&c->tar, err, sizeof(err));
 	else if (is_format(c->o, "custom") && p == NULL)
 		snprintf(err, sizeof(err), "a custom archive needs pg_restore to be verified");
 	if (is_format(c->o, "custom") && p == NULL)
@@ -285,9 +285,9 @@ finish_pg_restore(struct check_ctx *c, struct backupcheck_result *r)
 static int
 finish_tar(struct check_ctx *c, struct backupcheck_result *r)
 {
-	struct archive_stats st;
+	struct tartree_stats st;
 	char err[320];
-	int rc = archive_checker_finish(c->tar, &st, err, sizeof(err));
+	int rc = tartree_checker_finish(c->tar, &st, err, sizeof(err));
 
 	if (rc == CT_ECORRUPT)
 		backupcheck_detailf(r, "L2 failed: the tar stream: %s", err);
@@ -335,7 +335,7 @@ static void
 check_free(struct check_ctx *c)
 {
 	pgtools_stop(&c->restore);
-	archive_checker_free(c->tar);
+	tartree_checker_free(c->tar);
 	crypt_reader_free(c->cr);
 	crypt_secret_key_free(c->sk);
 }

@@ -1,7 +1,7 @@
 /*
- * archive.c — archive_paths_write(): file trees to a pax tar stream through
- * libarchive's disk reader and pax writer.  archive.h says what is stored
- * and the exclude rule; archive_check.c reads streams back.
+ * tartree.c — tartree_paths_write(): file trees to a pax tar stream through
+ * libarchive's disk reader and pax writer.  tartree.h says what is stored
+ * and the exclude rule; tartree_check.c reads streams back.
  *
  * libarchive does the walking (archive_read_disk: lstat, no symlink
  * following, xattrs, ACLs, sparse maps through SEEK_HOLE), the hard-link
@@ -19,7 +19,7 @@
  * libarchive's is microseconds; a file that vanishes inside it is stored as
  * zeros and reported as vanished.
  */
-#include "archive.h"
+#include "tartree.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,12 +47,12 @@ struct walk {
 	struct archive_entry_linkresolver *links;
 	const char *const *excludes;
 	size_t n_excludes;
-	archive_write_cb *cb;
+	tartree_write_cb *cb;
 	void *cb_ctx;
 	int cb_rc; /* the callback's error, returned as is */
-	archive_warn_cb *warn_cb;
+	tartree_warn_cb *warn_cb;
 	void *warn_ctx;
-	struct archive_stats *st;
+	struct tartree_stats *st;
 	size_t root_len; /* of the root being walked, trailing "/" removed */
 	char *err;
 	size_t err_size;
@@ -144,7 +144,7 @@ walk_pattern_matches(const char *pattern, const char *rel, const char *base, int
 	return fnmatch(pattern, rel, FNM_PATHNAME) == 0 || fnmatch(pattern, base, 0) == 0;
 }
 
-/* The exclude rule of archive.h; `rel` is "" for the root. */
+/* The exclude rule of tartree.h; `rel` is "" for the root. */
 static int
 walk_is_excluded(const struct walk *w, const char *rel, int is_dir)
 {
@@ -182,7 +182,7 @@ walk_probe(struct walk *w, const char *path, int is_dir)
 }
 
 void
-archive_stats_add_entry(struct archive_stats *st, struct archive_entry *e)
+tartree_stats_add_entry(struct tartree_stats *st, struct archive_entry *e)
 {
 	mode_t type = archive_entry_filetype(e);
 
@@ -294,13 +294,13 @@ walk_store(struct walk *w, struct archive_entry *e, const char *path)
 		rc = walk_tar_fail(w, path);
 	if (rc != 0)
 		return rc;
-	archive_stats_add_entry(w->st, e);
+	tartree_stats_add_entry(w->st, e);
 	if (is_data)
 		walk_check_unchanged(w, e, path);
 	return 0;
 }
 
-/* Names in the stream carry no leading "/" (archive.h). */
+/* Names in the stream carry no leading "/" (tartree.h). */
 static int
 walk_strip_root_slash(struct walk *w, struct archive_entry *e)
 {
@@ -456,12 +456,12 @@ walk_close(struct walk *w)
 }
 
 int
-archive_paths_write_warn(const char *const *paths, size_t n_paths, const char *const *excludes,
-                         size_t n_excludes, archive_write_cb *cb, void *ctx,
-                         archive_warn_cb *warn_cb, void *warn_ctx, struct archive_stats *st,
+tartree_paths_write_warn(const char *const *paths, size_t n_paths, const char *const *excludes,
+                         size_t n_excludes, tartree_write_cb *cb, void *ctx,
+                         tartree_warn_cb *warn_cb, void *warn_ctx, struct tartree_stats *st,
                          char *err, size_t err_size)
 {
-	struct archive_stats local;
+	struct tartree_stats local;
 	struct walk w = {0};
 	struct archive_entry *e = NULL;
 	int rc;
@@ -496,10 +496,10 @@ archive_paths_write_warn(const char *const *paths, size_t n_paths, const char *c
 }
 
 int
-archive_paths_write(const char *const *paths, size_t n_paths, const char *const *excludes,
-                    size_t n_excludes, archive_write_cb *cb, void *ctx, struct archive_stats *st,
+tartree_paths_write(const char *const *paths, size_t n_paths, const char *const *excludes,
+                    size_t n_excludes, tartree_write_cb *cb, void *ctx, struct tartree_stats *st,
                     char *err, size_t err_size)
 {
-	return archive_paths_write_warn(paths, n_paths, excludes, n_excludes, cb, ctx, NULL, NULL,
+	return tartree_paths_write_warn(paths, n_paths, excludes, n_excludes, cb, ctx, NULL, NULL,
 	                                st, err, err_size);
 }
