@@ -54,11 +54,18 @@ tar_warn_cb(void *ctx, const char *msg)
 static int
 tree_into(struct backup_state *b, struct tar_feed *f)
 {
+	const struct tartree_write_params p = {.paths = b->o.paths,
+	                                       .n_paths = b->o.n_paths,
+	                                       .excludes = b->o.excludes,
+	                                       .n_excludes = b->o.n_excludes,
+	                                       .write_cb = tar_write_cb,
+	                                       .write_ctx = f,
+	                                       .warn_cb = tar_warn_cb,
+	                                       .warn_ctx = b};
 	char err[512];
 	int rc;
 
-	rc = tartree_paths_write_warn(b->o.paths, b->o.n_paths, b->o.excludes, b->o.n_excludes,
-	                              tar_write_cb, f, tar_warn_cb, b, &b->as, err, sizeof(err));
+	rc = tartree_paths_write(&p, &b->as, err, sizeof(err));
 	if (rc != 0 && f->rc != 0)
 		return backup_fail(b, rc, "%s", f->err);
 	if (rc != 0)

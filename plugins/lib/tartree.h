@@ -79,11 +79,25 @@ typedef int tartree_write_cb(void *ctx, const void *buf, size_t len);
  * during the call).  Returns nothing: the run goes on. */
 typedef void tartree_warn_cb(void *ctx, const char *msg);
 
+/* What tartree_paths_write() archives and where the stream goes: one
+ * struct rather than a long argument list or a variant per option, as
+ * zstd's ZSTD_CCtx_params.  Zero what you do not use (designated
+ * initializers); a member added later keeps every caller as it is. */
+struct tartree_write_params {
+	const char *const *paths; /* files or directories, n_paths >= 1, archived whole, in order */
+	size_t n_paths;
+	const char *const *excludes; /* patterns of the rule above; NULL with n_excludes 0 */
+	size_t n_excludes;
+	tartree_write_cb *write_cb; /* receives the stream (required) */
+	void *write_ctx;
+	tartree_warn_cb *warn_cb; /* optional: told each vanished or changed file */
+	void *warn_ctx;
+};
+
 /*
- * Writes a pax tar stream of the trees at `paths` (files or directories,
- * n_paths >= 1, each archived whole, in the order given) to `cb`, leaving
- * out what `excludes` match (see the rule above; may be NULL with
- * n_excludes 0).  Every root must exist: a missing one is CT_ENOENT.
+ * Writes a pax tar stream of the trees at p->paths to p->write_cb, leaving
+ * out what p->excludes match.  Every root must exist: a missing one is
+ * CT_ENOENT.  `p` is read during the call only.
  *
  * st: may be NULL; filled as the run goes, also on failure.
  * Returns 0; CT_ENOENT (a root is missing); CT_EPERM (a file or directory
@@ -91,16 +105,8 @@ typedef void tartree_warn_cb(void *ctx, const char *msg);
  * CT_EINVAL (empty `paths`); CT_ENOMEM; or the callback's non-zero value.
  * Vanished and changed files are not errors.
  */
-int tartree_paths_write(const char *const *paths, size_t n_paths, const char *const *excludes,
-                        size_t n_excludes, tartree_write_cb *cb, void *ctx,
-                        struct tartree_stats *st, char *err, size_t err_size);
-
-/* tartree_paths_write() that also calls `warn_cb` (may be NULL) with each
- * vanished or changed file. */
-int tartree_paths_write_warn(const char *const *paths, size_t n_paths, const char *const *excludes,
-                             size_t n_excludes, tartree_write_cb *cb, void *ctx,
-                             tartree_warn_cb *warn_cb, void *warn_ctx, struct tartree_stats *st,
-                             char *err, size_t err_size);
+int tartree_paths_write(const struct tartree_write_params *p, struct tartree_stats *st, char *err,
+                        size_t err_size);
 
 /* Fills `buf` with up to `len` bytes of the stream; *got is 0 only at its
  * end.  Returns 0, or a CT_* code that stops the check and is returned. */

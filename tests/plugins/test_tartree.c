@@ -203,14 +203,19 @@ write_tree(struct fixture *f, const char *const *excludes, size_t n_excludes,
            struct tartree_stats *st, char *err)
 {
 	const char *paths[] = {f->src};
+	struct tartree_write_params p = {.paths = paths,
+	                                 .n_paths = 1,
+	                                 .excludes = excludes,
+	                                 .n_excludes = n_excludes,
+	                                 .write_cb = fd_write_cb,
+	                                 .write_ctx = &f->tar_fd};
 	char tar_path[192];
 	int rc;
 
 	snprintf(tar_path, sizeof(tar_path), "%s/stream.tar", f->dir);
 	f->tar_fd = open(tar_path, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	assert_true(f->tar_fd >= 0);
-	rc = tartree_paths_write(paths, 1, excludes, n_excludes, fd_write_cb, &f->tar_fd, st, err,
-	                         256);
+	rc = tartree_paths_write(&p, st, err, 256);
 	f->tar_len = lseek(f->tar_fd, 0, SEEK_END);
 	assert_int_equal(lseek(f->tar_fd, 0, SEEK_SET), 0);
 	return rc;
@@ -478,11 +483,11 @@ test_missing_root_is_an_error_naming_it(void **state)
 	struct fixture *f = *state;
 	const char *paths[] = {f->src, "/nonexistent/caretaker-media"};
 	int fd = -1;
+	struct tartree_write_params p = {
+	    .paths = paths, .n_paths = 2, .write_cb = fd_write_cb, .write_ctx = &fd};
 	char err[256] = "";
 
-	assert_int_equal(
-	    tartree_paths_write(paths, 2, NULL, 0, fd_write_cb, &fd, NULL, err, sizeof(err)),
-	    CT_ENOENT);
+	assert_int_equal(tartree_paths_write(&p, NULL, err, sizeof(err)), CT_ENOENT);
 	assert_err_contains(err, "/nonexistent/caretaker-media");
 }
 
@@ -513,6 +518,8 @@ expect_unreadable_error(const struct fixture *f, const char *victim)
 	const char *paths[] = {f->src};
 	char err[256] = "";
 	int status, fd = open("/dev/null", O_WRONLY);
+	struct tartree_write_params p = {
+	    .paths = paths, .n_paths = 1, .write_cb = fd_write_cb, .write_ctx = &fd};
 	pid_t pid;
 
 	assert_true(fd >= 0);
@@ -522,8 +529,7 @@ expect_unreadable_error(const struct fixture *f, const char *victim)
 		if (geteuid() == 0 &&
 		    (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0))
 			_exit(3);
-		if (tartree_paths_write(paths, 1, NULL, 0, fd_write_cb, &fd, NULL, err,
-		                        sizeof(err)) != CT_EPERM ||
+		if (tartree_paths_write(&p, NULL, err, sizeof(err)) != CT_EPERM ||
 		    strstr(err, victim) == NULL) {
 			fprintf(stderr, "child got: %s\n", err);
 			_exit(1);
@@ -630,13 +636,18 @@ static int
 meddled_write(struct fixture *f, struct meddler *m, struct tartree_stats *st, char *err)
 {
 	const char *paths[] = {f->src};
+	struct tartree_write_params p = {.paths = paths,
+	                                 .n_paths = 1,
+	                                 .write_cb = meddling_write_cb,
+	                                 .write_ctx = m,
+	                                 .warn_cb = count_warning_cb,
+	                                 .warn_ctx = m};
 	char tar_path[192];
 
 	snprintf(tar_path, sizeof(tar_path), "%s/stream.tar", f->dir);
 	m->fd = f->tar_fd = open(tar_path, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	assert_true(m->fd >= 0);
-	return tartree_paths_write_warn(paths, 1, NULL, 0, meddling_write_cb, m, count_warning_cb,
-	                                m, st, err, 256);
+	return tartree_paths_write(&p, st, err, 256);
 }
 
 /* The file being read when the tree is emptied is stored whole (it is
@@ -695,11 +706,11 @@ test_write_callback_error_is_returned(void **state)
 {
 	struct fixture *f = *state;
 	const char *paths[] = {f->src};
+	struct tartree_write_params p = {.paths = paths, .n_paths = 1, .write_cb = failing_cb};
 	char err[256] = "";
 
 	make_ten_files(f);
-	assert_int_equal(
-	    tartree_paths_write(paths, 1, NULL, 0, failing_cb, NULL, NULL, err, sizeof(err)), -99);
+	assert_int_equal(tartree_paths_write(&p, NULL, err, sizeof(err)), -99);
 	assert_err_contains(err, "stopped");
 }
 
