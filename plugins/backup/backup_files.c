@@ -294,7 +294,9 @@ follow_start(struct backup_state *b)
 int
 backup_files_writer_new(struct backup_state *b, int fd, struct compress_writer **w)
 {
-	struct compress_out_stage stage, *staged = NULL;
+	struct compress_out_stage stage;
+	struct compress_writer_params p = {
+	    .kind = b->o.kind, .level = b->o.level, .n_threads = b->o.n_threads};
 	char err[512];
 	int rc = 0;
 
@@ -303,10 +305,9 @@ backup_files_writer_new(struct backup_state *b, int fd, struct compress_writer *
 		if (rc != 0)
 			return backup_fail(b, rc, "encryption: %s", err);
 		crypt_writer_out_stage(b->cw, &stage);
-		staged = &stage;
+		p.stage = &stage;
 	}
-	rc = compress_writer_new_staged(fd, staged, b->o.kind, b->o.level, b->o.n_threads, 0, w,
-	                                err, sizeof(err));
+	rc = compress_writer_new(fd, &p, w, err, sizeof(err));
 	if (rc != 0)
 		return backup_fail(b, rc, "compression: %s", err);
 	follow_start(b);

@@ -150,12 +150,12 @@ void
 backupcheck_classify(const struct backupcheck_opts *o, int fd, struct backupcheck_result *r)
 {
 	struct compress_expect e = {.stored_sha256 = o->m->stored_sha256};
+	struct compress_verify_params p = {.kind = COMPRESS_NONE, .n_threads = 1, .expect = &e};
 	char l1[320];
 
 	r->passed = MANIFEST_L1;
 	if (lseek(fd, 0, SEEK_SET) != 0 ||
-	    compress_file_verify(fd, COMPRESS_NONE, &e, 1, NULL, NULL, NULL, l1, sizeof(l1)) !=
-	        CT_ECORRUPT) {
+	    compress_file_verify(fd, &p, NULL, l1, sizeof(l1)) != CT_ECORRUPT) {
 		if (strncmp(r->detail, "L2 failed: ", 11) != 0)
 			backupcheck_detailf(r, "L2 failed: %s", r->detail);
 		return;
@@ -192,19 +192,23 @@ check_stream(struct check_ctx *c, int fd, struct backupcheck_result *r,
              struct compress_stats *got)
 {
 	const struct backupcheck_opts *o = c->o;
-	struct compress_in_stage stage, *staged = NULL;
+	struct compress_in_stage stage;
 	struct compress_expect e;
+	struct compress_verify_params p = {.kind = o->m->compress,
+	                                   .n_threads = o->n_threads,
+	                                   .expect = &e,
+	                                   .data_cb = check_data_cb,
+	                                   .data_ctx = c};
 	struct compress_stats st = {0};
 	int rc = 0;
 
 	manifest_expect(o->m, &e);
 	if (o->m->encryption_key_id != NULL) {
 		rc = start_decryption(c, &stage, r);
-		staged = &stage;
+		p.stage = &stage;
 	}
 	if (rc == 0)
-		rc = compress_file_verify_staged(fd, staged, o->m->compress, &e, o->n_threads,
-		                                 check_data_cb, c, &st, r->detail, sizeof(r->detail));
+		rc = compress_file_verify(fd, &p, &st, r->detail, sizeof(r->detail));
 	r->raw_bytes = st.raw_bytes;
 	if (rc == 0)
 		backupcheck_detailf(r, "%llu bytes in %zu blocks, every checksum matches",
