@@ -96,6 +96,16 @@ temp_fd(void)
 		}                                                                                  \
 	} while (0)
 
+/* A writer of `kind` into `fd` with the tests' THREADS and BLOCK. */
+static int
+writer_new(int fd, enum compress_kind kind, struct compress_writer **w, char *err, size_t err_size)
+{
+	const struct compress_writer_params p = {
+	    .kind = kind, .n_threads = THREADS, .block_bytes = BLOCK};
+
+	return compress_writer_new(fd, &p, w, err, err_size);
+}
+
 /* Compresses `len` bytes into a new temp file; returns its fd at offset 0. */
 static int
 compress_to_fd(enum compress_kind kind, const void *data, size_t len, struct compress_stats *st)
@@ -106,12 +116,7 @@ compress_to_fd(enum compress_kind kind, const void *data, size_t len, struct com
 	size_t piece;
 	int fd = temp_fd();
 
-	assert_int_equal(compress_writer_new(fd,
-	                                     &(struct compress_writer_params){.kind = kind,
-	                                                                      .n_threads = THREADS,
-	                                                                      .block_bytes = BLOCK},
-	                                     &w, err, sizeof(err)),
-	                 0);
+	assert_int_equal(writer_new(fd, kind, &w, err, sizeof(err)), 0);
 	/* Odd-sized writes, so that blocks fill across write calls. */
 	for (size_t done = 0; done < len; done += piece) {
 		piece = len - done < 7777 ? len - done : 7777;
@@ -554,12 +559,7 @@ write_until_error(int fd, size_t len, char *err, size_t err_size)
 	unsigned char *in = make_input(len);
 	int rc;
 
-	assert_int_equal(compress_writer_new(fd,
-	                                     &(struct compress_writer_params){.kind = COMPRESS_GZIP,
-	                                                                      .n_threads = THREADS,
-	                                                                      .block_bytes = BLOCK},
-	                                     &w, err, err_size),
-	                 0);
+	assert_int_equal(writer_new(fd, COMPRESS_GZIP, &w, err, err_size), 0);
 	rc = compress_writer_write(w, in, len, err, err_size);
 	if (rc == 0)
 		rc = compress_writer_finish(w, &st, err, err_size);
@@ -656,12 +656,7 @@ test_writer_error_is_sticky(void **state)
 	(void)state;
 	if (fd < 0)
 		skip_outside_ci("/dev/full cannot be opened");
-	assert_int_equal(compress_writer_new(fd,
-	                                     &(struct compress_writer_params){.kind = COMPRESS_ZSTD,
-	                                                                      .n_threads = THREADS,
-	                                                                      .block_bytes = BLOCK},
-	                                     &w, err, sizeof(err)),
-	                 0);
+	assert_int_equal(writer_new(fd, COMPRESS_ZSTD, &w, err, sizeof(err)), 0);
 	assert_int_equal(compress_writer_write(w, in, 20 * BLOCK, err, sizeof(err)), CT_ENOSPC);
 	assert_int_equal(compress_writer_write(w, in, 10, again, sizeof(again)), CT_ENOSPC);
 	assert_string_equal(again, err);
@@ -685,12 +680,7 @@ left_digests(enum compress_kind kind)
 	char err[256] = "";
 	int fd_kept = compress_to_fd(kind, in, len, &kept), fd = temp_fd();
 
-	assert_int_equal(compress_writer_new(fd,
-	                                     &(struct compress_writer_params){.kind = kind,
-	                                                                      .n_threads = THREADS,
-	                                                                      .block_bytes = BLOCK},
-	                                     &w, err, sizeof(err)),
-	                 0);
+	assert_int_equal(writer_new(fd, kind, &w, err, sizeof(err)), 0);
 	assert_int_equal(compress_writer_leave_digests(w, err, sizeof(err)), 0);
 	assert_int_equal(compress_writer_write(w, in, len, err, sizeof(err)), 0);
 	assert_int_equal(compress_writer_finish(w, &left, err, sizeof(err)), 0);
