@@ -81,9 +81,12 @@ start_output(struct pump *p, struct backup_check *c)
 	int rc;
 
 	rc = backup_files_open(p->h, p->o, c, p->f);
-	if (rc == 0 && p->o->counts_in_dump && (p->dc = dumpcount_new()) == NULL)
-		rc = backup_fail(p->h, CT_ENOMEM, "out of memory for the row counts");
-	return rc;
+	if (rc != 0 || !p->o->counts_in_dump)
+		return rc;
+	p->dc = dumpcount_new();
+	if (p->dc == NULL)
+		return backup_fail(p->h, CT_ENOMEM, "out of memory for the row counts");
+	return 0;
 }
 
 /* pg_dump's connection options: the job's conninfo parsed, or the host's
@@ -183,22 +186,29 @@ batch_pause_ns(int fd)
 	return size >= (1 << 20) ? 2000000L : 200000L;
 }
 
+/* With --lock-wait-timeout pg_dump's error is a statement timeout; the
+ * detail line after it names the table it could not lock (quoted as SQL,
+ * spaces and all).  The first such table is kept. */
 static void
-take_line(struct pump *p)
+take_lock_table(struct pump *p)
 {
 	static const char lock_query[] = "pg_dump: detail: Query was: LOCK TABLE ";
 	static const char lock_mode[] = " IN ACCESS SHARE MODE";
 	size_t at = sizeof(lock_query) - 1;
 	const char *end;
 
-	/* With --lock-wait-timeout pg_dump's error is a statement timeout; the
-	 * detail line after it names the table it could not lock (quoted as
-	 * SQL, spaces and all). */
-	if (p->line_len > at && memcmp(p->line, lock_query, at) == 0 && p->lock_table[0] == '\0' &&
-	    (end = memmem(p->line + at, p->line_len - at, lock_mode, sizeof(lock_mode) - 1)) !=
-	        NULL)
+	if (p->line_len <= at || memcmp(p->line, lock_query, at) != 0 || p->lock_table[0] != '\0')
+		return;
+	end = memmem(p->line + at, p->line_len - at, lock_mode, sizeof(lock_mode) - 1);
+	if (end != NULL)
 		snprintf(p->lock_table, sizeof(p->lock_table), "%.*s", (int)(end - p->line - at),
 		         p->line + at);
+}
+
+static void
+take_line(struct pump *p)
+{
+	take_lock_table(p);
 	if (!pgtools_line_is_error(p->line, p->line_len))
 		return;
 	if (p->n_errors++ == 0)
@@ -256,7 +266,8 @@ take_data(struct pump *p, const char *buf, size_t n)
 	pgtools_tail_add(&p->tail, buf, n);
 	p->raw_bytes += n;
 	backup_progress_bytes(p->h, "dumping", p->raw_bytes, p->f->expect_bytes);
-	if (p->dc != NULL && (rc = dumpcount_add(p->dc, buf, n)) != 0) {
+	rc = p->dc != NULL ? dumpcount_add(p->dc, buf, n) : 0;
+	if (rc != 0) {
 		p->rc = backup_fail(p->h, rc,
 		                    "counting rows in pg_dump's output: %s\n"
 		                    "hint: row_counts = snapshot counts them on the server instead",
@@ -277,7 +288,8 @@ read_stdout(struct pump *p)
 	ssize_t n;
 
 	/* Refused only after a commit failed, which already failed the run. */
-	if ((p->rc = compress_writer_space(p->f->w, &space, &len)) != 0)
+	p->rc = compress_writer_space(p->f->w, &space, &len);
+	if (p->rc != 0)
 		return;
 	n = read(p->child.out_fd, space, len < READ_BYTES ? len : READ_BYTES);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))

@@ -305,8 +305,10 @@ backup_files_open(struct backup_host *h, const struct backup_opts *o, struct bac
 	/* The check that follows reads the file back and decompresses it
 	 * anyway: it takes both SHA-256 digests on the way, and the writing
 	 * thread hashes nothing. */
-	if (c->follow != NULL && backupcheck_follow_gives_digests(c->follow) &&
-	    (rc = compress_writer_leave_digests(f->w, err, sizeof(err))) != 0)
+	if (c->follow == NULL || !backupcheck_follow_gives_digests(c->follow))
+		return 0;
+	rc = compress_writer_leave_digests(f->w, err, sizeof(err));
+	if (rc != 0)
 		return backup_fail(h, rc, "compression: %s", err);
 	return 0;
 }

@@ -236,7 +236,7 @@ session_cancel_count(struct backup_session *s)
 		(void)PQcancel(c, buf, sizeof(buf));
 		PQfreeCancel(c);
 	}
-	while ((res = PQgetResult(s->conn)) != NULL)
+	for (res = PQgetResult(s->conn); res != NULL; res = PQgetResult(s->conn))
 		PQclear(res);
 	s->is_counting = 0;
 }
