@@ -16,10 +16,10 @@
  *
  * Each step has a struct of its own below, and every function takes the
  * structs it reads as const pointers and those it writes as plain ones:
- * the signature says what a step touches.  struct backup_host is the one
- * every step that talks to the host gets (findings, log, progress, the
- * stop request, the run's failure).  Only backup.c sees the run as a
- * whole, to hand each step its part.
+ * the signature says what a step touches.  Every step that talks to the
+ * host (findings, log, progress, the stop request, the run's failure) is
+ * handed struct backup_host.  Only backup.c sees the run as a whole, to
+ * hand each step its part.
  */
 #ifndef CARETAKER_PLUGINS_BACKUP_H
 #define CARETAKER_PLUGINS_BACKUP_H
