@@ -497,11 +497,16 @@ settings_decode(struct config *cfg, const struct opt_set *set)
 static void
 config_bind_settings(struct config *cfg, const struct section *s)
 {
+	const struct options_bind_params p = {.table = config_settings_keys,
+	                                      .inputs = s ? s->inputs : NULL,
+	                                      .n_inputs = s ? s->n_inputs : 0,
+	                                      .base_dir = cfg->dir,
+	                                      .owner = "[caretaker]",
+	                                      .section_file = cfg->path,
+	                                      .section_line = s ? s->line : 0};
 	struct opt_set set;
 
-	options_bind(config_settings_keys, NULL, s ? s->inputs : NULL, s ? s->n_inputs : 0,
-		     cfg->dir, NULL, "[caretaker]", cfg->path, s ? s->line : 0, cfg->arena, &set,
-		     &cfg->diags);
+	options_bind(&p, cfg->arena, &set, &cfg->diags);
 	settings_decode(cfg, &set);
 	settings_check_ranges(cfg, &set);
 }
@@ -596,13 +601,18 @@ static void
 job_bind_core(struct config *cfg, struct job *job)
 {
 	struct option_input *core = xcalloc(job->n_inputs + 1, sizeof(*core));
-	size_t n = 0;
+	struct options_bind_params p = {.table = config_job_keys,
+	                                .inputs = core,
+	                                .base_dir = cfg->dir,
+	                                .job = job->name,
+	                                .owner = "a job",
+	                                .section_file = job->file,
+	                                .section_line = job->line};
 
 	for (size_t i = 0; i < job->n_inputs; i++)
 		if (option_table_find(config_job_keys, job->inputs[i].key) != NULL)
-			core[n++] = job->inputs[i];
-	options_bind(config_job_keys, NULL, core, n, cfg->dir, job->name, "a job", job->file,
-		     job->line, cfg->arena, &job->core, &cfg->diags);
+			core[p.n_inputs++] = job->inputs[i];
+	options_bind(&p, cfg->arena, &job->core, &cfg->diags);
 	free(core);
 	job_decode(cfg, job);
 }
@@ -727,6 +737,7 @@ config_bind_plugin(struct config *cfg, struct job *job, const struct plugin_info
 		   const char *why)
 {
 	const struct option_input *in = job_input(job, "plugin");
+	struct options_bind_params p;
 	char owner[160];
 
 	job->plugin_info = info;
@@ -739,8 +750,16 @@ config_bind_plugin(struct config *cfg, struct job *job, const struct plugin_info
 		return;
 	}
 	snprintf(owner, sizeof(owner), "plugin '%s'", info->name);
-	options_bind(info->options, config_job_keys, job->inputs, job->n_inputs, cfg->dir,
-		     job->name, owner, job->file, job->line, cfg->arena, &job->opts, &cfg->diags);
+	p = (struct options_bind_params){.table = info->options,
+	                                 .skip = config_job_keys,
+	                                 .inputs = job->inputs,
+	                                 .n_inputs = job->n_inputs,
+	                                 .base_dir = cfg->dir,
+	                                 .job = job->name,
+	                                 .owner = owner,
+	                                 .section_file = job->file,
+	                                 .section_line = job->line};
+	options_bind(&p, cfg->arena, &job->opts, &cfg->diags);
 }
 
 static void

@@ -406,105 +406,109 @@ closest_key(const struct ct_option *table, const struct ct_option *skip, const c
 }
 
 static void
-unknown_key(const struct ct_option *table, const struct ct_option *skip,
-	    const struct option_input *in, const char *job, const char *owner, struct diag_list *d)
+unknown_key(const struct options_bind_params *p, const struct option_input *in, struct diag_list *d)
 {
-	const char *near = closest_key(table, skip, in->key);
+	const char *near = closest_key(p->table, p->skip, in->key);
 	char hint[160];
 
 	if (near != NULL)
 		snprintf(hint, sizeof(hint), "did you mean '%s'?", near);
 	else
-		snprintf(hint, sizeof(hint), "`caretaker describe` lists the keys %s accepts", owner);
-	diag_add(d, DIAG_ERROR, in->file, in->line, job, hint, "unknown key '%s' for %s", in->key,
-		 owner);
+		snprintf(hint, sizeof(hint), "`caretaker describe` lists the keys %s accepts",
+		         p->owner);
+	diag_add(d, DIAG_ERROR, in->file, in->line, p->job, hint, "unknown key '%s' for %s",
+	         in->key, p->owner);
+}
+
+/* One input: its declared key, parsed into that key's value. */
+static int
+bind_input(const struct options_bind_params *p, const struct option_input *in, struct arena *a,
+           struct opt_set *out, struct diag_list *d)
+{
+	const struct ct_option *spec = option_table_find(p->table, in->key);
+	struct opt_value *v;
+	char err[256];
+
+	if (spec == NULL && option_table_find(p->skip, in->key) != NULL)
+		return 0;
+	if (spec == NULL) {
+		unknown_key(p, in, d);
+		return CT_ECONFIG;
+	}
+	v = &out->values[spec - p->table];
+	v->raw = in->value;
+	v->file = in->file;
+	v->line = in->line;
+	if (option_parse(spec, in->value, p->base_dir, a, v, err, sizeof(err)) != 0) {
+		diag_add(d, DIAG_ERROR, in->file, in->line, p->job, NULL, "%s: %s", in->key, err);
+		return CT_ECONFIG;
+	}
+	v->is_set = 1;
+	return 0;
 }
 
 static int
-bind_inputs(const struct ct_option *table, const struct ct_option *skip,
-	    const struct option_input *inputs, size_t n_inputs, const char *base_dir,
-	    const char *job, const char *owner, struct arena *a, struct opt_set *out,
-	    struct diag_list *d)
+bind_inputs(const struct options_bind_params *p, struct arena *a, struct opt_set *out,
+            struct diag_list *d)
 {
-	char err[256];
 	int rc = 0;
 
-	for (size_t i = 0; i < n_inputs; i++) {
-		const struct option_input *in = &inputs[i];
-		const struct ct_option *spec = option_table_find(table, in->key);
-		struct opt_value *v;
-
-		if (spec == NULL) {
-			if (option_table_find(skip, in->key) == NULL) {
-				unknown_key(table, skip, in, job, owner, d);
-				rc = CT_ECONFIG;
-			}
-			continue;
-		}
-		v = &out->values[spec - table];
-		v->raw = in->value;
-		v->file = in->file;
-		v->line = in->line;
-		if (option_parse(spec, in->value, base_dir, a, v, err, sizeof(err)) != 0) {
-			diag_add(d, DIAG_ERROR, in->file, in->line, job, NULL, "%s: %s",
-				 in->key, err);
+	for (size_t i = 0; i < p->n_inputs; i++)
+		if (bind_input(p, &p->inputs[i], a, out, d) != 0)
 			rc = CT_ECONFIG;
-			continue;
-		}
-		v->is_set = 1;
-	}
 	return rc;
 }
 
+/* A key no input set: missing when it is required, else its default. */
 static int
-bind_defaults(const char *base_dir, const char *job, const char *owner,
-	      const char *section_file, int section_line, struct arena *a,
-	      struct opt_set *out, struct diag_list *d)
+bind_default(const struct options_bind_params *p, struct opt_value *v, struct arena *a,
+             struct diag_list *d)
 {
+	const struct ct_option *spec = v->spec;
 	char err[256];
+
+	if (spec->flags & CT_OPTF_REQUIRED) {
+		diag_add(d, DIAG_ERROR, p->section_file, p->section_line, p->job, spec->help,
+		         "required key '%s' (%s) is missing for %s", spec->key,
+		         option_type_name(spec->type), p->owner);
+		return CT_ECONFIG;
+	}
+	if (spec->default_value == NULL)
+		return 0;
+	v->raw = spec->default_value;
+	if (option_parse(spec, v->raw, p->base_dir, a, v, err, sizeof(err)) != 0) {
+		diag_add(d, DIAG_ERROR, p->section_file, p->section_line, p->job, NULL,
+		         "%s has a bad default for '%s': %s", p->owner, spec->key, err);
+		return CT_ECONFIG;
+	}
+	v->is_set = 1;
+	return 0;
+}
+
+static int
+bind_defaults(const struct options_bind_params *p, struct arena *a, struct opt_set *out,
+              struct diag_list *d)
+{
 	int rc = 0;
 
-	for (size_t i = 0; i < out->n; i++) {
-		struct opt_value *v = &out->values[i];
-		const struct ct_option *spec = v->spec;
-
-		if (v->raw != NULL)
-			continue;
-		if (spec->flags & CT_OPTF_REQUIRED) {
-			diag_add(d, DIAG_ERROR, section_file, section_line, job,
-				 spec->help, "required key '%s' (%s) is missing for %s", spec->key,
-				 option_type_name(spec->type), owner);
+	for (size_t i = 0; i < out->n; i++)
+		if (out->values[i].raw == NULL && bind_default(p, &out->values[i], a, d) != 0)
 			rc = CT_ECONFIG;
-			continue;
-		}
-		if (spec->default_value == NULL)
-			continue;
-		v->raw = spec->default_value;
-		if (option_parse(spec, v->raw, base_dir, a, v, err, sizeof(err)) != 0) {
-			diag_add(d, DIAG_ERROR, section_file, section_line, job, NULL,
-				 "%s has a bad default for '%s': %s", owner, spec->key, err);
-			rc = CT_ECONFIG;
-			continue;
-		}
-		v->is_set = 1;
-	}
 	return rc;
 }
 
 int
-options_bind(const struct ct_option *table, const struct ct_option *skip,
-	     const struct option_input *inputs, size_t n_inputs, const char *base_dir,
-	     const char *job, const char *owner, const char *section_file, int section_line,
-	     struct arena *a, struct opt_set *out, struct diag_list *d)
+options_bind(const struct options_bind_params *p, struct arena *a, struct opt_set *out,
+             struct diag_list *d)
 {
 	int rc_inputs, rc_defaults;
 
-	out->n = option_table_count(table);
+	out->n = option_table_count(p->table);
 	out->values = arena_alloc(a, (out->n + 1) * sizeof(*out->values));
 	for (size_t i = 0; i < out->n; i++)
-		out->values[i].spec = &table[i];
-	rc_inputs = bind_inputs(table, skip, inputs, n_inputs, base_dir, job, owner, a, out, d);
-	rc_defaults = bind_defaults(base_dir, job, owner, section_file, section_line, a, out, d);
+		out->values[i].spec = &p->table[i];
+	rc_inputs = bind_inputs(p, a, out, d);
+	rc_defaults = bind_defaults(p, a, out, d);
 	return rc_inputs != 0 ? rc_inputs : rc_defaults;
 }
 

@@ -66,19 +66,31 @@ const struct ct_option *option_table_find(const struct ct_option *table, const c
 int option_parse(const struct ct_option *spec, const char *raw, const char *base_dir,
 		 struct arena *a, struct opt_value *out, char *err, size_t err_size);
 
+/* What options_bind() binds, and how its messages name the place: one
+ * struct rather than nine arguments in a row, so that a call names each. */
+struct options_bind_params {
+	const struct ct_option *table;
+	const struct ct_option
+	    *skip; /* keys handled elsewhere: their inputs are ignored; may be NULL */
+	const struct option_input *inputs;
+	size_t n_inputs;
+	const char *base_dir;     /* relative paths resolve against it */
+	const char *job;          /* tags every message; NULL outside a job */
+	const char *owner;        /* names the table: "plugin 'exec'", "[caretaker]" */
+	const char *section_file; /* where a missing key is reported */
+	int section_line;
+};
+
 /*
- * Bind `inputs` to `table`: every input must name a declared key, parse as
+ * Bind p->inputs to p->table: every input must name a declared key, parse as
  * its type, and every required key must be present; defaults fill the rest.
- * Problems go to `d`, tagged with `job` and placed at the input's file:line
- * (missing keys at section_file:section_line).  `owner` names the table in
- * messages ("plugin 'exec'", "[caretaker]").  Inputs whose key is in `skip`
- * (a table of keys handled elsewhere, may be NULL) are ignored.
- * Returns 0, or CT_ECONFIG when anything was wrong (out is still filled).
+ * Problems go to `d`, tagged with p->job and placed at the input's file:line
+ * (missing keys at section_file:section_line).  Values are allocated from
+ * `a`.  Returns 0, or CT_ECONFIG when anything was wrong (out is still
+ * filled).
  */
-int options_bind(const struct ct_option *table, const struct ct_option *skip,
-		 const struct option_input *inputs, size_t n_inputs, const char *base_dir,
-		 const char *job, const char *owner, const char *section_file, int section_line,
-		 struct arena *a, struct opt_set *out, struct diag_list *d);
+int options_bind(const struct options_bind_params *p, struct arena *a, struct opt_set *out,
+                 struct diag_list *d);
 
 /* The value for `key` in `set`, or NULL when the key is not declared. */
 const struct opt_value *opt_set_get(const struct opt_set *set, const char *key);

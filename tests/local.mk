@@ -27,7 +27,7 @@ UNIT_TESTS = \
 	tests/core/test_progress \
 	tests/plugins/test_exec_argv \
 	tests/plugins/test_compress
-UNIT_TESTS += tests/plugins/test_archive tests/plugins/test_crypt
+UNIT_TESTS += tests/plugins/test_tartree tests/plugins/test_crypt
 UNIT_TESTS += tests/plugins/test_backupset tests/plugins/test_pgtools
 UNIT_TESTS += tests/plugins/test_dumpcount tests/plugins/test_backupcheck
 UNIT_TESTS += tests/plugins/test_manifest
@@ -90,9 +90,9 @@ bench-compress: tests/bench/compress-file$(EXEEXT)
 .PHONY: bench-compress
 
 # ---- plugins/lib: file trees (libarchive) and encryption (libsodium) ----
-tests_plugins_test_archive_SOURCES = tests/plugins/test_archive.c
-tests_plugins_test_archive_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/lib
-tests_plugins_test_archive_LDADD = plugins/lib/libctarchive.la $(CMOCKA_LIBS)
+tests_plugins_test_tartree_SOURCES = tests/plugins/test_tartree.c
+tests_plugins_test_tartree_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/lib
+tests_plugins_test_tartree_LDADD = plugins/lib/libcttartree.la $(CMOCKA_LIBS)
 tests_plugins_test_crypt_SOURCES = tests/plugins/test_crypt.c
 tests_plugins_test_crypt_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/lib
 tests_plugins_test_crypt_LDADD = plugins/lib/libctcrypt.la plugins/lib/libctcompress.la \
@@ -110,7 +110,7 @@ bench-crypt: tests/bench/crypt-file$(EXEEXT)
 # ---- plugins/lib: backups (retention, names, pg_dump versions and env) ----
 BACKUP_UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS) $(LIBPQ_CFLAGS) \
 	-I$(top_srcdir)/plugins/lib
-BACKUP_UNIT_LDADD = plugins/lib/libctbackup.la plugins/lib/libctarchive.la \
+BACKUP_UNIT_LDADD = plugins/lib/libctbackup.la plugins/lib/libcttartree.la \
 	plugins/lib/libctcrypt.la plugins/lib/libctcompress.la $(CMOCKA_LIBS)
 tests_plugins_test_backupset_SOURCES = tests/plugins/test_backupset.c
 tests_plugins_test_backupset_CFLAGS = $(BACKUP_UNIT_CFLAGS)

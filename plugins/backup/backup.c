@@ -5,9 +5,10 @@
  * snapshot, fail-closed checks, a manifest written last, an L2 verification
  * of every new backup, then grandfather-father-son retention.
  *
- * This file holds the options, the entry points and the order of the
- * steps; backup.h says which file does what.  docs/backup.md is the user's
- * guide.
+ * This file holds the entry points, the order of the steps and the report.
+ * struct backup_run owns each step's struct; the functions here hand every
+ * step its part, so what a step reads and writes shows at its call.
+ * backup.h says which file does what; docs/backup.md is the user's guide.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,112 +20,60 @@
 #include <caretaker/plugin.h>
 
 #include "backup.h"
+#include "monotonic.h"
 #include "pgquery.h"
 
-/* Measured on the harness's `bench` dump (689 MB of real pg_dump SQL, see
- * tests/bench/backup-bench.sh and docs/backup.md): gzip level 2, the
- * library's default for synthetic SQL, came out 5.3% larger than `gzip -6`
- * there; level 3 is 3.2% larger and still within the time target. */
-#define DEFAULT_GZIP_LEVEL 3
-#define DEFAULT_ZSTD_LEVEL 1
-
-static const struct ct_option backup_options[] = {
-	{.key = "conninfo", .type = CT_OPT_STRING,
-	 .help = "libpq connection string of the database to dump (default: [caretaker] "
-	         "conninfo); no password here: ~/.pgpass and service files work"},
-	{.key = "dest", .type = CT_OPT_PATH, .flags = CT_OPTF_REQUIRED,
-	 .help = "the backup folder (created 0700 if missing); backups are "
-	         "NAME-YYYYmmddTHHMMSSZ.sql.gz with NAME-....manifest.json beside"},
-	{.key = "name", .type = CT_OPT_STRING,
-	 .help = "file name prefix, and whose backups retention looks at (default: the job's name)"},
-	{.key = "format", .type = CT_OPT_ENUM, .default_value = "plain", .choices = "plain|custom",
-	 .help = "plain: SQL, restored with psql; custom: pg_dump -Fc (.dump), restored with "
-	         "pg_restore (selective or parallel restores)"},
-	{.key = "row_counts", .type = CT_OPT_ENUM, .default_value = "auto",
-	 .choices = "auto|dump|snapshot",
-	 .help = "how the manifest's per-table row counts (compared by verify's restore test) "
-	         "are taken: dump counts the rows of pg_dump's output as it passes (plain "
-	         "format; no extra work for the server); snapshot runs count(*) on every table "
-	         "in the dump's snapshot beside the dump (reads every table a second time); "
-	         "auto: dump for plain, snapshot for custom"},
-	{.key = "compress", .type = CT_OPT_ENUM, .default_value = "gzip",
-	 .choices = "gzip|zstd|none",
-	 .help = "gzip: parallel blocks any gunzip reads; zstd: faster and smaller, zstd -d "
-	         "reads it; none"},
-	{.key = "level", .type = CT_OPT_INT, .default_value = "0", .min_value = 0,
-	 .max_value = 19,
-	 .help = "compression level, gzip 1-12, zstd 1-19; 0: the measured default (gzip 3, zstd 1)"},
-	{.key = "threads", .type = CT_OPT_INT, .default_value = "0", .min_value = 0,
-	 .max_value = 64, .help = "compression threads; 0: one per CPU"},
-	{.key = "lock_wait_timeout", .type = CT_OPT_DURATION, .default_value = "0",
-	 .help = "how long pg_dump may wait for the share lock on each table (a migration or "
-	         "another session holding an exclusive lock) before the backup fails, naming "
-	         "the table; 0: wait, up to the job's timeout"},
-	{.key = "min_size", .type = CT_OPT_SIZE, .default_value = "512",
-	 .help = "fail when pg_dump writes less than this (an empty database dumps ~700 bytes)"},
-	{.key = "min_free", .type = CT_OPT_SIZE,
-	 .help = "refuse to start when dest has less free space than this"},
-	{.key = "min_free_factor", .type = CT_OPT_STRING, .default_value = "1.5",
-	 .help = "also refuse when dest's free space is below this many times the last "
-	         "backup's size (0: off)"},
-	{.key = "keep_daily", .type = CT_OPT_INT, .default_value = "0", .min_value = 0,
-	 .max_value = 100000,
-	 .help = "retention: keep the newest backup of each of the N newest days (UTC) that have one"},
-	{.key = "keep_weekly", .type = CT_OPT_INT, .default_value = "0", .min_value = 0,
-	 .max_value = 100000, .help = "retention: ... of each of the N newest ISO weeks"},
-	{.key = "keep_monthly", .type = CT_OPT_INT, .default_value = "0", .min_value = 0,
-	 .max_value = 100000, .help = "retention: ... of each of the N newest months"},
-	{.key = "keep_days", .type = CT_OPT_INT, .default_value = "0", .min_value = 0,
-	 .max_value = 100000, .help = "retention: keep every backup younger than N days"},
-	{.key = "keep_min", .type = CT_OPT_INT, .default_value = "0", .min_value = 0,
-	 .max_value = 100000,
-	 .help = "retention: always keep the N newest; retention is off while every keep_* is 0, "
-	         "counts only backups verified to L2 and never deletes the newest of those"},
-	{.key = "pg_bindir", .type = CT_OPT_PATH,
-	 .help = "folder of pg_dump and pg_restore (default: /usr/lib/postgresql/MAJOR/bin of "
-	         "the server's major version, else PATH)"},
-	{.key = "paths", .type = CT_OPT_PATH_LIST,
-	 .help = "files and folders to archive as one tar (.tar.gz) instead of dumping a "
-	         "database; an unreadable file fails the backup"},
-	{.key = "exclude", .type = CT_OPT_LIST,
-	 .help = "glob patterns left out of paths (*.pyc, cache/*, __pycache__/)"},
-	{.key = "encrypt_to", .type = CT_OPT_PATH,
-	 .help = "a public key file (caretaker keygen): the backup is encrypted to it (.enc) and "
-	         "only the secret key reads it"},
-	{.key = "decrypt_key", .type = CT_OPT_PATH,
-	 .help = "the secret key of encrypt_to, if this host may hold it: the job then checks "
-	         "the new backup at L2; without it, L1, and retention waits for a verify job "
-	         "that has the key"},
-	{.key = NULL},
+/* One run of the job, from init to fini. */
+struct backup_run {
+	struct backup_host host;
+	struct backup_opts o;
+	struct backup_session s;
+	struct backup_programs progs;
+	struct backup_files f;
+	struct backup_check check;
+	struct tartree_stats tree; /* paths: what went into the tar stream */
+	struct manifest m;         /* describes the new backup (borrows from the run) */
+	struct backup_retention retention;
+	char host_name[256];
+	double dump_seconds; /* the dump or the archive, up to the synced file */
+	double run_seconds;
 };
 
-int
-backup_should_stop(void *ctx)
-{
-	struct backup_state *b = ctx;
+/* ---- the host's services for every step ---- */
 
-	return b->ct->should_stop(b->t);
+int
+backup_should_stop(void *host)
+{
+	struct backup_host *h = host;
+
+	return h->ct->should_stop(h->t);
 }
 
 /* The host thins the calls out, so this may run for every read. */
 void
-backup_progress(struct backup_state *b, const char *step, uint64_t done)
+backup_progress_bytes(struct backup_host *h, const char *step, uint64_t done, uint64_t expect_bytes)
 {
 	double f = -1;
 
-	if (done != BACKUP_STEP_ONLY && b->expect_bytes > 0)
-		f = (double)done / (double)b->expect_bytes;
-	b->ct->progress(b->t, f > 0.99 ? 0.99 : f, step);
+	if (expect_bytes > 0)
+		f = (double)done / (double)expect_bytes;
+	h->ct->progress(h->t, f > 0.99 ? 0.99 : f, step);
+}
+
+void
+backup_progress_step(struct backup_host *h, const char *step)
+{
+	h->ct->progress(h->t, -1, step);
 }
 
 int
-backup_fail(struct backup_state *b, int rc, const char *fmt, ...)
+backup_fail(struct backup_host *h, int rc, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (b->err[0] == '\0') {
+	if (h->err[0] == '\0') {
 		va_start(ap, fmt);
-		vsnprintf(b->err, sizeof(b->err), fmt, ap);
+		vsnprintf(h->err, sizeof(h->err), fmt, ap);
 		va_end(ap);
 	}
 	return rc;
@@ -132,373 +81,257 @@ backup_fail(struct backup_state *b, int rc, const char *fmt, ...)
 
 /* ---- init ---- */
 
-/* Every INT option has a default, so the getter always answers. */
-static void
-opt_int(struct backup_state *b, const char *key, int64_t *v)
-{
-	*v = 0;
-	(void)b->ct->opt_int(b->t, key, v);
-}
-
-static int
-read_level(struct backup_state *b, int64_t level)
-{
-	static const int defaults[COMPRESS__LAST] = {0, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL};
-	static const int max[COMPRESS__LAST] = {0, 12, 19};
-
-	if (level == 0) {
-		b->o.level = defaults[b->o.kind];
-		return 0;
-	}
-	if (level > max[b->o.kind] && b->o.kind == COMPRESS_NONE) {
-		b->ct->set_status(b->t, CT_STATUS_FAIL, "level: compress = none takes no level");
-		return CT_EINVAL;
-	}
-	if (level > max[b->o.kind]) {
-		b->ct->set_status(b->t, CT_STATUS_FAIL, "level: %s takes 1-%d, not %lld",
-		                  compress_kind_name(b->o.kind), max[b->o.kind], (long long)level);
-		return CT_EINVAL;
-	}
-	b->o.level = (int)level;
-	return 0;
-}
-
-static int
-read_factor(struct backup_state *b)
-{
-	const char *s = "1.5";
-	char *end;
-
-	b->ct->opt_string(b->t, "min_free_factor", &s);
-	b->o.min_free_factor = strtod(s, &end);
-	if (end == s || *end != '\0' || !(b->o.min_free_factor >= 0 && b->o.min_free_factor < 1e12)) {
-		b->ct->set_status(b->t, CT_STATUS_FAIL,
-		                  "min_free_factor: '%s' is not a number, 0 or more", s);
-		return CT_EINVAL;
-	}
-	return 0;
-}
-
-static int
-read_name(struct backup_state *b)
-{
-	const char *n = b->ct->job_name(b->t);
-
-	b->ct->opt_string(b->t, "name", &n);
-	if (n[0] == '\0' || n[0] == '.' || strspn(n, "abcdefghijklmnopqrstuvwxyz"
-	                                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
-	                                          strlen(n)) {
-		b->ct->set_status(b->t, CT_STATUS_FAIL,
-		                  "name: '%s' must be letters, digits, '.', '_' and '-'", n);
-		return CT_EINVAL;
-	}
-	b->o.name = n;
-	return 0;
-}
-
-static void
-read_policy(struct backup_state *b)
-{
-	struct backupset_policy *p = &b->o.policy;
-
-	opt_int(b, "keep_daily", &p->daily);
-	opt_int(b, "keep_weekly", &p->weekly);
-	opt_int(b, "keep_monthly", &p->monthly);
-	opt_int(b, "keep_days", &p->days);
-	opt_int(b, "keep_min", &p->min);
-}
-
-/* encrypt_to: the public key now, so that a bad file fails before any
- * dump; paths: file trees, which need no database. */
-static int
-read_targets(struct backup_state *b)
-{
-	char err[400];
-
-	if (b->o.encrypt_to != NULL &&
-	    crypt_public_key_load(b->o.encrypt_to, &b->o.pk, err, sizeof(err)) != 0) {
-		b->ct->set_status(b->t, CT_STATUS_FAIL, "encrypt_to: %s", err);
-		return CT_ECONFIG;
-	}
-	if (b->o.n_paths > 0 && b->o.conninfo != NULL) {
-		b->ct->set_status(b->t, CT_STATUS_FAIL,
-		                  "paths and conninfo: a job backs up file trees or a database, "
-		                  "not both\nhint: make two jobs");
-		return CT_ECONFIG;
-	}
-	if (b->o.n_excludes > 0 && b->o.n_paths == 0) {
-		b->ct->set_status(b->t, CT_STATUS_FAIL, "exclude applies to paths, which is not set");
-		return CT_ECONFIG;
-	}
-	return 0;
-}
-
-/* Counting in the dump's output needs the plain format's COPY sections. */
-static int
-read_counts(struct backup_state *b, const char *counts)
-{
-	int is_custom = strcmp(b->o.format, "custom") == 0;
-
-	if (strcmp(counts, "dump") == 0 && is_custom) {
-		b->ct->set_status(b->t, CT_STATUS_FAIL,
-		                  "row_counts = dump reads the rows of a plain dump; this job has "
-		                  "format = custom\nhint: row_counts = snapshot, or leave it unset");
-		return CT_ECONFIG;
-	}
-	b->o.counts_in_dump = strcmp(counts, "dump") == 0 || (strcmp(counts, "auto") == 0 && !is_custom);
-	return 0;
-}
-
-static int
-read_options(struct backup_state *b)
-{
-	const struct ct_services *ct = b->ct;
-	const char *kind = "gzip", *counts = "auto";
-	int64_t level = 0, threads = 0;
-	int rc;
-
-	ct->opt_string(b->t, "conninfo", &b->o.conninfo);
-	ct->opt_string(b->t, "dest", &b->o.dest);
-	ct->opt_string(b->t, "format", &b->o.format);
-	ct->opt_string(b->t, "row_counts", &counts);
-	ct->opt_string(b->t, "compress", &kind);
-	ct->opt_string(b->t, "pg_bindir", &b->o.pg_bindir);
-	ct->opt_string(b->t, "encrypt_to", &b->o.encrypt_to);
-	ct->opt_string(b->t, "decrypt_key", &b->o.decrypt_key);
-	ct->opt_list(b->t, "paths", &b->o.paths, &b->o.n_paths);
-	ct->opt_list(b->t, "exclude", &b->o.excludes, &b->o.n_excludes);
-	ct->opt_duration_ms(b->t, "lock_wait_timeout", &b->o.lock_wait_ms);
-	ct->opt_size_bytes(b->t, "min_size", &b->o.min_size);
-	ct->opt_size_bytes(b->t, "min_free", &b->o.min_free);
-	opt_int(b, "level", &level);
-	opt_int(b, "threads", &threads);
-	b->o.n_threads = (int)threads;
-	read_policy(b);
-	rc = compress_kind_parse(kind, &b->o.kind, NULL, 0);
-	if (rc == 0)
-		rc = read_counts(b, counts);
-	if (rc == 0)
-		rc = read_level(b, level);
-	if (rc == 0)
-		rc = read_factor(b);
-	if (rc == 0)
-		rc = read_name(b);
-	if (rc == 0)
-		rc = read_targets(b);
-	return rc;
-}
-
 static int
 backup_init(struct ct_task *t, const struct ct_services *ct, void **state)
 {
-	struct backup_state *b = calloc(1, sizeof(*b));
+	struct backup_run *r = calloc(1, sizeof(*r));
 
-	if (b == NULL)
+	if (r == NULL)
 		return CT_ENOMEM;
-	*state = b;
-	b->t = t;
-	b->ct = ct;
-	b->o.format = "plain";
-	if (gethostname(b->host, sizeof(b->host) - 1) != 0)
-		snprintf(b->host, sizeof(b->host), "unknown");
-	return read_options(b);
+	*state = r;
+	r->host.t = t;
+	r->host.ct = ct;
+	r->f.fd = -1;
+	if (gethostname(r->host_name, sizeof(r->host_name) - 1) != 0)
+		snprintf(r->host_name, sizeof(r->host_name), "unknown");
+	return backup_opts_read(&r->host, &r->o);
 }
 
 /* ---- run ---- */
 
 static int
-find_programs(struct backup_state *b)
+find_programs(struct backup_host *h, const struct backup_opts *o, int server_version_num,
+              struct backup_programs *progs)
 {
 	char err[512];
 	int rc;
 
-	rc = pgtools_find("pg_dump", b->o.pg_bindir, b->s.server_version_num, &b->pg_dump, err,
+	rc = pgtools_find("pg_dump", o->pg_bindir, server_version_num, &progs->pg_dump, err,
 	                  sizeof(err));
-	if (rc == 0 && strcmp(b->o.format, "custom") == 0)
-		rc = pgtools_find("pg_restore", b->o.pg_bindir, b->s.server_version_num,
-		                  &b->pg_restore, err, sizeof(err));
+	if (rc == 0 && strcmp(o->format, "custom") == 0)
+		rc = pgtools_find("pg_restore", o->pg_bindir, server_version_num,
+		                  &progs->pg_restore, err, sizeof(err));
 	if (rc != 0)
-		return backup_fail(b, rc, "%s", err);
+		return backup_fail(h, rc, "%s", err);
 	return 0;
 }
 
 /* --dry-run: check what can be checked, show what retention would do,
  * dump nothing. */
 static int
-backup_plan(struct backup_state *b)
+plan(struct backup_run *r)
 {
 	int rc = 0;
 
-	if (b->o.n_paths == 0)
-		rc = backup_session_open(b);
-	if (rc == 0 && b->o.n_paths == 0)
-		rc = find_programs(b);
+	if (r->o.n_paths == 0)
+		rc = backup_session_open(&r->host, r->o.conninfo, &r->s);
+	if (rc == 0 && r->o.n_paths == 0)
+		rc = find_programs(&r->host, &r->o, r->s.server_version_num, &r->progs);
 	if (rc == 0)
-		rc = backup_files_check_space(b);
+		rc = backup_files_check_space(&r->host, &r->o, &r->f);
 	if (rc == 0)
-		(void)backup_retain_apply(b);
+		(void)backup_retain_apply(&r->host, &r->o, &r->retention);
 	return rc;
 }
 
 /* pg_dump in its snapshot, with the maintenance lock held. */
 static int
-dump_database(struct backup_state *b)
+dump_database(struct backup_run *r)
 {
 	int rc;
 
-	rc = backup_session_open(b);
+	rc = backup_session_open(&r->host, r->o.conninfo, &r->s);
 	if (rc == 0)
-		rc = find_programs(b);
+		rc = find_programs(&r->host, &r->o, r->s.server_version_num, &r->progs);
 	if (rc == 0)
-		rc = backup_session_begin(b);
+		backup_check_setup(&r->host, &r->o, &r->f, &r->progs.pg_restore, &r->m, &r->check);
 	if (rc == 0)
-		rc = backup_dump_run(b);
-	b->finished_at = time(NULL);
-	backup_session_end(b);
+		rc = backup_session_begin(&r->host, &r->s, &r->f.expect_bytes);
+	if (rc == 0)
+		rc = backup_dump_run(&r->host, &r->o, &r->progs.pg_dump, &r->s, &r->check, &r->f,
+		                     &r->dump_seconds);
+	r->m.finished_at = time(NULL);
+	backup_session_end(&r->s);
+	backup_manifest_dump(&r->s, &r->progs.pg_dump, &r->m);
+	return rc;
+}
+
+/* o->paths as one tar stream. */
+static int
+archive_paths(struct backup_run *r)
+{
+	int rc;
+
+	backup_check_setup(&r->host, &r->o, &r->f, &r->progs.pg_restore, &r->m, &r->check);
+	rc = backup_archive_run(&r->host, &r->o, &r->check, &r->f, &r->tree, &r->dump_seconds);
+	r->m.finished_at = time(NULL);
+	backup_manifest_tree(&r->o, &r->tree, &r->m);
 	return rc;
 }
 
 /* Everything up to a verified file under its final name with its manifest. */
 static int
-make_backup(struct backup_state *b)
+make_backup(struct backup_run *r)
 {
 	int rc;
 
-	rc = backup_files_prepare(b);
+	rc = backup_files_prepare(&r->host, &r->o, &r->f);
 	if (rc == 0)
-		rc = backup_files_check_space(b);
-	if (rc == 0 && b->o.n_paths > 0) {
-		rc = backup_archive_run(b);
-		b->finished_at = time(NULL);
-	} else if (rc == 0) {
-		rc = dump_database(b);
+		rc = backup_files_check_space(&r->host, &r->o, &r->f);
+	if (rc == 0) {
+		backup_manifest_begin(&r->o, &r->f, r->host_name, r->host.ct->host_version(),
+		                      &r->m);
+		rc = r->o.n_paths > 0 ? archive_paths(r) : dump_database(r);
+	}
+	if (rc == 0) {
+		backup_manifest_stream(&r->f.st, &r->m);
+		rc = backup_check_run(&r->host, &r->check, &r->f.st, &r->m);
 	}
 	if (rc == 0)
-		rc = backup_files_verify(b);
-	if (rc == 0)
-		rc = backup_files_finish(b);
-	if (rc != 0)
-		backup_files_discard(b);
+		rc = backup_files_publish(&r->host, &r->m, &r->f);
+	if (rc != 0) {
+		backup_check_abandon(&r->check);
+		backup_files_discard(r->o.dest, &r->f);
+	}
 	return rc;
 }
 
 /* Retention only counts backups verified to L2, and runs only after the
  * new one got there. */
 static void
-retain(struct backup_state *b)
+retain(struct backup_host *h, const struct backup_opts *o, const struct backup_check *c,
+       const struct backup_files *f, struct backup_retention *rt)
 {
-	if (b->check.passed >= MANIFEST_L2) {
-		(void)backup_retain_apply(b);
+	if (c->result.passed >= MANIFEST_L2) {
+		(void)backup_retain_apply(h, o, rt);
 		return;
 	}
-	if (backupset_policy_is_active(&b->o.policy))
-		b->ct->add_finding(b->t, CT_SEV_WARNING, b->file_path,
-		                   "retention skipped: the new backup is encrypted and checked at L1 "
-		                   "only (set decrypt_key, or verify it with the key)");
+	if (backupset_policy_is_active(&o->policy))
+		h->ct->add_finding(
+		    h->t, CT_SEV_WARNING, f->file_path,
+		    "retention skipped: the new backup is encrypted and checked at L1 "
+		    "only (set decrypt_key, or verify it with the key)");
 }
 
 static int
 backup_run(struct ct_task *t, const struct ct_services *ct, void *state)
 {
-	struct backup_state *b = state;
-	double t0 = backupcheck_now();
+	struct backup_run *r = state;
+	double t0 = monotonic_seconds();
 	int rc;
 
 	(void)t;
 	(void)ct;
-	if (b->ct->is_dry_run(b->t))
-		return backup_plan(b);
-	rc = make_backup(b);
+	if (r->host.ct->is_dry_run(r->host.t))
+		return plan(r);
+	rc = make_backup(r);
 	if (rc == 0)
-		retain(b);
-	b->run_seconds = backupcheck_now() - t0;
+		retain(&r->host, &r->o, &r->check, &r->f, &r->retention);
+	r->run_seconds = monotonic_seconds() - t0;
 	return rc;
 }
 
 /* ---- report ---- */
 
 static void
-report_metrics(struct backup_state *b)
+report_metrics(const struct backup_run *r)
 {
-	const struct ct_services *ct = b->ct;
-	double raw = (double)b->st.raw_bytes, stored = (double)b->st.stored_bytes;
+	const struct backup_host *h = &r->host;
+	double raw = (double)r->f.st.raw_bytes, stored = (double)r->f.st.stored_bytes;
 
-	ct->add_metric(b->t, "bytes", stored, "bytes");
-	ct->add_metric(b->t, "raw_bytes", raw, "bytes");
-	ct->add_metric(b->t, "ratio", stored > 0 ? raw / stored : 0, "ratio");
-	ct->add_metric(b->t, "duration_seconds", b->run_seconds, "seconds");
-	ct->add_metric(b->t, "dump_seconds", b->dump_seconds, "seconds");
-	ct->add_metric(b->t, "throughput_bytes_per_second",
-	               b->dump_seconds > 0 ? raw / b->dump_seconds : 0, "bytes/s");
-	ct->add_metric(b->t, "verify_seconds", b->check.seconds, "seconds");
-	ct->add_metric(b->t, "tables", (double)b->s.n_tables, "");
-	ct->add_metric(b->t, "retention_deleted", (double)b->n_deleted, "");
-	ct->add_metric(b->t, "retention_kept", (double)b->n_kept, "");
+	h->ct->add_metric(h->t, "bytes", stored, "bytes");
+	h->ct->add_metric(h->t, "raw_bytes", raw, "bytes");
+	h->ct->add_metric(h->t, "ratio", stored > 0 ? raw / stored : 0, "ratio");
+	h->ct->add_metric(h->t, "duration_seconds", r->run_seconds, "seconds");
+	h->ct->add_metric(h->t, "dump_seconds", r->dump_seconds, "seconds");
+	h->ct->add_metric(h->t, "throughput_bytes_per_second",
+	                  r->dump_seconds > 0 ? raw / r->dump_seconds : 0, "bytes/s");
+	h->ct->add_metric(h->t, "verify_seconds", r->check.result.seconds, "seconds");
+	h->ct->add_metric(h->t, "tables", (double)r->s.n_tables, "");
+	h->ct->add_metric(h->t, "retention_deleted", (double)r->retention.n_deleted, "");
+	h->ct->add_metric(h->t, "retention_kept", (double)r->retention.n_kept, "");
 }
 
 static void
-report_plan(struct backup_state *b)
+report_plan(const struct backup_run *r)
 {
-	if (b->err[0] != '\0') {
-		b->ct->set_status(b->t, CT_STATUS_FAIL, "dry run: %s", b->err);
+	const struct backup_host *h = &r->host;
+	const struct backup_retention *rt = &r->retention;
+
+	if (h->err[0] != '\0') {
+		h->ct->set_status(h->t, CT_STATUS_FAIL, "dry run: %s", h->err);
 		return;
 	}
-	if (b->o.n_paths > 0)
-		b->ct->set_status(b->t, CT_STATUS_OK,
-		                  "dry run: would archive %zu path(s) into %s; retention would delete "
-		                  "%zu and keep %zu backup(s)",
-		                  b->o.n_paths, b->o.dest, b->n_deleted, b->n_kept);
+	if (r->o.n_paths > 0)
+		h->ct->set_status(
+		    h->t, CT_STATUS_OK,
+		    "dry run: would archive %zu path(s) into %s; retention would delete "
+		    "%zu and keep %zu backup(s)",
+		    r->o.n_paths, r->o.dest, rt->n_deleted, rt->n_kept);
 	else
-		b->ct->set_status(b->t, CT_STATUS_OK,
-		                  "dry run: would dump %s (PostgreSQL %s) with %s into %s; retention "
-		                  "would delete %zu and keep %zu backup(s)",
-		                  b->s.database, b->s.server_version, b->pg_dump.path, b->o.dest,
-		                  b->n_deleted, b->n_kept);
+		h->ct->set_status(
+		    h->t, CT_STATUS_OK,
+		    "dry run: would dump %s (PostgreSQL %s) with %s into %s; retention "
+		    "would delete %zu and keep %zu backup(s)",
+		    r->s.database, r->s.server_version, r->progs.pg_dump.path, r->o.dest,
+		    rt->n_deleted, rt->n_kept);
+}
+
+/* The result line of a backup that got its name. */
+static void
+report_done(const struct backup_run *r)
+{
+	const struct backup_host *h = &r->host;
+	const struct backup_retention *rt = &r->retention;
+	double raw = (double)r->f.st.raw_bytes, stored = (double)r->f.st.stored_bytes;
+
+	h->ct->add_artifact(h->t, "backup", r->f.file_path);
+	h->ct->add_artifact(h->t, "manifest", r->f.manifest_path);
+	h->ct->set_status(
+	    h->t, rt->err[0] ? CT_STATUS_WARN : CT_STATUS_OK,
+	    "%s: %.1f MiB %s to %.1f MiB (%.2fx, %s %d%s) in %.1f s, verified L%d; "
+	    "retention kept %zu, deleted %zu%s%s",
+	    r->f.file_name, raw / 1048576.0, r->o.n_paths > 0 ? "archived" : "dumped",
+	    stored / 1048576.0, stored > 0 ? raw / stored : 0, compress_kind_name(r->o.kind),
+	    r->o.level, r->o.encrypt_to ? ", encrypted" : "", r->run_seconds,
+	    r->check.result.passed, rt->n_kept, rt->n_deleted, rt->err[0] ? "; " : "", rt->err);
 }
 
 static int
 backup_report(struct ct_task *t, const struct ct_services *ct, void *state)
 {
-	struct backup_state *b = state;
-	double raw = (double)b->st.raw_bytes, stored = (double)b->st.stored_bytes;
+	const struct backup_run *r = state;
 
 	(void)t;
-	if (ct->is_dry_run(b->t)) {
-		report_plan(b);
+	if (ct->is_dry_run(r->host.t)) {
+		report_plan(r);
 		return CT_OK;
 	}
-	if (!b->is_done) {
-		ct->set_status(b->t, CT_STATUS_FAIL, "%s", b->err[0] ? b->err : "backup failed");
+	if (!r->f.is_done) {
+		ct->set_status(r->host.t, CT_STATUS_FAIL, "%s",
+		               r->host.err[0] ? r->host.err : "backup failed");
 		return CT_OK;
 	}
-	report_metrics(b);
-	ct->add_artifact(b->t, "backup", b->file_path);
-	ct->add_artifact(b->t, "manifest", b->manifest_path);
-	ct->set_status(b->t, b->retain_err[0] ? CT_STATUS_WARN : CT_STATUS_OK,
-	               "%s: %.1f MiB %s to %.1f MiB (%.2fx, %s %d%s) in %.1f s, verified L%d; "
-	               "retention kept %zu, deleted %zu%s%s",
-	               b->file_name, raw / 1048576.0, b->o.n_paths > 0 ? "archived" : "dumped",
-	               stored / 1048576.0, stored > 0 ? raw / stored : 0,
-	               compress_kind_name(b->o.kind), b->o.level, b->o.encrypt_to ? ", encrypted" : "",
-	               b->run_seconds, b->check.passed, b->n_kept, b->n_deleted,
-	               b->retain_err[0] ? "; " : "", b->retain_err);
+	report_metrics(r);
+	report_done(r);
 	return CT_OK;
 }
 
 static void
 backup_fini(struct ct_task *t, const struct ct_services *ct, void *state)
 {
-	struct backup_state *b = state;
+	struct backup_run *r = state;
 
 	(void)t;
 	(void)ct;
-	if (b == NULL)
+	if (r == NULL)
 		return;
-	backupcheck_follow_free(b->follow);
-	compress_stats_free(&b->st);
-	crypt_writer_free(b->cw);
-	pgquery_tables_free(b->s.tables, b->s.n_tables);
-	free(b);
+	backup_check_abandon(&r->check);
+	backup_files_close(&r->f);
+	compress_stats_free(&r->f.st);
+	crypt_writer_free(r->f.cw);
+	pgquery_tables_free(r->s.tables, r->s.n_tables);
+	free(r);
 }
 
 CT_PLUGIN_DEFINE(.name = "backup", .version = BACKUP_PLUGIN_VERSION,

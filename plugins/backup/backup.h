@@ -1,14 +1,25 @@
 /*
- * backup.h — the backup plugin's state, shared by its files (internal).
+ * backup.h — the backup plugin's steps, and what each one reads and writes
+ * (internal).
  *
- *   backup.c           options, entry points, the order of the steps, report
+ *   backup.c           entry points, the order of the steps, the report
+ *   backup_options.c   the option table, read into struct backup_opts
  *   backup_snapshot.c  the plugin's own session: versions, the maintenance
  *                      lock, the exported snapshot and its row counts
- *   backup_dump.c      pg_dump into the compression writer, fail-closed checks
- *   backup_archive.c   paths: file trees as a tar stream into the writer
- *   backup_files.c     names, stale partials, free space, the partial file
- *                      and its writer (and encryption), rename, manifest
+ *   backup_dump.c      pg_dump into the partial file, fail-closed checks
+ *   backup_archive.c   paths: file trees as a tar stream into the file
+ *   backup_files.c     names, stale partials, free space; the partial file
+ *                      and its writer (and encryption), rename, discard
+ *   backup_check.c     the check of the new backup before it gets its name
+ *   backup_manifest.c  what the new backup's manifest says, step by step
  *   backup_retain.c    retention over the folder's complete, verified backups
+ *
+ * Each step has a struct of its own below, and every function takes the
+ * structs it reads as const pointers and those it writes as plain ones:
+ * the signature says what a step touches.  Every step that talks to the
+ * host (findings, log, progress, the stop request, the run's failure) is
+ * handed struct backup_host.  Only backup.c sees the run as a whole, to
+ * hand each step its part.
  */
 #ifndef CARETAKER_PLUGINS_BACKUP_H
 #define CARETAKER_PLUGINS_BACKUP_H
@@ -21,17 +32,25 @@
 
 #include <caretaker/plugin.h>
 
-#include "archive.h"
 #include "backupcheck.h"
 #include "backupset.h"
 #include "compress.h"
 #include "crypt.h"
 #include "manifest.h"
 #include "pgtools.h"
+#include "tartree.h"
 
 #define BACKUP_PLUGIN_VERSION "1.0"
 
-/* The job's options, read once in init. */
+/* The plugin's side of the host: the task and its services, fixed at init,
+ * and the words of the run's first failure, which the report gives. */
+struct backup_host {
+	struct ct_task *t;
+	const struct ct_services *ct;
+	char err[1024]; /* the first failure only: later ones are its consequences */
+};
+
+/* The job's options, read once in init; const for every step after. */
 struct backup_opts {
 	const char *conninfo; /* the job's own, or NULL: the [caretaker] default */
 	const char *dest;
@@ -39,7 +58,7 @@ struct backup_opts {
 	const char *format; /* "plain", "custom" */
 	int counts_in_dump; /* row counts from pg_dump's output, not count(*) */
 	enum compress_kind kind;
-	int level;          /* resolved: the plugin's default per kind when unset */
+	int level; /* resolved: the plugin's default per kind when unset */
 	int n_threads;
 	const char *pg_bindir;
 	int64_t lock_wait_ms; /* pg_dump --lock-wait-timeout; 0: none */
@@ -58,87 +77,150 @@ struct backup_opts {
 
 /* The plugin's session on the database, around the dump. */
 struct backup_session {
-	PGconn *conn;           /* the host's: never PQfinish()ed here */
+	PGconn *conn; /* the host's: never PQfinish()ed here */
 	int server_version_num;
 	char server_version[32];
 	char database[128];
 	char encoding[64];
 	char snapshot[64];
-	int is_locked;          /* holds the shared maintenance lock */
+	int is_locked; /* holds the shared maintenance lock */
 	int is_in_transaction;
-	int is_counting;        /* the row count query is in flight */
-	int count_rc;           /* its outcome once done */
+	int is_counting; /* the row count query is in flight */
+	int count_rc;    /* its outcome once done */
 	char count_err[320];
 	struct manifest_table *tables;
 	size_t n_tables;
 };
 
-struct backup_state {
-	struct ct_task *t;
-	const struct ct_services *ct;
-	struct backup_opts o;
-	struct backup_session s;
-	uint64_t expect_bytes;  /* the stream's size guessed at the start, 0: unknown */
+/* The server's own major version of the programs the run uses. */
+struct backup_programs {
 	struct pgtools_prog pg_dump;
 	struct pgtools_prog pg_restore; /* custom format: for L2 */
-	time_t started_at, finished_at;
+};
+
+/* The new backup's files in dest: their names, then the partial file while
+ * the stream is written into it, and how far the files got. */
+struct backup_files {
+	time_t started_at;
 	char stamp[BACKUPSET_STAMP_SIZE];
-	char file_name[512];    /* NAME-STAMP.sql.gz */
+	char file_name[512]; /* NAME-STAMP.sql.gz */
 	char file_path[4096];
 	char partial_path[4096];
 	char manifest_path[4096];
-	int is_partial_open;    /* partial_path exists and is ours to remove */
-	int is_file_renamed;    /* file_path exists without a manifest yet */
-	struct crypt_writer *cw;   /* encrypt_to: the writer's output stage */
-	struct archive_stats as;   /* paths: what went into the tar stream */
-	struct compress_stats st;
-	struct manifest m;      /* describes the new backup (borrows from this state) */
-	char host[256];
-	double dump_seconds;
-	struct backupcheck_follow *follow; /* L2 while the file is written */
-	struct backupcheck_result check;
-	double run_seconds;
-	size_t n_deleted, n_kept;
-	char retain_err[512];   /* retention's trouble: a warning, the backup stands */
-	int is_done;            /* the backup is complete (manifest written) */
-	char err[1024];         /* why the run failed */
+	uint64_t expect_bytes; /* the stream's size guessed at the start, 0: unknown */
+	int fd;                /* the partial file while it is written, else -1 */
+	struct compress_writer *w;
+	struct crypt_writer *cw;  /* encrypt_to: the writer's output stage */
+	struct compress_stats st; /* what the writer wrote, once finished */
+	int is_partial_open;      /* partial_path exists and is ours to remove */
+	int is_file_renamed;      /* file_path exists without a manifest yet */
+	int is_done;              /* the backup is complete (manifest written) */
 };
 
-/* backup_snapshot.c */
-int backup_session_open(struct backup_state *b);
-int backup_session_begin(struct backup_state *b);
-int backup_session_count_send(struct backup_state *b);
-int backup_session_count_poll(struct backup_state *b);
-int backup_session_count_wait(struct backup_state *b);
-void backup_session_end(struct backup_state *b);
+/* The check of the new backup: L2 (L1 for an encrypted backup without
+ * decrypt_key) of the partial file against the new manifest. */
+struct backup_check {
+	struct backupcheck_opts opts;      /* points into the run: set up before the stream */
+	struct backupcheck_follow *follow; /* L2 while the file is written, or NULL */
+	struct backupcheck_result result;
+};
 
-/* backup_dump.c */
-int backup_dump_run(struct backup_state *b);
+/* What retention did (or, under --dry-run, would do). */
+struct backup_retention {
+	size_t n_deleted, n_kept;
+	char err[512]; /* its trouble: a warning, the backup stands */
+};
 
-/* backup_archive.c */
-int backup_archive_run(struct backup_state *b);
+/* backup_options.c */
+extern const struct ct_option backup_options[];
+/* Reads the job's options into *o; a bad value sets the task's status. */
+int backup_opts_read(struct backup_host *h, struct backup_opts *o);
+
+/* backup_snapshot.c: every function fails with h->err set */
+/* Connects (the host's connection) and learns what the server is. */
+int backup_session_open(struct backup_host *h, const char *conninfo, struct backup_session *s);
+/* The lock, the transaction and its snapshot; guesses *expect_bytes from
+ * the tables' size on disk when it is still 0. */
+int backup_session_begin(struct backup_host *h, struct backup_session *s, uint64_t *expect_bytes);
+/* Starts listing the tables (counts from the dump's output) or counting
+ * their rows here, beside the dump; poll when the session's socket is
+ * readable, wait after the dump. */
+int backup_session_count_send(struct backup_host *h, struct backup_session *s,
+                              int is_counts_in_dump);
+int backup_session_count_poll(struct backup_session *s);
+int backup_session_count_wait(struct backup_host *h, struct backup_session *s);
+/* Cancels a count in flight, commits, unlocks; safe on every path. */
+void backup_session_end(struct backup_session *s);
+
+/* backup_dump.c: pg_dump in s's snapshot into f, followed by c; the row
+ * counts into s; *seconds from pg_dump's start to the synced file. */
+int backup_dump_run(struct backup_host *h, const struct backup_opts *o,
+                    const struct pgtools_prog *pg_dump, struct backup_session *s,
+                    struct backup_check *c, struct backup_files *f, double *seconds);
+
+/* backup_archive.c: o->paths as one tar stream into f, followed by c;
+ * *tree counts what went in, *seconds as for the dump. */
+int backup_archive_run(struct backup_host *h, const struct backup_opts *o, struct backup_check *c,
+                       struct backup_files *f, struct tartree_stats *tree, double *seconds);
 
 /* backup_files.c */
-int backup_files_prepare(struct backup_state *b);
-int backup_files_check_space(struct backup_state *b);
-int backup_files_open_partial(struct backup_state *b, int *fd);
-int backup_files_writer_new(struct backup_state *b, int fd, struct compress_writer **w);
-int backup_files_writer_finish(struct backup_state *b, int fd, struct compress_writer *w);
-int backup_files_verify(struct backup_state *b);
-int backup_files_finish(struct backup_state *b);
-void backup_files_discard(struct backup_state *b);
+/* dest made (0700), leftovers of killed runs handled, the names chosen. */
+int backup_files_prepare(struct backup_host *h, const struct backup_opts *o,
+                         struct backup_files *f);
+/* Refuses when dest cannot hold a backup like the last; guesses
+ * f->expect_bytes from it. */
+int backup_files_check_space(struct backup_host *h, const struct backup_opts *o,
+                             struct backup_files *f);
+/* The partial file (created, locked) and its writer, and c following it. */
+int backup_files_open(struct backup_host *h, const struct backup_opts *o, struct backup_check *c,
+                      struct backup_files *f);
+/* The writer finished into f->st, c told, the file synced. */
+int backup_files_finish_writing(struct backup_host *h, struct backup_check *c,
+                                struct backup_files *f);
+/* Frees the writer and closes the partial file; safe on every path. */
+void backup_files_close(struct backup_files *f);
+/* The partial file under its name, then m written beside it. */
+int backup_files_publish(struct backup_host *h, const struct manifest *m, struct backup_files *f);
+/* After a failure: removes what the run left in dest. */
+void backup_files_discard(const char *dest, struct backup_files *f);
 
-/* backup_retain.c: 0, or an error described in b->retain_err. */
-int backup_retain_apply(struct backup_state *b);
+/* backup_check.c */
+/* Sets c->opts: f's partial file against m, stopping when the host asks. */
+void backup_check_setup(struct backup_host *h, const struct backup_opts *o,
+                        const struct backup_files *f, const struct pgtools_prog *pg_restore,
+                        const struct manifest *m, struct backup_check *c);
+/* Starts following the file (c->follow), or leaves the check for later. */
+void backup_check_follow(struct backup_host *h, struct backup_check *c);
+/* The check's verdict into c->result and m->verified; digests the writer
+ * left to it into st and m. */
+int backup_check_run(struct backup_host *h, struct backup_check *c, struct compress_stats *st,
+                     struct manifest *m);
+/* Stops a check still following the file; safe on every path. */
+void backup_check_abandon(struct backup_check *c);
 
-/* backup.c */
-int backup_should_stop(void *ctx);
-/* Progress of the current step: `done` bytes of expect_bytes (kept below
- * 1.0, since that is a guess), or an unknown fraction when done is
- * BACKUP_STEP_ONLY or there is no guess. */
-#define BACKUP_STEP_ONLY UINT64_MAX
-void backup_progress(struct backup_state *b, const char *step, uint64_t done);
-int backup_fail(struct backup_state *b, int rc, const char *fmt, ...)
+/* backup_manifest.c: the parts of m each step knows */
+void backup_manifest_begin(const struct backup_opts *o, const struct backup_files *f,
+                           const char *host_name, const char *host_version, struct manifest *m);
+void backup_manifest_dump(const struct backup_session *s, const struct pgtools_prog *pg_dump,
+                          struct manifest *m);
+void backup_manifest_tree(const struct backup_opts *o, const struct tartree_stats *tree,
+                          struct manifest *m);
+void backup_manifest_stream(const struct compress_stats *st, struct manifest *m);
+
+/* backup_retain.c: 0, or an error described in rt->err. */
+int backup_retain_apply(struct backup_host *h, const struct backup_opts *o,
+                        struct backup_retention *rt);
+
+/* backup.c: the host's services for every step */
+int backup_should_stop(void *host);
+/* Progress of the current step: `done` bytes of `expect_bytes` (a guess:
+ * kept below 1.0; 0, unknown, shows no fraction). */
+void backup_progress_bytes(struct backup_host *h, const char *step, uint64_t done,
+                           uint64_t expect_bytes);
+/* Progress of a step whose share of the whole is unknown. */
+void backup_progress_step(struct backup_host *h, const char *step);
+/* Keeps the first failure's words for the report and returns rc. */
+int backup_fail(struct backup_host *h, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 #endif

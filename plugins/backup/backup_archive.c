@@ -4,24 +4,26 @@
  * files as a database dump; the seed's `backup_files`.
  *
  * What goes into the stream, what `exclude` leaves out, and how files that
- * change while being read are handled is archive.h's business.  Here: a
- * file that could not be read fails the backup (archive.h stops with an
+ * change while being read are handled is tartree.h's business.  Here: a
+ * file that could not be read fails the backup (tartree.h stops with an
  * error naming it); a file that vanished or changed is a warning finding.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <caretaker/errors.h>
 
 #include "backup.h"
+#include "monotonic.h"
 
+/* The tar stream on its way into the file: where it goes, and the first
+ * failure of the way (the library returns only its code). */
 struct tar_feed {
-	struct backup_state *b;
-	struct compress_writer *w;
-	uint64_t bytes; /* of the tar stream so far */
+	struct backup_host *h;
+	struct backup_files *f; /* the writer, and the guess of the stream's size */
+	uint64_t bytes;         /* of the tar stream so far */
 	int rc;
 	char err[512];
 };
@@ -29,66 +31,69 @@ struct tar_feed {
 static int
 tar_write_cb(void *ctx, const void *buf, size_t len)
 {
-	struct tar_feed *f = ctx;
+	struct tar_feed *feed = ctx;
 
-	if (backup_should_stop(f->b)) {
-		f->rc = CT_ECANCELED;
-		snprintf(f->err, sizeof(f->err), "stopped while archiving");
-		return f->rc;
+	if (backup_should_stop(feed->h)) {
+		feed->rc = CT_ECANCELED;
+		snprintf(feed->err, sizeof(feed->err), "stopped while archiving");
+		return feed->rc;
 	}
-	f->bytes += len;
-	backup_progress(f->b, "archiving", f->bytes);
-	f->rc = compress_writer_write(f->w, buf, len, f->err, sizeof(f->err));
-	return f->rc;
+	feed->bytes += len;
+	backup_progress_bytes(feed->h, "archiving", feed->bytes, feed->f->expect_bytes);
+	feed->rc = compress_writer_write(feed->f->w, buf, len, feed->err, sizeof(feed->err));
+	return feed->rc;
 }
 
 static void
 tar_warn_cb(void *ctx, const char *msg)
 {
-	struct backup_state *b = ctx;
+	struct backup_host *h = ctx;
 
-	b->ct->add_finding(b->t, CT_SEV_WARNING, NULL, "%s", msg);
+	h->ct->add_finding(h->t, CT_SEV_WARNING, NULL, "%s", msg);
 }
 
 static int
-archive_into(struct backup_state *b, struct tar_feed *f)
+tree_into(const struct backup_opts *o, struct tar_feed *feed, struct tartree_stats *tree)
 {
+	const struct tartree_write_params p = {.paths = o->paths,
+	                                       .n_paths = o->n_paths,
+	                                       .excludes = o->excludes,
+	                                       .n_excludes = o->n_excludes,
+	                                       .write_cb = tar_write_cb,
+	                                       .write_ctx = feed,
+	                                       .warn_cb = tar_warn_cb,
+	                                       .warn_ctx = feed->h};
 	char err[512];
 	int rc;
 
-	rc = archive_paths_write_warn(b->o.paths, b->o.n_paths, b->o.excludes, b->o.n_excludes,
-	                              tar_write_cb, f, tar_warn_cb, b, &b->as, err, sizeof(err));
-	if (rc != 0 && f->rc != 0)
-		return backup_fail(b, rc, "%s", f->err);
+	rc = tartree_paths_write(&p, tree, err, sizeof(err));
+	if (rc != 0 && feed->rc != 0)
+		return backup_fail(feed->h, rc, "%s", feed->err);
 	if (rc != 0)
-		return backup_fail(b, rc, "archiving: %s", err);
+		return backup_fail(feed->h, rc, "archiving: %s", err);
 	return 0;
 }
 
 int
-backup_archive_run(struct backup_state *b)
+backup_archive_run(struct backup_host *h, const struct backup_opts *o, struct backup_check *c,
+                   struct backup_files *f, struct tartree_stats *tree, double *seconds)
 {
-	struct tar_feed f = {.b = b};
-	struct timespec t0, t1;
-	int fd = -1, rc;
+	struct tar_feed feed = {.h = h, .f = f};
+	double t0 = monotonic_seconds();
+	int rc;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = backup_files_open_partial(b, &fd);
-	if (rc == 0)
-		rc = backup_files_writer_new(b, fd, &f.w);
+	rc = backup_files_open(h, o, c, f);
 	if (rc == 0) {
-		backup_progress(b, "archiving", 0);
-		rc = archive_into(b, &f);
+		backup_progress_bytes(h, "archiving", 0, f->expect_bytes);
+		rc = tree_into(o, &feed, tree);
 	}
 	if (rc == 0)
-		rc = backup_files_writer_finish(b, fd, f.w);
-	if (rc == 0 && b->st.raw_bytes < b->o.min_size)
-		rc = backup_fail(b, CT_ECORRUPT, "the archive holds only %llu bytes, less than min_size",
-		                 (unsigned long long)b->st.raw_bytes);
-	compress_writer_free(f.w);
-	if (fd >= 0)
-		close(fd);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	b->dump_seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		rc = backup_files_finish_writing(h, c, f);
+	if (rc == 0 && f->st.raw_bytes < o->min_size)
+		rc = backup_fail(h, CT_ECORRUPT,
+		                 "the archive holds only %llu bytes, less than min_size",
+		                 (unsigned long long)f->st.raw_bytes);
+	backup_files_close(f);
+	*seconds = monotonic_seconds() - t0;
 	return rc;
 }

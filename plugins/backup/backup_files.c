@@ -1,10 +1,11 @@
 /*
- * backup_files.c — the backup's files in dest: names, unfinished files of
- * killed runs, free space, and the order that makes a backup appear only
- * whole: partial file written and synced, verified, renamed, folder
- * synced, then the manifest (itself written to a temporary name, synced,
- * renamed).  A crash anywhere before the manifest's rename leaves no
- * manifest, so nothing lists, verifies or counts the leftovers.
+ * backup_files.c — the backup's files in dest (struct backup_files): names,
+ * unfinished files of killed runs, free space, the partial file and the
+ * writer into it, and the order that makes a backup appear only whole:
+ * partial file written and synced, verified (backup_check.c), renamed,
+ * folder synced, then the manifest (itself written to a temporary name,
+ * synced, renamed).  A crash anywhere before the manifest's rename leaves
+ * no manifest, so nothing lists, verifies or counts the leftovers.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,22 +24,22 @@
 
 /* mkdir -p with mode 0700: backups hold the whole database. */
 static int
-make_dest(struct backup_state *b)
+make_dest(struct backup_host *h, const char *dest)
 {
 	char path[4096];
-	size_t len = strlen(b->o.dest);
+	size_t len = strlen(dest);
 
 	if (len >= sizeof(path))
-		return backup_fail(b, CT_EINVAL, "dest is too long");
-	memcpy(path, b->o.dest, len + 1);
-	for (char *p = path + 1; ; p++) {
+		return backup_fail(h, CT_EINVAL, "dest is too long");
+	memcpy(path, dest, len + 1);
+	for (char *p = path + 1;; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;
 		char saved = *p;
 
 		*p = '\0';
 		if (mkdir(path, 0700) != 0 && errno != EEXIST)
-			return backup_fail(b, CT_EIO, "cannot create folder %s: %s", path,
+			return backup_fail(h, CT_EIO, "cannot create folder %s: %s", path,
 			                   strerror(errno));
 		*p = saved;
 		if (saved == '\0')
@@ -47,102 +48,103 @@ make_dest(struct backup_state *b)
 }
 
 static const char *
-file_ext(const struct backup_state *b)
+file_ext(const struct backup_opts *o)
 {
-	if (b->o.n_paths > 0)
+	if (o->n_paths > 0)
 		return ".tar";
-	return strcmp(b->o.format, "custom") == 0 ? ".dump" : ".sql";
+	return strcmp(o->format, "custom") == 0 ? ".dump" : ".sql";
 }
 
 static int
-names_for(struct backup_state *b, time_t at)
+names_for(struct backup_host *h, const struct backup_opts *o, time_t at, struct backup_files *f)
 {
-	const char *dest = b->o.dest;
 	int n;
 
-	b->started_at = at;
-	backupset_stamp_format(at, b->stamp);
-	n = snprintf(b->file_name, sizeof(b->file_name), "%s-%s%s%s%s", b->o.name, b->stamp,
-	             file_ext(b), compress_kind_suffix(b->o.kind), b->o.encrypt_to ? ".enc" : "");
-	if (n < 0 || (size_t)n >= sizeof(b->file_name) ||
-	    snprintf(b->file_path, sizeof(b->file_path), "%s/%s", dest, b->file_name) >=
-	        (int)sizeof(b->file_path) ||
-	    snprintf(b->partial_path, sizeof(b->partial_path), "%s%s", b->file_path,
-	             BACKUPSET_PARTIAL_SUFFIX) >= (int)sizeof(b->partial_path) ||
-	    snprintf(b->manifest_path, sizeof(b->manifest_path), "%s/%s-%s%s", dest, b->o.name,
-	             b->stamp, MANIFEST_SUFFIX) >= (int)sizeof(b->manifest_path))
-		return backup_fail(b, CT_EINVAL, "dest or name is too long for a file name");
+	f->started_at = at;
+	backupset_stamp_format(at, f->stamp);
+	n = snprintf(f->file_name, sizeof(f->file_name), "%s-%s%s%s%s", o->name, f->stamp,
+	             file_ext(o), compress_kind_suffix(o->kind), o->encrypt_to ? ".enc" : "");
+	if (n < 0 || (size_t)n >= sizeof(f->file_name) ||
+	    snprintf(f->file_path, sizeof(f->file_path), "%s/%s", o->dest, f->file_name) >=
+	        (int)sizeof(f->file_path) ||
+	    snprintf(f->partial_path, sizeof(f->partial_path), "%s%s", f->file_path,
+	             BACKUPSET_PARTIAL_SUFFIX) >= (int)sizeof(f->partial_path) ||
+	    snprintf(f->manifest_path, sizeof(f->manifest_path), "%s/%s-%s%s", o->dest, o->name,
+	             f->stamp, MANIFEST_SUFFIX) >= (int)sizeof(f->manifest_path))
+		return backup_fail(h, CT_EINVAL, "dest or name is too long for a file name");
 	return 0;
 }
 
 static int
-names_are_free(const struct backup_state *b)
+names_are_free(const struct backup_files *f)
 {
-	return access(b->file_path, F_OK) != 0 && access(b->partial_path, F_OK) != 0 &&
-	       access(b->manifest_path, F_OK) != 0;
+	return access(f->file_path, F_OK) != 0 && access(f->partial_path, F_OK) != 0 &&
+	       access(f->manifest_path, F_OK) != 0;
 }
 
 /* Two runs within one second would share a stamp: the second waits. */
 static int
-choose_names(struct backup_state *b)
+choose_names(struct backup_host *h, const struct backup_opts *o, struct backup_files *f)
 {
 	int rc;
 
 	for (int tries = 0; tries < 3; tries++) {
-		rc = names_for(b, time(NULL));
-		if (rc != 0 || names_are_free(b))
+		rc = names_for(h, o, time(NULL), f);
+		if (rc != 0 || names_are_free(f))
 			return rc;
 		sleep(1);
 	}
-	return backup_fail(b, CT_EIO, "%s already exists", b->file_path);
+	return backup_fail(h, CT_EIO, "%s already exists", f->file_path);
 }
 
 /* A partial file nobody holds locked was left by a killed run. */
 static void
-remove_stale_partial(struct backup_state *b, const char *path)
+remove_stale_partial(struct backup_host *h, const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
 	if (fd < 0)
 		return;
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0 && unlink(path) == 0)
-		b->ct->add_finding(b->t, CT_SEV_WARNING, path,
+		h->ct->add_finding(h->t, CT_SEV_WARNING, path,
 		                   "removed an unfinished backup file left by an earlier run that "
 		                   "was killed or crashed");
 	close(fd);
 }
 
 static void
-report_strays(struct backup_state *b, const struct backupset *set)
+report_strays(struct backup_host *h, const struct backupset *set)
 {
 	for (size_t i = 0; i < set->n_strays; i++) {
 		const struct backupset_stray *s = &set->strays[i];
 
 		if (s->kind == BACKUPSET_PARTIAL)
-			remove_stale_partial(b, s->path);
+			remove_stale_partial(h, s->path);
 		else if (s->kind == BACKUPSET_ORPHAN)
-			b->ct->add_finding(b->t, CT_SEV_WARNING, s->path,
-			                   "backup file without a manifest: incomplete, not counted; "
-			                   "remove it once you know why");
+			h->ct->add_finding(
+			    h->t, CT_SEV_WARNING, s->path,
+			    "backup file without a manifest: incomplete, not counted; "
+			    "remove it once you know why");
 		else
-			b->ct->add_finding(b->t, CT_SEV_ERROR, s->path, "unreadable manifest: %s",
+			h->ct->add_finding(h->t, CT_SEV_ERROR, s->path, "unreadable manifest: %s",
 			                   s->why);
 	}
 }
 
+/* dest made, leftovers of killed runs handled, the new backup's names. */
 int
-backup_files_prepare(struct backup_state *b)
+backup_files_prepare(struct backup_host *h, const struct backup_opts *o, struct backup_files *f)
 {
 	struct backupset set = {0};
 	char err[512];
 	int rc;
 
-	rc = make_dest(b);
-	if (rc == 0 && backupset_load(b->o.dest, b->o.name, &set, err, sizeof(err)) == 0)
-		report_strays(b, &set);
+	rc = make_dest(h, o->dest);
+	if (rc == 0 && backupset_load(o->dest, o->name, &set, err, sizeof(err)) == 0)
+		report_strays(h, &set);
 	backupset_free(&set);
 	if (rc == 0)
-		rc = choose_names(b);
+		rc = choose_names(h, o, f);
 	return rc;
 }
 
@@ -161,24 +163,31 @@ human_bytes(double v, char *buf, size_t size)
 	return buf;
 }
 
+/* The free space the run found and what it needed; `last` is the last
+ * backup's size, 0 when there is none. */
+struct space {
+	double free_bytes, need;
+	uint64_t last;
+};
+
 static int
-space_refuse(struct backup_state *b, double free_bytes, double need, uint64_t last)
+space_refuse(struct backup_host *h, const struct backup_opts *o, const struct space *sp)
 {
 	char f[32], n[32], l[32];
 
-	human_bytes(free_bytes, f, sizeof(f));
-	human_bytes(need, n, sizeof(n));
-	if (last > 0 && need > (double)b->o.min_free)
-		return backup_fail(b, CT_ENOSPC,
-		                   "not enough free space in %s: %s free, need %s (%.2f x the last "
-		                   "backup's %s)\nhint: free space there, tighten retention, or lower "
-		                   "min_free_factor",
-		                   b->o.dest, f, n, b->o.min_free_factor,
-		                   human_bytes((double)last, l, sizeof(l)));
-	return backup_fail(b, CT_ENOSPC,
+	human_bytes(sp->free_bytes, f, sizeof(f));
+	human_bytes(sp->need, n, sizeof(n));
+	if (sp->last > 0 && sp->need > (double)o->min_free)
+		return backup_fail(
+		    h, CT_ENOSPC,
+		    "not enough free space in %s: %s free, need %s (%.2f x the last "
+		    "backup's %s)\nhint: free space there, tighten retention, or lower "
+		    "min_free_factor",
+		    o->dest, f, n, o->min_free_factor, human_bytes((double)sp->last, l, sizeof(l)));
+	return backup_fail(h, CT_ENOSPC,
 	                   "not enough free space in %s: %s free, min_free is %s\nhint: free "
 	                   "space there or lower min_free",
-	                   b->o.dest, f, n);
+	                   o->dest, f, n);
 }
 
 /* statvfs() of dest, or of the folder it will be created in (a dry run
@@ -204,240 +213,170 @@ statvfs_existing(const char *dest, struct statvfs *vfs)
 /* The newest backup of the same kind is the best guess of the new one's
  * size, for the progress the operator sees. */
 static void
-expect_like_last(struct backup_state *b, const struct backupset *set)
+expect_like_last(const struct backup_opts *o, const struct backupset *set, uint64_t *expect_bytes)
 {
-	const char *format = b->o.n_paths > 0 ? "tar" : b->o.format;
+	const char *format = o->n_paths > 0 ? "tar" : o->format;
 
 	if (set->n_entries > 0 && set->entries[0].m.format != NULL &&
 	    strcmp(set->entries[0].m.format, format) == 0)
-		b->expect_bytes = set->entries[0].m.raw_bytes;
+		*expect_bytes = set->entries[0].m.raw_bytes;
 }
 
 /* Refuses to start when dest cannot hold another backup like the last. */
 int
-backup_files_check_space(struct backup_state *b)
+backup_files_check_space(struct backup_host *h, const struct backup_opts *o, struct backup_files *f)
 {
 	struct backupset set = {0};
 	struct statvfs vfs;
-	uint64_t last = 0;
-	double free_bytes, need;
+	struct space sp = {0};
 	char err[512];
 
-	if (statvfs_existing(b->o.dest, &vfs) != 0)
-		return backup_fail(b, CT_EIO, "cannot read free space of %s: %s", b->o.dest,
+	if (statvfs_existing(o->dest, &vfs) != 0)
+		return backup_fail(h, CT_EIO, "cannot read free space of %s: %s", o->dest,
 		                   strerror(errno));
-	if (backupset_load(b->o.dest, b->o.name, &set, err, sizeof(err)) == 0 && set.n_entries > 0)
-		last = set.entries[0].m.stored_bytes;
-	expect_like_last(b, &set);
+	if (backupset_load(o->dest, o->name, &set, err, sizeof(err)) == 0 && set.n_entries > 0)
+		sp.last = set.entries[0].m.stored_bytes;
+	expect_like_last(o, &set, &f->expect_bytes);
 	backupset_free(&set);
-	free_bytes = (double)vfs.f_bavail * (double)vfs.f_frsize;
-	need = (double)last * b->o.min_free_factor;
-	if (need < (double)b->o.min_free)
-		need = (double)b->o.min_free;
-	if (free_bytes >= need)
+	sp.free_bytes = (double)vfs.f_bavail * (double)vfs.f_frsize;
+	sp.need = (double)sp.last * o->min_free_factor;
+	if (sp.need < (double)o->min_free)
+		sp.need = (double)o->min_free;
+	if (sp.free_bytes >= sp.need)
 		return 0;
-	return space_refuse(b, free_bytes, need, last);
+	return space_refuse(h, o, &sp);
 }
 
 /* The partial file, locked so that a later run can tell it from one a
  * killed run left (backup_files_prepare removes only unlocked ones). */
-int
-backup_files_open_partial(struct backup_state *b, int *fd)
+static int
+open_partial(struct backup_host *h, struct backup_files *f)
 {
-	*fd = open(b->partial_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (*fd < 0)
-		return backup_fail(b, errno == ENOSPC ? CT_ENOSPC : CT_EIO, "cannot create %s: %s",
-		                   b->partial_path, strerror(errno));
-	b->is_partial_open = 1;
-	if (flock(*fd, LOCK_EX | LOCK_NB) != 0)
-		return backup_fail(b, CT_ELOCKED, "cannot lock %s: %s", b->partial_path,
+	f->fd = open(f->partial_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (f->fd < 0)
+		return backup_fail(h, errno == ENOSPC ? CT_ENOSPC : CT_EIO, "cannot create %s: %s",
+		                   f->partial_path, strerror(errno));
+	f->is_partial_open = 1;
+	if (flock(f->fd, LOCK_EX | LOCK_NB) != 0)
+		return backup_fail(h, CT_ELOCKED, "cannot lock %s: %s", f->partial_path,
 		                   strerror(errno));
 	return 0;
 }
 
-static void manifest_describe(struct backup_state *b, struct manifest *m);
-
-static void
-check_opts(struct backup_state *b, struct backupcheck_opts *o)
-{
-	*o = (struct backupcheck_opts){.path = b->partial_path, .m = &b->m,
-	                               .n_threads = b->o.n_threads, .pg_restore = &b->pg_restore,
-	                               .secret_key_path = b->o.decrypt_key,
-	                               .should_stop = backup_should_stop, .stop_ctx = b};
-}
-
-/* L2 follows the partial file as it is written (backupcheck.h says why).
- * If that cannot start, L2 reads the file after the dump instead.
- *
- * One decompression thread: following, the check only has to keep pace
- * with the compressed output, and decompression runs 4-10 times faster
- * than pg_dump writes.  A second thread bought nothing but wake-ups on the
- * cores the dump needs (bench dump, 2 cores, 4 runs: system time 1.34-1.44
- * s against 1.48-1.59 s, wall 6.72 s against 6.81 s, medians). */
-static void
-follow_start(struct backup_state *b)
-{
-	struct backupcheck_opts o;
-	char err[256];
-
-	manifest_describe(b, &b->m);
-	check_opts(b, &o);
-	o.n_threads = 1;
-	if (backupcheck_follow_start(&o, &b->follow, err, sizeof(err)) != 0) {
-		b->follow = NULL;
-		b->ct->log(b->t, CT_LOG_NOTICE, "verifying after the dump instead: %s", err);
-	}
-}
-
 /* The compression writer, with encryption as its output stage when the
  * job has encrypt_to: the file then holds ciphertext only. */
-int
-backup_files_writer_new(struct backup_state *b, int fd, struct compress_writer **w)
+static int
+writer_new(struct backup_host *h, const struct backup_opts *o, struct backup_files *f)
 {
-	struct compress_out_stage stage, *staged = NULL;
+	struct compress_out_stage stage;
+	struct compress_writer_params p = {
+	    .kind = o->kind, .level = o->level, .n_threads = o->n_threads};
 	char err[512];
 	int rc = 0;
 
-	if (b->o.encrypt_to != NULL) {
-		rc = crypt_writer_new(&b->o.pk, &b->cw, err, sizeof(err));
+	if (o->encrypt_to != NULL) {
+		rc = crypt_writer_new(&o->pk, &f->cw, err, sizeof(err));
 		if (rc != 0)
-			return backup_fail(b, rc, "encryption: %s", err);
-		crypt_writer_out_stage(b->cw, &stage);
-		staged = &stage;
+			return backup_fail(h, rc, "encryption: %s", err);
+		crypt_writer_out_stage(f->cw, &stage);
+		p.stage = &stage;
 	}
-	rc = compress_writer_new_staged(fd, staged, b->o.kind, b->o.level, b->o.n_threads, 0, w,
-	                                err, sizeof(err));
+	rc = compress_writer_new(f->fd, &p, &f->w, err, sizeof(err));
 	if (rc != 0)
-		return backup_fail(b, rc, "compression: %s", err);
-	follow_start(b);
+		return backup_fail(h, rc, "compression: %s", err);
+	return 0;
+}
+
+/* The partial file and its writer, and the check that follows the file
+ * as it grows (c->opts must be set up). */
+int
+backup_files_open(struct backup_host *h, const struct backup_opts *o, struct backup_check *c,
+                  struct backup_files *f)
+{
+	char err[512];
+	int rc;
+
+	rc = open_partial(h, f);
+	if (rc == 0)
+		rc = writer_new(h, o, f);
+	if (rc != 0)
+		return rc;
+	backup_check_follow(h, c);
 	/* The check that follows reads the file back and decompresses it
 	 * anyway: it takes both SHA-256 digests on the way, and the writing
 	 * thread hashes nothing. */
-	if (b->follow != NULL && backupcheck_follow_gives_digests(b->follow) &&
-	    (rc = compress_writer_leave_digests(*w, err, sizeof(err))) != 0)
-		return backup_fail(b, rc, "compression: %s", err);
+	if (c->follow == NULL || !backupcheck_follow_gives_digests(c->follow))
+		return 0;
+	rc = compress_writer_leave_digests(f->w, err, sizeof(err));
+	if (rc != 0)
+		return backup_fail(h, rc, "compression: %s", err);
 	return 0;
 }
 
 /* Everything written and synced, or an error. */
 int
-backup_files_writer_finish(struct backup_state *b, int fd, struct compress_writer *w)
+backup_files_finish_writing(struct backup_host *h, struct backup_check *c, struct backup_files *f)
 {
 	char err[512];
 	int rc;
 
-	rc = compress_writer_finish(w, &b->st, err, sizeof(err));
+	rc = compress_writer_finish(f->w, &f->st, err, sizeof(err));
 	if (rc != 0)
-		return backup_fail(b, rc, "writing %s: %s", b->partial_path, err);
+		return backup_fail(h, rc, "writing %s: %s", f->partial_path, err);
 	/* The check reads its last blocks from the page cache while the fsync
 	 * runs: the same bytes either way. */
-	if (b->follow != NULL)
-		backupcheck_follow_writer_done(b->follow, b->st.stored_bytes);
-	backup_progress(b, "syncing", BACKUP_STEP_ONLY);
-	rc = durable_fsync_fd(fd, b->partial_path, err, sizeof(err));
+	if (c->follow != NULL)
+		backupcheck_follow_writer_done(c->follow, f->st.stored_bytes);
+	backup_progress_step(h, "syncing");
+	rc = durable_fsync_fd(f->fd, f->partial_path, err, sizeof(err));
 	if (rc != 0)
-		return backup_fail(b, rc, "%s", err);
+		return backup_fail(h, rc, "%s", err);
 	return 0;
 }
 
-static void
-manifest_describe(struct backup_state *b, struct manifest *m)
-{
-	int is_tar = b->o.n_paths > 0;
-
-	*m = (struct manifest){
-	    .name = b->o.name, .file = b->file_name, .format = is_tar ? "tar" : b->o.format,
-	    .compress = b->o.kind, .level = b->o.level, .block_bytes = COMPRESS_BLOCK_DEFAULT_BYTES,
-	    .encryption_key_id = b->o.encrypt_to ? b->o.pk.id : NULL,
-	    .started_at = b->started_at, .finished_at = b->finished_at,
-	    .raw_bytes = b->st.raw_bytes, .stored_bytes = b->st.stored_bytes,
-	    .blocks = b->st.blocks, .n_blocks = b->st.n_blocks, .host = b->host,
-	    .caretaker_version = b->ct->host_version(), .plugin_version = BACKUP_PLUGIN_VERSION};
-	memcpy(m->raw_sha256, b->st.raw_sha256, sizeof(m->raw_sha256));
-	memcpy(m->stored_sha256, b->st.stored_sha256, sizeof(m->stored_sha256));
-	if (is_tar) {
-		m->paths = b->o.paths;
-		m->n_paths = b->o.n_paths;
-		m->n_files = b->as.n_files;
-		m->n_dirs = b->as.n_dirs;
-		m->n_symlinks = b->as.n_symlinks;
-		m->file_bytes = b->as.bytes;
-		return;
-	}
-	m->database = b->s.database;
-	m->encoding = b->s.encoding[0] ? b->s.encoding : NULL;
-	m->server_version = b->s.server_version;
-	m->server_version_num = b->s.server_version_num;
-	m->pg_dump_version = b->pg_dump.version;
-	m->tables = b->s.tables;
-	m->n_tables = b->s.n_tables;
-	m->snapshot = b->s.snapshot;
-}
-
-/* L2 of the partial file, before it gets its real name (L1 only for an
- * encrypted backup when the job has no decrypt_key). */
-int
-backup_files_verify(struct backup_state *b)
-{
-	struct backupcheck_opts o;
-	int rc;
-
-	manifest_describe(b, &b->m);
-	check_opts(b, &o);
-	backup_progress(b, "checking", BACKUP_STEP_ONLY);
-	if (b->follow != NULL)
-		rc = backupcheck_follow_finish(b->follow, &b->m, &b->check);
-	else
-		rc = backupcheck_run(&o, &b->check);
-	b->follow = NULL;
-	if (rc != 0)
-		return backup_fail(b, rc, "the new backup failed verification: %s", b->check.detail);
-	if (b->m.raw_sha256[0] == '\0' || b->m.stored_sha256[0] == '\0') {
-		/* Left to the check (backup_files_writer_new), which read them. */
-		if (b->check.raw_sha256[0] == '\0' || b->check.stored_sha256[0] == '\0')
-			return backup_fail(b, CT_EINVAL, "no SHA-256 of the backup from its check");
-		memcpy(b->st.raw_sha256, b->check.raw_sha256, sizeof(b->st.raw_sha256));
-		memcpy(b->m.raw_sha256, b->check.raw_sha256, sizeof(b->m.raw_sha256));
-		memcpy(b->st.stored_sha256, b->check.stored_sha256, sizeof(b->st.stored_sha256));
-		memcpy(b->m.stored_sha256, b->check.stored_sha256, sizeof(b->m.stored_sha256));
-	}
-	b->m.verified = (struct manifest_check){.level = b->check.passed, .is_ok = 1, .at = time(NULL)};
-	snprintf(b->m.verified.detail, sizeof(b->m.verified.detail), "%s", b->check.detail);
-	return 0;
-}
-
-int
-backup_files_finish(struct backup_state *b)
-{
-	char err[512];
-	int rc;
-
-	rc = durable_rename(b->partial_path, b->file_path, err, sizeof(err));
-	if (rc != 0)
-		return backup_fail(b, rc, "%s", err);
-	b->is_partial_open = 0;
-	b->is_file_renamed = 1;
-	rc = manifest_write(b->manifest_path, &b->m, err, sizeof(err));
-	if (rc != 0)
-		return backup_fail(b, rc, "%s", err);
-	b->is_file_renamed = 0;
-	b->is_done = 1;
-	return 0;
-}
-
-/* After a failure: nothing of this run may stay behind. */
+/* The writer freed and the partial file closed (its lock released): the
+ * stream is over, whatever became of it. */
 void
-backup_files_discard(struct backup_state *b)
+backup_files_close(struct backup_files *f)
+{
+	compress_writer_free(f->w);
+	f->w = NULL;
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+}
+
+/* The checked file under its name, then its manifest: the backup exists. */
+int
+backup_files_publish(struct backup_host *h, const struct manifest *m, struct backup_files *f)
+{
+	char err[512];
+	int rc;
+
+	rc = durable_rename(f->partial_path, f->file_path, err, sizeof(err));
+	if (rc != 0)
+		return backup_fail(h, rc, "%s", err);
+	f->is_partial_open = 0;
+	f->is_file_renamed = 1;
+	rc = manifest_write(f->manifest_path, m, err, sizeof(err));
+	if (rc != 0)
+		return backup_fail(h, rc, "%s", err);
+	f->is_file_renamed = 0;
+	f->is_done = 1;
+	return 0;
+}
+
+/* After a failure: nothing of this run may stay behind in dest. */
+void
+backup_files_discard(const char *dest, struct backup_files *f)
 {
 	char err[512];
 
-	backupcheck_follow_free(b->follow);
-	b->follow = NULL;
-	if (b->is_partial_open)
-		(void)durable_unlink(b->partial_path, err, sizeof(err));
-	if (b->is_file_renamed)
-		(void)durable_unlink(b->file_path, err, sizeof(err));
-	if (b->is_partial_open || b->is_file_renamed)
-		(void)durable_fsync_dir(b->o.dest, err, sizeof(err));
-	b->is_partial_open = b->is_file_renamed = 0;
+	if (f->is_partial_open)
+		(void)durable_unlink(f->partial_path, err, sizeof(err));
+	if (f->is_file_renamed)
+		(void)durable_unlink(f->file_path, err, sizeof(err));
+	if (f->is_partial_open || f->is_file_renamed)
+		(void)durable_fsync_dir(dest, err, sizeof(err));
+	f->is_partial_open = f->is_file_renamed = 0;
 }

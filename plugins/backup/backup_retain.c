@@ -30,80 +30,98 @@ policy_text(const struct backupset_policy *p, char *buf, size_t size)
 }
 
 static int
-delete_backup(struct backup_state *b, const struct backupset_entry *e)
+delete_backup(struct backup_host *h, const char *dest, const struct backupset_entry *e)
 {
 	char err[512];
 	int rc;
 
 	rc = durable_unlink(e->manifest_path, err, sizeof(err));
 	if (rc == 0)
-		rc = durable_fsync_dir(b->o.dest, err, sizeof(err));
+		rc = durable_fsync_dir(dest, err, sizeof(err));
 	if (rc == 0)
 		rc = durable_unlink(e->file_path, err, sizeof(err));
 	if (rc != 0)
-		b->ct->add_finding(b->t, CT_SEV_ERROR, e->file_path, "retention: %s", err);
+		h->ct->add_finding(h->t, CT_SEV_ERROR, e->file_path, "retention: %s", err);
 	return rc;
 }
 
 static void
-report_uncounted(struct backup_state *b, const struct backupset_entry *e)
+report_uncounted(struct backup_host *h, const struct backupset_entry *e)
 {
 	const struct manifest_check *v = &e->m.verified;
 
 	if (v->level == 0)
-		b->ct->add_finding(b->t, CT_SEV_WARNING, e->file_path,
+		h->ct->add_finding(h->t, CT_SEV_WARNING, e->file_path,
 		                   "never verified: not counted by retention and not deleted");
 	else
-		b->ct->add_finding(b->t, CT_SEV_WARNING, e->file_path,
+		h->ct->add_finding(h->t, CT_SEV_WARNING, e->file_path,
 		                   "verification %s at L%d: not counted by retention and not "
 		                   "deleted; look at it, then remove it by hand: %s",
 		                   v->is_ok ? "stopped" : "failed", v->level, v->detail);
 }
 
-/* One backup the policy does not keep: delete it, or say we would. */
+/* One backup the policy does not keep: delete it, or say we would.
+ * `policy` is the policy in words, for the finding. */
 static int
-drop_one(struct backup_state *b, const struct backupset_entry *e, time_t now,
+drop_one(struct backup_host *h, const char *dest, const struct backupset_entry *e, time_t now,
          const char *policy)
 {
 	char when[MANIFEST_TIME_SIZE];
 	long days = (long)((now - e->m.started_at) / SECONDS_PER_DAY);
-	int is_dry = b->ct->is_dry_run(b->t);
+	int is_dry = h->ct->is_dry_run(h->t);
 
 	manifest_time_format(e->m.started_at, when);
-	b->ct->add_finding(b->t, CT_SEV_INFO, e->file_path,
+	h->ct->add_finding(h->t, CT_SEV_INFO, e->file_path,
 	                   "%s: taken %s (%ld days ago), kept by no rule (%s)",
 	                   is_dry ? "would delete" : "deleted", when, days, policy);
 	if (is_dry)
 		return 0;
-	return delete_backup(b, e);
+	return delete_backup(h, dest, e);
 }
 
+/* Carries out the decision in `items`, one per entry of `set`, taken as of
+ * `now`. */
 static int
-apply(struct backup_state *b, const struct backupset *set, struct backupset_item *items,
-      time_t now)
+apply(struct backup_host *h, const struct backup_opts *o, const struct backupset *set,
+      const struct backupset_item *items, time_t now, struct backup_retention *rt)
 {
 	char policy[200];
 	int rc = 0;
 
-	policy_text(&b->o.policy, policy, sizeof(policy));
+	policy_text(&o->policy, policy, sizeof(policy));
 	for (size_t i = 0; i < set->n_entries; i++) {
-		b->ct->progress(b->t, (double)i / (double)set->n_entries, "retention");
+		h->ct->progress(h->t, (double)i / (double)set->n_entries, "retention");
 		if (items[i].keep & BACKUPSET_KEEP_UNCOUNTED)
-			report_uncounted(b, &set->entries[i]);
+			report_uncounted(h, &set->entries[i]);
 		if (items[i].keep != 0) {
-			b->n_kept++;
+			rt->n_kept++;
 			continue;
 		}
-		if (drop_one(b, &set->entries[i], now, policy) == 0)
-			b->n_deleted++;
+		if (drop_one(h, o->dest, &set->entries[i], now, policy) == 0)
+			rt->n_deleted++;
 		else
 			rc = CT_EIO;
 	}
 	return rc;
 }
 
+/* Which of `set`'s backups the policy keeps, as of `now`: into *items
+ * (free it), one per entry. */
+static int
+select_kept(const struct backup_opts *o, const struct backupset *set, time_t now,
+            struct backupset_item **items)
+{
+	*items = calloc(set->n_entries + 1, sizeof(**items));
+	if (*items == NULL)
+		return CT_ENOMEM;
+	for (size_t i = 0; i < set->n_entries; i++)
+		(*items)[i] = (struct backupset_item){set->entries[i].m.started_at,
+		                                      manifest_is_counted(&set->entries[i].m), 0};
+	return backupset_select(*items, set->n_entries, &o->policy, now);
+}
+
 int
-backup_retain_apply(struct backup_state *b)
+backup_retain_apply(struct backup_host *h, const struct backup_opts *o, struct backup_retention *rt)
 {
 	struct backupset set = {0};
 	struct backupset_item *items = NULL;
@@ -111,26 +129,20 @@ backup_retain_apply(struct backup_state *b)
 	char err[480];
 	int rc;
 
-	if (!backupset_policy_is_active(&b->o.policy))
+	if (!backupset_policy_is_active(&o->policy))
 		return 0;
-	rc = backupset_load(b->o.dest, b->o.name, &set, err, sizeof(err));
+	rc = backupset_load(o->dest, o->name, &set, err, sizeof(err));
 	if (rc != 0) {
-		snprintf(b->retain_err, sizeof(b->retain_err), "retention: %s", err);
+		snprintf(rt->err, sizeof(rt->err), "retention: %s", err);
 		return rc;
 	}
-	items = calloc(set.n_entries + 1, sizeof(*items));
-	rc = items == NULL ? CT_ENOMEM : 0;
-	for (size_t i = 0; rc == 0 && i < set.n_entries; i++)
-		items[i] = (struct backupset_item){set.entries[i].m.started_at,
-		                                   manifest_is_counted(&set.entries[i].m), 0};
+	rc = select_kept(o, &set, now, &items);
 	if (rc == 0)
-		rc = backupset_select(items, set.n_entries, &b->o.policy, now);
-	if (rc == 0)
-		rc = apply(b, &set, items, now);
+		rc = apply(h, o, &set, items, now, rt);
 	if (rc == CT_ENOMEM)
-		snprintf(b->retain_err, sizeof(b->retain_err), "retention: out of memory");
+		snprintf(rt->err, sizeof(rt->err), "retention: out of memory");
 	else if (rc != 0)
-		snprintf(b->retain_err, sizeof(b->retain_err),
+		snprintf(rt->err, sizeof(rt->err),
 		         "retention could not delete every backup it should (see the findings)");
 	free(items);
 	backupset_free(&set);

@@ -31,27 +31,27 @@
 #include "pgquery.h"
 
 static int
-session_exec(struct backup_state *b, const char *sql, PGresult **res)
+session_exec(struct backup_host *h, struct backup_session *s, const char *sql, PGresult **res)
 {
 	char err[512];
-	int rc = pgquery_exec(b->s.conn, sql, backup_should_stop, b, res, err, sizeof(err));
+	int rc = pgquery_exec(s->conn, sql, backup_should_stop, h, res, err, sizeof(err));
 
 	if (rc != 0)
-		return backup_fail(b, rc, "%s", err);
+		return backup_fail(h, rc, "%s", err);
 	return 0;
 }
 
 /* Connects and learns what the server is. */
 int
-backup_session_open(struct backup_state *b)
+backup_session_open(struct backup_host *h, const char *conninfo, struct backup_session *s)
 {
-	struct backup_session *s = &b->s;
 	const char *v, *db, *enc;
 	int rc;
 
-	rc = b->ct->pg_connect(b->t, b->o.conninfo, &s->conn);
+	rc = h->ct->pg_connect(h->t, conninfo, &s->conn);
 	if (rc != 0)
-		return backup_fail(b, rc, "cannot connect to the database (the log has libpq's words)");
+		return backup_fail(h, rc,
+		                   "cannot connect to the database (the log has libpq's words)");
 	s->server_version_num = PQserverVersion(s->conn);
 	v = PQparameterStatus(s->conn, "server_version");
 	db = PQdb(s->conn);
@@ -69,51 +69,51 @@ backup_session_open(struct backup_state *b)
  * unknown.  Asked before the transaction begins, which an error would
  * abort, and from the catalog only, so a locked table cannot hold it up. */
 static void
-session_estimate(struct backup_state *b)
+session_estimate(struct backup_host *h, const struct backup_session *s, uint64_t *expect_bytes)
 {
 	PGresult *res = NULL;
 	char err[256];
 
-	if (b->expect_bytes > 0 || pgquery_exec(b->s.conn, pgquery_tablesize_sql, backup_should_stop,
-	                                        b, &res, err, sizeof(err)) != 0)
+	if (*expect_bytes > 0 || pgquery_exec(s->conn, pgquery_tablesize_sql, backup_should_stop, h,
+	                                      &res, err, sizeof(err)) != 0)
 		return;
 	if (PQntuples(res) == 1)
-		b->expect_bytes = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+		*expect_bytes = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 }
 
 /* Waits for strong-lock maintenance, saying so, then shares the lock. */
 static int
-session_lock(struct backup_state *b)
+session_lock(struct backup_host *h, struct backup_session *s)
 {
 	PGresult *res = NULL;
 	int rc, is_free;
 
-	rc = session_exec(b, PGMAINT_SQL_TRY_LOCK_SHARED, &res);
+	rc = session_exec(h, s, PGMAINT_SQL_TRY_LOCK_SHARED, &res);
 	if (rc != 0)
 		return rc;
 	is_free = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
 	if (!is_free) {
-		b->ct->log(b->t, CT_LOG_NOTICE,
+		h->ct->log(h->t, CT_LOG_NOTICE,
 		           "waiting for a maintenance job to release the maintenance lock");
-		backup_progress(b, "waiting for the maintenance lock", BACKUP_STEP_ONLY);
-		rc = session_exec(b, PGMAINT_SQL_LOCK_SHARED, NULL);
+		backup_progress_step(h, "waiting for the maintenance lock");
+		rc = session_exec(h, s, PGMAINT_SQL_LOCK_SHARED, NULL);
 	}
-	b->s.is_locked = rc == 0;
+	s->is_locked = rc == 0;
 	return rc;
 }
 
 static int
-session_export(struct backup_state *b)
+session_export(struct backup_host *h, struct backup_session *s)
 {
 	PGresult *res = NULL;
 	int rc;
 
-	rc = session_exec(b, "SELECT pg_catalog.pg_export_snapshot()", &res);
+	rc = session_exec(h, s, "SELECT pg_catalog.pg_export_snapshot()", &res);
 	if (rc != 0)
 		return rc;
-	snprintf(b->s.snapshot, sizeof(b->s.snapshot), "%s", PQgetvalue(res, 0, 0));
+	snprintf(s->snapshot, sizeof(s->snapshot), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return 0;
 }
@@ -125,42 +125,43 @@ session_export(struct backup_state *b)
  * dump and the application need, for a count nobody waits on, so they are
  * off too. */
 int
-backup_session_begin(struct backup_state *b)
+backup_session_begin(struct backup_host *h, struct backup_session *s, uint64_t *expect_bytes)
 {
 	int rc;
 
-	session_estimate(b);
-	rc = session_lock(b);
+	session_estimate(h, s, expect_bytes);
+	rc = session_lock(h, s);
 	if (rc == 0)
-		rc = session_exec(b, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", NULL);
-	b->s.is_in_transaction = rc == 0;
+		rc = session_exec(h, s, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", NULL);
+	s->is_in_transaction = rc == 0;
 	if (rc == 0)
-		rc = session_exec(b, "SET LOCAL statement_timeout = 0", NULL);
-	if (rc == 0 && b->s.server_version_num >= 90600)
-		rc = session_exec(b, "SET LOCAL idle_in_transaction_session_timeout = 0", NULL);
-	if (rc == 0 && b->s.server_version_num >= 90600)
-		rc = session_exec(b, "SET LOCAL max_parallel_workers_per_gather = 0", NULL);
+		rc = session_exec(h, s, "SET LOCAL statement_timeout = 0", NULL);
+	if (rc == 0 && s->server_version_num >= 90600)
+		rc = session_exec(h, s, "SET LOCAL idle_in_transaction_session_timeout = 0", NULL);
+	if (rc == 0 && s->server_version_num >= 90600)
+		rc = session_exec(h, s, "SET LOCAL max_parallel_workers_per_gather = 0", NULL);
 	if (rc == 0)
-		rc = session_export(b);
+		rc = session_export(h, s);
 	return rc;
 }
 
+/* Lists the tables (row counts from the dump's output) or counts their
+ * rows here, in the dump's snapshot, while the dump runs. */
 int
-backup_session_count_send(struct backup_state *b)
+backup_session_count_send(struct backup_host *h, struct backup_session *s, int is_counts_in_dump)
 {
-	const char *sql = b->o.counts_in_dump ? pgquery_tablelist_sql : pgquery_rowcount_sql;
+	const char *sql = is_counts_in_dump ? pgquery_tablelist_sql : pgquery_rowcount_sql;
 
-	if (PQsendQuery(b->s.conn, sql) == 0)
-		return backup_fail(b, CT_EPG, "cannot send the row count query: %s",
-		                   PQerrorMessage(b->s.conn));
-	b->s.is_counting = 1;
+	if (PQsendQuery(s->conn, sql) == 0)
+		return backup_fail(h, CT_EPG, "cannot send the row count query: %s",
+		                   PQerrorMessage(s->conn));
+	s->is_counting = 1;
 	return 0;
 }
 
 static void
-count_take(struct backup_state *b, PGresult *res)
+count_take(struct backup_session *s, PGresult *res)
 {
-	struct backup_session *s = &b->s;
 	int rc;
 
 	rc = pgquery_check(res, PGRES_TUPLES_OK, "counting rows", s->count_err,
@@ -177,9 +178,8 @@ count_take(struct backup_state *b, PGresult *res)
 /* Reads what has arrived of the count; call when its socket is readable.
  * Returns 0 (done or not: see is_counting) or CT_EPG for a lost session. */
 int
-backup_session_count_poll(struct backup_state *b)
+backup_session_count_poll(struct backup_session *s)
 {
-	struct backup_session *s = &b->s;
 	PGresult *res;
 
 	if (PQconsumeInput(s->conn) == 0) {
@@ -195,7 +195,7 @@ backup_session_count_poll(struct backup_state *b)
 			s->is_counting = 0;
 			break;
 		}
-		count_take(b, res);
+		count_take(s, res);
 		PQclear(res);
 	}
 	return 0;
@@ -203,21 +203,20 @@ backup_session_count_poll(struct backup_state *b)
 
 /* After the dump: waits for the counts still running, if any. */
 int
-backup_session_count_wait(struct backup_state *b)
+backup_session_count_wait(struct backup_host *h, struct backup_session *s)
 {
-	struct backup_session *s = &b->s;
 	struct pollfd p = {.fd = PQsocket(s->conn), .events = POLLIN};
 
 	while (s->is_counting) {
-		if (backup_should_stop(b))
+		if (backup_should_stop(h))
 			return CT_ECANCELED;
 		if (poll(&p, 1, 200) < 0 && errno != EINTR)
-			return backup_fail(b, CT_ESYS, "poll: %s", strerror(errno));
-		if (backup_session_count_poll(b) != 0)
+			return backup_fail(h, CT_ESYS, "poll: %s", strerror(errno));
+		if (backup_session_count_poll(s) != 0)
 			break;
 	}
 	if (s->count_rc != 0)
-		return backup_fail(b, s->count_rc, "%s", s->count_err);
+		return backup_fail(h, s->count_rc, "%s", s->count_err);
 	return 0;
 }
 
@@ -237,15 +236,14 @@ session_cancel_count(struct backup_session *s)
 		(void)PQcancel(c, buf, sizeof(buf));
 		PQfreeCancel(c);
 	}
-	while ((res = PQgetResult(s->conn)) != NULL)
+	for (res = PQgetResult(s->conn); res != NULL; res = PQgetResult(s->conn))
 		PQclear(res);
 	s->is_counting = 0;
 }
 
 void
-backup_session_end(struct backup_state *b)
+backup_session_end(struct backup_session *s)
 {
-	struct backup_session *s = &b->s;
 	PGresult *res;
 
 	session_cancel_count(s);

@@ -8,7 +8,7 @@
  *   plain  the last bytes, for pg_dump's completion trailer;
  *   custom pg_restore -f /dev/null, fed on its stdin, which must read the
  *          archive to its end and exit 0;
- *   tar    the archive checker (archive.h), which must find every entry
+ *   tar    the tar stream checker (tartree.h), which must find every entry
  *          and the end-of-archive blocks.
  * An encrypted backup without the key gets L1 only: crypt_check_framing()
  * reads the file's chunk structure and SHA-256.
@@ -21,22 +21,22 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <caretaker/errors.h>
 
-#include "archive.h"
+#include "tartree.h"
 #include "backupcheck.h"
 #include "backupcheck_read.h"
 #include "crypt.h"
+#include "monotonic.h"
 
 struct check_ctx {
 	const struct backupcheck_opts *o;
 	struct pgtools_tail tail;
 	struct pgtools_child restore; /* custom: pg_restore -f /dev/null */
 	int is_restore_gone;          /* it stopped reading: its status says why */
-	struct archive_checker *tar;  /* tar: the entry-by-entry check */
+	struct tartree_checker *tar;  /* tar: the entry-by-entry check */
 	int is_tar_gone;              /* it stopped: finish says why */
 	struct crypt_secret_key *sk;  /* encrypted, with the key */
 	struct crypt_reader *cr;
@@ -54,15 +54,6 @@ backupcheck_detailf(struct backupcheck_result *r, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	memcpy(r->detail, buf, sizeof(buf));
-}
-
-double
-backupcheck_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int
@@ -88,7 +79,7 @@ check_data_cb(const void *buf, size_t len, void *ctx)
 	pgtools_tail_add(&c->tail, buf, len);
 	if (c->restore.pid > 0 && !c->is_restore_gone && pgtools_feed(&c->restore, buf, len) != 0)
 		c->is_restore_gone = 1;
-	if (c->tar != NULL && !c->is_tar_gone && archive_checker_push(buf, len, c->tar) != 0)
+	if (c->tar != NULL && !c->is_tar_gone && tartree_checker_push(buf, len, c->tar) != 0)
 		c->is_tar_gone = 1;
 	return o->also_cb != NULL ? o->also_cb(buf, len, o->also_ctx) : 0;
 }
@@ -159,12 +150,12 @@ void
 backupcheck_classify(const struct backupcheck_opts *o, int fd, struct backupcheck_result *r)
 {
 	struct compress_expect e = {.stored_sha256 = o->m->stored_sha256};
+	struct compress_verify_params p = {.kind = COMPRESS_NONE, .n_threads = 1, .expect = &e};
 	char l1[320];
 
 	r->passed = MANIFEST_L1;
 	if (lseek(fd, 0, SEEK_SET) != 0 ||
-	    compress_file_verify(fd, COMPRESS_NONE, &e, 1, NULL, NULL, NULL, l1, sizeof(l1)) !=
-	        CT_ECORRUPT) {
+	    compress_file_verify(fd, &p, NULL, l1, sizeof(l1)) != CT_ECORRUPT) {
 		if (strncmp(r->detail, "L2 failed: ", 11) != 0)
 			backupcheck_detailf(r, "L2 failed: %s", r->detail);
 		return;
@@ -201,19 +192,23 @@ check_stream(struct check_ctx *c, int fd, struct backupcheck_result *r,
              struct compress_stats *got)
 {
 	const struct backupcheck_opts *o = c->o;
-	struct compress_in_stage stage, *staged = NULL;
+	struct compress_in_stage stage;
 	struct compress_expect e;
+	struct compress_verify_params p = {.kind = o->m->compress,
+	                                   .n_threads = o->n_threads,
+	                                   .expect = &e,
+	                                   .data_cb = check_data_cb,
+	                                   .data_ctx = c};
 	struct compress_stats st = {0};
 	int rc = 0;
 
 	manifest_expect(o->m, &e);
 	if (o->m->encryption_key_id != NULL) {
 		rc = start_decryption(c, &stage, r);
-		staged = &stage;
+		p.stage = &stage;
 	}
 	if (rc == 0)
-		rc = compress_file_verify_staged(fd, staged, o->m->compress, &e, o->n_threads,
-		                                 check_data_cb, c, &st, r->detail, sizeof(r->detail));
+		rc = compress_file_verify(fd, &p, &st, r->detail, sizeof(r->detail));
 	r->raw_bytes = st.raw_bytes;
 	if (rc == 0)
 		backupcheck_detailf(r, "%llu bytes in %zu blocks, every checksum matches",
@@ -240,7 +235,7 @@ start_completion(struct check_ctx *c, struct backupcheck_result *r)
 	int rc = 0;
 
 	if (is_format(c->o, "tar"))
-		rc = archive_checker_new(&c->tar, err, sizeof(err));
+		rc = tartree_checker_new(&c->tar, err, sizeof(err));
 	else if (is_format(c->o, "custom") && p == NULL)
 		snprintf(err, sizeof(err), "a custom archive needs pg_restore to be verified");
 	if (is_format(c->o, "custom") && p == NULL)
@@ -294,9 +289,9 @@ finish_pg_restore(struct check_ctx *c, struct backupcheck_result *r)
 static int
 finish_tar(struct check_ctx *c, struct backupcheck_result *r)
 {
-	struct archive_stats st;
+	struct tartree_stats st;
 	char err[320];
-	int rc = archive_checker_finish(c->tar, &st, err, sizeof(err));
+	int rc = tartree_checker_finish(c->tar, &st, err, sizeof(err));
 
 	if (rc == CT_ECORRUPT)
 		backupcheck_detailf(r, "L2 failed: the tar stream: %s", err);
@@ -344,7 +339,7 @@ static void
 check_free(struct check_ctx *c)
 {
 	pgtools_stop(&c->restore);
-	archive_checker_free(c->tar);
+	tartree_checker_free(c->tar);
 	crypt_reader_free(c->cr);
 	crypt_secret_key_free(c->sk);
 }
@@ -371,7 +366,7 @@ backupcheck_read(const struct backupcheck_opts *o, int fd, struct backupcheck_re
 int
 backupcheck_run(const struct backupcheck_opts *o, struct backupcheck_result *r)
 {
-	double t0 = backupcheck_now();
+	double t0 = monotonic_seconds();
 	int fd = -1, rc;
 
 	*r = (struct backupcheck_result){0};
@@ -384,6 +379,6 @@ backupcheck_run(const struct backupcheck_opts *o, struct backupcheck_result *r)
 		backupcheck_describe_pass(o, r);
 	if (fd >= 0)
 		close(fd);
-	r->seconds = backupcheck_now() - t0;
+	r->seconds = monotonic_seconds() - t0;
 	return rc;
 }

@@ -124,7 +124,4 @@ int backupcheck_follow_finish(struct backupcheck_follow *f, const struct manifes
 /* Abandons a check (the backup failed) and frees it.  Accepts NULL. */
 void backupcheck_follow_free(struct backupcheck_follow *f);
 
-/* Monotonic seconds, for the durations the checks and the plugins report. */
-double backupcheck_now(void);
-
 #endif

@@ -32,6 +32,7 @@
 #include "backupcheck.h"
 #include "backupcheck_read.h"
 #include "fdio.h"
+#include "monotonic.h"
 
 #define FEED_BYTES ((size_t)1 << 20)
 /* Between looks at a file that has not grown by a whole feed.  Each look
@@ -301,7 +302,7 @@ backupcheck_follow_finish(struct backupcheck_follow *f, const struct manifest *m
                           struct backupcheck_result *r)
 {
 	struct backupcheck_opts o = f->o;
-	double t0 = backupcheck_now();
+	double t0 = monotonic_seconds();
 	int rc;
 
 	backupcheck_follow_writer_done(f, m->stored_bytes);
@@ -321,7 +322,7 @@ backupcheck_follow_finish(struct backupcheck_follow *f, const struct manifest *m
 		backupcheck_classify(&o, f->file_fd, r);
 	if (rc == 0 && !backupcheck_is_l1_only(&o))
 		backupcheck_describe_pass(&o, r);
-	r->seconds = backupcheck_now() - t0;
+	r->seconds = monotonic_seconds() - t0;
 	follow_release(f);
 	return rc;
 }

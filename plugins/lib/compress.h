@@ -99,24 +99,91 @@ int compress_kind_parse(const char *name, enum compress_kind *kind, char *err, s
 const char *compress_kind_name(enum compress_kind kind);
 const char *compress_kind_suffix(enum compress_kind kind);
 
+/* ---- stages: a transform between the blocks and the file ---- */
+
+/*
+ * A stage sees the stored bytes in file order and changes them on their way
+ * to or from the file; encryption is the one there is (crypt.h makes the
+ * stage structs).  With a stage, the file is the stage's side: stored_bytes
+ * and stored_sha256 of struct compress_stats are of the file on disk (the
+ * ciphertext), while each struct compress_block's offset, length and CRC-32
+ * are of the compressed stream the stage takes in or gives out.
+ */
+
+/* Takes bytes on their way to the file (the writer writes and hashes them).
+ * Returns 0 or a CT_* code. */
+typedef int compress_emit_cb(void *ctx, const void *buf, size_t len);
+
+/* Reads the next bytes of the file (the reader counts and hashes them):
+ * fills up to `len` bytes, *got less than `len` only at the end of the file.
+ * Returns 0 or a CT_* code with a message in `err`. */
+typedef int compress_pull_cb(void *ctx, void *buf, size_t len, size_t *got, char *err,
+                             size_t err_size);
+
+/* Where a stage sends the bytes it makes, and where it reads the file's:
+ * a callback and its context, which always travel together. */
+struct compress_sink {
+	compress_emit_cb *emit;
+	void *ctx;
+};
+
+struct compress_source {
+	compress_pull_cb *pull;
+	void *ctx;
+};
+
+struct compress_out_stage {
+	void *ctx;
+	/* Takes `len` stored bytes (valid during the call) and passes what it
+	 * makes of them to `to`, now or later.  The writer calls it once more
+	 * with is_end = 1 (and maybe len 0) after the last block: everything
+	 * must then be emitted.  Returns 0 or a CT_* code with a message. */
+	int (*push)(void *ctx, const void *buf, size_t len, int is_end,
+	            const struct compress_sink *to, char *err, size_t err_size);
+};
+
+struct compress_in_stage {
+	void *ctx;
+	/* Fills up to `len` bytes of the stream the stage makes of the file,
+	 * which it reads through `from`; *got less than `len` only at the end
+	 * of that stream.  Returns 0 or a CT_* code with a message. */
+	int (*pull)(void *ctx, void *buf, size_t len, size_t *got,
+	            const struct compress_source *from, char *err, size_t err_size);
+};
+
 /* ---- writer ---- */
 
 struct compress_writer;
 
+/* How a writer compresses: every setting in one struct (zstd's
+ * ZSTD_CCtx_params shape), so that a new setting is a member, never one
+ * more variant of compress_writer_new().  Zero what you do not set: a
+ * zeroed struct writes COMPRESS_NONE with the defaults. */
+struct compress_writer_params {
+	enum compress_kind kind; /* what to write */
+	/* COMPRESS_LEVEL_DEFAULT, or the library's own level (gzip: libdeflate
+	 * 1..12, zstd 1..19; none takes only the default); other values are
+	 * CT_EINVAL. */
+	int level;
+	/* Compression threads, 0..64; 0 means one per CPU the process may run
+	 * on. */
+	int n_threads;
+	/* Uncompressed bytes per block, 0 for the default, else within
+	 * COMPRESS_BLOCK_MIN_BYTES..COMPRESS_BLOCK_MAX_BYTES.  Memory use is
+	 * about 2 * block_bytes * (2 * n_threads + 1). */
+	size_t block_bytes;
+	/* Optional: a stage between the blocks and the file (encryption,
+	 * crypt.h); the compressed blocks go through stage->push and what it
+	 * emits goes to the file, counted and hashed there.  Copied; its ctx
+	 * must outlive the writer.  NULL: the blocks go to the file as they
+	 * are. */
+	const struct compress_out_stage *stage;
+};
+
 /*
  * Starts a writer that compresses into `out_fd` (a file, pipe or socket; the
  * writer never closes it and writes from the current position, never
- * seeking).
- *
- * kind:        what to write.
- * level:       COMPRESS_LEVEL_DEFAULT, or the library's own level (gzip:
- *              libdeflate 1..12, zstd 1..19; none takes only the default);
- *              other values are CT_EINVAL.
- * n_threads:   compression threads, 0..64; 0 means one per CPU the process
- *              may run on.
- * block_bytes: uncompressed bytes per block, 0 for the default, else within
- *              COMPRESS_BLOCK_MIN_BYTES..COMPRESS_BLOCK_MAX_BYTES.  Memory
- *              use is about 2 * block_bytes * (2 * n_threads + 1).
+ * seeking) as `p` says (read during the call only).
  *
  * Returns 0 and sets *out (free with compress_writer_free()), or CT_EINVAL,
  * CT_ENOMEM or CT_ESYS (threads) with a message in `err`.
@@ -124,9 +191,8 @@ struct compress_writer;
  * A pipe whose reader has gone away makes writes fail with CT_EIO; SIGPIPE
  * is kept from the process while the writer writes.
  */
-int compress_writer_new(int out_fd, enum compress_kind kind, int level, int n_threads,
-                        size_t block_bytes, struct compress_writer **out, char *err,
-                        size_t err_size);
+int compress_writer_new(int out_fd, const struct compress_writer_params *p,
+                        struct compress_writer **out, char *err, size_t err_size);
 
 /*
  * Adds `len` bytes of the stream.  The bytes are copied; `buf` stays the
@@ -169,57 +235,6 @@ int compress_writer_finish(struct compress_writer *w, struct compress_stats *st,
  * output is incomplete.  Accepts NULL. */
 void compress_writer_free(struct compress_writer *w);
 
-/* ---- stages: a transform between the blocks and the file ---- */
-
-/*
- * A stage sees the stored bytes in file order and changes them on their way
- * to or from the file; encryption is the one there is (crypt.h makes the
- * stage structs).  With a stage, the file is the stage's side: stored_bytes
- * and stored_sha256 of struct compress_stats are of the file on disk (the
- * ciphertext), while each struct compress_block's offset, length and CRC-32
- * are of the compressed stream the stage takes in or gives out.
- */
-
-/* Takes bytes on their way to the file (the writer writes and hashes them).
- * Returns 0 or a CT_* code. */
-typedef int compress_emit_cb(void *ctx, const void *buf, size_t len);
-
-/* Reads the next bytes of the file (the reader counts and hashes them):
- * fills up to `len` bytes, *got less than `len` only at the end of the file.
- * Returns 0 or a CT_* code with a message in `err`. */
-typedef int compress_pull_cb(void *ctx, void *buf, size_t len, size_t *got, char *err,
-                             size_t err_size);
-
-struct compress_out_stage {
-	void *ctx;
-	/* Takes `len` stored bytes (valid during the call) and passes what it
-	 * makes of them to `emit`, now or later.  The writer calls it once more
-	 * with is_end = 1 (and maybe len 0) after the last block: everything
-	 * must then be emitted.  Returns 0 or a CT_* code with a message. */
-	int (*push)(void *ctx, const void *buf, size_t len, int is_end, compress_emit_cb *emit,
-	            void *emit_ctx, char *err, size_t err_size);
-};
-
-struct compress_in_stage {
-	void *ctx;
-	/* Fills up to `len` bytes of the stream the stage makes of the file,
-	 * which it reads through `src`; *got less than `len` only at the end of
-	 * that stream.  Returns 0 or a CT_* code with a message. */
-	int (*pull)(void *ctx, void *buf, size_t len, size_t *got, compress_pull_cb *src,
-	            void *src_ctx, char *err, size_t err_size);
-};
-
-/*
- * compress_writer_new() with `stage` between the blocks and `out_fd`: the
- * compressed blocks go through stage->push and what it emits goes to the
- * file, counted and hashed there.  `stage` is copied; its ctx must outlive
- * the writer.  NULL `stage` is compress_writer_new().  Same returns.
- */
-int compress_writer_new_staged(int out_fd, const struct compress_out_stage *stage,
-                               enum compress_kind kind, int level, int n_threads,
-                               size_t block_bytes, struct compress_writer **out, char *err,
-                               size_t err_size);
-
 /*
  * Leaves both SHA-256 digests (of the uncompressed stream and of the file)
  * to the caller: the writer counts the bytes but does not hash them, and
@@ -255,40 +270,43 @@ struct compress_expect {
 	size_t n_blocks;
 };
 
+/* What compress_file_verify() reads and checks, and where the stream goes:
+ * one struct, like the writer's.  Zero what you do not use. */
+struct compress_verify_params {
+	enum compress_kind kind; /* what the file is */
+	int n_threads;           /* decompression threads, 0..64; 0: one per CPU */
+	/* Optional: what a manifest recorded, checked where given. */
+	const struct compress_expect *expect;
+	/* Optional: a stage the file goes through first (the decryption of
+	 * crypt.h).  The file's bytes as read from `in_fd` are counted and
+	 * hashed (and compared with expect->stored_sha256), and the stream the
+	 * stage makes of them is read as a file of `kind`.  Offsets in
+	 * messages and in the block list are then offsets in that stream; the
+	 * stage's own messages name offsets in the file. */
+	const struct compress_in_stage *stage;
+	/* Optional: receives the uncompressed bytes as they are checked, so it
+	 * may see bytes of a file that later turns out damaged. */
+	compress_data_cb data_cb;
+	void *data_ctx;
+};
+
 /*
- * Reads `in_fd` from its current position to EOF as a file of `kind`,
- * decompressing with `n_threads` threads (0..64; 0: one per CPU), and checks
- * everything there is to check: each block's header, length and
+ * Reads `in_fd` from its current position to EOF as p->kind says and
+ * checks everything there is to check: each block's header, length and
  * decompression (gzip CRC-32 and ISIZE, zstd content checksum), the end
- * marker, and, where `expect` gives them, each block's CRC-32 and the
- * SHA-256 of the file and of the uncompressed stream.  The uncompressed
- * bytes go to `data_cb` (may be NULL) as they are checked, so the callback
- * may see bytes of a file that later turns out damaged.
+ * marker, and, where p->expect gives them, each block's CRC-32 and the
+ * SHA-256 of the file and of the uncompressed stream.  `p` and what it
+ * points to are read during the call only.
  *
- * expect: may be NULL; read only during the call.
- * st:     may be NULL; on success filled as by the writer (release with
- *         compress_stats_free()).  Files from other tools give an empty
- *         block list.
+ * st: may be NULL; on success filled as by the writer (release with
+ *     compress_stats_free()).  Files from other tools give an empty block
+ *     list.
  *
  * Returns 0; CT_ECORRUPT for damaged or truncated data, with a message
  * naming the block and the file offset; CT_EIO for a failed read();
  * CT_ENOMEM; or the callback's non-zero value.
  */
-int compress_file_verify(int in_fd, enum compress_kind kind, const struct compress_expect *expect,
-                         int n_threads, compress_data_cb data_cb, void *cb_ctx,
+int compress_file_verify(int in_fd, const struct compress_verify_params *p,
                          struct compress_stats *st, char *err, size_t err_size);
-
-/*
- * compress_file_verify() of a file that goes through `stage` first (the
- * decryption of crypt.h): the file's bytes as read from `in_fd` are counted
- * and hashed (and compared with expect->stored_sha256), and the stream the
- * stage makes of them is read as a file of `kind`.  Offsets in messages and
- * in the block list are offsets in that stream; the stage's own messages
- * name offsets in the file.  NULL `stage` is compress_file_verify().
- */
-int compress_file_verify_staged(int in_fd, const struct compress_in_stage *stage,
-                                enum compress_kind kind, const struct compress_expect *expect,
-                                int n_threads, compress_data_cb data_cb, void *cb_ctx,
-                                struct compress_stats *st, char *err, size_t err_size);
 
 #endif

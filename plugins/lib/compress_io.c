@@ -74,7 +74,9 @@ int
 compress_input_read(struct compress_input *in, void *buf, size_t len, size_t *got, char *err,
                     size_t err_size)
 {
+	const struct compress_source from = {input_file_pull_cb, in};
+
 	if (in->stage.pull == NULL)
 		return input_file_pull_cb(in, buf, len, got, err, err_size);
-	return in->stage.pull(in->stage.ctx, buf, len, got, input_file_pull_cb, in, err, err_size);
+	return in->stage.pull(in->stage.ctx, buf, len, got, &from, err, err_size);
 }

@@ -30,11 +30,8 @@
 struct reader {
 	int fd;
 	struct compress_input in; /* fd, an optional stage, and the file's digest */
-	enum compress_kind kind;
+	struct compress_verify_params p; /* the caller's, with p.expect never NULL */
 	size_t header_bytes;
-	const struct compress_expect *expect; /* never NULL here */
-	compress_data_cb data_cb;
-	void *cb_ctx;
 	struct compress_ring *ring;
 	uint64_t next_seq;                             /* blocks submitted so far */
 	uint64_t next_take;                            /* blocks handed back to the caller so far */
@@ -90,7 +87,7 @@ reader_job(struct compress_slot *slot, void **state, void *ctx)
 	slot->crc32 = libdeflate_crc32(0, slot->in, slot->in_len);
 	slot->rc = slot->expect != NULL ? reader_match_expect(slot) : 0;
 	if (slot->rc == 0)
-		slot->rc = compress_codec_decode(state, r->kind, slot);
+		slot->rc = compress_codec_decode(state, r->p.kind, slot);
 	if (slot->rc == CT_ENOMEM)
 		snprintf(slot->err, sizeof(slot->err), "out of memory");
 }
@@ -106,9 +103,9 @@ reader_pass_on(struct reader *r, const struct compress_slot *slot)
 		snprintf(r->err, sizeof(r->err), "SHA-256 of the stream failed");
 		return rc;
 	}
-	if (r->data_cb == NULL)
+	if (r->p.data_cb == NULL)
 		return 0;
-	rc = r->data_cb(slot->out, slot->out_len, r->cb_ctx);
+	rc = r->p.data_cb(slot->out, slot->out_len, r->p.data_ctx);
 	if (rc != 0)
 		snprintf(r->err, sizeof(r->err), "block %llu: stopped by the data callback (%d)",
 		         (unsigned long long)slot->index, rc);
@@ -206,7 +203,7 @@ reader_truncated_at_header(struct reader *r, uint64_t seq)
 		                      "truncated: file ends inside the block header");
 	if (seq == 0)
 		snprintf(r->err, sizeof(r->err), "empty file: no %s data",
-		         compress_kind_name(r->kind));
+		         compress_kind_name(r->p.kind));
 	else
 		snprintf(
 		    r->err, sizeof(r->err),
@@ -227,7 +224,7 @@ reader_frame_next(struct reader *r, uint64_t seq, struct compress_slot *slot)
 	rc = reader_read_head(r);
 	if (rc == 0 && r->head_len < r->header_bytes)
 		rc = reader_truncated_at_header(r, seq);
-	if (rc == 0 && compress_codec_parse_header(r->kind, r->head, &h) != 0)
+	if (rc == 0 && compress_codec_parse_header(r->p.kind, r->head, &h) != 0)
 		rc = reader_corrupt(r, seq, r->offset, "bad block header");
 	if (rc == 0)
 		rc = reader_check_header(r, seq, &h);
@@ -257,9 +254,9 @@ reader_plain_next(struct reader *r, uint64_t seq, struct compress_slot *slot, in
 	size_t want = COMPRESS_BLOCK_DEFAULT_BYTES, got = 0;
 	int rc;
 
-	if (seq < r->expect->n_blocks && r->expect->blocks[seq].stored_bytes > 0 &&
-	    r->expect->blocks[seq].stored_bytes <= COMPRESS_BLOCK_MAX_BYTES)
-		want = (size_t)r->expect->blocks[seq].stored_bytes;
+	if (seq < r->p.expect->n_blocks && r->p.expect->blocks[seq].stored_bytes > 0 &&
+	    r->p.expect->blocks[seq].stored_bytes <= COMPRESS_BLOCK_MAX_BYTES)
+		want = (size_t)r->p.expect->blocks[seq].stored_bytes;
 	slot->in_len = 0;
 	rc = reader_read_into(r, slot, want, &got);
 	slot->raw_bytes = got;
@@ -281,13 +278,13 @@ reader_submit(struct reader *r, uint64_t seq, struct compress_slot *slot)
 	slot->expect = NULL;
 	slot->rc = 0;
 	slot->err[0] = '\0';
-	if (r->expect->n_blocks > 0 && (slot->flags & COMPRESS_FLAG_END) == 0) {
-		if (seq >= r->expect->n_blocks) {
+	if (r->p.expect->n_blocks > 0 && (slot->flags & COMPRESS_FLAG_END) == 0) {
+		if (seq >= r->p.expect->n_blocks) {
 			snprintf(what, sizeof(what), "the manifest lists only %zu blocks",
-			         r->expect->n_blocks);
+			         r->p.expect->n_blocks);
 			return reader_corrupt(r, seq, r->offset, what);
 		}
-		slot->expect = &r->expect->blocks[seq];
+		slot->expect = &r->p.expect->blocks[seq];
 	}
 	r->offset += slot->in_len;
 	compress_ring_submit(r->ring, seq);
@@ -370,7 +367,7 @@ reader_compare_hex(struct reader *r, const char *what, const char *got, const ch
 static int
 reader_check_totals(struct reader *r, struct compress_stats *got)
 {
-	const struct compress_expect *e = r->expect;
+	const struct compress_expect *e = r->p.expect;
 	int rc;
 
 	rc = compress_tally_finish(&r->tally, got);
@@ -403,20 +400,21 @@ reader_run(struct reader *r)
 	rc = reader_read_head(r);
 	if (rc != 0)
 		return rc;
-	if (r->head_len < r->header_bytes || r->expect->n_blocks > 0 ||
-	    compress_codec_parse_header(r->kind, r->head, &h) != CT_ENOENT)
+	if (r->head_len < r->header_bytes || r->p.expect->n_blocks > 0 ||
+	    compress_codec_parse_header(r->p.kind, r->head, &h) != CT_ENOENT)
 		return reader_run_blocks(r);
-	return compress_stream_verify(&r->in, r->kind, r->head, r->head_len, r->data_cb, r->cb_ctx,
-	                              r->err, sizeof(r->err));
+	return compress_stream_verify(&r->in, &r->p, r->head, r->head_len, r->err, sizeof(r->err));
 }
 
 static int
 reader_init(struct reader *r, int n_threads)
 {
+	struct compress_ring_params ring = {
+	    .job_cb = reader_job, .state_free_cb = compress_codec_state_free, .ctx = r};
 	int rc;
 
 	/* Through a stage the file differs from the stream even for "none". */
-	rc = compress_tally_init(&r->tally, r->kind == COMPRESS_NONE && r->in.stage.pull == NULL);
+	rc = compress_tally_init(&r->tally, r->p.kind == COMPRESS_NONE && r->in.stage.pull == NULL);
 	if (rc != 0) {
 		snprintf(r->err, sizeof(r->err), "out of memory for SHA-256 state");
 		return rc;
@@ -424,45 +422,31 @@ reader_init(struct reader *r, int n_threads)
 	if (n_threads == 0)
 		n_threads = compress_ring_default_threads();
 	(void)posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	return compress_ring_new(2 * (size_t)n_threads + 1, n_threads, reader_job,
-	                         compress_codec_state_free, r, &r->ring, r->err, sizeof(r->err));
+	ring.n_slots = 2 * (size_t)n_threads + 1;
+	ring.n_threads = n_threads;
+	return compress_ring_new(&ring, &r->ring, r->err, sizeof(r->err));
 }
 
 int
-compress_file_verify(int in_fd, enum compress_kind kind, const struct compress_expect *expect,
-                     int n_threads, compress_data_cb data_cb, void *cb_ctx,
-                     struct compress_stats *st, char *err, size_t err_size)
-{
-	return compress_file_verify_staged(in_fd, NULL, kind, expect, n_threads, data_cb, cb_ctx,
-	                                   st, err, err_size);
-}
-
-int
-compress_file_verify_staged(int in_fd, const struct compress_in_stage *stage,
-                            enum compress_kind kind, const struct compress_expect *expect,
-                            int n_threads, compress_data_cb data_cb, void *cb_ctx,
-                            struct compress_stats *st, char *err, size_t err_size)
+compress_file_verify(int in_fd, const struct compress_verify_params *p, struct compress_stats *st,
+                     char *err, size_t err_size)
 {
 	struct compress_stats got = {0};
-	struct reader r = {0};
+	struct reader r = {.fd = in_fd, .p = *p};
 	int rc;
 
-	if (!compress_codec_is_valid(kind) || n_threads < 0 || n_threads > 64) {
+	if (!compress_codec_is_valid(p->kind) || p->n_threads < 0 || p->n_threads > 64) {
 		fdio_errf(err, err_size, "invalid compression kind %d or thread count %d",
-		              (int)kind, n_threads);
+		          (int)p->kind, p->n_threads);
 		return CT_EINVAL;
 	}
-	r.fd = in_fd;
-	r.in.fd = in_fd;
-	r.in.tally = &r.tally;
-	if (stage != NULL)
-		r.in.stage = *stage;
-	r.kind = kind;
-	r.header_bytes = compress_codec_header_bytes(kind);
-	r.expect = expect != NULL ? expect : &no_expect;
-	r.data_cb = data_cb;
-	r.cb_ctx = cb_ctx;
-	rc = reader_init(&r, n_threads);
+	r.in = (struct compress_input){.fd = in_fd, .tally = &r.tally};
+	if (p->stage != NULL)
+		r.in.stage = *p->stage;
+	if (p->expect == NULL)
+		r.p.expect = &no_expect;
+	r.header_bytes = compress_codec_header_bytes(p->kind);
+	rc = reader_init(&r, p->n_threads);
 	if (rc == 0)
 		rc = reader_run(&r);
 	/* Stop the workers before anything they might touch goes away. */

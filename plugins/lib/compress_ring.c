@@ -111,9 +111,8 @@ ring_start_threads(struct compress_ring *r, int n_threads, char *err, size_t err
 }
 
 int
-compress_ring_new(size_t n_slots, int n_threads, compress_ring_job_cb job_cb,
-                  compress_ring_state_free_cb state_free_cb, void *ctx, struct compress_ring **out,
-                  char *err, size_t err_size)
+compress_ring_new(const struct compress_ring_params *p, struct compress_ring **out, char *err,
+                  size_t err_size)
 {
 	struct compress_ring *r;
 	int rc;
@@ -124,16 +123,16 @@ compress_ring_new(size_t n_slots, int n_threads, compress_ring_job_cb job_cb,
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->work_cv, NULL);
 	pthread_cond_init(&r->done_cv, NULL);
-	r->n_slots = n_slots;
-	r->job_cb = job_cb;
-	r->state_free_cb = state_free_cb;
-	r->ctx = ctx;
-	r->slots = calloc(n_slots, sizeof(*r->slots));
-	r->states = calloc(n_slots, sizeof(*r->states));
-	r->threads = calloc((size_t)n_threads, sizeof(*r->threads));
+	r->n_slots = p->n_slots;
+	r->job_cb = p->job_cb;
+	r->state_free_cb = p->state_free_cb;
+	r->ctx = p->ctx;
+	r->slots = calloc(p->n_slots, sizeof(*r->slots));
+	r->states = calloc(p->n_slots, sizeof(*r->states));
+	r->threads = calloc((size_t)p->n_threads, sizeof(*r->threads));
 	if (r->slots == NULL || r->states == NULL || r->threads == NULL)
 		goto nomem;
-	rc = ring_start_threads(r, n_threads, err, err_size);
+	rc = ring_start_threads(r, p->n_threads, err, err_size);
 	if (rc != 0) {
 		compress_ring_free(r);
 		return rc;

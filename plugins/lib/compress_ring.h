@@ -48,11 +48,19 @@ struct compress_ring;
 /* One thread per CPU the process may run on, at least 1, at most 64. */
 int compress_ring_default_threads(void);
 
-/* Starts `n_threads` workers over `n_slots` empty slots.  Returns 0 and sets
- * *out, or CT_ENOMEM / CT_ESYS with a message. */
-int compress_ring_new(size_t n_slots, int n_threads, compress_ring_job_cb job_cb,
-                      compress_ring_state_free_cb state_free_cb, void *ctx,
-                      struct compress_ring **out, char *err, size_t err_size);
+/* A ring's shape and its job, in one struct as the writer's parameters. */
+struct compress_ring_params {
+	size_t n_slots;
+	int n_threads; /* 1 or more */
+	compress_ring_job_cb job_cb;
+	compress_ring_state_free_cb state_free_cb;
+	void *ctx; /* the job's, passed to every call */
+};
+
+/* Starts p->n_threads workers over p->n_slots empty slots (`p` is copied).
+ * Returns 0 and sets *out, or CT_ENOMEM / CT_ESYS with a message. */
+int compress_ring_new(const struct compress_ring_params *p, struct compress_ring **out, char *err,
+                      size_t err_size);
 
 size_t compress_ring_size(const struct compress_ring *r);
 

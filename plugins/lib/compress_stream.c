@@ -179,12 +179,18 @@ stream_zstd(struct stream *s, ZSTD_DCtx *d)
 }
 
 int
-compress_stream_verify(struct compress_input *in, enum compress_kind kind,
-                       const unsigned char *prefix, size_t prefix_len, compress_data_cb data_cb,
-                       void *cb_ctx, char *err, size_t err_size)
+compress_stream_verify(struct compress_input *in, const struct compress_verify_params *p,
+                       const unsigned char *prefix, size_t prefix_len, char *err, size_t err_size)
 {
-	struct stream s = {in,     prefix, prefix_len, 0,   in->tally, data_cb,
-	                   cb_ctx, NULL,   NULL,       err, err_size};
+	struct stream s = {.input = in,
+	                   .prefix = prefix,
+	                   .prefix_len = prefix_len,
+	                   .tally = in->tally,
+	                   .data_cb = p->data_cb,
+	                   .cb_ctx = p->data_ctx,
+	                   .err = err,
+	                   .err_size = err_size};
+	enum compress_kind kind = p->kind;
 	ZSTD_DCtx *d = NULL;
 	int rc = CT_ENOMEM;
 

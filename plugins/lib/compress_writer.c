@@ -106,12 +106,13 @@ writer_emit_cb(void *ctx, const void *buf, size_t len)
 static int
 writer_send(struct compress_writer *w, const void *buf, size_t len, int is_end)
 {
+	const struct compress_sink to = {writer_emit_cb, w};
+
 	w->io_err[0] = '\0';
 	w->stream_bytes += len;
 	if (w->stage.push == NULL)
 		return writer_emit_cb(w, buf, len);
-	return w->stage.push(w->stage.ctx, buf, len, is_end, writer_emit_cb, w, w->io_err,
-	                     sizeof(w->io_err));
+	return w->stage.push(w->stage.ctx, buf, len, is_end, &to, w->io_err, sizeof(w->io_err));
 }
 
 static int
@@ -199,39 +200,58 @@ writer_submit(struct compress_writer *w, unsigned flags)
 }
 
 static int
-writer_check_args(enum compress_kind kind, int level, int n_threads, size_t block_bytes,
-                  int *resolved_level, char *err, size_t err_size)
+writer_check_params(const struct compress_writer_params *p, int *resolved_level, char *err,
+                    size_t err_size)
 {
-	if (!compress_codec_is_valid(kind)) {
-		fdio_errf(err, err_size, "unknown compression kind %d", (int)kind);
+	if (!compress_codec_is_valid(p->kind)) {
+		fdio_errf(err, err_size, "unknown compression kind %d", (int)p->kind);
 		return CT_EINVAL;
 	}
-	if (n_threads < 0 || n_threads > 64) {
-		fdio_errf(err, err_size, "compression threads %d out of range 0..64",
-		              n_threads);
+	if (p->n_threads < 0 || p->n_threads > 64) {
+		fdio_errf(err, err_size, "compression threads %d out of range 0..64", p->n_threads);
 		return CT_EINVAL;
 	}
-	if (block_bytes != 0 &&
-	    (block_bytes < COMPRESS_BLOCK_MIN_BYTES || block_bytes > COMPRESS_BLOCK_MAX_BYTES)) {
-		fdio_errf(err, err_size, "block size %zu out of range %zu..%zu", block_bytes,
-		              COMPRESS_BLOCK_MIN_BYTES, COMPRESS_BLOCK_MAX_BYTES);
+	if (p->block_bytes != 0 && (p->block_bytes < COMPRESS_BLOCK_MIN_BYTES ||
+	                            p->block_bytes > COMPRESS_BLOCK_MAX_BYTES)) {
+		fdio_errf(err, err_size, "block size %zu out of range %zu..%zu", p->block_bytes,
+		          COMPRESS_BLOCK_MIN_BYTES, COMPRESS_BLOCK_MAX_BYTES);
 		return CT_EINVAL;
 	}
-	return compress_codec_level(kind, level, resolved_level, err, err_size);
+	return compress_codec_level(p->kind, p->level, resolved_level, err, err_size);
+}
+
+/* The digests, the ring of workers and the first block to fill. */
+static int
+writer_start(struct compress_writer *w, int n_threads, char *err, size_t err_size)
+{
+	struct compress_ring_params ring = {
+	    .job_cb = writer_job, .state_free_cb = compress_codec_state_free, .ctx = w};
+	int rc;
+
+	if (n_threads == 0)
+		n_threads = compress_ring_default_threads();
+	/* Through a stage the file differs from the stream even for "none". */
+	rc = compress_tally_init(&w->tally, w->kind == COMPRESS_NONE && w->stage.push == NULL);
+	if (rc != 0) {
+		fdio_errf(err, err_size, "out of memory for SHA-256 state");
+		return rc;
+	}
+	/* Two slots per thread keep every worker busy while the caller fills
+	 * one more and waits for the oldest. */
+	ring.n_slots = 2 * (size_t)n_threads + 1;
+	ring.n_threads = n_threads;
+	rc = compress_ring_new(&ring, &w->ring, err, err_size);
+	if (rc != 0)
+		return rc;
+	rc = writer_next_fill(w);
+	if (rc != 0)
+		fdio_errf(err, err_size, "%s", w->err);
+	return rc;
 }
 
 int
-compress_writer_new(int out_fd, enum compress_kind kind, int level, int n_threads,
-                    size_t block_bytes, struct compress_writer **out, char *err, size_t err_size)
-{
-	return compress_writer_new_staged(out_fd, NULL, kind, level, n_threads, block_bytes, out,
-	                                  err, err_size);
-}
-
-int
-compress_writer_new_staged(int out_fd, const struct compress_out_stage *stage,
-                           enum compress_kind kind, int level, int n_threads, size_t block_bytes,
-                           struct compress_writer **out, char *err, size_t err_size)
+compress_writer_new(int out_fd, const struct compress_writer_params *p,
+                    struct compress_writer **out, char *err, size_t err_size)
 {
 	struct compress_writer *w = NULL;
 	int rc;
@@ -241,32 +261,16 @@ compress_writer_new_staged(int out_fd, const struct compress_out_stage *stage,
 		fdio_errf(err, err_size, "out of memory for the compression writer");
 		return CT_ENOMEM;
 	}
-	rc = writer_check_args(kind, level, n_threads, block_bytes, &w->level, err, err_size);
+	rc = writer_check_params(p, &w->level, err, err_size);
 	if (rc != 0)
 		goto out;
 	w->fd = out_fd;
-	w->kind = kind;
-	if (stage != NULL)
-		w->stage = *stage;
-	w->block_bytes = block_bytes != 0 ? block_bytes : COMPRESS_BLOCK_DEFAULT_BYTES;
-	if (n_threads == 0)
-		n_threads = compress_ring_default_threads();
-	/* Through a stage the file differs from the stream even for "none". */
-	rc = compress_tally_init(&w->tally, kind == COMPRESS_NONE && w->stage.push == NULL);
-	if (rc != 0) {
-		fdio_errf(err, err_size, "out of memory for SHA-256 state");
-		goto out;
-	}
-	/* Two slots per thread keep every worker busy while the caller fills
-	 * one more and waits for the oldest. */
-	rc = compress_ring_new(2 * (size_t)n_threads + 1, n_threads, writer_job,
-	                       compress_codec_state_free, w, &w->ring, err, err_size);
-	if (rc != 0)
-		goto out;
-	rc = writer_next_fill(w);
-	if (rc != 0)
-		fdio_errf(err, err_size, "%s", w->err);
-	else
+	w->kind = p->kind;
+	if (p->stage != NULL)
+		w->stage = *p->stage;
+	w->block_bytes = p->block_bytes != 0 ? p->block_bytes : COMPRESS_BLOCK_DEFAULT_BYTES;
+	rc = writer_start(w, p->n_threads, err, err_size);
+	if (rc == 0)
 		w->wb = writeback_start(out_fd);
 out:
 	if (rc != 0) {

@@ -141,23 +141,23 @@ int crypt_writer_new(const struct crypt_public_key *pk, struct crypt_writer **ou
 
 /*
  * Encrypts `len` bytes of plaintext (`buf` stays the caller's) and passes
- * the file's bytes to `emit` as they are ready: first the header, then whole
- * chunks, batched into pieces of up to 1 MiB.  With `is_end` set, the call
- * also encrypts what is buffered as the FINAL chunk and flushes everything;
- * the writer then takes no more bytes.  `emit` must be the same function and
- * context on every call.
+ * the file's bytes to to->emit as they are ready: first the header, then
+ * whole chunks, batched into pieces of up to 1 MiB.  With `is_end` set, the
+ * call also encrypts what is buffered as the FINAL chunk and flushes
+ * everything; the writer then takes no more bytes.  `to` must name the same
+ * function and context on every call.
  *
- * Returns 0, the first non-zero value of `emit`, CT_EINVAL (after the end),
- * or CT_ENOMEM.  After an error every later call returns CT_EINVAL.
+ * Returns 0, the first non-zero value of to->emit, CT_EINVAL (after the
+ * end), or CT_ENOMEM.  After an error every later call returns CT_EINVAL.
  */
 int crypt_writer_push(struct crypt_writer *w, const void *buf, size_t len, int is_end,
-                      crypt_data_cb *emit, void *emit_ctx, char *err, size_t err_size);
+                      const struct compress_sink *to, char *err, size_t err_size);
 
 /*
  * Makes `w` the output stage of a compression writer (compress.h): pass
- * *stage to compress_writer_new_staged(), which then writes ciphertext to
- * its file and reports the SHA-256 and length of that ciphertext file.  `w`
- * must outlive the compression writer.
+ * stage as compress_writer_params.stage to compress_writer_new(), which
+ * then writes ciphertext to its file and reports the SHA-256 and length of
+ * that ciphertext file.  `w` must outlive the compression writer.
  */
 void crypt_writer_out_stage(struct crypt_writer *w, struct compress_out_stage *stage);
 
@@ -187,7 +187,7 @@ struct crypt_reader;
 /*
  * Starts a decryption with `sk` (borrowed: it must outlive the reader).
  * The reader pulls the encrypted file from a source (crypt_reader_pull) or
- * serves as the input stage of compress_file_verify_staged().  Returns 0
+ * serves as the input stage of compress_file_verify().  Returns 0
  * and sets *out (free with crypt_reader_free()), or CT_ENOMEM.
  */
 int crypt_reader_new(const struct crypt_secret_key *sk, struct crypt_reader **out, char *err,
@@ -195,7 +195,7 @@ int crypt_reader_new(const struct crypt_secret_key *sk, struct crypt_reader **ou
 
 /*
  * Fills `buf` with up to `len` bytes of authenticated plaintext, reading the
- * encrypted file from `src` (which reads the file's bytes in order; *got
+ * encrypted file from `from` (which reads the file's bytes in order; *got
  * less than asked only at its end).  *got is less than `len` only at the end
  * of the plaintext, which comes only after the FINAL chunk authenticated and
  * the file ended right behind it.
@@ -207,9 +207,10 @@ int crypt_reader_new(const struct crypt_secret_key *sk, struct crypt_reader **ou
  * After an error every later call returns it again.
  */
 int crypt_reader_pull(struct crypt_reader *r, void *buf, size_t len, size_t *got,
-                      compress_pull_cb *src, void *src_ctx, char *err, size_t err_size);
+                      const struct compress_source *from, char *err, size_t err_size);
 
-/* Makes `r` the input stage of compress_file_verify_staged(): the verifier
+/* Makes `r` the input stage of compress_file_verify() (as
+ * compress_verify_params.stage): the verifier
  * then hashes the encrypted file as it is on disk and checks the decrypted,
  * still compressed stream block by block.  `r` must outlive the verify. */
 void crypt_reader_in_stage(struct crypt_reader *r, struct compress_in_stage *stage);

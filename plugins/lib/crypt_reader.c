@@ -40,12 +40,6 @@ struct crypt_reader {
 	char err[320];
 };
 
-/* The source a step reads through. */
-struct reader_src {
-	compress_pull_cb *pull;
-	void *ctx;
-};
-
 static int reader_fail(struct crypt_reader *r, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -63,7 +57,7 @@ reader_fail(struct crypt_reader *r, int rc, const char *fmt, ...)
 
 /* Reads up to `len` bytes of the file; *got is short only at its end. */
 static int
-reader_read(struct crypt_reader *r, const struct reader_src *src, void *buf, size_t len,
+reader_read(struct crypt_reader *r, const struct compress_source *src, void *buf, size_t len,
             size_t *got)
 {
 	int rc;
@@ -102,7 +96,7 @@ reader_open_key(struct crypt_reader *r, const struct crypt_header *h)
 }
 
 static int
-reader_step_header(struct crypt_reader *r, const struct reader_src *src)
+reader_step_header(struct crypt_reader *r, const struct compress_source *src)
 {
 	struct crypt_header h;
 	size_t got;
@@ -132,7 +126,7 @@ reader_step_header(struct crypt_reader *r, const struct reader_src *src)
 
 /* Reads chunk n_chunks's length prefix and stored bytes into r->cipher. */
 static int
-reader_read_chunk(struct crypt_reader *r, const struct reader_src *src, size_t *cipher_len)
+reader_read_chunk(struct crypt_reader *r, const struct compress_source *src, size_t *cipher_len)
 {
 	uint64_t at = r->offset;
 	unsigned char prefix[4];
@@ -173,7 +167,7 @@ reader_read_chunk(struct crypt_reader *r, const struct reader_src *src, size_t *
 }
 
 static int
-reader_step_chunk(struct crypt_reader *r, const struct reader_src *src)
+reader_step_chunk(struct crypt_reader *r, const struct compress_source *src)
 {
 	uint64_t at = r->offset;
 	unsigned long long plain_len = 0;
@@ -208,7 +202,7 @@ reader_step_chunk(struct crypt_reader *r, const struct reader_src *src)
 
 /* After FINAL the file must end: bytes behind it were not written by us. */
 static int
-reader_step_end(struct crypt_reader *r, const struct reader_src *src)
+reader_step_end(struct crypt_reader *r, const struct compress_source *src)
 {
 	unsigned char byte;
 	size_t got;
@@ -224,7 +218,7 @@ reader_step_end(struct crypt_reader *r, const struct reader_src *src)
 	return rc;
 }
 
-typedef int reader_step_fn(struct crypt_reader *r, const struct reader_src *src);
+typedef int reader_step_fn(struct crypt_reader *r, const struct compress_source *src);
 
 /* What to do next, by phase. */
 static reader_step_fn *const reader_steps[] = {
@@ -234,16 +228,15 @@ static reader_step_fn *const reader_steps[] = {
 };
 
 int
-crypt_reader_pull(struct crypt_reader *r, void *buf, size_t len, size_t *got, compress_pull_cb *src,
-                  void *src_ctx, char *err, size_t err_size)
+crypt_reader_pull(struct crypt_reader *r, void *buf, size_t len, size_t *got,
+                  const struct compress_source *from, char *err, size_t err_size)
 {
-	const struct reader_src s = {src, src_ctx};
 	unsigned char *p = buf;
 	size_t n = 0, take;
 
 	while (n < len && r->rc == 0 && r->phase != PHASE_DONE) {
 		if (r->plain_pos == r->plain_len) {
-			(void)reader_steps[r->phase](r, &s);
+			(void)reader_steps[r->phase](r, from);
 			continue;
 		}
 		take = r->plain_len - r->plain_pos;
@@ -307,10 +300,10 @@ crypt_reader_free(struct crypt_reader *r)
 
 /* The compress_in_stage face of the reader. */
 static int
-reader_stage_pull(void *ctx, void *buf, size_t len, size_t *got, compress_pull_cb *src,
-                  void *src_ctx, char *err, size_t err_size)
+reader_stage_pull(void *ctx, void *buf, size_t len, size_t *got, const struct compress_source *from,
+                  char *err, size_t err_size)
 {
-	return crypt_reader_pull(ctx, buf, len, got, src, src_ctx, err, err_size);
+	return crypt_reader_pull(ctx, buf, len, got, from, err, err_size);
 }
 
 void
@@ -326,6 +319,7 @@ decrypt_run(struct crypt_reader *r, int in_fd, crypt_data_cb *cb, void *ctx, cha
             size_t err_size)
 {
 	struct crypt_fd_source src = {in_fd, 0};
+	const struct compress_source from = {crypt_fd_source_pull_cb, &src};
 	unsigned char *buf = malloc(CRYPT_CHUNK_BYTES);
 	size_t got = CRYPT_CHUNK_BYTES;
 	int rc = buf == NULL ? CT_ENOMEM : 0;
@@ -333,8 +327,7 @@ decrypt_run(struct crypt_reader *r, int in_fd, crypt_data_cb *cb, void *ctx, cha
 	if (rc != 0)
 		fdio_errf(err, err_size, "out of memory");
 	while (rc == 0 && got == CRYPT_CHUNK_BYTES) {
-		rc = crypt_reader_pull(r, buf, CRYPT_CHUNK_BYTES, &got, crypt_fd_source_pull_cb,
-		                       &src, err, err_size);
+		rc = crypt_reader_pull(r, buf, CRYPT_CHUNK_BYTES, &got, &from, err, err_size);
 		if (rc == 0 && got > 0)
 			rc = cb(ctx, buf, got);
 		if (rc != 0 && r->rc == 0)

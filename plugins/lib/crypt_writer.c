@@ -48,12 +48,12 @@ writer_seal_chunk(struct crypt_writer *w, const unsigned char *m, size_t len, un
 }
 
 static int
-writer_flush(struct crypt_writer *w, crypt_data_cb *emit, void *emit_ctx)
+writer_flush(struct crypt_writer *w, const struct compress_sink *to)
 {
 	int rc = 0;
 
 	if (w->out_len > 0)
-		rc = emit(emit_ctx, w->out, w->out_len);
+		rc = to->emit(to->ctx, w->out, w->out_len);
 	w->out_len = 0;
 	return rc;
 }
@@ -62,8 +62,8 @@ writer_flush(struct crypt_writer *w, crypt_data_cb *emit, void *emit_ctx)
  * chunk left at the end always holds fewer than CRYPT_CHUNK_BYTES: the
  * format's promise that only the final chunk is short. */
 static int
-writer_take(struct crypt_writer *w, const unsigned char *p, size_t len, crypt_data_cb *emit,
-            void *emit_ctx)
+writer_take(struct crypt_writer *w, const unsigned char *p, size_t len,
+            const struct compress_sink *to)
 {
 	size_t n;
 	int rc;
@@ -86,7 +86,7 @@ writer_take(struct crypt_writer *w, const unsigned char *p, size_t len, crypt_da
 			w->plain_len = 0;
 		}
 		if (w->out_len >= BATCH_BYTES) {
-			rc = writer_flush(w, emit, emit_ctx);
+			rc = writer_flush(w, to);
 			if (rc != 0)
 				return rc;
 		}
@@ -96,7 +96,7 @@ writer_take(struct crypt_writer *w, const unsigned char *p, size_t len, crypt_da
 
 int
 crypt_writer_push(struct crypt_writer *w, const void *buf, size_t len, int is_end,
-                  crypt_data_cb *emit, void *emit_ctx, char *err, size_t err_size)
+                  const struct compress_sink *to, char *err, size_t err_size)
 {
 	int rc;
 
@@ -106,15 +106,15 @@ crypt_writer_push(struct crypt_writer *w, const void *buf, size_t len, int is_en
 		                      : "write after the end of encryption");
 		return CT_EINVAL;
 	}
-	/* An error from `emit` is the emitter's to describe: err stays as it
+	/* An error from `to` is the emitter's to describe: err stays as it
 	 * left it. */
-	rc = writer_take(w, buf, len, emit, emit_ctx);
+	rc = writer_take(w, buf, len, to);
 	if (rc == 0 && is_end) {
 		writer_seal_chunk(w, w->plain, w->plain_len,
 		                  crypto_secretstream_xchacha20poly1305_TAG_FINAL);
 		w->plain_len = 0;
 		w->is_ended = 1;
-		rc = writer_flush(w, emit, emit_ctx);
+		rc = writer_flush(w, to);
 	}
 	w->rc = rc;
 	return rc;
@@ -181,10 +181,10 @@ crypt_writer_free(struct crypt_writer *w)
 
 /* The compress_out_stage face of the writer. */
 static int
-writer_stage_push(void *ctx, const void *buf, size_t len, int is_end, compress_emit_cb *emit,
-                  void *emit_ctx, char *err, size_t err_size)
+writer_stage_push(void *ctx, const void *buf, size_t len, int is_end,
+                  const struct compress_sink *to, char *err, size_t err_size)
 {
-	return crypt_writer_push(ctx, buf, len, is_end, emit, emit_ctx, err, err_size);
+	return crypt_writer_push(ctx, buf, len, is_end, to, err, err_size);
 }
 
 void
@@ -212,6 +212,7 @@ crypt_encrypt_fd(int in_fd, int out_fd, const struct crypt_public_key *pk, char 
                  size_t err_size)
 {
 	struct fd_sink sink = {out_fd, ""};
+	const struct compress_sink to = {fd_sink_cb, &sink};
 	struct crypt_writer *w = NULL;
 	unsigned char *buf = NULL;
 	uint64_t in_offset = 0;
@@ -228,8 +229,7 @@ crypt_encrypt_fd(int in_fd, int out_fd, const struct crypt_public_key *pk, char 
 		                        sizeof(sink.err));
 		in_offset += got;
 		if (rc == 0)
-			rc = crypt_writer_push(w, buf, got, got < BATCH_BYTES, fd_sink_cb, &sink,
-			                       err, err_size);
+			rc = crypt_writer_push(w, buf, got, got < BATCH_BYTES, &to, err, err_size);
 		if (got < BATCH_BYTES)
 			break;
 	}

@@ -1,6 +1,6 @@
 /*
  * fdio.h — whole reads and whole writes on a file descriptor or socket,
- * and one line of error text: what libctcompress, libctcrypt, libctarchive
+ * and one line of error text: what libctcompress, libctcrypt, libcttartree
  * and libctbackup all need.
  *
  * Header-only on purpose.  They are separate convenience libraries: the

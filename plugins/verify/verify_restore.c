@@ -19,6 +19,7 @@
 
 #include <caretaker/errors.h>
 
+#include "monotonic.h"
 #include "pgquery.h"
 #include "verify.h"
 
@@ -64,11 +65,11 @@ scratch_drop(struct verify_restore *r, char *detail, size_t detail_size)
 
 /* template0, in the encoding the dumped database had. */
 static int
-scratch_create(struct verify_restore *r, const struct manifest *m, char *detail,
-               size_t detail_size)
+scratch_create(struct verify_restore *r, const struct manifest *m, char *detail, size_t detail_size)
 {
 	char *ident = PQescapeIdentifier(r->admin, r->scratch, strlen(r->scratch));
-	char *enc = m->encoding ? PQescapeLiteral(r->admin, m->encoding, strlen(m->encoding)) : NULL;
+	char *enc =
+	    m->encoding ? PQescapeLiteral(r->admin, m->encoding, strlen(m->encoding)) : NULL;
 	char sql[256];
 	int rc = CT_ENOMEM;
 
@@ -85,12 +86,12 @@ scratch_create(struct verify_restore *r, const struct manifest *m, char *detail,
 }
 
 static int
-restore_connect(struct verify_state *v, struct verify_restore *r, char *detail,
+restore_connect(struct verify_host *h, const char *conninfo, struct verify_restore *r, char *detail,
                 size_t detail_size)
 {
 	char *msg = NULL;
 
-	if (v->ct->pg_connect(v->t, v->o.restore_conninfo, &r->admin) != 0) {
+	if (h->ct->pg_connect(h->t, conninfo, &r->admin) != 0) {
 		snprintf(detail, detail_size, "cannot connect to the restore server (see the log)");
 		return CT_EPG;
 	}
@@ -98,8 +99,7 @@ restore_connect(struct verify_state *v, struct verify_restore *r, char *detail,
 	if (pgquery_exec(r->admin, "SET client_min_messages = warning", NULL, NULL, NULL, detail,
 	                 detail_size) != 0)
 		return CT_EPG;
-	r->opts = v->o.restore_conninfo ? PQconninfoParse(v->o.restore_conninfo, &msg)
-	                                : PQconninfo(r->admin);
+	r->opts = conninfo ? PQconninfoParse(conninfo, &msg) : PQconninfo(r->admin);
 	if (r->opts != NULL)
 		return 0;
 	snprintf(detail, detail_size, "restore_conninfo: %s", msg ? msg : "out of memory");
@@ -109,14 +109,14 @@ restore_connect(struct verify_state *v, struct verify_restore *r, char *detail,
 
 /* psql or pg_restore for the restore server, and new enough for the dump. */
 static int
-restore_find(struct verify_state *v, const struct manifest *m, struct verify_restore *r,
+restore_find(const char *pg_bindir, const struct manifest *m, struct verify_restore *r,
              char *detail, size_t detail_size)
 {
 	const char *prog = strcmp(m->format, "custom") == 0 ? "pg_restore" : "psql";
 	int dump_num = 0, rc;
 
-	rc = pgtools_find(prog, v->o.pg_bindir, PQserverVersion(r->admin), &r->prog, detail,
-	                  detail_size);
+	rc =
+	    pgtools_find(prog, pg_bindir, PQserverVersion(r->admin), &r->prog, detail, detail_size);
 	if (rc == 0 && m->pg_dump_version != NULL &&
 	    pgtools_version_parse(m->pg_dump_version, &dump_num) == 0)
 		rc = pgtools_version_check(r->prog.path, r->prog.version_num, dump_num, detail,
@@ -125,52 +125,56 @@ restore_find(struct verify_state *v, const struct manifest *m, struct verify_res
 }
 
 static int
-restore_spawn(struct verify_state *v, const struct manifest *m, struct verify_restore *r,
+restore_spawn(struct verify_host *h, const struct manifest *m, struct verify_restore *r,
               char *detail, size_t detail_size)
 {
 	struct pgtools_env *env = NULL;
 	char app[160], dbarg[2048];
 	int rc;
 
-	snprintf(app, sizeof(app), "caretaker/%s/restore", v->ct->job_name(v->t));
+	snprintf(app, sizeof(app), "caretaker/%s/restore", h->ct->job_name(h->t));
 	rc = pgtools_env_new(r->opts, r->scratch, app, &env, detail, detail_size);
 	if (rc != 0)
 		return rc;
 	snprintf(dbarg, sizeof(dbarg), "--dbname=%s", pgtools_env_dbname_arg(env));
 	if (strcmp(m->format, "custom") == 0) {
-		char *const argv[] = {r->prog.path, "--no-password", "--exit-on-error", dbarg, NULL};
+		char *const argv[] = {r->prog.path, "--no-password", "--exit-on-error", dbarg,
+		                      NULL};
 
 		rc = pgtools_spawn(r->prog.path, argv, pgtools_env_envp(env),
-		                   PGTOOLS_STDIN | PGTOOLS_STDERR_BUFFER, &r->child, detail, detail_size);
+		                   PGTOOLS_STDIN | PGTOOLS_STDERR_BUFFER, &r->child, detail,
+		                   detail_size);
 	} else {
-		char *const argv[] = {r->prog.path, "-X", "-q", "--no-password", "-v",
-		                      "ON_ERROR_STOP=1", "-f", "-", NULL};
+		char *const argv[] = {
+		    r->prog.path, "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1",
+		    "-f",         "-",  NULL};
 
 		rc = pgtools_spawn(r->prog.path, argv, pgtools_env_envp(env),
-		                   PGTOOLS_STDIN | PGTOOLS_STDERR_BUFFER, &r->child, detail, detail_size);
+		                   PGTOOLS_STDIN | PGTOOLS_STDERR_BUFFER, &r->child, detail,
+		                   detail_size);
 	}
 	pgtools_env_free(env);
 	return rc;
 }
 
 int
-verify_restore_begin(struct verify_state *v, const struct manifest *m, struct verify_restore *r,
-                     char *detail, size_t detail_size)
+verify_restore_begin(struct verify_host *h, const struct verify_opts *o, const struct manifest *m,
+                     struct verify_restore *r, char *detail, size_t detail_size)
 {
 	int rc;
 
 	r->child = (struct pgtools_child){0, -1, -1, -1, 0};
-	r->seconds = backupcheck_now();
-	scratch_name(v->ct->job_name(v->t), r->scratch, sizeof(r->scratch));
-	rc = restore_connect(v, r, detail, detail_size);
+	r->seconds = monotonic_seconds();
+	scratch_name(h->ct->job_name(h->t), r->scratch, sizeof(r->scratch));
+	rc = restore_connect(h, o->restore_conninfo, r, detail, detail_size);
 	if (rc == 0)
-		rc = restore_find(v, m, r, detail, detail_size);
+		rc = restore_find(o->pg_bindir, m, r, detail, detail_size);
 	if (rc == 0)
 		rc = scratch_drop(r, detail, detail_size); /* a killed run's leftover */
 	if (rc == 0)
 		rc = scratch_create(r, m, detail, detail_size);
 	if (rc == 0)
-		rc = restore_spawn(v, m, r, detail, detail_size);
+		rc = restore_spawn(h, m, r, detail, detail_size);
 	return rc;
 }
 
@@ -186,7 +190,7 @@ verify_restore_feed_cb(const void *buf, size_t len, void *ctx)
 
 /* The restore program's verdict; its stderr goes to the report. */
 static int
-restore_wait(struct verify_state *v, struct verify_restore *r, char *detail, size_t detail_size)
+restore_wait(struct verify_host *h, struct verify_restore *r, char *detail, size_t detail_size)
 {
 	char said[4096], how[64];
 	size_t len;
@@ -199,7 +203,7 @@ restore_wait(struct verify_state *v, struct verify_restore *r, char *detail, siz
 	}
 	len = pgtools_read_stderr(&r->child, said, sizeof(said));
 	if (len > 0)
-		v->ct->add_output(v->t, "restore", said, len);
+		h->ct->add_output(h->t, "restore", said, len);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	pgtools_status_text(status, how, sizeof(how));
@@ -220,7 +224,7 @@ result_rows(const PGresult *res, const char *table)
 
 /* One finding per table that differs. */
 static void
-compare_counts(struct verify_state *v, const struct manifest *m, const PGresult *res,
+compare_counts(struct verify_host *h, const struct manifest *m, const PGresult *res,
                struct verify_restore *r)
 {
 	for (size_t i = 0; i < m->n_tables; i++) {
@@ -230,28 +234,29 @@ compare_counts(struct verify_state *v, const struct manifest *m, const PGresult 
 			continue;
 		r->n_differ++;
 		if (got < 0)
-			v->ct->add_finding(v->t, CT_SEV_ERROR, m->tables[i].name,
+			h->ct->add_finding(h->t, CT_SEV_ERROR, m->tables[i].name,
 			                   "missing after the restore; the manifest says %lld rows",
 			                   (long long)m->tables[i].rows);
 		else
-			v->ct->add_finding(v->t, CT_SEV_ERROR, m->tables[i].name,
-			                   "restored %lld rows, the manifest says %lld", (long long)got,
-			                   (long long)m->tables[i].rows);
+			h->ct->add_finding(h->t, CT_SEV_ERROR, m->tables[i].name,
+			                   "restored %lld rows, the manifest says %lld",
+			                   (long long)got, (long long)m->tables[i].rows);
 	}
 	for (int i = 0; i < PQntuples(res); i++) {
 		r->rows += strtoll(PQgetvalue(res, i, 1), NULL, 10);
 		if (manifest_table_rows(m, PQgetvalue(res, i, 0)) >= 0)
 			continue;
 		r->n_differ++;
-		v->ct->add_finding(v->t, CT_SEV_ERROR, PQgetvalue(res, i, 0),
-		                   "restored (%s rows) but not in the manifest", PQgetvalue(res, i, 1));
+		h->ct->add_finding(h->t, CT_SEV_ERROR, PQgetvalue(res, i, 0),
+		                   "restored (%s rows) but not in the manifest",
+		                   PQgetvalue(res, i, 1));
 	}
 	r->n_tables = (size_t)PQntuples(res);
 }
 
 /* Counts in the scratch database, on a connection of our own. */
 static int
-count_restored(struct verify_state *v, const struct manifest *m, struct verify_restore *r,
+count_restored(struct verify_host *h, const struct manifest *m, struct verify_restore *r,
                char *detail, size_t detail_size)
 {
 	PGresult *res = NULL;
@@ -269,10 +274,10 @@ count_restored(struct verify_state *v, const struct manifest *m, struct verify_r
 		}
 	}
 	if (rc == 0)
-		rc = pgquery_exec(c, pgquery_rowcount_sql, verify_should_stop, v, &res, detail,
+		rc = pgquery_exec(c, pgquery_rowcount_sql, verify_should_stop, h, &res, detail,
 		                  detail_size);
 	if (rc == 0)
-		compare_counts(v, m, res, r);
+		compare_counts(h, m, res, r);
 	PQclear(res);
 	PQfinish(c);
 	free(conninfo);
@@ -280,15 +285,15 @@ count_restored(struct verify_state *v, const struct manifest *m, struct verify_r
 }
 
 int
-verify_restore_end(struct verify_state *v, const struct manifest *m, struct verify_restore *r,
+verify_restore_end(struct verify_host *h, const struct manifest *m, struct verify_restore *r,
                    char *detail, size_t detail_size)
 {
 	int rc;
 
-	rc = restore_wait(v, r, detail, detail_size);
+	rc = restore_wait(h, r, detail, detail_size);
 	if (rc == 0)
-		rc = count_restored(v, m, r, detail, detail_size);
-	r->seconds = backupcheck_now() - r->seconds;
+		rc = count_restored(h, m, r, detail, detail_size);
+	r->seconds = monotonic_seconds() - r->seconds;
 	if (rc != 0)
 		return rc;
 	if (r->n_differ > 0) {
@@ -305,13 +310,13 @@ verify_restore_end(struct verify_state *v, const struct manifest *m, struct veri
 }
 
 void
-verify_restore_cleanup(struct verify_state *v, struct verify_restore *r)
+verify_restore_cleanup(struct verify_host *h, struct verify_restore *r)
 {
 	char detail[512];
 
 	pgtools_stop(&r->child);
 	if (r->is_created && scratch_drop(r, detail, sizeof(detail)) != 0)
-		v->ct->add_finding(v->t, CT_SEV_ERROR, r->scratch,
+		h->ct->add_finding(h->t, CT_SEV_ERROR, r->scratch,
 		                   "the scratch database could not be dropped: %s", detail);
 	r->is_created = 0;
 	PQconninfoFree(r->opts);

@@ -121,8 +121,13 @@ run_compress(enum compress_kind kind, int level, int threads, int block_kib)
 	buf = malloc(READ_BYTES);
 	rc = buf == NULL ? CT_ENOMEM : 0;
 	if (rc == 0)
-		rc = compress_writer_new(1, kind, level, threads, (size_t)block_kib << 10, &w, err,
-		                         sizeof(err));
+		rc = compress_writer_new(
+		    1,
+		    &(struct compress_writer_params){.kind = kind,
+		                                     .level = level,
+		                                     .n_threads = threads,
+		                                     .block_bytes = (size_t)block_kib << 10},
+		    &w, err, sizeof(err));
 	while (rc == 0 && (n = read(0, buf, READ_BYTES)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -153,7 +158,11 @@ run_verify(enum compress_kind kind, int threads)
 	char err[512] = "";
 	int rc;
 
-	rc = compress_file_verify(0, kind, NULL, threads, tail_cb, &t, &st, err, sizeof(err));
+	rc = compress_file_verify(
+	    0,
+	    &(struct compress_verify_params){
+	        .kind = kind, .n_threads = threads, .data_cb = tail_cb, .data_ctx = &t},
+	    &st, err, sizeof(err));
 	if (rc != 0) {
 		fprintf(stderr, "compress-file: %s\n", err);
 		return rc;

@@ -79,8 +79,10 @@ run_compress(const struct compress_out_stage *stage, enum compress_kind kind, in
 	ssize_t n;
 	int rc;
 
-	rc = compress_writer_new_staged(STDOUT_FILENO, stage, kind, 0, threads, 0, &w, err,
-	                                sizeof(err));
+	rc = compress_writer_new(
+	    STDOUT_FILENO,
+	    &(struct compress_writer_params){.kind = kind, .n_threads = threads, .stage = stage},
+	    &w, err, sizeof(err));
 	while (rc == 0 && buf != NULL && (n = read(STDIN_FILENO, buf, READ_BYTES)) > 0)
 		rc = compress_writer_write(w, buf, (size_t)n, err, sizeof(err));
 	if (rc == 0)
@@ -141,8 +143,10 @@ cmd_verify(const char *sec_path, const char *kind_name, const char *file_sha256)
 		return fail("setup", err);
 	crypt_reader_in_stage(r, &stage);
 	t0 = now_s();
-	rc = compress_file_verify_staged(STDIN_FILENO, &stage, kind, &expect, 0, NULL, NULL, &st,
-	                                 err, sizeof(err));
+	rc = compress_file_verify(
+	    STDIN_FILENO,
+	    &(struct compress_verify_params){.kind = kind, .expect = &expect, .stage = &stage}, &st,
+	    err, sizeof(err));
 	crypt_reader_free(r);
 	crypt_secret_key_free(sk);
 	if (rc != 0)

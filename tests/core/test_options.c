@@ -148,8 +148,16 @@ static int
 bind(const struct option_input *in, size_t n, struct arena *a, struct opt_set *set,
      struct diag_list *d)
 {
-	return options_bind(table, NULL, in, n, "/base", "job1", "plugin 't'", "f.ini", 1, a, set,
-			    d);
+	const struct options_bind_params p = {.table = table,
+	                                      .inputs = in,
+	                                      .n_inputs = n,
+	                                      .base_dir = "/base",
+	                                      .job = "job1",
+	                                      .owner = "plugin 't'",
+	                                      .section_file = "f.ini",
+	                                      .section_line = 1};
+
+	return options_bind(&p, a, set, d);
 }
 
 static void
@@ -216,9 +224,17 @@ test_bind_ignores_keys_of_the_skip_table(void **state)
 	struct arena *a = arena_new();
 	struct diag_list d = {0};
 	struct opt_set set;
+	const struct options_bind_params p = {.table = table,
+	                                      .skip = core,
+	                                      .inputs = in,
+	                                      .n_inputs = 2,
+	                                      .job = "j",
+	                                      .owner = "p",
+	                                      .section_file = "f",
+	                                      .section_line = 1};
 
 	(void)state;
-	assert_int_equal(options_bind(table, core, in, 2, NULL, "j", "p", "f", 1, a, &set, &d), 0);
+	assert_int_equal(options_bind(&p, a, &set, &d), 0);
 	assert_int_equal(d.n, 0);
 	diag_list_clear(&d);
 	arena_free(a);

@@ -82,7 +82,12 @@ write_backup(const char *path, enum compress_kind kind, const unsigned char *dat
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
 	assert_true(fd >= 0);
-	assert_int_equal(compress_writer_new(fd, kind, 0, 2, BLOCK, &w, err, sizeof(err)), 0);
+	assert_int_equal(compress_writer_new(fd,
+	                                     &(struct compress_writer_params){.kind = kind,
+	                                                                      .n_threads = 2,
+	                                                                      .block_bytes = BLOCK},
+	                                     &w, err, sizeof(err)),
+	                 0);
 	if (kind != COMPRESS_NONE)
 		assert_int_equal(compress_writer_leave_digests(w, err, sizeof(err)), 0);
 	assert_int_equal(compress_writer_write(w, data, len, err, sizeof(err)), 0);

@@ -96,6 +96,16 @@ temp_fd(void)
 		}                                                                                  \
 	} while (0)
 
+/* A writer of `kind` into `fd` with the tests' THREADS and BLOCK. */
+static int
+writer_new(int fd, enum compress_kind kind, struct compress_writer **w, char *err, size_t err_size)
+{
+	const struct compress_writer_params p = {
+	    .kind = kind, .n_threads = THREADS, .block_bytes = BLOCK};
+
+	return compress_writer_new(fd, &p, w, err, err_size);
+}
+
 /* Compresses `len` bytes into a new temp file; returns its fd at offset 0. */
 static int
 compress_to_fd(enum compress_kind kind, const void *data, size_t len, struct compress_stats *st)
@@ -106,7 +116,7 @@ compress_to_fd(enum compress_kind kind, const void *data, size_t len, struct com
 	size_t piece;
 	int fd = temp_fd();
 
-	assert_int_equal(compress_writer_new(fd, kind, 0, THREADS, BLOCK, &w, err, sizeof(err)), 0);
+	assert_int_equal(writer_new(fd, kind, &w, err, sizeof(err)), 0);
 	/* Odd-sized writes, so that blocks fill across write calls. */
 	for (size_t done = 0; done < len; done += piece) {
 		piece = len - done < 7777 ? len - done : 7777;
@@ -123,8 +133,13 @@ verify_fd(int fd, enum compress_kind kind, const struct compress_expect *expect,
           char *err, size_t err_size)
 {
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-	return compress_file_verify(fd, kind, expect, THREADS, collect_cb, out, NULL, err,
-	                            err_size);
+	return compress_file_verify(fd,
+	                            &(struct compress_verify_params){.kind = kind,
+	                                                             .n_threads = THREADS,
+	                                                             .expect = expect,
+	                                                             .data_cb = collect_cb,
+	                                                             .data_ctx = out},
+	                            NULL, err, err_size);
 }
 
 static void
@@ -465,7 +480,10 @@ test_manifest_sha256_mismatch_is_reported(void **state)
 	(void)state;
 	expect.raw_sha256 = "00000000000000000000000000000000000000000000000000000000000000ff";
 	assert_int_equal(
-	    compress_file_verify(fd, COMPRESS_GZIP, &expect, 1, NULL, NULL, NULL, err, sizeof(err)),
+	    compress_file_verify(fd,
+	                         &(struct compress_verify_params){
+	                             .kind = COMPRESS_GZIP, .n_threads = 1, .expect = &expect},
+	                         NULL, err, sizeof(err)),
 	    CT_ECORRUPT);
 	assert_err_contains(err, "SHA-256 of the uncompressed stream");
 	compress_stats_free(&st);
@@ -489,7 +507,9 @@ test_plain_gzip_truncated_is_detected(void **state)
 	assert_int_equal(write(fd, packed.data, packed.len / 2), (ssize_t)(packed.len / 2));
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
 	assert_int_equal(
-	    compress_file_verify(fd, COMPRESS_GZIP, NULL, 1, NULL, NULL, NULL, err, sizeof(err)),
+	    compress_file_verify(
+	        fd, &(struct compress_verify_params){.kind = COMPRESS_GZIP, .n_threads = 1}, NULL,
+	        err, sizeof(err)),
 	    CT_ECORRUPT);
 	assert_err_contains(err, "truncated");
 	free(packed.data);
@@ -516,9 +536,13 @@ test_data_callback_error_stops_verify(void **state)
 	int fd = compress_to_fd(COMPRESS_ZSTD, in, 3 * BLOCK, &st);
 
 	(void)state;
-	assert_int_equal(compress_file_verify(fd, COMPRESS_ZSTD, NULL, THREADS, failing_cb, NULL,
-	                                      NULL, err, sizeof(err)),
-	                 CT_ECANCELED);
+	assert_int_equal(
+	    compress_file_verify(fd,
+	                         &(struct compress_verify_params){.kind = COMPRESS_ZSTD,
+	                                                          .n_threads = THREADS,
+	                                                          .data_cb = failing_cb},
+	                         NULL, err, sizeof(err)),
+	    CT_ECANCELED);
 	assert_err_contains(err, "callback");
 	compress_stats_free(&st);
 	free(in);
@@ -535,8 +559,7 @@ write_until_error(int fd, size_t len, char *err, size_t err_size)
 	unsigned char *in = make_input(len);
 	int rc;
 
-	assert_int_equal(
-	    compress_writer_new(fd, COMPRESS_GZIP, 0, THREADS, BLOCK, &w, err, err_size), 0);
+	assert_int_equal(writer_new(fd, COMPRESS_GZIP, &w, err, err_size), 0);
 	rc = compress_writer_write(w, in, len, err, err_size);
 	if (rc == 0)
 		rc = compress_writer_finish(w, &st, err, err_size);
@@ -602,9 +625,13 @@ test_reader_leaving_mid_write_fails_with_eio(void **state)
 		_exit(read(pipefd[0], buf, sizeof(buf)) > 0 ? 0 : 1);
 	}
 	close(pipefd[0]);
-	assert_int_equal(compress_writer_new(pipefd[1], COMPRESS_NONE, 0, THREADS, 1 << 20, &w, err,
-	                                     sizeof(err)),
-	                 0);
+	assert_int_equal(
+	    compress_writer_new(pipefd[1],
+	                        &(struct compress_writer_params){.kind = COMPRESS_NONE,
+	                                                         .n_threads = THREADS,
+	                                                         .block_bytes = 1 << 20},
+	                        &w, err, sizeof(err)),
+	    0);
 	rc = compress_writer_write(w, in, len, err, sizeof(err));
 	if (rc == 0)
 		rc = compress_writer_finish(w, &st, err, sizeof(err));
@@ -629,8 +656,7 @@ test_writer_error_is_sticky(void **state)
 	(void)state;
 	if (fd < 0)
 		skip_outside_ci("/dev/full cannot be opened");
-	assert_int_equal(
-	    compress_writer_new(fd, COMPRESS_ZSTD, 0, THREADS, BLOCK, &w, err, sizeof(err)), 0);
+	assert_int_equal(writer_new(fd, COMPRESS_ZSTD, &w, err, sizeof(err)), 0);
 	assert_int_equal(compress_writer_write(w, in, 20 * BLOCK, err, sizeof(err)), CT_ENOSPC);
 	assert_int_equal(compress_writer_write(w, in, 10, again, sizeof(again)), CT_ENOSPC);
 	assert_string_equal(again, err);
@@ -654,7 +680,7 @@ left_digests(enum compress_kind kind)
 	char err[256] = "";
 	int fd_kept = compress_to_fd(kind, in, len, &kept), fd = temp_fd();
 
-	assert_int_equal(compress_writer_new(fd, kind, 0, THREADS, BLOCK, &w, err, sizeof(err)), 0);
+	assert_int_equal(writer_new(fd, kind, &w, err, sizeof(err)), 0);
 	assert_int_equal(compress_writer_leave_digests(w, err, sizeof(err)), 0);
 	assert_int_equal(compress_writer_write(w, in, len, err, sizeof(err)), 0);
 	assert_int_equal(compress_writer_finish(w, &left, err, sizeof(err)), 0);
@@ -666,8 +692,10 @@ left_digests(enum compress_kind kind)
 	assert_int_equal(left.n_blocks, kept.n_blocks);
 	assert_int_equal(left.blocks[left.n_blocks - 1].crc32, kept.blocks[kept.n_blocks - 1].crc32);
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-	assert_int_equal(compress_file_verify(fd, kind, NULL, THREADS, NULL, NULL, &read, err,
-	                                      sizeof(err)),
+	assert_int_equal(compress_file_verify(
+	                     fd,
+	                     &(struct compress_verify_params){.kind = kind, .n_threads = THREADS},
+	                     &read, err, sizeof(err)),
 	                 0);
 	assert_string_equal(read.raw_sha256, kept.raw_sha256);
 	assert_string_equal(read.stored_sha256, kept.stored_sha256);
@@ -703,12 +731,20 @@ test_leave_digests_refused_for_none_and_after_first_byte(void **state)
 	int fd = temp_fd();
 
 	(void)state;
-	assert_int_equal(compress_writer_new(fd, COMPRESS_NONE, 0, 1, BLOCK, &w, err, sizeof(err)),
+	assert_int_equal(compress_writer_new(fd,
+	                                     &(struct compress_writer_params){.kind = COMPRESS_NONE,
+	                                                                      .n_threads = 1,
+	                                                                      .block_bytes = BLOCK},
+	                                     &w, err, sizeof(err)),
 	                 0);
 	assert_int_equal(compress_writer_leave_digests(w, err, sizeof(err)), CT_EINVAL);
 	assert_err_contains(err, "uncompressed stream has no block checksums");
 	compress_writer_free(w);
-	assert_int_equal(compress_writer_new(fd, COMPRESS_GZIP, 0, 1, BLOCK, &w, err, sizeof(err)),
+	assert_int_equal(compress_writer_new(fd,
+	                                     &(struct compress_writer_params){.kind = COMPRESS_GZIP,
+	                                                                      .n_threads = 1,
+	                                                                      .block_bytes = BLOCK},
+	                                     &w, err, sizeof(err)),
 	                 0);
 	assert_int_equal(compress_writer_write(w, "x", 1, err, sizeof(err)), 0);
 	assert_int_equal(compress_writer_leave_digests(w, err, sizeof(err)), CT_EINVAL);
@@ -724,7 +760,11 @@ test_writer_rejects_out_of_range_level(void **state)
 	char err[256] = "";
 
 	(void)state;
-	assert_int_equal(compress_writer_new(1, COMPRESS_GZIP, 13, 1, 0, &w, err, sizeof(err)),
+	assert_int_equal(compress_writer_new(1,
+	                                     &(struct compress_writer_params){.kind = COMPRESS_GZIP,
+	                                                                      .level = 13,
+	                                                                      .n_threads = 1},
+	                                     &w, err, sizeof(err)),
 	                 CT_EINVAL);
 	assert_null(w);
 	assert_err_contains(err, "gzip level 13");
@@ -737,7 +777,11 @@ test_writer_rejects_tiny_block_size(void **state)
 	char err[256] = "";
 
 	(void)state;
-	assert_int_equal(compress_writer_new(1, COMPRESS_ZSTD, 0, 1, 100, &w, err, sizeof(err)),
+	assert_int_equal(compress_writer_new(1,
+	                                     &(struct compress_writer_params){.kind = COMPRESS_ZSTD,
+	                                                                      .n_threads = 1,
+	                                                                      .block_bytes = 100},
+	                                     &w, err, sizeof(err)),
 	                 CT_EINVAL);
 	assert_null(w);
 	assert_err_contains(err, "block size 100");

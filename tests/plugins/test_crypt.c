@@ -604,8 +604,13 @@ compress_encrypt(enum compress_kind kind, const void *data, size_t len, struct c
 	assert_int_equal(crypt_public_key_load(pub_path, &pk, err, sizeof(err)), 0);
 	assert_int_equal(crypt_writer_new(&pk, &cw, err, sizeof(err)), 0);
 	crypt_writer_out_stage(cw, &stage);
-	assert_int_equal(compress_writer_new_staged(fd, &stage, kind, 0, 2,
-	                                            COMPRESS_BLOCK_MIN_BYTES, &w, err, sizeof(err)),
+	assert_int_equal(compress_writer_new(fd,
+	                                     &(struct compress_writer_params){
+	                                         .kind = kind,
+	                                         .n_threads = 2,
+	                                         .block_bytes = COMPRESS_BLOCK_MIN_BYTES,
+	                                         .stage = &stage},
+	                                     &w, err, sizeof(err)),
 	                 0);
 	assert_int_equal(compress_writer_write(w, data, len, err, sizeof(err)), 0);
 	assert_int_equal(compress_writer_finish(w, st, err, sizeof(err)), 0);
@@ -628,8 +633,14 @@ verify_encrypted(int fd, enum compress_kind kind, const struct compress_expect *
 	assert_int_equal(crypt_secret_key_load(sec_path, &sk, err, 320), 0);
 	assert_int_equal(crypt_reader_new(sk, &r, err, 320), 0);
 	crypt_reader_in_stage(r, &stage);
-	rc = compress_file_verify_staged(fd, &stage, kind, expect, 2, collect_data_cb, out, NULL,
-	                                 err, 320);
+	rc = compress_file_verify(fd,
+	                          &(struct compress_verify_params){.kind = kind,
+	                                                           .n_threads = 2,
+	                                                           .expect = expect,
+	                                                           .stage = &stage,
+	                                                           .data_cb = collect_data_cb,
+	                                                           .data_ctx = out},
+	                          NULL, err, 320);
 	crypt_reader_free(r);
 	crypt_secret_key_free(sk);
 	return rc;
@@ -730,14 +741,14 @@ test_writer_refuses_bytes_after_the_end(void **state)
 	struct crypt_writer *w = NULL;
 	struct crypt_public_key pk;
 	struct bytes file = {0};
+	const struct compress_sink to = {collect_cb, &file};
 	char err[256] = "";
 
 	(void)state;
 	assert_int_equal(crypt_public_key_load(pub_path, &pk, err, sizeof(err)), 0);
 	assert_int_equal(crypt_writer_new(&pk, &w, err, sizeof(err)), 0);
-	assert_int_equal(crypt_writer_push(w, "abc", 3, 1, collect_cb, &file, err, sizeof(err)), 0);
-	assert_int_equal(crypt_writer_push(w, "d", 1, 0, collect_cb, &file, err, sizeof(err)),
-	                 CT_EINVAL);
+	assert_int_equal(crypt_writer_push(w, "abc", 3, 1, &to, err, sizeof(err)), 0);
+	assert_int_equal(crypt_writer_push(w, "d", 1, 0, &to, err, sizeof(err)), CT_EINVAL);
 	assert_err_contains(err, "after the end");
 	crypt_writer_free(w);
 	free(file.data);

@@ -1,7 +1,7 @@
 /*
- * archive.c — archive_paths_write(): file trees to a pax tar stream through
- * libarchive's disk reader and pax writer.  archive.h says what is stored
- * and the exclude rule; archive_check.c reads streams back.
+ * tartree.c — tartree_paths_write(): file trees to a pax tar stream through
+ * libarchive's disk reader and pax writer.  tartree.h says what is stored
+ * and the exclude rule; tartree_check.c reads streams back.
  *
  * libarchive does the walking (archive_read_disk: lstat, no symlink
  * following, xattrs, ACLs, sparse maps through SEEK_HOLE), the hard-link
@@ -19,7 +19,7 @@
  * libarchive's is microseconds; a file that vanishes inside it is stored as
  * zeros and reported as vanished.
  */
-#include "archive.h"
+#include "tartree.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,14 +45,9 @@ struct walk {
 	struct archive *disk;
 	struct archive *tar;
 	struct archive_entry_linkresolver *links;
-	const char *const *excludes;
-	size_t n_excludes;
-	archive_write_cb *cb;
-	void *cb_ctx;
-	int cb_rc; /* the callback's error, returned as is */
-	archive_warn_cb *warn_cb;
-	void *warn_ctx;
-	struct archive_stats *st;
+	const struct tartree_write_params *p;
+	int cb_rc; /* the write callback's error, returned as is */
+	struct tartree_stats *st;
 	size_t root_len; /* of the root being walked, trailing "/" removed */
 	char *err;
 	size_t err_size;
@@ -82,8 +77,8 @@ walk_warn(struct walk *w, uint64_t *counter, const char *path, const char *what)
 	(*counter)++;
 	if (w->st->warning[0] == '\0')
 		memcpy(w->st->warning, msg, sizeof(msg));
-	if (w->warn_cb != NULL)
-		w->warn_cb(w->warn_ctx, msg);
+	if (w->p->warn_cb != NULL)
+		w->p->warn_cb(w->p->warn_ctx, msg);
 }
 
 /* libarchive's words for its last error; it may have none. */
@@ -108,7 +103,7 @@ walk_tar_write_cb(struct archive *a, void *ctx, const void *buf, size_t len)
 	struct walk *w = ctx;
 	int rc;
 
-	rc = w->cb(w->cb_ctx, buf, len);
+	rc = w->p->write_cb(w->p->write_ctx, buf, len);
 	if (rc == 0)
 		return (la_ssize_t)len;
 	w->cb_rc = rc;
@@ -144,7 +139,7 @@ walk_pattern_matches(const char *pattern, const char *rel, const char *base, int
 	return fnmatch(pattern, rel, FNM_PATHNAME) == 0 || fnmatch(pattern, base, 0) == 0;
 }
 
-/* The exclude rule of archive.h; `rel` is "" for the root. */
+/* The exclude rule of tartree.h; `rel` is "" for the root. */
 static int
 walk_is_excluded(const struct walk *w, const char *rel, int is_dir)
 {
@@ -153,8 +148,8 @@ walk_is_excluded(const struct walk *w, const char *rel, int is_dir)
 
 	if (rel[0] == '\0')
 		return 0;
-	for (size_t i = 0; i < w->n_excludes; i++)
-		if (walk_pattern_matches(w->excludes[i], rel, base, is_dir))
+	for (size_t i = 0; i < w->p->n_excludes; i++)
+		if (walk_pattern_matches(w->p->excludes[i], rel, base, is_dir))
 			return 1;
 	return 0;
 }
@@ -182,7 +177,7 @@ walk_probe(struct walk *w, const char *path, int is_dir)
 }
 
 void
-archive_stats_add_entry(struct archive_stats *st, struct archive_entry *e)
+tartree_stats_add_entry(struct tartree_stats *st, struct archive_entry *e)
 {
 	mode_t type = archive_entry_filetype(e);
 
@@ -294,13 +289,13 @@ walk_store(struct walk *w, struct archive_entry *e, const char *path)
 		rc = walk_tar_fail(w, path);
 	if (rc != 0)
 		return rc;
-	archive_stats_add_entry(w->st, e);
+	tartree_stats_add_entry(w->st, e);
 	if (is_data)
 		walk_check_unchanged(w, e, path);
 	return 0;
 }
 
-/* Names in the stream carry no leading "/" (archive.h). */
+/* Names in the stream carry no leading "/" (tartree.h). */
 static int
 walk_strip_root_slash(struct walk *w, struct archive_entry *e)
 {
@@ -407,15 +402,16 @@ walk_root(struct walk *w, const char *root, struct archive_entry *e)
 
 /* Every root must be there before anything is written. */
 static int
-walk_check_roots(struct walk *w, const char *const *paths, size_t n_paths)
+walk_check_roots(struct walk *w)
 {
+	const char *const *paths = w->p->paths;
 	struct stat st;
 
-	if (n_paths == 0) {
+	if (w->p->n_paths == 0) {
 		walk_errf(w, "no paths to archive");
 		return CT_EINVAL;
 	}
-	for (size_t i = 0; i < n_paths; i++) {
+	for (size_t i = 0; i < w->p->n_paths; i++) {
 		if (lstat(paths[i], &st) == 0)
 			continue;
 		walk_errf(w, "%s: %s", paths[i], strerror(errno));
@@ -455,51 +451,40 @@ walk_close(struct walk *w)
 	archive_write_free(w->tar);
 }
 
-int
-archive_paths_write_warn(const char *const *paths, size_t n_paths, const char *const *excludes,
-                         size_t n_excludes, archive_write_cb *cb, void *ctx,
-                         archive_warn_cb *warn_cb, void *warn_ctx, struct archive_stats *st,
-                         char *err, size_t err_size)
+/* Every root in turn, then the end-of-archive blocks; the walk is open. */
+static int
+walk_all(struct walk *w)
 {
-	struct archive_stats local;
-	struct walk w = {0};
-	struct archive_entry *e = NULL;
-	int rc;
+	struct archive_entry *e = archive_entry_new();
+	int rc = 0;
 
-	memset(&local, 0, sizeof(local));
-	w = (struct walk){.excludes = excludes,
-	                  .n_excludes = n_excludes,
-	                  .cb = cb,
-	                  .cb_ctx = ctx,
-	                  .warn_cb = warn_cb,
-	                  .warn_ctx = warn_ctx,
-	                  .st = st != NULL ? st : &local,
-	                  .err = err,
-	                  .err_size = err_size};
-	memset(w.st, 0, sizeof(*w.st));
-	rc = walk_check_roots(&w, paths, n_paths);
-	if (rc == 0)
-		rc = walk_open(&w);
-	e = rc == 0 ? archive_entry_new() : NULL;
-	if (rc == 0 && e == NULL) {
-		walk_errf(&w, "out of memory for libarchive");
-		rc = CT_ENOMEM;
+	if (e == NULL) {
+		walk_errf(w, "out of memory for libarchive");
+		return CT_ENOMEM;
 	}
-	for (size_t i = 0; rc == 0 && i < n_paths; i++)
-		rc = walk_root(&w, paths[i], e);
+	for (size_t i = 0; rc == 0 && i < w->p->n_paths; i++)
+		rc = walk_root(w, w->p->paths[i], e);
 	/* Close writes the end-of-archive blocks and flushes. */
-	if (rc == 0 && archive_write_close(w.tar) != ARCHIVE_OK)
-		rc = walk_tar_fail(&w, "end of archive");
+	if (rc == 0 && archive_write_close(w->tar) != ARCHIVE_OK)
+		rc = walk_tar_fail(w, "end of archive");
 	archive_entry_free(e);
-	walk_close(&w);
 	return rc;
 }
 
 int
-archive_paths_write(const char *const *paths, size_t n_paths, const char *const *excludes,
-                    size_t n_excludes, archive_write_cb *cb, void *ctx, struct archive_stats *st,
-                    char *err, size_t err_size)
+tartree_paths_write(const struct tartree_write_params *p, struct tartree_stats *st, char *err,
+                    size_t err_size)
 {
-	return archive_paths_write_warn(paths, n_paths, excludes, n_excludes, cb, ctx, NULL, NULL,
-	                                st, err, err_size);
+	struct tartree_stats local;
+	struct walk w = {.p = p, .st = st != NULL ? st : &local, .err = err, .err_size = err_size};
+	int rc;
+
+	memset(w.st, 0, sizeof(*w.st));
+	rc = walk_check_roots(&w);
+	if (rc == 0)
+		rc = walk_open(&w);
+	if (rc == 0)
+		rc = walk_all(&w);
+	walk_close(&w);
+	return rc;
 }

@@ -1,6 +1,6 @@
 /*
- * archive_check.c — reading a tar stream back to its end (for `verify`):
- * archive_stream_check() over a pull callback, and archive_checker_*, which
+ * tartree_check.c — reading a tar stream back to its end (for `verify`):
+ * tartree_stream_check() over a pull callback, and tartree_checker_*, which
  * runs the same check on a thread fed through a pipe, for callers that get
  * the stream pushed at them (compress_file_verify's data callback).
  *
@@ -13,7 +13,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* pipe2, F_SETPIPE_SZ */
 #endif
-#include "archive.h"
+#include "tartree.h"
 #include "fdio.h"
 
 #include <errno.h>
@@ -34,7 +34,7 @@
 
 struct check {
 	struct archive *a;
-	archive_read_cb *cb;
+	tartree_read_cb *cb;
 	void *cb_ctx;
 	int cb_rc; /* the callback's error, returned as is */
 	unsigned char *buf;
@@ -91,7 +91,7 @@ check_fail(struct check *c, const char *name)
 /* Reads every entry; reading the data through (not skipping it) is what
  * finds a stream cut inside a file. */
 static int
-check_entries(struct check *c, struct archive_stats *st)
+check_entries(struct check *c, struct tartree_stats *st)
 {
 	struct archive_entry *e;
 	la_int64_t after_data = 0;
@@ -105,7 +105,7 @@ check_entries(struct check *c, struct archive_stats *st)
 			return check_fail(c, NULL);
 		if (archive_read_data_skip(c->a) != ARCHIVE_OK)
 			return check_fail(c, archive_entry_pathname(e));
-		archive_stats_add_entry(st, e);
+		tartree_stats_add_entry(st, e);
 		c->n_entries++;
 		after_data = archive_filter_bytes(c->a, 0);
 	}
@@ -119,10 +119,10 @@ check_entries(struct check *c, struct archive_stats *st)
 }
 
 int
-archive_stream_check(archive_read_cb *cb, void *ctx, struct archive_stats *st, char *err,
+tartree_stream_check(tartree_read_cb *cb, void *ctx, struct tartree_stats *st, char *err,
                      size_t err_size)
 {
-	struct archive_stats got;
+	struct tartree_stats got;
 	struct check c = {.cb = cb, .cb_ctx = ctx, .err = err, .err_size = err_size};
 	int rc = CT_ENOMEM;
 
@@ -148,20 +148,20 @@ out:
 
 /* ---- the pushed variant ---- */
 
-struct archive_checker {
+struct tartree_checker {
 	int read_fd, write_fd;
 	pthread_t thread;
 	int has_thread;
 	int is_stopped; /* set by the thread when the check ended; atomic */
 	int rc;
-	struct archive_stats st;
+	struct tartree_stats st;
 	char err[320];
 };
 
 static int
 checker_pipe_read_cb(void *ctx, void *buf, size_t len, size_t *got)
 {
-	struct archive_checker *c = ctx;
+	struct tartree_checker *c = ctx;
 	ssize_t n;
 
 	do
@@ -178,11 +178,11 @@ checker_pipe_read_cb(void *ctx, void *buf, size_t len, size_t *got)
 static void *
 checker_main(void *arg)
 {
-	struct archive_checker *c = arg;
+	struct tartree_checker *c = arg;
 	char sink[64 * 1024];
 	ssize_t n;
 
-	c->rc = archive_stream_check(checker_pipe_read_cb, c, &c->st, c->err, sizeof(c->err));
+	c->rc = tartree_stream_check(checker_pipe_read_cb, c, &c->st, c->err, sizeof(c->err));
 	__atomic_store_n(&c->is_stopped, 1, __ATOMIC_RELEASE);
 	do
 		n = read(c->read_fd, sink, sizeof(sink));
@@ -191,9 +191,9 @@ checker_main(void *arg)
 }
 
 int
-archive_checker_new(struct archive_checker **out, char *err, size_t err_size)
+tartree_checker_new(struct tartree_checker **out, char *err, size_t err_size)
 {
-	struct archive_checker *c;
+	struct tartree_checker *c;
 	int fds[2];
 
 	c = calloc(1, sizeof(*c));
@@ -213,7 +213,7 @@ archive_checker_new(struct archive_checker **out, char *err, size_t err_size)
 	(void)fcntl(c->write_fd, F_SETPIPE_SZ, 1 << 20);
 	if (pthread_create(&c->thread, NULL, checker_main, c) != 0) {
 		fdio_errf(err, err_size, "archive check: cannot start a thread");
-		archive_checker_free(c);
+		tartree_checker_free(c);
 		return CT_ESYS;
 	}
 	c->has_thread = 1;
@@ -222,9 +222,9 @@ archive_checker_new(struct archive_checker **out, char *err, size_t err_size)
 }
 
 int
-archive_checker_push(const void *buf, size_t len, void *checker)
+tartree_checker_push(const void *buf, size_t len, void *checker)
 {
-	struct archive_checker *c = checker;
+	struct tartree_checker *c = checker;
 	const unsigned char *p = buf;
 	ssize_t n;
 
@@ -244,7 +244,7 @@ archive_checker_push(const void *buf, size_t len, void *checker)
 
 /* Ends the stream and waits for the thread. */
 static void
-checker_join(struct archive_checker *c)
+checker_join(struct tartree_checker *c)
 {
 	if (c->write_fd >= 0)
 		close(c->write_fd);
@@ -255,7 +255,7 @@ checker_join(struct archive_checker *c)
 }
 
 int
-archive_checker_finish(struct archive_checker *c, struct archive_stats *st, char *err,
+tartree_checker_finish(struct tartree_checker *c, struct tartree_stats *st, char *err,
                        size_t err_size)
 {
 	checker_join(c);
@@ -269,7 +269,7 @@ archive_checker_finish(struct archive_checker *c, struct archive_stats *st, char
 }
 
 void
-archive_checker_free(struct archive_checker *c)
+tartree_checker_free(struct tartree_checker *c)
 {
 	if (c == NULL)
 		return;

@@ -1,7 +1,11 @@
 /*
- * archive.h — file trees as tar streams for backups (Django media, uploads,
+ * tartree.h — file trees as tar streams for backups (Django media, uploads,
  * configuration), and the check that reads such a stream back; shared by
- * the bundled `backup` and `verify` plugins (libctarchive, over libarchive).
+ * the bundled `backup` and `verify` plugins (libcttartree, over libarchive).
+ *
+ * Names: everything here is `tartree_`; `archive_` is libarchive's alone
+ * (archive_entry, archive_write_data...), so a reader can tell at a glance
+ * which library a call goes to.
  *
  * What is written: a POSIX pax tar stream (libarchive's pax writer, never a
  * hand-made tar), readable by GNU tar and bsdtar:
@@ -33,37 +37,33 @@
  *   - removed while its data is read: stored whole (it is open), reported;
  *   - its size, mtime, ctime or inode different after it was read: stored
  *     as read (the content may mix before and after), reported.
- * Reported means counted in struct archive_stats (n_vanished, n_changed),
+ * Reported means counted in struct tartree_stats (n_vanished, n_changed),
  * the first one's words kept there, and each passed to an optional
  * callback; the caller decides whether that is a warning.  A file or
  * directory that cannot be read (permissions, I/O error) stops the run with
  * an error naming it: a backup that silently lacks files is worse than a
  * failed one.
  *
- * Include note: this header shares its name with libarchive's <archive.h>.
- * Include it with quotes from plugins/lib; never put plugins/lib on the
- * include path of a file that needs libarchive's own header.
- *
  * Errors are the negative CT_* codes of <caretaker/errors.h>, with one line
  * of context in the caller's `err` (may be NULL).  Not thread-safe per
  * call; separate calls may run in separate threads.
  */
-#ifndef CARETAKER_PLUGINS_ARCHIVE_H
-#define CARETAKER_PLUGINS_ARCHIVE_H
+#ifndef CARETAKER_PLUGINS_TARTREE_H
+#define CARETAKER_PLUGINS_TARTREE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 /* What went into a stream, or what a check found in one.  The type
  * counters and `bytes` agree between the two for a stream we wrote. */
-struct archive_stats {
+struct tartree_stats {
 	uint64_t n_files; /* regular files stored with their data */
 	uint64_t n_dirs;
 	uint64_t n_symlinks;
 	uint64_t n_hardlinks; /* entries stored as links to an earlier file */
 	uint64_t bytes;       /* sum of the regular files' sizes (holes included) */
 	uint64_t n_other;     /* FIFOs, device nodes */
-	/* Written by archive_paths_write() only: */
+	/* Written by tartree_paths_write() only: */
 	uint64_t n_excluded; /* entries left out by a pattern (a directory counts once) */
 	uint64_t n_skipped;  /* sockets */
 	uint64_t n_vanished; /* gone before they could be read: not stored */
@@ -73,17 +73,31 @@ struct archive_stats {
 
 /* Receives the tar stream in order.  Returns 0, or a non-zero value that
  * stops the run and is returned. */
-typedef int archive_write_cb(void *ctx, const void *buf, size_t len);
+typedef int tartree_write_cb(void *ctx, const void *buf, size_t len);
 
 /* Told about each file that vanished or changed (`msg` names it; valid
  * during the call).  Returns nothing: the run goes on. */
-typedef void archive_warn_cb(void *ctx, const char *msg);
+typedef void tartree_warn_cb(void *ctx, const char *msg);
+
+/* What tartree_paths_write() archives and where the stream goes: one
+ * struct rather than a long argument list or a variant per option, as
+ * zstd's ZSTD_CCtx_params.  Zero what you do not use (designated
+ * initializers); a member added later keeps every caller as it is. */
+struct tartree_write_params {
+	const char *const *paths; /* files or directories, n_paths >= 1, archived whole, in order */
+	size_t n_paths;
+	const char *const *excludes; /* patterns of the rule above; NULL with n_excludes 0 */
+	size_t n_excludes;
+	tartree_write_cb *write_cb; /* receives the stream (required) */
+	void *write_ctx;
+	tartree_warn_cb *warn_cb; /* optional: told each vanished or changed file */
+	void *warn_ctx;
+};
 
 /*
- * Writes a pax tar stream of the trees at `paths` (files or directories,
- * n_paths >= 1, each archived whole, in the order given) to `cb`, leaving
- * out what `excludes` match (see the rule above; may be NULL with
- * n_excludes 0).  Every root must exist: a missing one is CT_ENOENT.
+ * Writes a pax tar stream of the trees at p->paths to p->write_cb, leaving
+ * out what p->excludes match.  Every root must exist: a missing one is
+ * CT_ENOENT.  `p` is read during the call only.
  *
  * st: may be NULL; filled as the run goes, also on failure.
  * Returns 0; CT_ENOENT (a root is missing); CT_EPERM (a file or directory
@@ -91,20 +105,12 @@ typedef void archive_warn_cb(void *ctx, const char *msg);
  * CT_EINVAL (empty `paths`); CT_ENOMEM; or the callback's non-zero value.
  * Vanished and changed files are not errors.
  */
-int archive_paths_write(const char *const *paths, size_t n_paths, const char *const *excludes,
-                        size_t n_excludes, archive_write_cb *cb, void *ctx,
-                        struct archive_stats *st, char *err, size_t err_size);
-
-/* archive_paths_write() that also calls `warn_cb` (may be NULL) with each
- * vanished or changed file. */
-int archive_paths_write_warn(const char *const *paths, size_t n_paths, const char *const *excludes,
-                             size_t n_excludes, archive_write_cb *cb, void *ctx,
-                             archive_warn_cb *warn_cb, void *warn_ctx, struct archive_stats *st,
-                             char *err, size_t err_size);
+int tartree_paths_write(const struct tartree_write_params *p, struct tartree_stats *st, char *err,
+                        size_t err_size);
 
 /* Fills `buf` with up to `len` bytes of the stream; *got is 0 only at its
  * end.  Returns 0, or a CT_* code that stops the check and is returned. */
-typedef int archive_read_cb(void *ctx, void *buf, size_t len, size_t *got);
+typedef int tartree_read_cb(void *ctx, void *buf, size_t len, size_t *got);
 
 /*
  * Reads a tar stream from `cb` to its end: every header and every byte of
@@ -116,35 +122,35 @@ typedef int archive_read_cb(void *ctx, void *buf, size_t len, size_t *got);
  * Returns 0; CT_ECORRUPT (damaged or truncated, naming the entry and the
  * offset in the stream); CT_ENOMEM; or the callback's error.
  */
-int archive_stream_check(archive_read_cb *cb, void *ctx, struct archive_stats *st, char *err,
+int tartree_stream_check(tartree_read_cb *cb, void *ctx, struct tartree_stats *st, char *err,
                          size_t err_size);
 
 /* ---- the same check, fed by pushing (from compress_file_verify) ---- */
 
-struct archive_checker;
+struct tartree_checker;
 
-/* Starts a check that runs archive_stream_check() on a thread of its own,
- * fed through a pipe by archive_checker_push().  Returns 0 and sets *out
+/* Starts a check that runs tartree_stream_check() on a thread of its own,
+ * fed through a pipe by tartree_checker_push().  Returns 0 and sets *out
  * (finish, then free), or CT_ESYS / CT_ENOMEM. */
-int archive_checker_new(struct archive_checker **out, char *err, size_t err_size);
+int tartree_checker_new(struct tartree_checker **out, char *err, size_t err_size);
 
 /* Feeds `len` bytes of the stream.  The signature is compress_data_cb's, so
  * it can be the verifier's data callback with the checker as ctx.  Returns
  * 0 or CT_EIO once the check has stopped (finish says why). */
-int archive_checker_push(const void *buf, size_t len, void *checker);
+int tartree_checker_push(const void *buf, size_t len, void *checker);
 
 /* Ends the stream, waits for the check and returns its result as
- * archive_stream_check() does.  Call it once. */
-int archive_checker_finish(struct archive_checker *c, struct archive_stats *st, char *err,
+ * tartree_stream_check() does.  Call it once. */
+int tartree_checker_finish(struct tartree_checker *c, struct tartree_stats *st, char *err,
                            size_t err_size);
 
 /* Frees; without finish, stops the check first.  Accepts NULL. */
-void archive_checker_free(struct archive_checker *c);
+void tartree_checker_free(struct tartree_checker *c);
 
 /* Counts one entry into `st` by type (and `bytes` for a regular file that
  * is not a link): the one rule the writer and the check share, so their
  * counters agree for a stream we wrote. */
 struct archive_entry;
-void archive_stats_add_entry(struct archive_stats *st, struct archive_entry *e);
+void tartree_stats_add_entry(struct tartree_stats *st, struct archive_entry *e);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * test_archive.c — tests of plugins/lib/archive*.c (libctarchive): what a
+ * test_tartree.c — tests of plugins/lib/tartree*.c (libcttartree): what a
  * tar stream of a tree holds as GNU tar sees it (types, modes, owners, link
  * targets, sparse files), the exclude rule, files that vanish, change or
  * cannot be read, and the check that reads a stream back.
@@ -33,7 +33,7 @@
 
 #include <caretaker/errors.h>
 
-#include "archive.h"
+#include "tartree.h"
 
 #define SPARSE_BYTES ((off_t)8 << 20)
 #define SPARSE_SECOND_DATA ((off_t)6 << 20)
@@ -151,7 +151,7 @@ setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/ct-test-archive-XXXXXX");
+	snprintf(f->dir, sizeof(f->dir), "/tmp/ct-test-tartree-XXXXXX");
 	if (mkdtemp(f->dir) == NULL || chmod(f->dir, 0755) != 0)
 		return -1;
 	snprintf(f->src, sizeof(f->src), "%s/src", f->dir);
@@ -200,17 +200,22 @@ fd_read_cb(void *ctx, void *buf, size_t len, size_t *got)
 /* Archives f->src with `excludes` into f->tar_fd (kept, at offset 0). */
 static int
 write_tree(struct fixture *f, const char *const *excludes, size_t n_excludes,
-           struct archive_stats *st, char *err)
+           struct tartree_stats *st, char *err)
 {
 	const char *paths[] = {f->src};
+	struct tartree_write_params p = {.paths = paths,
+	                                 .n_paths = 1,
+	                                 .excludes = excludes,
+	                                 .n_excludes = n_excludes,
+	                                 .write_cb = fd_write_cb,
+	                                 .write_ctx = &f->tar_fd};
 	char tar_path[192];
 	int rc;
 
 	snprintf(tar_path, sizeof(tar_path), "%s/stream.tar", f->dir);
 	f->tar_fd = open(tar_path, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	assert_true(f->tar_fd >= 0);
-	rc = archive_paths_write(paths, 1, excludes, n_excludes, fd_write_cb, &f->tar_fd, st, err,
-	                         256);
+	rc = tartree_paths_write(&p, st, err, 256);
 	f->tar_len = lseek(f->tar_fd, 0, SEEK_END);
 	assert_int_equal(lseek(f->tar_fd, 0, SEEK_SET), 0);
 	return rc;
@@ -291,7 +296,7 @@ static void
 test_listing_shows_modes_owners_and_link_targets(void **state)
 {
 	struct fixture *f = *state;
-	struct archive_stats st;
+	struct tartree_stats st;
 	struct bytes listing = {0};
 	char err[256] = "";
 
@@ -312,7 +317,7 @@ static void
 test_extraction_restores_file_links_and_owners(void **state)
 {
 	struct fixture *f = *state;
-	struct archive_stats st;
+	struct tartree_stats st;
 	struct bytes out = {0};
 	char err[256] = "", cmd[512], got[64], base[256], path[320];
 	struct stat file, hard, dir;
@@ -350,7 +355,7 @@ static void
 test_sparse_file_keeps_its_holes_and_content(void **state)
 {
 	struct fixture *f = *state;
-	struct archive_stats st;
+	struct tartree_stats st;
 	struct bytes out = {0};
 	char err[256] = "", cmd[768];
 	struct stat sp;
@@ -375,7 +380,7 @@ static void
 test_stats_count_each_kind(void **state)
 {
 	struct fixture *f = *state;
-	struct archive_stats st;
+	struct tartree_stats st;
 	char err[256] = "";
 
 	make_standard_tree(f);
@@ -394,12 +399,12 @@ static void
 test_stream_check_counts_what_the_writer_wrote(void **state)
 {
 	struct fixture *f = *state;
-	struct archive_stats wrote, read;
+	struct tartree_stats wrote, read;
 	char err[256] = "";
 
 	make_standard_tree(f);
 	assert_int_equal(write_tree(f, NULL, 0, &wrote, err), 0);
-	assert_int_equal(archive_stream_check(fd_read_cb, &f->tar_fd, &read, err, sizeof(err)), 0);
+	assert_int_equal(tartree_stream_check(fd_read_cb, &f->tar_fd, &read, err, sizeof(err)), 0);
 	assert_int_equal(read.n_files, wrote.n_files);
 	assert_int_equal(read.n_dirs, wrote.n_dirs);
 	assert_int_equal(read.n_symlinks, wrote.n_symlinks);
@@ -413,7 +418,7 @@ test_excludes_match_base_names_and_relative_paths(void **state)
 {
 	static const char *const excludes[] = {"*.pyc", "cache/", "top/only.txt"};
 	struct fixture *f = *state;
-	struct archive_stats st;
+	struct tartree_stats st;
 	struct bytes listing = {0};
 	char err[256] = "";
 
@@ -446,7 +451,7 @@ test_a_root_is_never_excluded(void **state)
 {
 	static const char *const excludes[] = {"src", "*"};
 	struct fixture *f = *state;
-	struct archive_stats st;
+	struct tartree_stats st;
 	char err[256] = "";
 
 	make_file(f, "inner.txt", "x", 0644);
@@ -460,7 +465,7 @@ static void
 test_names_carry_no_leading_slash(void **state)
 {
 	struct fixture *f = *state;
-	struct archive_stats st;
+	struct tartree_stats st;
 	struct bytes out = {0};
 	char err[256] = "", cmd[256];
 
@@ -478,11 +483,11 @@ test_missing_root_is_an_error_naming_it(void **state)
 	struct fixture *f = *state;
 	const char *paths[] = {f->src, "/nonexistent/caretaker-media"};
 	int fd = -1;
+	struct tartree_write_params p = {
+	    .paths = paths, .n_paths = 2, .write_cb = fd_write_cb, .write_ctx = &fd};
 	char err[256] = "";
 
-	assert_int_equal(
-	    archive_paths_write(paths, 2, NULL, 0, fd_write_cb, &fd, NULL, err, sizeof(err)),
-	    CT_ENOENT);
+	assert_int_equal(tartree_paths_write(&p, NULL, err, sizeof(err)), CT_ENOENT);
 	assert_err_contains(err, "/nonexistent/caretaker-media");
 }
 
@@ -491,7 +496,7 @@ test_sockets_are_skipped_and_counted(void **state)
 {
 	struct fixture *f = *state;
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	struct archive_stats st;
+	struct tartree_stats st;
 	char err[256] = "";
 	int s = socket(AF_UNIX, SOCK_STREAM, 0);
 
@@ -505,7 +510,7 @@ test_sockets_are_skipped_and_counted(void **state)
 	assert_int_equal(st.n_skipped, 1);
 }
 
-/* Runs archive_paths_write on f->src in a child that permissions stop
+/* Runs tartree_paths_write on f->src in a child that permissions stop
  * (root's child becomes nobody), expecting CT_EPERM naming `victim`. */
 static void
 expect_unreadable_error(const struct fixture *f, const char *victim)
@@ -513,6 +518,8 @@ expect_unreadable_error(const struct fixture *f, const char *victim)
 	const char *paths[] = {f->src};
 	char err[256] = "";
 	int status, fd = open("/dev/null", O_WRONLY);
+	struct tartree_write_params p = {
+	    .paths = paths, .n_paths = 1, .write_cb = fd_write_cb, .write_ctx = &fd};
 	pid_t pid;
 
 	assert_true(fd >= 0);
@@ -522,8 +529,7 @@ expect_unreadable_error(const struct fixture *f, const char *victim)
 		if (geteuid() == 0 &&
 		    (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0))
 			_exit(3);
-		if (archive_paths_write(paths, 1, NULL, 0, fd_write_cb, &fd, NULL, err,
-		                        sizeof(err)) != CT_EPERM ||
+		if (tartree_paths_write(&p, NULL, err, sizeof(err)) != CT_EPERM ||
 		    strstr(err, victim) == NULL) {
 			fprintf(stderr, "child got: %s\n", err);
 			_exit(1);
@@ -627,16 +633,21 @@ make_ten_files(const struct fixture *f)
 }
 
 static int
-meddled_write(struct fixture *f, struct meddler *m, struct archive_stats *st, char *err)
+meddled_write(struct fixture *f, struct meddler *m, struct tartree_stats *st, char *err)
 {
 	const char *paths[] = {f->src};
+	struct tartree_write_params p = {.paths = paths,
+	                                 .n_paths = 1,
+	                                 .write_cb = meddling_write_cb,
+	                                 .write_ctx = m,
+	                                 .warn_cb = count_warning_cb,
+	                                 .warn_ctx = m};
 	char tar_path[192];
 
 	snprintf(tar_path, sizeof(tar_path), "%s/stream.tar", f->dir);
 	m->fd = f->tar_fd = open(tar_path, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	assert_true(m->fd >= 0);
-	return archive_paths_write_warn(paths, 1, NULL, 0, meddling_write_cb, m, count_warning_cb,
-	                                m, st, err, 256);
+	return tartree_paths_write(&p, st, err, 256);
 }
 
 /* The file being read when the tree is emptied is stored whole (it is
@@ -647,7 +658,7 @@ test_a_file_removed_while_read_is_reported_not_lost(void **state)
 {
 	struct fixture *f = *state;
 	struct meddler m = {.f = f};
-	struct archive_stats st, read;
+	struct tartree_stats st, read;
 	char err[256] = "";
 
 	make_ten_files(f);
@@ -658,7 +669,7 @@ test_a_file_removed_while_read_is_reported_not_lost(void **state)
 	assert_int_equal(m.n_warnings, 1);
 	assert_non_null(strstr(st.warning, "removed while being read"));
 	assert_int_equal(lseek(f->tar_fd, 0, SEEK_SET), 0);
-	assert_int_equal(archive_stream_check(fd_read_cb, &f->tar_fd, &read, err, sizeof(err)), 0);
+	assert_int_equal(tartree_stream_check(fd_read_cb, &f->tar_fd, &read, err, sizeof(err)), 0);
 	assert_int_equal(read.n_files, 1);
 	assert_int_equal(read.bytes, 1 << 20);
 }
@@ -668,7 +679,7 @@ test_a_file_changed_while_read_is_reported(void **state)
 {
 	struct fixture *f = *state;
 	struct meddler m = {.f = f, .is_appending = 1};
-	struct archive_stats st;
+	struct tartree_stats st;
 	char err[256] = "";
 
 	make_ten_files(f);
@@ -695,11 +706,11 @@ test_write_callback_error_is_returned(void **state)
 {
 	struct fixture *f = *state;
 	const char *paths[] = {f->src};
+	struct tartree_write_params p = {.paths = paths, .n_paths = 1, .write_cb = failing_cb};
 	char err[256] = "";
 
 	make_ten_files(f);
-	assert_int_equal(
-	    archive_paths_write(paths, 1, NULL, 0, failing_cb, NULL, NULL, err, sizeof(err)), -99);
+	assert_int_equal(tartree_paths_write(&p, NULL, err, sizeof(err)), -99);
 	assert_err_contains(err, "stopped");
 }
 
@@ -716,7 +727,7 @@ check_prefix(const struct fixture *f, off_t len, char *err)
 	assert_true(fd >= 0);
 	assert_int_equal(copy_file_range(f->tar_fd, &(off_t){0}, fd, NULL, (size_t)len, 0), len);
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-	rc = archive_stream_check(fd_read_cb, &fd, NULL, err, 256);
+	rc = tartree_stream_check(fd_read_cb, &fd, NULL, err, 256);
 	close(fd);
 	return rc;
 }
@@ -761,30 +772,30 @@ test_stream_check_rejects_what_is_not_tar(void **state)
 	make_file(f, "a.txt", "this is not a tar stream at all, not even close", 0644);
 	path_in(f, "a.txt", path, sizeof(path));
 	f->tar_fd = open(path, O_RDONLY);
-	assert_int_equal(archive_stream_check(fd_read_cb, &f->tar_fd, NULL, err, sizeof(err)),
+	assert_int_equal(tartree_stream_check(fd_read_cb, &f->tar_fd, NULL, err, sizeof(err)),
 	                 CT_ECORRUPT);
 }
 
 /* Feeds f->tar_fd's first `len` bytes to a checker in odd pieces. */
 static int
-push_prefix(const struct fixture *f, off_t len, struct archive_stats *st, char *err)
+push_prefix(const struct fixture *f, off_t len, struct tartree_stats *st, char *err)
 {
-	struct archive_checker *c = NULL;
+	struct tartree_checker *c = NULL;
 	unsigned char buf[7001];
 	off_t done = 0;
 	ssize_t n;
 	int rc;
 
-	assert_int_equal(archive_checker_new(&c, err, 256), 0);
+	assert_int_equal(tartree_checker_new(&c, err, 256), 0);
 	while (done < len) {
 		n = pread(f->tar_fd, buf, (size_t)(len - done < 7001 ? len - done : 7001), done);
 		assert_true(n > 0);
-		if (archive_checker_push(buf, (size_t)n, c) != 0)
+		if (tartree_checker_push(buf, (size_t)n, c) != 0)
 			break;
 		done += n;
 	}
-	rc = archive_checker_finish(c, st, err, 256);
-	archive_checker_free(c);
+	rc = tartree_checker_finish(c, st, err, 256);
+	tartree_checker_free(c);
 	return rc;
 }
 
@@ -792,7 +803,7 @@ static void
 test_checker_fed_by_pushing_agrees_with_the_writer(void **state)
 {
 	struct fixture *f = *state;
-	struct archive_stats wrote, read;
+	struct tartree_stats wrote, read;
 	char err[256] = "";
 
 	make_standard_tree(f);
@@ -807,14 +818,14 @@ test_checker_fed_by_pushing_agrees_with_the_writer(void **state)
 static void
 test_checker_freed_without_finish_does_not_hang(void **state)
 {
-	struct archive_checker *c = NULL;
+	struct tartree_checker *c = NULL;
 	char err[256] = "";
 
 	(void)state;
-	assert_int_equal(archive_checker_new(&c, err, sizeof(err)), 0);
-	assert_int_equal(archive_checker_push("garbage", 7, c), 0);
-	archive_checker_free(c);
-	archive_checker_free(NULL);
+	assert_int_equal(tartree_checker_new(&c, err, sizeof(err)), 0);
+	assert_int_equal(tartree_checker_push("garbage", 7, c), 0);
+	tartree_checker_free(c);
+	tartree_checker_free(NULL);
 }
 
 int
@@ -857,5 +868,5 @@ main(void)
 	    cmocka_unit_test(test_checker_freed_without_finish_does_not_hang),
 	};
 
-	return cmocka_run_group_tests_name("archive", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("tartree", tests, NULL, NULL);
 }
