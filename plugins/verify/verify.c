@@ -155,7 +155,8 @@ find_pg_restore(const char *pg_bindir, const struct manifest *m, struct pgtools_
 static void
 record(struct verify_host *h, struct backupset_entry *e, const struct manifest_check *c)
 {
-	char err[512];
+	/* manifest_record_check says nothing of why: it fails only for memory. */
+	char err[512] = "out of memory";
 
 	if (manifest_record_check(&e->m, c) != 0 ||
 	    manifest_write(e->manifest_path, &e->m, err, sizeof(err)) != 0)
