@@ -11,7 +11,7 @@
 
 #include "config.h"
 #include "inspect.h"
-#include "keys.h"
+#include "helper.h"
 #include "log.h"
 #include "options.h"
 #include "proc.h"
@@ -54,6 +54,10 @@ static const char usage_text[] =
 	"                               the last runs, from history\n"
 	"  timers [--output DIR] [--check] [--prune] [--due-timer] [--exec PATH]\n"
 	"                               systemd .service/.timer units, a pair per job\n"
+	"  help                         this text and the installed helper commands\n"
+	"  NAME [ARGS]                  any other NAME runs the helper command\n"
+	"                               caretaker-NAME (`caretaker help` lists them);\n"
+	"                               the backup plugin ships these two:\n"
 	"  keygen --public FILE --secret FILE\n"
 	"                               a key pair for encrypted backups (secret: 0600)\n"
 	"  decrypt --key SECRET_FILE [--output FILE] BACKUP_FILE\n"
@@ -342,66 +346,111 @@ cmd_timers(struct cli *cli)
 	return rc;
 }
 
-/* keygen and decrypt: the arguments of both, checked in core/keys.c. */
+/* list, plugins, check and describe: load the configuration, then one
+ * inspect_* call.  `check` loads even a broken configuration and prints
+ * every problem itself. */
 static int
-cmd_keys(struct cli *cli)
-{
-	static const struct option longopts[] = {
-		{"public", required_argument, NULL, 'p'}, {"secret", required_argument, NULL, 's'},
-		{"key", required_argument, NULL, 'k'},    {"output", required_argument, NULL, 'o'},
-		{NULL, 0, NULL, 0},
-	};
-	struct keys_options opts = {0};
-	int c;
-
-	optind = 0; /* glibc: 0 resets getopt fully after the global parse */
-	while ((c = getopt_long(cli->argc, cli->argv, "o:", longopts, NULL)) != -1) {
-		if (c == 'p')
-			opts.public_path = optarg;
-		else if (c == 's')
-			opts.secret_path = optarg;
-		else if (c == 'k')
-			opts.key_path = optarg;
-		else if (c == 'o')
-			opts.output_path = optarg;
-		else
-			return usage_error("bad option", cli->argv[0]);
-	}
-	opts.n_args = cli->argc - optind;
-	opts.input_path = opts.n_args > 0 ? cli->argv[optind] : NULL;
-	opts.is_quiet = cli->verbosity < 0;
-	return strcmp(cli->argv[0], "keygen") == 0 ? keys_generate(&opts) : keys_decrypt(&opts);
-}
-
-static int
-cmd_simple(struct cli *cli, const char *name)
+cmd_inspect(struct cli *cli, int n_args, int is_check,
+	    int (*inspect)(struct config *cfg, const struct cli *cli))
 {
 	struct config *cfg;
 	int rc;
 
-	if (strcmp(name, "describe") == 0 && cli->argc != 2)
-		return usage_error("describe: name one plugin", NULL);
-	if (strcmp(name, "describe") != 0 && cli->argc != 1)
-		return usage_error("this command takes no arguments", name);
-	cfg = cli_load_config(cli, strcmp(name, "check") == 0);
+	if (cli->argc != n_args + 1)
+		return usage_error(n_args == 0 ? "this command takes no arguments"
+					       : "describe: name one plugin",
+				   n_args == 0 ? cli->argv[0] : NULL);
+	cfg = cli_load_config(cli, is_check);
 	if (cfg == NULL)
 		return EXIT_CONFIG;
-	if (strcmp(name, "list") == 0)
-		rc = inspect_list(cfg);
-	else if (strcmp(name, "plugins") == 0)
-		rc = inspect_plugins(cfg);
-	else if (strcmp(name, "describe") == 0)
-		rc = inspect_describe(cfg, cli->argv[1]);
-	else
-		rc = inspect_check(cfg, cli->verbosity < 0);
+	rc = inspect(cfg, cli);
 	config_free(cfg);
 	return rc;
 }
 
+static int
+inspect_list_cb(struct config *cfg, const struct cli *cli)
+{
+	(void)cli;
+	return inspect_list(cfg);
+}
+
+static int
+inspect_plugins_cb(struct config *cfg, const struct cli *cli)
+{
+	(void)cli;
+	return inspect_plugins(cfg);
+}
+
+static int
+inspect_describe_cb(struct config *cfg, const struct cli *cli)
+{
+	return inspect_describe(cfg, cli->argv[1]);
+}
+
+static int
+inspect_check_cb(struct config *cfg, const struct cli *cli)
+{
+	return inspect_check(cfg, cli->verbosity < 0);
+}
+
+static int
+cmd_list(struct cli *cli)
+{
+	return cmd_inspect(cli, 0, 0, inspect_list_cb);
+}
+
+static int
+cmd_plugins(struct cli *cli)
+{
+	return cmd_inspect(cli, 0, 0, inspect_plugins_cb);
+}
+
+static int
+cmd_describe(struct cli *cli)
+{
+	return cmd_inspect(cli, 1, 0, inspect_describe_cb);
+}
+
+static int
+cmd_check(struct cli *cli)
+{
+	return cmd_inspect(cli, 0, 1, inspect_check_cb);
+}
+
+static int
+cmd_help(struct cli *cli)
+{
+	(void)cli;
+	fputs(usage_text, stdout);
+	fputs("\nHelper commands installed (caretaker NAME runs caretaker-NAME):\n", stdout);
+	if (helper_list(stdout) == 0)
+		fputs("  (none)\n", stdout);
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_JOB_FAILED;
+}
+
+static int
+cmd_helper(struct cli *cli)
+{
+	struct helper_context ctx = {cli->config_path, cli->verbosity};
+
+	return helper_exec(&ctx, cli->argc, cli->argv);
+}
+
+/* The built-in commands; any other name is a helper command. */
+static const struct command {
+	const char *name;
+	int (*run)(struct cli *cli);
+} commands[] = {
+	{"run", cmd_run},         {"report", cmd_report}, {"next", cmd_next},
+	{"status", cmd_status},   {"timers", cmd_timers}, {"list", cmd_list},
+	{"plugins", cmd_plugins}, {"check", cmd_check},   {"describe", cmd_describe},
+	{"help", cmd_help},
+};
+
 int
 main(int argc, char **argv)
 {
-	static const char *const simple[] = {"list", "plugins", "check", "describe", NULL};
 	struct cli cli = {0};
 	int rc = cli_parse_global(&cli, argc, argv);
 
@@ -415,20 +464,8 @@ main(int argc, char **argv)
 		 : cli.verbosity == 0 ? LOG_LEVEL_NOTICE
 		 : cli.verbosity == 1 ? LOG_LEVEL_INFO
 				      : LOG_LEVEL_DEBUG);
-	if (strcmp(cli.argv[0], "run") == 0)
-		return cmd_run(&cli);
-	if (strcmp(cli.argv[0], "report") == 0)
-		return cmd_report(&cli);
-	if (strcmp(cli.argv[0], "next") == 0)
-		return cmd_next(&cli);
-	if (strcmp(cli.argv[0], "status") == 0)
-		return cmd_status(&cli);
-	if (strcmp(cli.argv[0], "timers") == 0)
-		return cmd_timers(&cli);
-	if (strcmp(cli.argv[0], "keygen") == 0 || strcmp(cli.argv[0], "decrypt") == 0)
-		return cmd_keys(&cli);
-	for (size_t i = 0; simple[i] != NULL; i++)
-		if (strcmp(cli.argv[0], simple[i]) == 0)
-			return cmd_simple(&cli, simple[i]);
-	return usage_error("unknown command", cli.argv[0]);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(cli.argv[0], commands[i].name) == 0)
+			return commands[i].run(&cli);
+	return cmd_helper(&cli);
 }

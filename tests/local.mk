@@ -8,8 +8,9 @@ SH_LOG_COMPILER = $(BASH)
 AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
 	CARETAKER='$(abs_top_builddir)/caretaker'; \
+	CARETAKER_EXEC_PATH='$(abs_top_builddir)/plugins/backup'; \
 	CMOCKA_MESSAGE_OUTPUT=STDOUT; \
-	export top_srcdir top_builddir CARETAKER CMOCKA_MESSAGE_OUTPUT;
+	export top_srcdir top_builddir CARETAKER CARETAKER_EXEC_PATH CMOCKA_MESSAGE_OUTPUT;
 
 # ---- unit tests (cmocka) ----
 UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS) $(INIH_CFLAGS) $(LIBPQ_CFLAGS)
@@ -234,6 +235,7 @@ INTEGRATION_TESTS = \
 INTEGRATION_TESTS += tests/integration/decrypt.sh
 INTEGRATION_TESTS += tests/integration/state.sh
 INTEGRATION_TESTS += tests/integration/progress.sh tests/integration/backup-progress.sh
+INTEGRATION_TESTS += tests/integration/helpers.sh
 INTEGRATION_TESTS += tests/integration/backup.sh tests/integration/verify.sh
 INTEGRATION_TESTS += tests/integration/supervise.sh
 TESTS += $(INTEGRATION_TESTS)
