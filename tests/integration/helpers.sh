@@ -67,10 +67,4 @@ else
 	ok "as root, a world-writable helper is refused # SKIP not root"
 fi
 
-# The core carries nothing of the plugins: the encryption helpers are
-# programs of the backup plugin.
-if command -v ldd >/dev/null; then
-	check "the caretaker binary does not link libsodium" \
-		eval '! ldd "$CARETAKER" | grep -q libsodium'
-fi
 done_testing
