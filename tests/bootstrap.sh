@@ -28,6 +28,8 @@ packages=(
 # backup tests read zstd backups with the zstd tool; the schedule tests
 # need the time zones; tests/coverage.sh reports through gcovr
 packages+=(zstd tzdata gcovr)
+# style.sh checks the tree's .clang-format and the link with nm
+packages+=(clang-format binutils)
 
 say() { printf '\n== %s\n' "$*"; }
 

@@ -63,8 +63,8 @@ if [ "$(id -u)" -eq 0 ]; then
 		eval 'rc_is 1 && err_has "refused" && out_lacks "argv0="'
 	chmod 755 "$T/libexec/caretaker-echo"
 else
-	ok "as root, a helper in a world-writable folder is refused # SKIP not root"
-	ok "as root, a world-writable helper is refused # SKIP not root"
+	skip_test_inapplicable "as root, a helper in a world-writable folder is refused" "not root"
+	skip_test_inapplicable "as root, a world-writable helper is refused" "not root"
 fi
 
 done_testing
