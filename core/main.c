@@ -17,7 +17,9 @@
 #include "proc.h"
 #include "report.h"
 #include "runner.h"
+#include "next.h"
 #include "status.h"
+#include "timefmt.h"
 #include "timers.h"
 
 #ifndef CT_CONFDIR
@@ -179,7 +181,7 @@ cmd_run(struct cli *cli)
 			opts.is_due = 1;
 		else if (c == 'n')
 			opts.is_dry_run = 1;
-		else if (c == 'b' && status_parse_time(optarg, &opts.now_us) == 0)
+		else if (c == 'b' && timefmt_parse(optarg, &opts.now_us) == 0)
 			continue;
 		else
 			return usage_error("run: bad option or value", optarg);
@@ -265,7 +267,7 @@ cmd_next(struct cli *cli)
 		if (c == 'n' && value_parse_int(optarg, &n, err, sizeof(err)) == 0 && n > 0 &&
 		    n <= 10000)
 			opts.count = (size_t)n;
-		else if (c == 'b' && status_parse_time(optarg, &opts.base_us) == 0)
+		else if (c == 'b' && timefmt_parse(optarg, &opts.base_us) == 0)
 			continue;
 		else
 			return usage_error("next: bad option or value", optarg);
@@ -275,7 +277,7 @@ cmd_next(struct cli *cli)
 	cfg = cli_load_config(cli, 0);
 	if (cfg == NULL)
 		return EXIT_CONFIG;
-	rc = status_next(cfg, &opts);
+	rc = next_show(cfg, &opts);
 	config_free(cfg);
 	return rc;
 }

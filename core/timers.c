@@ -13,24 +13,18 @@
  */
 #include "autoconf.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "arena.h"
 #include "config.h"
 #include "inspect.h"
 #include "loader.h"
-#include "options.h"
 #include "proc.h"
 #include "exitcode.h"
-#include "schedule.h"
 #include "timers.h"
 #include "timers_int.h"
 #include "xmalloc.h"
