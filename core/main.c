@@ -121,9 +121,9 @@ cli_parse_global(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
-/* The jobs' errors and, unless -q, the warnings: every command names a
- * job that cannot run (a schedule that never elapses again), not only
- * `check`. */
+/* The jobs' errors and, unless -q, the warnings: a job that cannot run
+ * (a schedule that never elapses again) is named by every command that
+ * reads the configuration, not only `check`. */
 static void
 print_job_diags(const struct cli *cli, const struct config *cfg)
 {
@@ -139,16 +139,25 @@ print_job_diags(const struct cli *cli, const struct config *cfg)
 	diag_list_clear(&shown);
 }
 
+/* How a command wants the configuration loaded. */
+struct load_scope {
+	int is_printing_diags;      /* check, timers: the command prints them itself */
+	int is_checking_ends;       /* follow schedules to their end (see config.h) */
+	const char *const *jobs;    /* ... of these jobs only; NULL: of every job */
+	size_t n_jobs;
+};
+
 /* Load the configuration.  Unless the command prints every diagnostic
- * itself (`check`, `timers`), they are printed here, and after global
- * errors NULL comes back. */
+ * itself, they are printed here, and after global errors NULL comes back. */
 static struct config *
-cli_load_config(const struct cli *cli, int is_printing_diags)
+cli_load_config(const struct cli *cli, const struct load_scope *scope)
 {
 	struct config *cfg = NULL;
 	int rc = config_load(cli->config_path, &cfg);
 
-	if (is_printing_diags)
+	if (rc == 0 && scope->is_checking_ends)
+		config_check_schedule_ends(cfg, scope->jobs, scope->jobs ? scope->n_jobs : 0);
+	if (scope->is_printing_diags)
 		return cfg;
 	if (rc == 0) {
 		print_job_diags(cli, cfg);
@@ -170,6 +179,7 @@ cmd_run(struct cli *cli)
 		{NULL, 0, NULL, 0},
 	};
 	struct runner_options opts = {0};
+	struct load_scope scope = {.is_checking_ends = 1};
 	struct config *cfg;
 	int c, rc;
 
@@ -191,7 +201,11 @@ cmd_run(struct cli *cli)
 	if (opts.is_all + opts.is_due > 1 || ((opts.is_all || opts.is_due) && optind < cli->argc))
 		return usage_error("run: give job names, --all or --due, not several", NULL);
 	opts.is_quiet = cli->verbosity < 0;
-	cfg = cli_load_config(cli, 0);
+	scope.jobs = (const char *const *)cli->argv + optind;
+	scope.n_jobs = (size_t)(cli->argc - optind);
+	if (scope.n_jobs == 0)
+		scope.jobs = NULL;
+	cfg = cli_load_config(cli, &scope);
 	if (cfg == NULL)
 		return EXIT_CONFIG;
 	rc = runner_run(cfg, (const char *const *)cli->argv + optind,
@@ -241,7 +255,7 @@ cmd_report(struct cli *cli)
 
 	if (rc != 0)
 		return rc;
-	cfg = cli_load_config(cli, 0);
+	cfg = cli_load_config(cli, &(struct load_scope){0});
 	if (cfg == NULL)
 		return EXIT_CONFIG;
 	rc = report_show(cfg, &opts);
@@ -274,7 +288,9 @@ cmd_next(struct cli *cli)
 	}
 	if (optind < cli->argc)
 		opts.job = cli->argv[optind];
-	cfg = cli_load_config(cli, 0);
+	cfg = cli_load_config(cli, &(struct load_scope){.is_checking_ends = 1,
+							 .jobs = opts.job ? &opts.job : NULL,
+							 .n_jobs = 1});
 	if (cfg == NULL)
 		return EXIT_CONFIG;
 	rc = next_show(cfg, &opts);
@@ -290,7 +306,7 @@ cmd_status(struct cli *cli)
 
 	if (cli->argc != 1)
 		return usage_error("status takes no arguments", NULL);
-	cfg = cli_load_config(cli, 0);
+	cfg = cli_load_config(cli, &(struct load_scope){.is_checking_ends = 1});
 	if (cfg == NULL)
 		return EXIT_CONFIG;
 	rc = status_show(cfg, proc_wall_us());
@@ -342,7 +358,8 @@ cmd_timers(struct cli *cli)
 
 	if (rc != 0)
 		return rc;
-	cfg = cli_load_config(cli, 1);
+	cfg = cli_load_config(cli, &(struct load_scope){.is_printing_diags = 1,
+							 .is_checking_ends = 1});
 	rc = timers_generate(cfg, &opts);
 	config_free(cfg);
 	return rc;
@@ -352,7 +369,7 @@ cmd_timers(struct cli *cli)
  * inspect_* call.  `check` loads even a broken configuration and prints
  * every problem itself. */
 static int
-cmd_inspect(struct cli *cli, int n_args, int is_check,
+cmd_inspect(struct cli *cli, int n_args, const struct load_scope *scope,
 	    int (*inspect)(struct config *cfg, const struct cli *cli))
 {
 	struct config *cfg;
@@ -362,7 +379,7 @@ cmd_inspect(struct cli *cli, int n_args, int is_check,
 		return usage_error(n_args == 0 ? "this command takes no arguments"
 					       : "describe: name one plugin",
 				   n_args == 0 ? cli->argv[0] : NULL);
-	cfg = cli_load_config(cli, is_check);
+	cfg = cli_load_config(cli, scope);
 	if (cfg == NULL)
 		return EXIT_CONFIG;
 	rc = inspect(cfg, cli);
@@ -399,25 +416,26 @@ inspect_check_cb(struct config *cfg, const struct cli *cli)
 static int
 cmd_list(struct cli *cli)
 {
-	return cmd_inspect(cli, 0, 0, inspect_list_cb);
+	return cmd_inspect(cli, 0, &(struct load_scope){.is_checking_ends = 1}, inspect_list_cb);
 }
 
 static int
 cmd_plugins(struct cli *cli)
 {
-	return cmd_inspect(cli, 0, 0, inspect_plugins_cb);
+	return cmd_inspect(cli, 0, &(struct load_scope){0}, inspect_plugins_cb);
 }
 
 static int
 cmd_describe(struct cli *cli)
 {
-	return cmd_inspect(cli, 1, 0, inspect_describe_cb);
+	return cmd_inspect(cli, 1, &(struct load_scope){0}, inspect_describe_cb);
 }
 
 static int
 cmd_check(struct cli *cli)
 {
-	return cmd_inspect(cli, 0, 1, inspect_check_cb);
+	return cmd_inspect(cli, 0, &(struct load_scope){.is_printing_diags = 1, .is_checking_ends = 1},
+			   inspect_check_cb);
 }
 
 static int
