@@ -231,7 +231,7 @@ prometheus_write(const struct config *cfg, char *err, size_t err_size)
 	int rc = prometheus_text(cfg, &text, err, err_size);
 
 	if (rc == 0) {
-		rc = proc_write_file_atomic(path, text, strlen(text), 0644, 0);
+		rc = proc_write_file_atomic(path, text, strlen(text), 0644, PROC_SYNC_FILE);
 		if (rc != 0)
 			snprintf(err, err_size, "%s: %s", path, strerror(errno));
 	}

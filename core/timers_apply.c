@@ -168,7 +168,7 @@ static int
 unit_write_atomic(const struct timers *t, const struct unit_file *u)
 {
 	char *path = unit_path(t, u->name);
-	int rc = proc_write_file_atomic(path, u->text, u->len, 0644, 0);
+	int rc = proc_write_file_atomic(path, u->text, u->len, 0644, PROC_SYNC_FILE);
 
 	if (rc != 0) {
 		int saved_errno = errno;
