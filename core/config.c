@@ -541,28 +541,59 @@ job_check_schedule_end(struct config *cfg, const struct job *job, const char *fi
 		 job->schedule, when);
 }
 
+/* Where the job's `schedule` key is, for its messages. */
+static void
+job_schedule_where(const struct job *job, const char **file, int *line)
+{
+	const struct option_input *in = NULL;
+
+	for (size_t i = 0; i < job->n_inputs && in == NULL; i++)
+		if (strcmp(job->inputs[i].key, "schedule") == 0)
+			in = &job->inputs[i];
+	*file = in ? in->file : job->file;
+	*line = in ? in->line : job->line;
+}
+
 static void
 job_parse_schedule(struct config *cfg, struct job *job)
 {
-	const struct option_input *in = NULL;
 	const char *file;
 	char err[256];
 	int line;
 
 	if (job->schedule == NULL)
 		return;
-	for (size_t i = 0; i < job->n_inputs && in == NULL; i++)
-		if (strcmp(job->inputs[i].key, "schedule") == 0)
-			in = &job->inputs[i];
-	file = in ? in->file : job->file;
-	line = in ? in->line : job->line;
+	job_schedule_where(job, &file, &line);
 	if (schedule_parse(job->schedule, &job->sched, err, sizeof(err)) != 0)
 		diag_add(&cfg->diags, DIAG_ERROR, file, line, job->name,
 			 "write a shorthand (daily), a calendar expression (Sun *-*-* 01:00:00 UTC) "
 			 "or a cron line (0 1 * * 0); `caretaker next` shows what it means",
 			 "schedule: %s", err);
-	else
+}
+
+static int
+job_is_named(const struct job *job, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(job->name, names[i]) == 0)
+			return 1;
+	return n == 0;
+}
+
+void
+config_check_schedule_ends(struct config *cfg, const char *const *names, size_t n)
+{
+	const char *file;
+	int line;
+
+	for (size_t i = 0; i < cfg->n_jobs; i++) {
+		struct job *job = cfg->jobs[i];
+
+		if (job->sched == NULL || !job_is_named(job, names, n))
+			continue;
+		job_schedule_where(job, &file, &line);
 		job_check_schedule_end(cfg, job, file, line);
+	}
 }
 
 static void

@@ -115,4 +115,14 @@ int config_job_has_error(const struct config *cfg, const struct job *job);
 extern const struct ct_option config_job_keys[];
 extern const struct ct_option config_settings_keys[];
 
+/*
+ * Follow the schedule of each job in names[0..n) (every job when n is 0)
+ * forward: one that never elapses again becomes an error of its job, one
+ * that stops after a while a warning naming its last elapse.  Not part of
+ * config_load because it costs tens of microseconds per job, and `run
+ * JOB` needs it only for JOB; `check`, `list`, `status`, `next`, `timers`
+ * and `run --due`/`--all` ask for every job.
+ */
+void config_check_schedule_ends(struct config *cfg, const char *const *names, size_t n);
+
 #endif

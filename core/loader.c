@@ -680,6 +680,19 @@ cache_key(const struct stat *st)
 			 (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
 }
 
+/* One read of the whole entry, then the parse: json_loadfd reads a byte
+ * per system call. */
+static json_t *
+cache_parse_fd(int fd, size_t size)
+{
+	char *buf = xmalloc(size + 1);
+	ssize_t n = pread(fd, buf, size + 1, 0);
+	json_t *j = n > 0 && (size_t)n <= size ? json_loadb(buf, (size_t)n, 0, NULL) : NULL;
+
+	free(buf);
+	return j;
+}
+
 /* The entry as JSON, or NULL when there is none or it is not a regular
  * file (said once, naming it: the probe's new entry replaces it). */
 static json_t *
@@ -697,7 +710,7 @@ cache_load(const char *cache_path)
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 		log_warn("probe cache %s is not a regular file: ignored", cache_path);
 	else if (st.st_size <= CACHE_MAX_BYTES)
-		j = json_loadfd(fd, 0, NULL);
+		j = cache_parse_fd(fd, (size_t)st.st_size);
 	close(fd);
 	return j;
 }

@@ -11,13 +11,15 @@
 
 #include "config.h"
 #include "inspect.h"
-#include "keys.h"
+#include "helper.h"
 #include "log.h"
 #include "options.h"
 #include "proc.h"
 #include "report.h"
 #include "runner.h"
+#include "next.h"
 #include "status.h"
+#include "timefmt.h"
 #include "timers.h"
 
 #ifndef CT_CONFDIR
@@ -54,6 +56,10 @@ static const char usage_text[] =
 	"                               the last runs, from history\n"
 	"  timers [--output DIR] [--check] [--prune] [--due-timer] [--exec PATH]\n"
 	"                               systemd .service/.timer units, a pair per job\n"
+	"  help                         this text and the installed helper commands\n"
+	"  NAME [ARGS]                  any other NAME runs the helper command\n"
+	"                               caretaker-NAME (`caretaker help` lists them);\n"
+	"                               the backup plugin ships these two:\n"
 	"  keygen --public FILE --secret FILE\n"
 	"                               a key pair for encrypted backups (secret: 0600)\n"
 	"  decrypt --key SECRET_FILE [--output FILE] BACKUP_FILE\n"
@@ -115,9 +121,9 @@ cli_parse_global(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
-/* The jobs' errors and, unless -q, the warnings: every command names a
- * job that cannot run (a schedule that never elapses again), not only
- * `check`. */
+/* The jobs' errors and, unless -q, the warnings: a job that cannot run
+ * (a schedule that never elapses again) is named by every command that
+ * reads the configuration, not only `check`. */
 static void
 print_job_diags(const struct cli *cli, const struct config *cfg)
 {
@@ -133,16 +139,25 @@ print_job_diags(const struct cli *cli, const struct config *cfg)
 	diag_list_clear(&shown);
 }
 
+/* How a command wants the configuration loaded. */
+struct load_scope {
+	int is_printing_diags;      /* check, timers: the command prints them itself */
+	int is_checking_ends;       /* follow schedules to their end (see config.h) */
+	const char *const *jobs;    /* ... of these jobs only; NULL: of every job */
+	size_t n_jobs;
+};
+
 /* Load the configuration.  Unless the command prints every diagnostic
- * itself (`check`, `timers`), they are printed here, and after global
- * errors NULL comes back. */
+ * itself, they are printed here, and after global errors NULL comes back. */
 static struct config *
-cli_load_config(const struct cli *cli, int is_printing_diags)
+cli_load_config(const struct cli *cli, const struct load_scope *scope)
 {
 	struct config *cfg = NULL;
 	int rc = config_load(cli->config_path, &cfg);
 
-	if (is_printing_diags)
+	if (rc == 0 && scope->is_checking_ends)
+		config_check_schedule_ends(cfg, scope->jobs, scope->jobs ? scope->n_jobs : 0);
+	if (scope->is_printing_diags)
 		return cfg;
 	if (rc == 0) {
 		print_job_diags(cli, cfg);
@@ -164,6 +179,7 @@ cmd_run(struct cli *cli)
 		{NULL, 0, NULL, 0},
 	};
 	struct runner_options opts = {0};
+	struct load_scope scope = {.is_checking_ends = 1};
 	struct config *cfg;
 	int c, rc;
 
@@ -175,7 +191,7 @@ cmd_run(struct cli *cli)
 			opts.is_due = 1;
 		else if (c == 'n')
 			opts.is_dry_run = 1;
-		else if (c == 'b' && status_parse_time(optarg, &opts.now_us) == 0)
+		else if (c == 'b' && timefmt_parse(optarg, &opts.now_us) == 0)
 			continue;
 		else
 			return usage_error("run: bad option or value", optarg);
@@ -185,7 +201,11 @@ cmd_run(struct cli *cli)
 	if (opts.is_all + opts.is_due > 1 || ((opts.is_all || opts.is_due) && optind < cli->argc))
 		return usage_error("run: give job names, --all or --due, not several", NULL);
 	opts.is_quiet = cli->verbosity < 0;
-	cfg = cli_load_config(cli, 0);
+	scope.jobs = (const char *const *)cli->argv + optind;
+	scope.n_jobs = (size_t)(cli->argc - optind);
+	if (scope.n_jobs == 0)
+		scope.jobs = NULL;
+	cfg = cli_load_config(cli, &scope);
 	if (cfg == NULL)
 		return EXIT_CONFIG;
 	rc = runner_run(cfg, (const char *const *)cli->argv + optind,
@@ -235,7 +255,7 @@ cmd_report(struct cli *cli)
 
 	if (rc != 0)
 		return rc;
-	cfg = cli_load_config(cli, 0);
+	cfg = cli_load_config(cli, &(struct load_scope){0});
 	if (cfg == NULL)
 		return EXIT_CONFIG;
 	rc = report_show(cfg, &opts);
@@ -261,17 +281,19 @@ cmd_next(struct cli *cli)
 		if (c == 'n' && value_parse_int(optarg, &n, err, sizeof(err)) == 0 && n > 0 &&
 		    n <= 10000)
 			opts.count = (size_t)n;
-		else if (c == 'b' && status_parse_time(optarg, &opts.base_us) == 0)
+		else if (c == 'b' && timefmt_parse(optarg, &opts.base_us) == 0)
 			continue;
 		else
 			return usage_error("next: bad option or value", optarg);
 	}
 	if (optind < cli->argc)
 		opts.job = cli->argv[optind];
-	cfg = cli_load_config(cli, 0);
+	cfg = cli_load_config(cli, &(struct load_scope){.is_checking_ends = 1,
+							 .jobs = opts.job ? &opts.job : NULL,
+							 .n_jobs = 1});
 	if (cfg == NULL)
 		return EXIT_CONFIG;
-	rc = status_next(cfg, &opts);
+	rc = next_show(cfg, &opts);
 	config_free(cfg);
 	return rc;
 }
@@ -284,7 +306,7 @@ cmd_status(struct cli *cli)
 
 	if (cli->argc != 1)
 		return usage_error("status takes no arguments", NULL);
-	cfg = cli_load_config(cli, 0);
+	cfg = cli_load_config(cli, &(struct load_scope){.is_checking_ends = 1});
 	if (cfg == NULL)
 		return EXIT_CONFIG;
 	rc = status_show(cfg, proc_wall_us());
@@ -336,72 +358,119 @@ cmd_timers(struct cli *cli)
 
 	if (rc != 0)
 		return rc;
-	cfg = cli_load_config(cli, 1);
+	cfg = cli_load_config(cli, &(struct load_scope){.is_printing_diags = 1,
+							 .is_checking_ends = 1});
 	rc = timers_generate(cfg, &opts);
 	config_free(cfg);
 	return rc;
 }
 
-/* keygen and decrypt: the arguments of both, checked in core/keys.c. */
+/* list, plugins, check and describe: load the configuration, then one
+ * inspect_* call.  `check` loads even a broken configuration and prints
+ * every problem itself. */
 static int
-cmd_keys(struct cli *cli)
-{
-	static const struct option longopts[] = {
-		{"public", required_argument, NULL, 'p'}, {"secret", required_argument, NULL, 's'},
-		{"key", required_argument, NULL, 'k'},    {"output", required_argument, NULL, 'o'},
-		{NULL, 0, NULL, 0},
-	};
-	struct keys_options opts = {0};
-	int c;
-
-	optind = 0; /* glibc: 0 resets getopt fully after the global parse */
-	while ((c = getopt_long(cli->argc, cli->argv, "o:", longopts, NULL)) != -1) {
-		if (c == 'p')
-			opts.public_path = optarg;
-		else if (c == 's')
-			opts.secret_path = optarg;
-		else if (c == 'k')
-			opts.key_path = optarg;
-		else if (c == 'o')
-			opts.output_path = optarg;
-		else
-			return usage_error("bad option", cli->argv[0]);
-	}
-	opts.n_args = cli->argc - optind;
-	opts.input_path = opts.n_args > 0 ? cli->argv[optind] : NULL;
-	opts.is_quiet = cli->verbosity < 0;
-	return strcmp(cli->argv[0], "keygen") == 0 ? keys_generate(&opts) : keys_decrypt(&opts);
-}
-
-static int
-cmd_simple(struct cli *cli, const char *name)
+cmd_inspect(struct cli *cli, int n_args, const struct load_scope *scope,
+	    int (*inspect)(struct config *cfg, const struct cli *cli))
 {
 	struct config *cfg;
 	int rc;
 
-	if (strcmp(name, "describe") == 0 && cli->argc != 2)
-		return usage_error("describe: name one plugin", NULL);
-	if (strcmp(name, "describe") != 0 && cli->argc != 1)
-		return usage_error("this command takes no arguments", name);
-	cfg = cli_load_config(cli, strcmp(name, "check") == 0);
+	if (cli->argc != n_args + 1)
+		return usage_error(n_args == 0 ? "this command takes no arguments"
+					       : "describe: name one plugin",
+				   n_args == 0 ? cli->argv[0] : NULL);
+	cfg = cli_load_config(cli, scope);
 	if (cfg == NULL)
 		return EXIT_CONFIG;
-	if (strcmp(name, "list") == 0)
-		rc = inspect_list(cfg);
-	else if (strcmp(name, "plugins") == 0)
-		rc = inspect_plugins(cfg);
-	else if (strcmp(name, "describe") == 0)
-		rc = inspect_describe(cfg, cli->argv[1]);
-	else
-		rc = inspect_check(cfg, cli->verbosity < 0);
+	rc = inspect(cfg, cli);
 	config_free(cfg);
 	return rc;
 }
 
+static int
+inspect_list_cb(struct config *cfg, const struct cli *cli)
+{
+	(void)cli;
+	return inspect_list(cfg);
+}
+
+static int
+inspect_plugins_cb(struct config *cfg, const struct cli *cli)
+{
+	(void)cli;
+	return inspect_plugins(cfg);
+}
+
+static int
+inspect_describe_cb(struct config *cfg, const struct cli *cli)
+{
+	return inspect_describe(cfg, cli->argv[1]);
+}
+
+static int
+inspect_check_cb(struct config *cfg, const struct cli *cli)
+{
+	return inspect_check(cfg, cli->verbosity < 0);
+}
+
+static int
+cmd_list(struct cli *cli)
+{
+	return cmd_inspect(cli, 0, &(struct load_scope){.is_checking_ends = 1}, inspect_list_cb);
+}
+
+static int
+cmd_plugins(struct cli *cli)
+{
+	return cmd_inspect(cli, 0, &(struct load_scope){0}, inspect_plugins_cb);
+}
+
+static int
+cmd_describe(struct cli *cli)
+{
+	return cmd_inspect(cli, 1, &(struct load_scope){0}, inspect_describe_cb);
+}
+
+static int
+cmd_check(struct cli *cli)
+{
+	return cmd_inspect(cli, 0, &(struct load_scope){.is_printing_diags = 1, .is_checking_ends = 1},
+			   inspect_check_cb);
+}
+
+static int
+cmd_help(struct cli *cli)
+{
+	(void)cli;
+	fputs(usage_text, stdout);
+	fputs("\nHelper commands installed (caretaker NAME runs caretaker-NAME):\n", stdout);
+	if (helper_list(stdout) == 0)
+		fputs("  (none)\n", stdout);
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_JOB_FAILED;
+}
+
+static int
+cmd_helper(struct cli *cli)
+{
+	struct helper_context ctx = {cli->config_path, cli->verbosity};
+
+	return helper_exec(&ctx, cli->argc, cli->argv);
+}
+
+/* The built-in commands; any other name is a helper command. */
+static const struct command {
+	const char *name;
+	int (*run)(struct cli *cli);
+} commands[] = {
+	{"run", cmd_run},         {"report", cmd_report}, {"next", cmd_next},
+	{"status", cmd_status},   {"timers", cmd_timers}, {"list", cmd_list},
+	{"plugins", cmd_plugins}, {"check", cmd_check},   {"describe", cmd_describe},
+	{"help", cmd_help},
+};
+
 int
 main(int argc, char **argv)
 {
-	static const char *const simple[] = {"list", "plugins", "check", "describe", NULL};
 	struct cli cli = {0};
 	int rc = cli_parse_global(&cli, argc, argv);
 
@@ -415,20 +484,8 @@ main(int argc, char **argv)
 		 : cli.verbosity == 0 ? LOG_LEVEL_NOTICE
 		 : cli.verbosity == 1 ? LOG_LEVEL_INFO
 				      : LOG_LEVEL_DEBUG);
-	if (strcmp(cli.argv[0], "run") == 0)
-		return cmd_run(&cli);
-	if (strcmp(cli.argv[0], "report") == 0)
-		return cmd_report(&cli);
-	if (strcmp(cli.argv[0], "next") == 0)
-		return cmd_next(&cli);
-	if (strcmp(cli.argv[0], "status") == 0)
-		return cmd_status(&cli);
-	if (strcmp(cli.argv[0], "timers") == 0)
-		return cmd_timers(&cli);
-	if (strcmp(cli.argv[0], "keygen") == 0 || strcmp(cli.argv[0], "decrypt") == 0)
-		return cmd_keys(&cli);
-	for (size_t i = 0; simple[i] != NULL; i++)
-		if (strcmp(cli.argv[0], simple[i]) == 0)
-			return cmd_simple(&cli, simple[i]);
-	return usage_error("unknown command", cli.argv[0]);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(cli.argv[0], commands[i].name) == 0)
+			return commands[i].run(&cli);
+	return cmd_helper(&cli);
 }

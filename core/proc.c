@@ -56,7 +56,7 @@ proc_fsync_dir(const char *dir)
 
 int
 proc_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode,
-		       int is_dir_synced)
+		       unsigned flags)
 {
 	const char *slash = strrchr(path, '/');
 	char *dir = slash ? xstrndup(path, (size_t)(slash - path + (slash == path))) : xstrdup(".");
@@ -66,7 +66,7 @@ proc_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mod
 
 	if (rc == 0)
 		rc = proc_write_all(fd, buf, len);
-	if (rc == 0 && (fchmod(fd, mode) != 0 || fsync(fd) != 0))
+	if (rc == 0 && (fchmod(fd, mode) != 0 || ((flags & PROC_SYNC_FILE) && fsync(fd) != 0)))
 		rc = CT_EIO;
 	if (fd >= 0 && close(fd) != 0 && rc == 0)
 		rc = CT_EIO;
@@ -75,7 +75,7 @@ proc_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mod
 	saved_errno = errno;
 	if (rc != 0 && fd >= 0)
 		unlink(tmp);
-	if (rc == 0 && is_dir_synced)
+	if (rc == 0 && (flags & PROC_SYNC_DIR))
 		rc = proc_fsync_dir(dir);
 	else
 		errno = saved_errno;

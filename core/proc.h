@@ -14,14 +14,19 @@
 int proc_write_all(int fd, const void *buf, size_t len);
 /* fsync a folder, making renames and new names in it durable.  0 or CT_EIO. */
 int proc_fsync_dir(const char *dir);
-/* Replace `path` with `len` bytes so that a reader (or a crash) sees the old
- * file or the new one, never half of one: a hidden temporary file beside it
+/* proc_write_file_atomic's flags. */
+#define PROC_SYNC_FILE 0x1u /* fsync the new file before the rename */
+#define PROC_SYNC_DIR 0x2u  /* and fsync the folder after it */
+/* Replace `path` with `len` bytes so that a reader sees the old file or the
+ * new one, never half of one: a hidden temporary file beside it
  * (".NAME.XXXXXX", which globs such as *.prom or *.timer do not match),
- * mode `mode`, written, fsynced, renamed over `path`; then the folder
- * fsynced if `is_dir_synced`.  0, or CT_EIO/CT_ESYS with errno saying why;
- * the temporary file never outlives a failure. */
+ * mode `mode`, written, renamed over `path`.  With PROC_SYNC_FILE a crash
+ * also leaves the old file or the new one (without it, an empty file is
+ * possible); with PROC_SYNC_DIR the new one is there after a crash.  0, or
+ * CT_EIO/CT_ESYS with errno saying why; the temporary file never outlives
+ * a failure. */
 int proc_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode,
-			   int is_dir_synced);
+			   unsigned flags);
 /*
  * Open `path` (O_CLOEXEC, O_NOFOLLOW added to `flags`; `mode` for O_CREAT)
  * and refuse what fstat(2) does not call a regular file: a FIFO or a device

@@ -317,7 +317,9 @@ running_json(const struct progress_run *pr, int64_t now_ms)
 
 /* Mode 0640: the words are the plugin's, and may say more than others
  * should read.  After a failure (a full disk) the run goes on without
- * further tries; the file is still removed at the end. */
+ * further tries; the file is still removed at the end.  Not synced: it
+ * describes this process only, and after a crash it is stale anyway
+ * (progress_running_is_alive). */
 static void
 running_write(struct progress_run *pr, int64_t now_ms)
 {

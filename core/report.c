@@ -21,7 +21,7 @@
 #include "result.h"
 #include "exitcode.h"
 #include "state.h"
-#include "status.h"
+#include "prometheus.h"
 #include "utf8.h"
 
 struct style {
@@ -194,7 +194,7 @@ report_prometheus(const struct config *cfg)
 	char *text = NULL;
 	char err[512];
 
-	if (status_prometheus_text(cfg, &text, err, sizeof(err)) != 0) {
+	if (prometheus_text(cfg, &text, err, sizeof(err)) != 0) {
 		log_err("%s", err);
 		return EXIT_JOB_FAILED;
 	}

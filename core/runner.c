@@ -60,7 +60,7 @@
 #include "result.h"
 #include "runner.h"
 #include "state.h"
-#include "status.h"
+#include "prometheus.h"
 #include "supervise.h"
 #include "task.h"
 #include "utf8.h"
@@ -516,7 +516,7 @@ run_record(struct runner *rn, struct run_result *r, int64_t elapse_us)
 		log_err("%s: history not written to the database: %s", r->job, err);
 	json_decref(rec);
 	if (rn->cfg->settings.prometheus_dir != NULL &&
-	    status_write_prometheus(rn->cfg, err, sizeof(err)) != 0)
+	    prometheus_write(rn->cfg, err, sizeof(err)) != 0)
 		log_err("prometheus textfile not written: %s", err);
 }
 

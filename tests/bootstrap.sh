@@ -31,6 +31,8 @@ packages=(
 packages+=(zstd tzdata gcovr)
 # the fuzzers: clang with libFuzzer and the sanitizer runtimes
 packages+=(clang-14 libclang-rt-14-dev)
+# style.sh checks the tree's .clang-format and the link with nm
+packages+=(clang-format binutils)
 
 say() { printf '\n== %s\n' "$*"; }
 

@@ -8,11 +8,12 @@ SH_LOG_COMPILER = $(BASH)
 AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
 	CARETAKER='$(abs_top_builddir)/caretaker'; \
+	CARETAKER_EXEC_PATH='$(abs_top_builddir)/plugins/backup'; \
 	CMOCKA_MESSAGE_OUTPUT=STDOUT; \
-	export top_srcdir top_builddir CARETAKER CMOCKA_MESSAGE_OUTPUT;
+	export top_srcdir top_builddir CARETAKER CARETAKER_EXEC_PATH CMOCKA_MESSAGE_OUTPUT;
 
 # ---- unit tests (cmocka) ----
-UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS) $(INIH_CFLAGS) $(LIBPQ_CFLAGS)
+UNIT_CFLAGS = $(AM_CFLAGS) $(CORE_INCLUDES) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS) $(INIH_CFLAGS) $(LIBPQ_CFLAGS)
 UNIT_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 UNIT_TESTS = \
 	tests/core/test_options \
@@ -72,7 +73,7 @@ tests_core_test_progress_SOURCES = tests/core/test_progress.c tests/core/testuti
 tests_core_test_progress_CFLAGS = $(UNIT_CFLAGS)
 tests_core_test_progress_LDADD = $(UNIT_LDADD)
 tests_plugins_test_exec_argv_SOURCES = tests/plugins/test_exec_argv.c plugins/exec/argv.c
-tests_plugins_test_exec_argv_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/plugins/exec
+tests_plugins_test_exec_argv_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/exec
 tests_plugins_test_exec_argv_LDADD = $(CMOCKA_LIBS)
 
 # ---- plugins/lib: the compression machinery ----
@@ -108,7 +109,7 @@ bench-crypt: tests/bench/crypt-file$(EXEEXT)
 .PHONY: bench-crypt
 
 # ---- plugins/lib: backups (retention, names, pg_dump versions and env) ----
-BACKUP_UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS) $(LIBPQ_CFLAGS) \
+BACKUP_UNIT_CFLAGS = $(AM_CFLAGS) $(CORE_INCLUDES) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS) $(LIBPQ_CFLAGS) \
 	-I$(top_srcdir)/plugins/lib
 BACKUP_UNIT_LDADD = plugins/lib/libctbackup.la plugins/lib/libcttartree.la \
 	plugins/lib/libctcrypt.la plugins/lib/libctcompress.la $(CMOCKA_LIBS)
@@ -138,6 +139,7 @@ bench-backup: caretaker$(EXEEXT) $(plugin_LTLIBRARIES)
 # ---- schedules against systemd-analyze (skipped where it is missing) ----
 check_PROGRAMS += tests/schedule/schedule-next
 tests_schedule_schedule_next_SOURCES = tests/schedule/schedule-next.c
+tests_schedule_schedule_next_CFLAGS = $(AM_CFLAGS) $(CORE_INCLUDES)
 tests_schedule_schedule_next_LDADD = $(CORE_LIBS)
 TESTS += tests/schedule/compare-systemd.sh
 dist_check_SCRIPTS += tests/schedule/compare-systemd.sh tests/schedule/gen-expressions.sh
@@ -234,6 +236,7 @@ INTEGRATION_TESTS = \
 INTEGRATION_TESTS += tests/integration/decrypt.sh
 INTEGRATION_TESTS += tests/integration/state.sh
 INTEGRATION_TESTS += tests/integration/progress.sh tests/integration/backup-progress.sh
+INTEGRATION_TESTS += tests/integration/helpers.sh
 INTEGRATION_TESTS += tests/integration/backup.sh tests/integration/verify.sh
 INTEGRATION_TESTS += tests/integration/supervise.sh
 TESTS += $(INTEGRATION_TESTS)

@@ -402,6 +402,7 @@ test_config_a_schedule_that_never_elapses_again_is_an_error(void **state)
 		snprintf(text, sizeof(text), "[j]\nplugin = hello\nschedule = %s\n", schedules[i]);
 		tu_write("caretaker.ini", text);
 		cfg = load(0);
+		config_check_schedule_ends(cfg, NULL, 0);
 		d = diag_at_line(cfg, 3);
 		if (d->severity != DIAG_ERROR || strstr(d->msg, "never elapses again") == NULL)
 			fail_msg("schedule = %s: expected an error that it never elapses again, "
@@ -421,11 +422,30 @@ test_config_a_schedule_that_stops_is_a_warning_naming_its_last_elapse(void **sta
 	(void)state;
 	tu_write("caretaker.ini", "[j]\nplugin = hello\nschedule = 2025..2090-*-01 06:00 UTC\n");
 	cfg = load(0);
+	config_check_schedule_ends(cfg, NULL, 0);
 	d = diag_at_line(cfg, 3);
 	assert_int_equal(d->severity, DIAG_WARNING);
 	if (strstr(d->msg, "elapses for the last time at 2090-12-01 06:00:00 UTC") == NULL)
 		fail_msg("expected the last elapse in the warning, got: %s", d->msg);
 	assert_false(config_job_has_error(cfg, cfg->jobs[0]));
+	config_free(cfg);
+}
+
+/* `run JOB` follows only JOB's schedule: the others cost start-up time. */
+static void
+test_config_schedule_ends_are_followed_only_for_the_jobs_named(void **state)
+{
+	static const char *const only_b[] = {"b"};
+	struct config *cfg;
+
+	(void)state;
+	tu_write("caretaker.ini", "[a]\nplugin = hello\nschedule = *-02-30\n\n"
+				  "[b]\nplugin = hello\nschedule = *-02-30\n");
+	cfg = load(0);
+	assert_int_equal(cfg->diags.n_errors, 0);
+	config_check_schedule_ends(cfg, only_b, 1);
+	assert_false(config_job_has_error(cfg, cfg->jobs[0]));
+	assert_true(config_job_has_error(cfg, cfg->jobs[1]));
 	config_free(cfg);
 }
 
@@ -440,6 +460,7 @@ test_config_a_schedule_whose_chain_breaks_in_a_dst_zone_is_named(void **state)
 	(void)state;
 	tu_write("caretaker.ini", "[j]\nplugin = hello\nschedule = *-03/8-25 Europe/Berlin\n");
 	cfg = load(0);
+	config_check_schedule_ends(cfg, NULL, 0);
 	d = diag_at_line(cfg, 3);
 	if (strstr(d->msg, "never elapses again") == NULL &&
 	    strstr(d->msg, "elapses for the last time") == NULL)
@@ -497,6 +518,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_config_does_not_take_password_files_for_passwords, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_a_schedule_that_never_elapses_again_is_an_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_a_schedule_that_stops_is_a_warning_naming_its_last_elapse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_schedule_ends_are_followed_only_for_the_jobs_named,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_a_schedule_whose_chain_breaks_in_a_dst_zone_is_named, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_a_schedule_that_goes_on_says_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_settings_section_only_in_main_file, setup, teardown),

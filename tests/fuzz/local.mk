@@ -16,7 +16,7 @@ else
 FUZZ_MAIN = tests/fuzz/standalone.c
 endif
 FUZZ_COMMON = tests/fuzz/fuzz.h tests/fuzz/fuzzutil.c $(FUZZ_MAIN)
-FUZZ_CORE_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) -I$(top_srcdir)/tests/fuzz
+FUZZ_CORE_CFLAGS = $(AM_CFLAGS) $(CORE_INCLUDES) $(JANSSON_CFLAGS) -I$(top_srcdir)/tests/fuzz
 
 tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c $(FUZZ_COMMON)
 tests_fuzz_fuzz_config_CFLAGS = $(FUZZ_CORE_CFLAGS)

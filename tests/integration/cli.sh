@@ -15,7 +15,7 @@ check "--version names the ABI" eval 'rc_is 0 && out_has "plugin ABI 1.0"'
 ct
 check "no command is a usage error (2)" eval 'rc_is 2 && err_has "no command given"'
 ct frobnicate
-check "an unknown command is a usage error (2)" eval 'rc_is 2 && err_has "unknown command"'
+check "an unknown command is a usage error (2)" eval 'rc_is 2 && err_has "unknown command .frobnicate."'
 ct run
 check "run without jobs is a usage error (2)" eval 'rc_is 2 && err_has "name a job"'
 ct run no-such-job

@@ -1,12 +1,20 @@
 /*
- * keys.h — `caretaker keygen` and `caretaker decrypt`: the command-line side
- * of encrypted backups (the format and the keys are plugins/lib/crypt.h's;
+ * keys.h — the helper commands `caretaker keygen` and `caretaker decrypt`
+ * (caretaker-keygen, caretaker-decrypt): the command-line side of encrypted
+ * backups (the format and the keys are plugins/lib/crypt.h's;
  * docs/encryption.md tells the whole story).
  */
 #ifndef CT_KEYS_H
 #define CT_KEYS_H
 
-/* What main.c parsed; every member may be NULL. */
+/* Exit statuses, the same numbers as caretaker's own (caretaker(8)). */
+enum keys_exit {
+	KEYS_EXIT_OK = 0,
+	KEYS_EXIT_FAILED = 1,
+	KEYS_EXIT_USAGE = 2,
+};
+
+/* What keys_parse_args parsed; every member may be NULL. */
 struct keys_options {
 	const char *public_path; /* keygen --public */
 	const char *secret_path; /* keygen --secret */
@@ -16,6 +24,11 @@ struct keys_options {
 	int n_args;              /* positional arguments given */
 	int is_quiet;
 };
+
+/* Parse a helper's arguments (after its name) into *opts: --public,
+ * --secret, --key, --output/-o, -q, and positional arguments.  0, or an
+ * exit status after printing the usage error. */
+int keys_parse_args(int argc, char **argv, struct keys_options *opts);
 
 /*
  * Makes a key pair: the public key for the backup hosts, the secret key

@@ -1,5 +1,7 @@
 /*
- * keys.c — `caretaker keygen` and `caretaker decrypt` over libctcrypt.
+ * keys.c — the helper commands `caretaker keygen` and `caretaker decrypt`
+ * (programs caretaker-keygen and caretaker-decrypt, shipped with the backup
+ * plugin) over libctcrypt.
  *
  * This file owns the command-line behaviour only: which arguments go
  * together, where output goes, what the operator reads when it fails.  The
@@ -15,15 +17,16 @@
 #include "keys.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../plugins/lib/crypt.h"
-#include "exitcode.h"
+#include "crypt.h"
 
 /* Where decrypted bytes go, and the first write error's words. */
 struct keys_sink {
@@ -37,7 +40,7 @@ static int
 keys_usage(const char *what)
 {
 	fprintf(stderr, "caretaker: %s\nTry 'caretaker --help'.\n", what);
-	return EXIT_USAGE;
+	return KEYS_EXIT_USAGE;
 }
 
 int
@@ -50,7 +53,7 @@ keys_generate(const struct keys_options *opts)
 		return keys_usage("keygen: give --public FILE and --secret FILE, nothing else");
 	if (crypt_keygen_files(opts->public_path, opts->secret_path, id, err, sizeof(err)) != 0) {
 		fprintf(stderr, "caretaker: keygen: %s\n", err);
-		return EXIT_JOB_FAILED;
+		return KEYS_EXIT_FAILED;
 	}
 	if (!opts->is_quiet)
 		printf("key id %s\n"
@@ -58,7 +61,7 @@ keys_generate(const struct keys_options *opts)
 		       "secret key: %s (mode 0600; keep it off the backup hosts, and a copy "
 		       "in a safe place: without it no backup can be restored)\n",
 		       id, opts->public_path, opts->secret_path);
-	return EXIT_OK;
+	return KEYS_EXIT_OK;
 }
 
 static int
@@ -182,7 +185,7 @@ keys_check_decrypt_args(const struct keys_options *opts, int is_stdout)
 	if (is_stdout && isatty(STDOUT_FILENO)) {
 		fprintf(stderr, "caretaker: decrypt: not writing a backup to a terminal\n"
 		                "hint: pipe it (| gunzip | psql) or give --output FILE\n");
-		return EXIT_USAGE;
+		return KEYS_EXIT_USAGE;
 	}
 	return 0;
 }
@@ -203,7 +206,7 @@ keys_decrypt(const struct keys_options *opts)
 	 * signal to die of. */
 	signal(SIGPIPE, SIG_IGN);
 	if (keys_open_inputs(opts, &in_fd, &sk) != 0)
-		return EXIT_JOB_FAILED;
+		return KEYS_EXIT_FAILED;
 	if (!is_stdout) {
 		sink.name = opts->output_path;
 		sink.fd = keys_open_partial(opts->output_path, tmp, sizeof(tmp));
@@ -213,5 +216,46 @@ keys_decrypt(const struct keys_options *opts)
 		rc = keys_close_output(sink.fd, tmp, opts->output_path, rc);
 	close(in_fd);
 	crypt_secret_key_free(sk);
-	return rc == 0 ? EXIT_OK : EXIT_JOB_FAILED;
+	return rc == 0 ? KEYS_EXIT_OK : KEYS_EXIT_FAILED;
+}
+
+/* -q on the helper's own command line, or caretaker's -q passed down as
+ * CARETAKER_VERBOSITY (helper.h in the core). */
+static int
+keys_is_quiet_env(void)
+{
+	const char *v = getenv("CARETAKER_VERBOSITY");
+
+	return v != NULL && strtol(v, NULL, 10) < 0;
+}
+
+int
+keys_parse_args(int argc, char **argv, struct keys_options *opts)
+{
+	static const struct option longopts[] = {
+		{"public", required_argument, NULL, 'p'}, {"secret", required_argument, NULL, 's'},
+		{"key", required_argument, NULL, 'k'},    {"output", required_argument, NULL, 'o'},
+		{"quiet", no_argument, NULL, 'q'},        {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	memset(opts, 0, sizeof(*opts));
+	opts->is_quiet = keys_is_quiet_env();
+	while ((c = getopt_long(argc, argv, "o:q", longopts, NULL)) != -1) {
+		if (c == 'p')
+			opts->public_path = optarg;
+		else if (c == 's')
+			opts->secret_path = optarg;
+		else if (c == 'k')
+			opts->key_path = optarg;
+		else if (c == 'o')
+			opts->output_path = optarg;
+		else if (c == 'q')
+			opts->is_quiet = 1;
+		else
+			return keys_usage("bad option");
+	}
+	opts->n_args = argc - optind;
+	opts->input_path = opts->n_args > 0 ? argv[optind] : NULL;
+	return 0;
 }
