@@ -48,57 +48,58 @@
 #define CONFIG_MAX_FILE_BYTES (4u << 20)
 
 const struct ct_option config_job_keys[] = {
-	{"plugin", CT_OPT_STRING, CT_OPTF_REQUIRED, NULL, NULL, 0, 0,
-	 "the plugin that runs this job (`caretaker plugins` lists them)"},
-	{"description", CT_OPT_STRING, 0, NULL, NULL, 0, 0, "a line for people reading `caretaker list`"},
-	{"schedule", CT_OPT_STRING, 0, NULL, NULL, 0, 0,
-	 "when it runs: daily, Sun *-*-* 01:00:00 Europe/Berlin, 0 1 * * 0 ..."},
-	{"timeout", CT_OPT_DURATION, 0, NULL, NULL, 0, 0,
-	 "kill the run after this long (default: [caretaker] timeout)"},
-	{"requires", CT_OPT_LIST, 0, NULL, NULL, 0, 0,
-	 "jobs that must succeed first; this job is skipped when one fails"},
-	{"on_failure", CT_OPT_STRING, 0, NULL, NULL, 0, 0, "a job to run when this one fails"},
-	{"user", CT_OPT_STRING, 0, NULL, NULL, 0, 0,
-	 "run as this user (and its group) when caretaker runs as root"},
-	{"lock", CT_OPT_ENUM, 0, "host", "host|database|none", 0, 0,
-	 "host: one run per host at a time; database: one per fleet (advisory lock)"},
-	{"nice", CT_OPT_INT, 0, NULL, NULL, -20, 19, "CPU priority of the run, -20 to 19"},
-	{"enabled", CT_OPT_BOOL, 0, "yes", NULL, 0, 0, "no: never run it, not even with --all"},
-	{"only_if_exists", CT_OPT_PATH, 0, NULL, NULL, 0, 0,
-	 "skip the run (not a failure) while this path does not exist"},
-	{"jitter", CT_OPT_DURATION, 0, NULL, NULL, 0, 0,
-	 "spread the start by up to this much (RandomizedDelaySec= of its timer)"},
-	{"catch_up", CT_OPT_ENUM, 0, "once", "once|skip", 0, 0,
-	 "run --due: once makes up missed elapses with one run; skip drops them"},
-	{NULL, 0, 0, NULL, NULL, 0, 0, NULL},
+    {"plugin", CT_OPT_STRING, CT_OPTF_REQUIRED, NULL, NULL, 0, 0,
+     "the plugin that runs this job (`caretaker plugins` lists them)"},
+    {"description", CT_OPT_STRING, 0, NULL, NULL, 0, 0,
+     "a line for people reading `caretaker list`"},
+    {"schedule", CT_OPT_STRING, 0, NULL, NULL, 0, 0,
+     "when it runs: daily, Sun *-*-* 01:00:00 Europe/Berlin, 0 1 * * 0 ..."},
+    {"timeout", CT_OPT_DURATION, 0, NULL, NULL, 0, 0,
+     "kill the run after this long (default: [caretaker] timeout)"},
+    {"requires", CT_OPT_LIST, 0, NULL, NULL, 0, 0,
+     "jobs that must succeed first; this job is skipped when one fails"},
+    {"on_failure", CT_OPT_STRING, 0, NULL, NULL, 0, 0, "a job to run when this one fails"},
+    {"user", CT_OPT_STRING, 0, NULL, NULL, 0, 0,
+     "run as this user (and its group) when caretaker runs as root"},
+    {"lock", CT_OPT_ENUM, 0, "host", "host|database|none", 0, 0,
+     "host: one run per host at a time; database: one per fleet (advisory lock)"},
+    {"nice", CT_OPT_INT, 0, NULL, NULL, -20, 19, "CPU priority of the run, -20 to 19"},
+    {"enabled", CT_OPT_BOOL, 0, "yes", NULL, 0, 0, "no: never run it, not even with --all"},
+    {"only_if_exists", CT_OPT_PATH, 0, NULL, NULL, 0, 0,
+     "skip the run (not a failure) while this path does not exist"},
+    {"jitter", CT_OPT_DURATION, 0, NULL, NULL, 0, 0,
+     "spread the start by up to this much (RandomizedDelaySec= of its timer)"},
+    {"catch_up", CT_OPT_ENUM, 0, "once", "once|skip", 0, 0,
+     "run --due: once makes up missed elapses with one run; skip drops them"},
+    {NULL, 0, 0, NULL, NULL, 0, 0, NULL},
 };
 
 const struct ct_option config_settings_keys[] = {
-	{"plugin_path", CT_OPT_PATH_LIST, 0, CT_PLUGINDIR, NULL, 0, 0,
-	 "folders searched for plugins, in order; the first NAME.so found wins"},
-	{"state_dir", CT_OPT_PATH, 0, CT_STATEDIR, NULL, 0, 0, "history, locks and plugin state"},
-	{"conninfo", CT_OPT_STRING, 0, "", NULL, 0, 0,
-	 "default libpq connection string for jobs (no passwords: use ~/.pgpass or a service)"},
-	{"trust_plugin_dirs", CT_OPT_BOOL, 0, "no", NULL, 0, 0,
-	 "yes: load plugins from folders not owned by root (containers only)"},
-	{"probe_timeout", CT_OPT_DURATION, 0, "10s", NULL, 0, 0,
-	 "a plugin still loading after this is refused (100ms to 10min)"},
-	{"timeout", CT_OPT_DURATION, 0, "1h", NULL, 0, 0, "default job timeout"},
-	{"kill_grace", CT_OPT_DURATION, 0, "10s", NULL, 0, 0,
-	 "after SIGTERM, wait this long before SIGKILL"},
-	{"output_limit", CT_OPT_SIZE, 0, "64K", NULL, 0, 0,
-	 "captured output kept per stream and run (head and tail)"},
-	{"due_window", CT_OPT_DURATION, 0, "15min", NULL, 0, 0,
-	 "run --due: an elapse older than this was missed (see catch_up = skip)"},
-	{"overdue_slack", CT_OPT_DURATION, 0, "1h", NULL, 0, 0,
-	 "status: OVERDUE when no success within the schedule's period plus this"},
-	{"prometheus_dir", CT_OPT_PATH, 0, NULL, NULL, 0, 0,
-	 "write caretaker.prom here after every run (node_exporter's textfile folder)"},
-	{"history", CT_OPT_ENUM, 0, "file", "file|database", 0, 0,
-	 "database: also record every run in a table, shared by every host"},
-	{"history_max_size", CT_OPT_SIZE, 0, "16M", NULL, 0, 0,
-	 "history.jsonl becomes history.1.jsonl past this size (0: never rotate)"},
-	{NULL, 0, 0, NULL, NULL, 0, 0, NULL},
+    {"plugin_path", CT_OPT_PATH_LIST, 0, CT_PLUGINDIR, NULL, 0, 0,
+     "folders searched for plugins, in order; the first NAME.so found wins"},
+    {"state_dir", CT_OPT_PATH, 0, CT_STATEDIR, NULL, 0, 0, "history, locks and plugin state"},
+    {"conninfo", CT_OPT_STRING, 0, "", NULL, 0, 0,
+     "default libpq connection string for jobs (no passwords: use ~/.pgpass or a service)"},
+    {"trust_plugin_dirs", CT_OPT_BOOL, 0, "no", NULL, 0, 0,
+     "yes: load plugins from folders not owned by root (containers only)"},
+    {"probe_timeout", CT_OPT_DURATION, 0, "10s", NULL, 0, 0,
+     "a plugin still loading after this is refused (100ms to 10min)"},
+    {"timeout", CT_OPT_DURATION, 0, "1h", NULL, 0, 0, "default job timeout"},
+    {"kill_grace", CT_OPT_DURATION, 0, "10s", NULL, 0, 0,
+     "after SIGTERM, wait this long before SIGKILL"},
+    {"output_limit", CT_OPT_SIZE, 0, "64K", NULL, 0, 0,
+     "captured output kept per stream and run (head and tail)"},
+    {"due_window", CT_OPT_DURATION, 0, "15min", NULL, 0, 0,
+     "run --due: an elapse older than this was missed (see catch_up = skip)"},
+    {"overdue_slack", CT_OPT_DURATION, 0, "1h", NULL, 0, 0,
+     "status: OVERDUE when no success within the schedule's period plus this"},
+    {"prometheus_dir", CT_OPT_PATH, 0, NULL, NULL, 0, 0,
+     "write caretaker.prom here after every run (node_exporter's textfile folder)"},
+    {"history", CT_OPT_ENUM, 0, "file", "file|database", 0, 0,
+     "database: also record every run in a table, shared by every host"},
+    {"history_max_size", CT_OPT_SIZE, 0, "16M", NULL, 0, 0,
+     "history.jsonl becomes history.1.jsonl past this size (0: never rotate)"},
+    {NULL, 0, 0, NULL, NULL, 0, 0, NULL},
 };
 
 struct section {
@@ -108,7 +109,7 @@ struct section {
 	struct option_input *inputs;
 	size_t n_inputs;
 	int is_settings;
-	int is_bad;      /* a duplicate or badly named section: not a job */
+	int is_bad; /* a duplicate or badly named section: not a job */
 };
 
 /* Every section of every file, in order, and the first of each name. */
@@ -171,12 +172,12 @@ section_open(struct reader *r, const char *name, size_t len)
 	r->cur = s;
 	if (s->is_settings && !r->is_main) {
 		reader_error(r, NULL, "move these keys into caretaker.ini",
-			     "the [caretaker] section belongs in the main file");
+		             "the [caretaker] section belongs in the main file");
 		s->is_bad = 1;
 	} else if (!s->is_settings && !job_name_is_valid(name, len)) {
 		diag_add(&r->cfg->diags, DIAG_ERROR, r->file, r->line, s->name, NULL,
-			 "job name '%s' may only contain letters, digits, '_', '.' and '-'",
-			 s->name);
+		         "job name '%s' may only contain letters, digits, '_', '.' and '-'",
+		         s->name);
 		s->is_bad = 1;
 	}
 	prev = strmap_get(r->list->by_name, s->name);
@@ -184,9 +185,9 @@ section_open(struct reader *r, const char *name, size_t len)
 		strmap_put(r->list->by_name, s->name, s);
 	if (prev != NULL && !s->is_bad) {
 		diag_add(&r->cfg->diags, DIAG_ERROR, r->file, r->line,
-			 s->is_settings ? NULL : s->name, "rename one of them",
-			 "duplicate section [%s] (first defined at %s:%d)", s->name, prev->file,
-			 prev->line);
+		         s->is_settings ? NULL : s->name, "rename one of them",
+		         "duplicate section [%s] (first defined at %s:%d)", s->name, prev->file,
+		         prev->line);
 		s->is_bad = 1;
 	}
 	xarray_push((void ***)&r->list->items, &r->list->n, s);
@@ -207,15 +208,16 @@ line_check(struct reader *r, const char *p, size_t len)
 	if (*p == '[') {
 		if (end[-1] != ']' || end - p < 3) {
 			reader_error(r, cur_job(r), "write it as [name]",
-				     "malformed section header");
+			             "malformed section header");
 			return -1;
 		}
 		section_open(r, p + 1, (size_t)(end - p - 2));
 		return 0;
 	}
-	if (memchr(p, '=', (size_t)(end - p)) == NULL && memchr(p, ':', (size_t)(end - p)) == NULL) {
+	if (memchr(p, '=', (size_t)(end - p)) == NULL &&
+	    memchr(p, ':', (size_t)(end - p)) == NULL) {
 		reader_error(r, cur_job(r), "write it as key = value",
-			     "expected 'key = value' or '[section]'");
+		             "expected 'key = value' or '[section]'");
 		return -1;
 	}
 	if (*p == '=' || *p == ':') {
@@ -224,7 +226,7 @@ line_check(struct reader *r, const char *p, size_t len)
 	}
 	if (r->cur == NULL) {
 		reader_error(r, NULL, "put it under [caretaker] or a [job] section",
-			     "key outside of any section");
+		             "key outside of any section");
 		return -1;
 	}
 	return 0;
@@ -247,12 +249,12 @@ reader_next_line(char *str, int num, void *stream)
 	r->line++;
 	if (nl == NULL)
 		reader_error(r, cur_job(r), "if the file is complete, end it with a newline",
-			     "the last line has no newline: the file may be truncated");
+		             "the last line has no newline: the file may be truncated");
 	if (len > 0 && start[len - 1] == '\r')
 		len--;
 	if (len + 2 > (size_t)num) {
 		diag_add(&r->cfg->diags, DIAG_ERROR, r->file, r->line, cur_job(r), NULL,
-			 "line is %zu bytes long, the limit is %d", len, num - 2);
+		         "line is %zu bytes long, the limit is %d", len, num - 2);
 		len = 0;
 	} else if (line_check(r, start, len) != 0) {
 		len = 0;
@@ -313,16 +315,16 @@ reader_key_cb(void *user, const char *section, const char *name, const char *val
 		if (strcmp(s->inputs[i].key, name) != 0)
 			continue;
 		diag_add(&r->cfg->diags, DIAG_ERROR, r->file, r->line, cur_job(r),
-			 "keep one of them", "duplicate key '%s' (first set at %s:%d)", name,
-			 s->inputs[i].file, s->inputs[i].line);
+		         "keep one of them", "duplicate key '%s' (first set at %s:%d)", name,
+		         s->inputs[i].file, s->inputs[i].line);
 		return 1;
 	}
 	if (r->is_readable_by_others &&
 	    (value_has_password(value) || key_holds_password(name, value)))
 		diag_add(&r->cfg->diags, DIAG_WARNING, r->file, r->line, NULL,
-			 "put the password in ~/.pgpass or a pg_service.conf readable only by "
-			 "the job's user, or chmod 600 this file",
-			 "'%s' holds a password in a file others can read", name);
+		         "put the password in ~/.pgpass or a pg_service.conf readable only by "
+		         "the job's user, or chmod 600 this file",
+		         "'%s' holds a password in a file others can read", name);
 	s->inputs = xreallocarray(s->inputs, s->n_inputs + 1, sizeof(*s->inputs));
 	in = &s->inputs[s->n_inputs++];
 	in->key = arena_strdup(a, name);
@@ -344,8 +346,8 @@ file_slurp(struct config *cfg, const char *path, struct reader *r)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		diag_add(&cfg->diags, DIAG_ERROR, path, 0, NULL,
-			 errno == ENOENT ? "pass another file with -c FILE" : NULL,
-			 "cannot open: %s", strerror(errno));
+		         errno == ENOENT ? "pass another file with -c FILE" : NULL,
+		         "cannot open: %s", strerror(errno));
 		return CT_ECONFIG;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -354,19 +356,19 @@ file_slurp(struct config *cfg, const char *path, struct reader *r)
 	}
 	if ((size_t)st.st_size > CONFIG_MAX_FILE_BYTES) {
 		diag_add(&cfg->diags, DIAG_ERROR, path, 0, NULL, NULL,
-			 "%lld bytes is too large for a configuration file", (long long)st.st_size);
+		         "%lld bytes is too large for a configuration file", (long long)st.st_size);
 		goto out;
 	}
 	if (st.st_mode & S_IWOTH) {
 		diag_add(&cfg->diags, DIAG_ERROR, path, 0, NULL, "chmod o-w the file",
-			 "anyone can write this file, and it says what runs");
+		         "anyone can write this file, and it says what runs");
 		goto out;
 	}
 	buf = arena_alloc(cfg->arena, (size_t)st.st_size + 1);
 	got = read(fd, buf, (size_t)st.st_size);
 	if (got != st.st_size) {
 		diag_add(&cfg->diags, DIAG_ERROR, path, 0, NULL, NULL, "short read: %s",
-			 got < 0 ? strerror(errno) : "file changed while read");
+		         got < 0 ? strerror(errno) : "file changed while read");
 		goto out;
 	}
 	r->data = buf;
@@ -389,7 +391,7 @@ file_check_binary(struct config *cfg, const struct reader *r)
 	for (const char *p = r->data; p < nul; p++)
 		line += *p == '\n';
 	diag_add(&cfg->diags, DIAG_ERROR, r->file, line, NULL, "is it really an INI file?",
-		 "binary data (a NUL byte) in a configuration file");
+	         "binary data (a NUL byte) in a configuration file");
 	return CT_ECONFIG;
 }
 
@@ -424,7 +426,7 @@ config_parse_dropins(struct config *cfg, struct section_list *list)
 
 	if (n < 0 && errno != ENOENT)
 		diag_add(&cfg->diags, DIAG_ERROR, dir, 0, NULL, NULL, "cannot read: %s",
-			 strerror(errno));
+		         strerror(errno));
 	for (int i = 0; i < n; i++) {
 		char *path = xasprintf("%s/%s", dir, names[i]->d_name);
 
@@ -446,7 +448,7 @@ static const struct setting_range {
 	int64_t min_ms;
 	int64_t max_ms;
 } settings_ranges[] = {
-	{"probe_timeout", offsetof(struct settings, probe_timeout_ms), 100, 600000},
+    {"probe_timeout", offsetof(struct settings, probe_timeout_ms), 100, 600000},
 };
 
 static void
@@ -461,15 +463,15 @@ settings_check_ranges(struct config *cfg, const struct opt_set *set)
 
 		if (!v->is_set) /* a value that does not parse is an error already */
 			(void)value_parse_duration_ms(v->spec->default_value, field, v_text,
-						      sizeof(v_text));
+			                              sizeof(v_text));
 		if (!v->is_set || (v->i >= r->min_ms && v->i <= r->max_ms))
 			continue;
 		*field = v->i < r->min_ms ? r->min_ms : r->max_ms;
 		value_format_duration(v->i, v_text, sizeof(v_text));
 		value_format_duration(r->min_ms, min_text, sizeof(min_text));
 		value_format_duration(r->max_ms, max_text, sizeof(max_text));
-		diag_add(&cfg->diags, DIAG_ERROR, v->file ? v->file : cfg->path, v->line, NULL, NULL,
-			 "%s: %s is out of range %s-%s", r->key, v_text, min_text, max_text);
+		diag_add(&cfg->diags, DIAG_ERROR, v->file ? v->file : cfg->path, v->line, NULL,
+		         NULL, "%s: %s is out of range %s-%s", r->key, v_text, min_text, max_text);
 	}
 }
 
@@ -528,17 +530,18 @@ job_check_schedule_end(struct config *cfg, const struct job *job, const char *fi
 
 	if (end == SCHEDULE_ENDED)
 		diag_add(&cfg->diags, DIAG_ERROR, file, line, job->name,
-			 "a date that does not exist (30 February) or has passed never comes; "
-			 "`caretaker next JOB` shows what a schedule means",
-			 "schedule '%s' never elapses again: the job would never run", job->schedule);
+		         "a date that does not exist (30 February) or has passed never comes; "
+		         "`caretaker next JOB` shows what a schedule means",
+		         "schedule '%s' never elapses again: the job would never run",
+		         job->schedule);
 	if (end != SCHEDULE_ENDS)
 		return;
 	gmtime_r(&last, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
 	diag_add(&cfg->diags, DIAG_WARNING, file, line, job->name,
-		 "`caretaker next JOB` lists its elapses",
-		 "schedule '%s' elapses for the last time at %s: the job stops running then",
-		 job->schedule, when);
+	         "`caretaker next JOB` lists its elapses",
+	         "schedule '%s' elapses for the last time at %s: the job stops running then",
+	         job->schedule, when);
 }
 
 /* Where the job's `schedule` key is, for its messages. */
@@ -565,10 +568,11 @@ job_parse_schedule(struct config *cfg, struct job *job)
 		return;
 	job_schedule_where(job, &file, &line);
 	if (schedule_parse(job->schedule, &job->sched, err, sizeof(err)) != 0)
-		diag_add(&cfg->diags, DIAG_ERROR, file, line, job->name,
-			 "write a shorthand (daily), a calendar expression (Sun *-*-* 01:00:00 UTC) "
-			 "or a cron line (0 1 * * 0); `caretaker next` shows what it means",
-			 "schedule: %s", err);
+		diag_add(
+		    &cfg->diags, DIAG_ERROR, file, line, job->name,
+		    "write a shorthand (daily), a calendar expression (Sun *-*-* 01:00:00 UTC) "
+		    "or a cron line (0 1 * * 0); `caretaker next` shows what it means",
+		    "schedule: %s", err);
 }
 
 static int
@@ -613,8 +617,8 @@ job_decode(struct config *cfg, struct job *job)
 	job->user = opt_set_get(c, "user")->str;
 	v = opt_set_get(c, "lock");
 	job->lock = strcmp(v->str, "database") == 0 ? JOB_LOCK_DATABASE
-		    : strcmp(v->str, "none") == 0   ? JOB_LOCK_NONE
-						    : JOB_LOCK_HOST;
+	            : strcmp(v->str, "none") == 0   ? JOB_LOCK_NONE
+	                                            : JOB_LOCK_HOST;
 	v = opt_set_get(c, "nice");
 	job->nice = (int)v->i;
 	job->is_nice_set = v->is_set;
@@ -765,7 +769,7 @@ job_input(const struct job *job, const char *key)
 
 void
 config_bind_plugin(struct config *cfg, struct job *job, const struct plugin_info *info,
-		   const char *why)
+                   const char *why)
 {
 	const struct option_input *in = job_input(job, "plugin");
 	struct options_bind_params p;
@@ -775,9 +779,9 @@ config_bind_plugin(struct config *cfg, struct job *job, const struct plugin_info
 	if (info == NULL) {
 		if (job->plugin[0] != '\0')
 			diag_add(&cfg->diags, DIAG_ERROR, in ? in->file : job->file,
-				 in ? in->line : job->line, job->name,
-				 "`caretaker plugins` lists the plugins found and refused",
-				 "plugin '%s': %s", job->plugin, why);
+			         in ? in->line : job->line, job->name,
+			         "`caretaker plugins` lists the plugins found and refused",
+			         "plugin '%s': %s", job->plugin, why);
 		return;
 	}
 	snprintf(owner, sizeof(owner), "plugin '%s'", info->name);
@@ -801,8 +805,8 @@ graph_check_ref(struct config *cfg, const struct job *job, const char *key, cons
 	if (config_find_job(cfg, target) != NULL)
 		return;
 	diag_add(&cfg->diags, DIAG_ERROR, in ? in->file : job->file, in ? in->line : job->line,
-		 job->name, "`caretaker list` shows the jobs", "%s names no job: '%s'", key,
-		 target);
+	         job->name, "`caretaker list` shows the jobs", "%s names no job: '%s'", key,
+	         target);
 }
 
 /* Depth-first search over `requires`; state 1 = on the stack, 2 = done. */
@@ -822,12 +826,12 @@ graph_visit(struct config *cfg, struct job *job, char *state, const char **stack
 			start++;
 		for (size_t i = start; i <= depth && len < sizeof(buf); i++)
 			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s",
-						i > start ? " -> " : "", stack[i]);
+			                        i > start ? " -> " : "", stack[i]);
 		for (size_t i = start; i < depth; i++) {
 			const struct job *member = config_find_job(cfg, stack[i]);
 
 			diag_add(&cfg->diags, DIAG_ERROR, member->file, member->line, member->name,
-				 "remove one of the requires", "requires forms a cycle: %s", buf);
+			         "remove one of the requires", "requires forms a cycle: %s", buf);
 		}
 		return -1;
 	}

@@ -28,7 +28,7 @@ struct settings {
 	const char **plugin_path;
 	size_t n_plugin_path;
 	const char *state_dir;
-	const char *conninfo;       /* default for jobs; may be "" (libpq defaults) */
+	const char *conninfo; /* default for jobs; may be "" (libpq defaults) */
 	int is_trusting_plugin_dirs;
 	int64_t probe_timeout_ms;   /* a plugin still loading after this is refused */
 	int64_t timeout_ms;         /* default job timeout */
@@ -38,18 +38,18 @@ struct settings {
 	int64_t overdue_slack_ms;   /* status: period + this without success */
 	const char *prometheus_dir; /* NULL: no textfile */
 	int is_history_in_database;
-	uint64_t history_max_size;  /* rotate history.jsonl past this; 0: never */
+	uint64_t history_max_size; /* rotate history.jsonl past this; 0: never */
 };
 
 struct job {
-	size_t index;               /* position in cfg->jobs */
+	size_t index; /* position in cfg->jobs */
 	const char *name;
-	const char *file;           /* where its section starts */
+	const char *file; /* where its section starts */
 	int line;
-	struct option_input *inputs;/* every key = value of the section */
+	struct option_input *inputs; /* every key = value of the section */
 	size_t n_inputs;
-	struct opt_set core;        /* the core keys, bound */
-	struct opt_set opts;        /* the plugin's keys, bound by config_bind_plugin */
+	struct opt_set core;                   /* the core keys, bound */
+	struct opt_set opts;                   /* the plugin's keys, bound by config_bind_plugin */
 	const struct plugin_info *plugin_info; /* set by config_bind_plugin */
 
 	/* Decoded core keys. */
@@ -67,18 +67,18 @@ struct job {
 	int is_enabled;
 	const char *only_if_exists;
 	int64_t jitter_ms;
-	int is_catching_up;         /* catch_up = once */
-	struct schedule *sched;     /* parsed `schedule`, NULL when none or bad */
+	int is_catching_up;     /* catch_up = once */
+	struct schedule *sched; /* parsed `schedule`, NULL when none or bad */
 };
 
 struct config {
 	struct arena *arena;
-	const char *path;           /* the main file */
-	const char *dir;            /* its folder: relative paths resolve here */
+	const char *path; /* the main file */
+	const char *dir;  /* its folder: relative paths resolve here */
 	struct settings settings;
-	struct job **jobs;          /* in file order: main file, then conf.d by name */
+	struct job **jobs; /* in file order: main file, then conf.d by name */
 	size_t n_jobs;
-	struct strmap *by_name;     /* job name -> job */
+	struct strmap *by_name; /* job name -> job */
 	struct diag_list diags;
 };
 
@@ -100,7 +100,7 @@ struct job *config_find_job(const struct config *cfg, const char *name);
  * the error `why`).  Errors go to cfg->diags, tagged with the job.
  */
 void config_bind_plugin(struct config *cfg, struct job *job, const struct plugin_info *info,
-			const char *why);
+                        const char *why);
 
 /* Check `requires` and `on_failure` name existing jobs and form no cycle. */
 void config_check_graph(struct config *cfg);

@@ -24,8 +24,8 @@ diag_list_clear(struct diag_list *d)
 }
 
 void
-diag_add(struct diag_list *d, enum diag_severity sev, const char *file, int line,
-	 const char *job, const char *hint, const char *fmt, ...)
+diag_add(struct diag_list *d, enum diag_severity sev, const char *file, int line, const char *job,
+         const char *hint, const char *fmt, ...)
 {
 	struct diag *dg;
 	va_list ap;

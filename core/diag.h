@@ -15,11 +15,11 @@ enum diag_severity { DIAG_ERROR, DIAG_WARNING };
 
 struct diag {
 	enum diag_severity severity;
-	char *file;  /* may be NULL */
-	int line;    /* 0 when the whole file or no file is meant */
-	char *job;   /* the job it belongs to, or NULL for global */
+	char *file; /* may be NULL */
+	int line;   /* 0 when the whole file or no file is meant */
+	char *job;  /* the job it belongs to, or NULL for global */
 	char *msg;
-	char *hint;  /* a known fix, or NULL */
+	char *hint; /* a known fix, or NULL */
 };
 
 struct diag_list {
@@ -33,8 +33,8 @@ struct diag_list {
 void diag_list_clear(struct diag_list *d);
 /* Add one entry.  file, job and hint may be NULL; all are copied. */
 void diag_add(struct diag_list *d, enum diag_severity sev, const char *file, int line,
-	      const char *job, const char *hint, const char *fmt, ...)
-	__attribute__((format(printf, 7, 8)));
+              const char *job, const char *hint, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
 /* Print all entries to `out`, one "file:line: error: msg" line each,
  * followed by "  hint: ..." where there is one. */
 void diag_print(const struct diag_list *d, FILE *out);

@@ -38,7 +38,7 @@ due_latest_elapse(const struct schedule *sched, int64_t after_us, int64_t now_us
 
 enum due_verdict
 due_check(const struct job *job, const struct state *st, int64_t now_us, int64_t due_window_ms,
-	  int64_t *elapse_us)
+          int64_t *elapse_us)
 {
 	int64_t last = state_last_elapse_us(st, job->name);
 	int64_t e;

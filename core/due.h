@@ -30,6 +30,6 @@ int64_t due_latest_elapse(const struct schedule *sched, int64_t after_us, int64_
 /* Decide for one enabled job with a schedule; *elapse_us gets the elapse
  * to record (for every verdict but DUE_NOT). */
 enum due_verdict due_check(const struct job *job, const struct state *st, int64_t now_us,
-			   int64_t due_window_ms, int64_t *elapse_us);
+                           int64_t due_window_ms, int64_t *elapse_us);
 
 #endif

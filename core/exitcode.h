@@ -7,11 +7,11 @@
 #define CT_EXITCODE_H
 
 enum ct_exit {
-	EXIT_OK = 0,          /* every job ok or warned */
-	EXIT_JOB_FAILED = 1,  /* a job failed (or a command could not do its work) */
-	EXIT_USAGE = 2,       /* bad command line */
-	EXIT_LOCKED = 75,     /* EX_TEMPFAIL: skipped, already running */
-	EXIT_CONFIG = 78,     /* EX_CONFIG: configuration error */
+	EXIT_OK = 0,         /* every job ok or warned */
+	EXIT_JOB_FAILED = 1, /* a job failed (or a command could not do its work) */
+	EXIT_USAGE = 2,      /* bad command line */
+	EXIT_LOCKED = 75,    /* EX_TEMPFAIL: skipped, already running */
+	EXIT_CONFIG = 78,    /* EX_CONFIG: configuration error */
 };
 
 #endif

@@ -29,37 +29,37 @@ struct fleet_lock {
 static const struct pq_api *pq;
 
 static const char sql_try_lock[] =
-	"SELECT pg_try_advisory_lock(hashtext('caretaker'), hashtext($1))";
+    "SELECT pg_try_advisory_lock(hashtext('caretaker'), hashtext($1))";
 
 /* The two-int4 form shows in pg_locks as classid/objid with objsubid 2. */
 static const char sql_lock_holder[] =
-	"SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-	"WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 "
-	"AND l.classid = (hashtext('caretaker')::bigint & 4294967295)::oid "
-	"AND l.objid = (hashtext($1)::bigint & 4294967295)::oid LIMIT 1";
+    "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+    "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 "
+    "AND l.classid = (hashtext('caretaker')::bigint & 4294967295)::oid "
+    "AND l.objid = (hashtext($1)::bigint & 4294967295)::oid LIMIT 1";
 
 static const char sql_create_history[] =
-	"CREATE TABLE IF NOT EXISTS caretaker_history ("
-	" id bigserial PRIMARY KEY, job text NOT NULL, plugin text NOT NULL,"
-	" host text NOT NULL, started_at timestamptz NOT NULL, ended_at timestamptz NOT NULL,"
-	" duration_s double precision, status text NOT NULL, summary text, reason text,"
-	" record jsonb NOT NULL)";
+    "CREATE TABLE IF NOT EXISTS caretaker_history ("
+    " id bigserial PRIMARY KEY, job text NOT NULL, plugin text NOT NULL,"
+    " host text NOT NULL, started_at timestamptz NOT NULL, ended_at timestamptz NOT NULL,"
+    " duration_s double precision, status text NOT NULL, summary text, reason text,"
+    " record jsonb NOT NULL)";
 
 static const char sql_create_history_index[] =
-	"CREATE INDEX IF NOT EXISTS caretaker_history_job_started"
-	" ON caretaker_history (job, started_at)";
+    "CREATE INDEX IF NOT EXISTS caretaker_history_job_started"
+    " ON caretaker_history (job, started_at)";
 
 static const char sql_insert_history[] =
-	"INSERT INTO caretaker_history (job, plugin, host, started_at, ended_at, duration_s,"
-	" status, summary, reason, record) VALUES ($1, $2, $3,"
-	" to_timestamp($4::double precision / 1e6), to_timestamp($5::double precision / 1e6),"
-	" $6, $7, $8, $9, $10::jsonb)";
+    "INSERT INTO caretaker_history (job, plugin, host, started_at, ended_at, duration_s,"
+    " status, summary, reason, record) VALUES ($1, $2, $3,"
+    " to_timestamp($4::double precision / 1e6), to_timestamp($5::double precision / 1e6),"
+    " $6, $7, $8, $9, $10::jsonb)";
 
 static const char sql_read_history[] =
-	"SELECT record::text FROM (SELECT record, started_at, id FROM caretaker_history"
-	" WHERE ($1::text IS NULL OR job = $1)"
-	" AND started_at >= to_timestamp($2::double precision / 1e6)"
-	" ORDER BY started_at DESC, id DESC LIMIT $3) newest ORDER BY started_at, id";
+    "SELECT record::text FROM (SELECT record, started_at, id FROM caretaker_history"
+    " WHERE ($1::text IS NULL OR job = $1)"
+    " AND started_at >= to_timestamp($2::double precision / 1e6)"
+    " ORDER BY started_at DESC, id DESC LIMIT $3) newest ORDER BY started_at, id";
 
 /* The connection string for a job: its plugin's conninfo when set, else the
  * [caretaker] default. */
@@ -92,7 +92,7 @@ fleet_connect(const char *conninfo, char *err, size_t err_size)
 		return c;
 	}
 	snprintf(err, err_size, "cannot connect to PostgreSQL: %s",
-		 c ? pq->error_message(c) : "out of memory");
+	         c ? pq->error_message(c) : "out of memory");
 	err[strcspn(err, "\n")] = '\0';
 	pq->finish(c);
 	return NULL;
@@ -100,8 +100,8 @@ fleet_connect(const char *conninfo, char *err, size_t err_size)
 
 /* Run one statement; 0, or CT_EPG with the SQLSTATE and message in err. */
 static int
-fleet_exec(PGconn *c, const char *sql, int n, const char *const *params, PGresult **out,
-	   char *err, size_t err_size)
+fleet_exec(PGconn *c, const char *sql, int n, const char *const *params, PGresult **out, char *err,
+           size_t err_size)
 {
 	PGresult *r = pq->exec_params(c, sql, n, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = pq->result_status(r);
@@ -114,9 +114,10 @@ fleet_exec(PGconn *c, const char *sql, int n, const char *const *params, PGresul
 		return 0;
 	}
 	snprintf(err, err_size, "PostgreSQL %s: %s",
-		 pq->result_error_field(r, PG_DIAG_SQLSTATE) ? pq->result_error_field(r, PG_DIAG_SQLSTATE)
-							  : "error",
-		 pq->error_message(c));
+	         pq->result_error_field(r, PG_DIAG_SQLSTATE)
+	             ? pq->result_error_field(r, PG_DIAG_SQLSTATE)
+	             : "error",
+	         pq->error_message(c));
 	err[strcspn(err, "\n")] = '\0';
 	pq->clear(r);
 	return CT_EPG;
@@ -155,7 +156,7 @@ lock_holder(PGconn *c, const char *job, char *holder, size_t holder_size)
 
 int
 fleet_lock_take(const struct config *cfg, const struct job *job, struct fleet_lock **out,
-		char *holder, size_t holder_size, char *err, size_t err_size)
+                char *holder, size_t holder_size, char *err, size_t err_size)
 {
 	const char *params[1] = {job->name};
 	PGconn *c = fleet_connect(job_conninfo(cfg, job), err, err_size);
@@ -202,19 +203,25 @@ fleet_history_append(const struct config *cfg, const json_t *record, char *err, 
 {
 	char start[32], end[32], duration[32];
 	char *text = json_dumps(record, JSON_COMPACT | JSON_REAL_PRECISION(15));
-	const char *params[10] = {jtext(record, "job"), jtext(record, "plugin"),
-				  jtext(record, "host"), start, end, duration,
-				  jtext(record, "status"), jtext(record, "summary"),
-				  jtext(record, "reason"), text};
+	const char *params[10] = {jtext(record, "job"),
+	                          jtext(record, "plugin"),
+	                          jtext(record, "host"),
+	                          start,
+	                          end,
+	                          duration,
+	                          jtext(record, "status"),
+	                          jtext(record, "summary"),
+	                          jtext(record, "reason"),
+	                          text};
 	PGconn *c = fleet_connect(cfg->settings.conninfo, err, err_size);
 	int rc = c == NULL ? CT_EPG : 0;
 
 	snprintf(start, sizeof(start), "%" JSON_INTEGER_FORMAT,
-		 json_integer_value(json_object_get(record, "start_us")));
+	         json_integer_value(json_object_get(record, "start_us")));
 	snprintf(end, sizeof(end), "%" JSON_INTEGER_FORMAT,
-		 json_integer_value(json_object_get(record, "end_us")));
+	         json_integer_value(json_object_get(record, "end_us")));
 	snprintf(duration, sizeof(duration), "%.6f",
-		 json_number_value(json_object_get(record, "duration_s")));
+	         json_number_value(json_object_get(record, "duration_s")));
 	if (rc == 0)
 		fleet_create_history(c);
 	if (rc == 0)
@@ -226,8 +233,8 @@ fleet_history_append(const struct config *cfg, const json_t *record, char *err, 
 }
 
 int
-fleet_history_read(const struct config *cfg, const struct history_query *q, json_t **out,
-		   char *err, size_t err_size)
+fleet_history_read(const struct config *cfg, const struct history_query *q, json_t **out, char *err,
+                   size_t err_size)
 {
 	char since[32], limit[32];
 	const char *params[3] = {q->job, since, limit};

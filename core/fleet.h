@@ -37,15 +37,15 @@ struct fleet_lock;
  * database cannot be reached or asked (err says why).
  */
 int fleet_lock_take(const struct config *cfg, const struct job *job, struct fleet_lock **out,
-		    char *holder, size_t holder_size, char *err, size_t err_size);
+                    char *holder, size_t holder_size, char *err, size_t err_size);
 /* Release and disconnect; accepts NULL. */
 void fleet_lock_release(struct fleet_lock *lock);
 
 /* Insert a history record into caretaker_history.  0 or CT_EPG. */
 int fleet_history_append(const struct config *cfg, const json_t *record, char *err,
-			 size_t err_size);
+                         size_t err_size);
 /* Read records like history_read, oldest first.  0 or CT_EPG. */
 int fleet_history_read(const struct config *cfg, const struct history_query *q, json_t **out,
-		       char *err, size_t err_size);
+                       char *err, size_t err_size);
 
 #endif

@@ -103,10 +103,10 @@ helper_exec(const struct helper_context *ctx, int argc, char **argv)
 	(void)argc;
 	if (!loader_name_is_valid(argv[0]) || (path = helper_find(argv[0])) == NULL) {
 		fprintf(stderr,
-			"caretaker: unknown command '%s': not built in, and no helper "
-			"caretaker-%s in %s\n"
-			"hint: `caretaker help` lists the commands and the installed helpers\n",
-			argv[0], argv[0], helper_exec_path());
+		        "caretaker: unknown command '%s': not built in, and no helper "
+		        "caretaker-%s in %s\n"
+		        "hint: `caretaker help` lists the commands and the installed helpers\n",
+		        argv[0], argv[0], helper_exec_path());
 		return EXIT_USAGE;
 	}
 	if (helper_check(path) == 0) {

@@ -29,7 +29,7 @@
 
 static int
 history_open(const char *state_dir, const char *name, int flags, int *fd_out, char *err,
-	     size_t err_size)
+             size_t err_size)
 {
 	char *path = xasprintf("%s/%s", state_dir, name);
 	int rc = proc_open_regular(path, flags, HISTORY_MODE, fd_out, err, err_size);
@@ -80,7 +80,7 @@ history_needs_newline(int fd)
  */
 static int
 history_lock_current(const char *state_dir, int *fd_out, struct stat *st, char *err,
-		     size_t err_size)
+                     size_t err_size)
 {
 	char *path = xasprintf("%s/%s", state_dir, HISTORY_FILE);
 	struct stat now;
@@ -88,7 +88,7 @@ history_lock_current(const char *state_dir, int *fd_out, struct stat *st, char *
 
 	for (int tries = 0; tries < 10; tries++) {
 		rc = history_open(state_dir, HISTORY_FILE, O_RDWR | O_APPEND | O_CREAT, &fd, err,
-				  err_size);
+		                  err_size);
 		if (rc != 0)
 			break;
 		flock(fd, LOCK_EX);
@@ -134,7 +134,7 @@ static int
 history_write_error(int saved_errno)
 {
 	return saved_errno == ENOSPC || saved_errno == EDQUOT || saved_errno == EFBIG ? CT_ENOSPC
-										  : CT_EIO;
+	                                                                              : CT_EIO;
 }
 
 /*
@@ -146,7 +146,7 @@ history_write_error(int saved_errno)
  */
 static int
 history_write_line(int fd, off_t size, const char *text, const char *path, char *err,
-		   size_t err_size)
+                   size_t err_size)
 {
 	char *line = xasprintf("%s%s\n", history_needs_newline(fd) ? "\n" : "", text);
 	int rc = proc_write_all(fd, line, strlen(line)), saved;
@@ -159,15 +159,14 @@ history_write_line(int fd, off_t size, const char *text, const char *path, char 
 	saved = errno;
 	if (ftruncate(fd, size) != 0)
 		snprintf(err, err_size, "%s: write failed: %s (and cutting it back failed: %s)",
-			 path, strerror(saved), strerror(errno));
+		         path, strerror(saved), strerror(errno));
 	else
 		snprintf(err, err_size, "%s: write failed: %s", path, strerror(saved));
 	return history_write_error(saved);
 }
 
 int
-history_append(const char *state_dir, uint64_t max_size, json_t *record, char *err,
-	       size_t err_size)
+history_append(const char *state_dir, uint64_t max_size, json_t *record, char *err, size_t err_size)
 {
 	char *text = json_dumps(record, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	char *path = xasprintf("%s/%s", state_dir, HISTORY_FILE);
@@ -225,7 +224,7 @@ history_keep_newest(json_t *records, size_t max)
 
 static void
 history_parse(const char *data, size_t len, const struct history_query *q, json_t *out,
-	      size_t *n_damaged)
+              size_t *n_damaged)
 {
 	const char *p = data, *end = data + len;
 
@@ -253,7 +252,7 @@ history_parse(const char *data, size_t len, const struct history_query *q, json_
  * nothing. */
 static int
 history_read_file(const char *state_dir, const char *name, const struct history_query *q,
-		  json_t *out, size_t *n_damaged, char *err, size_t err_size)
+                  json_t *out, size_t *n_damaged, char *err, size_t err_size)
 {
 	char *path = xasprintf("%s/%s", state_dir, name);
 	char *data = NULL;
@@ -279,8 +278,8 @@ out:
 }
 
 int
-history_read(const char *state_dir, const struct history_query *q, json_t **out,
-	     size_t *n_damaged, char *err, size_t err_size)
+history_read(const char *state_dir, const struct history_query *q, json_t **out, size_t *n_damaged,
+             char *err, size_t err_size)
 {
 	struct history_query all = *q;
 	int lock_fd = -1, rc;
@@ -295,7 +294,7 @@ history_read(const char *state_dir, const struct history_query *q, json_t **out,
 	rc = history_read_file(state_dir, HISTORY_OLD_FILE, &all, *out, n_damaged, err, err_size);
 	if (rc == 0)
 		rc = history_read_file(state_dir, HISTORY_FILE, &all, *out, n_damaged, err,
-				       err_size);
+		                       err_size);
 	if (lock_fd >= 0)
 		close(lock_fd);
 	if (rc == 0 && q->max > 0 && json_array_size(*out) > q->max)

@@ -33,12 +33,12 @@
  * 0, or CT_ENOSPC (no room: ENOSPC, EDQUOT, EFBIG), CT_EIO or CT_ESYS with
  * the file and the reason in err; on failure no part of the record stays. */
 int history_append(const char *state_dir, uint64_t max_size, json_t *record, char *err,
-		   size_t err_size);
+                   size_t err_size);
 
 struct history_query {
-	const char *job;   /* only this job, or NULL for all */
-	int64_t since_us;  /* only runs started at or after; 0 for all */
-	size_t max;        /* keep the newest `max`; 0 for all */
+	const char *job;  /* only this job, or NULL for all */
+	int64_t since_us; /* only runs started at or after; 0 for all */
+	size_t max;       /* keep the newest `max`; 0 for all */
 };
 
 /*
@@ -48,6 +48,6 @@ struct history_query {
  * and the reason in err (*out is then still an array to free).
  */
 int history_read(const char *state_dir, const struct history_query *q, json_t **out,
-		 size_t *n_damaged, char *err, size_t err_size);
+                 size_t *n_damaged, char *err, size_t err_size);
 
 #endif

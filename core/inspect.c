@@ -73,13 +73,13 @@ print_option(const struct ct_option *o)
 		snprintf(type, sizeof(type), "%s", o->choices ? o->choices : "enum");
 	else if (o->type == CT_OPT_INT && o->min_value < o->max_value)
 		snprintf(type, sizeof(type), "int %" PRId64 "..%" PRId64, o->min_value,
-			 o->max_value);
+		         o->max_value);
 	else
 		snprintf(type, sizeof(type), "%s", option_type_name(o->type));
 	printf("  %-20s %-16s %-10s %s\n", o->key, type,
 	       (o->flags & CT_OPTF_REQUIRED) ? "required"
-	       : o->default_value		     ? o->default_value
-						     : "-",
+	       : o->default_value            ? o->default_value
+	                                     : "-",
 	       o->help ? o->help : "");
 }
 
@@ -103,8 +103,7 @@ inspect_describe(const struct config *cfg, const char *name)
 	p = loader_find(&pol, name, a);
 	if (p == NULL || p->refusal != NULL) {
 		fprintf(stderr, "caretaker: error: plugin '%s' %s%s\n", name,
-			p ? "is refused: " : "is not in plugin_path",
-			p ? p->refusal : "");
+		        p ? "is refused: " : "is not in plugin_path", p ? p->refusal : "");
 		arena_free(a);
 		return EXIT_CONFIG;
 	}
@@ -142,8 +141,9 @@ check_bind_jobs(struct config *cfg, const struct plugin_list *list, struct arena
 		if (p == NULL)
 			config_bind_plugin(cfg, job, NULL, "no such plugin in plugin_path");
 		else if (p->refusal != NULL)
-			config_bind_plugin(cfg, job, NULL,
-					   arena_sprintf(a, "refused: %s: %s", p->path, p->refusal));
+			config_bind_plugin(
+			    cfg, job, NULL,
+			    arena_sprintf(a, "refused: %s: %s", p->path, p->refusal));
 		else
 			config_bind_plugin(cfg, job, p, NULL);
 	}
@@ -168,8 +168,9 @@ check_note_shadowed(struct config *cfg, const struct plugin_list *list)
 
 		if (p->shadowed_by != NULL)
 			diag_add(&cfg->diags, DIAG_WARNING, p->path, 0, NULL, NULL,
-				 "plugin '%s' is also at %s, which comes first in plugin_path and "
-				 "wins", p->name, p->shadowed_by);
+			         "plugin '%s' is also at %s, which comes first in plugin_path and "
+			         "wins",
+			         p->name, p->shadowed_by);
 	}
 	for (size_t i = 0; i < list->n_warnings; i++)
 		diag_add(&cfg->diags, DIAG_WARNING, NULL, 0, NULL, NULL, "%s", list->warnings[i]);
@@ -186,8 +187,8 @@ check_users(struct config *cfg)
 		if (job->user == NULL || getpwnam(job->user) != NULL)
 			continue;
 		diag_add(&cfg->diags, DIAG_ERROR, v && v->file ? v->file : job->file,
-			 v && v->file ? v->line : job->line, job->name, "create it, or fix the name",
-			 "user '%s' does not exist", job->user);
+		         v && v->file ? v->line : job->line, job->name,
+		         "create it, or fix the name", "user '%s' does not exist", job->user);
 	}
 }
 

@@ -78,11 +78,11 @@ eager_sym(lt_user_data data, lt_module module, const char *name)
 }
 
 static const lt_dlvtable eager_vtable = {
-	.name = LOADER_NAME,
-	.module_open = eager_open,
-	.module_close = eager_close,
-	.find_sym = eager_sym,
-	.priority = LT_DLLOADER_PREPEND,
+    .name = LOADER_NAME,
+    .module_open = eager_open,
+    .module_close = eager_close,
+    .find_sym = eager_sym,
+    .priority = LT_DLLOADER_PREPEND,
 };
 
 /* Once per process: libltdl with our loader as the only one. */
@@ -120,8 +120,8 @@ loader_policy_from_config(const struct config *cfg, struct arena *a, struct load
 	 * the one place that says what trusting the folders gives up. */
 	if (pol->is_trusting_dirs && geteuid() == 0 && !is_trust_said) {
 		log_warn("trust_plugin_dirs = yes: plugin files and folders are loaded without "
-			 "owner and mode checks; use it only in containers where nobody else "
-			 "can write them");
+		         "owner and mode checks; use it only in containers where nobody else "
+		         "can write them");
 		is_trust_said = 1;
 	}
 }
@@ -141,16 +141,16 @@ loader_name_is_valid(const char *name)
  * entries there but cannot replace ours. */
 static int
 mode_is_safe(const struct stat *st, int is_dir, const char *what, const char *path, char *err,
-	     size_t err_size)
+             size_t err_size)
 {
 	if (st->st_uid != 0) {
 		snprintf(err, err_size, "%s %s is owned by uid %u, not root", what, path,
-			 (unsigned)st->st_uid);
+		         (unsigned)st->st_uid);
 		return CT_EPERM;
 	}
 	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(is_dir && (st->st_mode & S_ISVTX))) {
 		snprintf(err, err_size, "%s %s is writable by %s", what, path,
-			 (st->st_mode & S_IWOTH) ? "everyone" : "its group");
+		         (st->st_mode & S_IWOTH) ? "everyone" : "its group");
 		return CT_EPERM;
 	}
 	return 0;
@@ -173,7 +173,8 @@ walk_dirs(const char *dir, int is_root, int *dir_fd, char *err, size_t err_size)
 			rc = CT_EPLUGIN;
 			break;
 		}
-		rc = is_root ? mode_is_safe(&st, 1, "folder", used ? sofar : "/", err, err_size) : 0;
+		rc =
+		    is_root ? mode_is_safe(&st, 1, "folder", used ? sofar : "/", err, err_size) : 0;
 		if (rc != 0 || part == NULL)
 			break;
 		used += (size_t)snprintf(sofar + used, sizeof(sofar) - used, "/%s", part);
@@ -184,8 +185,8 @@ walk_dirs(const char *dir, int is_root, int *dir_fd, char *err, size_t err_size)
 	free(copy);
 	if (fd < 0 && rc == 0) {
 		snprintf(err, err_size, "cannot open folder %s: %s", sofar,
-			 errno == ELOOP || errno == ENOTDIR ? "a symbolic link or not a folder"
-							    : strerror(errno));
+		         errno == ELOOP || errno == ENOTDIR ? "a symbolic link or not a folder"
+		                                            : strerror(errno));
 		return CT_EPLUGIN;
 	}
 	if (rc != 0) {
@@ -217,7 +218,7 @@ loader_check_path(const char *path, int is_root, int *fd_out, char *err, size_t 
 	close(dir_fd);
 	if (fd < 0) {
 		snprintf(err, err_size, "cannot open: %s",
-			 errno == ELOOP ? "it is a symbolic link (not followed)" : strerror(errno));
+		         errno == ELOOP ? "it is a symbolic link (not followed)" : strerror(errno));
 		return CT_EPLUGIN;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -243,15 +244,15 @@ descriptor_check_abi(const struct ct_plugin *d, char *err, size_t err_size)
 	}
 	if (CT_ABI_MAJOR_OF(d->abi_version) != CT_ABI_MAJOR) {
 		snprintf(err, err_size,
-			 "ABI mismatch: caretaker is version %u.%u, plugin is version %u.%u; "
-			 "rebuild it against caretaker-plugin %u.x",
-			 CT_ABI_MAJOR, CT_ABI_MINOR, CT_ABI_MAJOR_OF(d->abi_version),
-			 CT_ABI_MINOR_OF(d->abi_version), CT_ABI_MAJOR);
+		         "ABI mismatch: caretaker is version %u.%u, plugin is version %u.%u; "
+		         "rebuild it against caretaker-plugin %u.x",
+		         CT_ABI_MAJOR, CT_ABI_MINOR, CT_ABI_MAJOR_OF(d->abi_version),
+		         CT_ABI_MINOR_OF(d->abi_version), CT_ABI_MAJOR);
 		return CT_EPLUGIN;
 	}
 	if (d->size < CT_PLUGIN_MIN_SIZE) {
 		snprintf(err, err_size, "descriptor too small: %u bytes, ABI %u needs at least %zu",
-			 d->size, CT_ABI_MAJOR, (size_t)CT_PLUGIN_MIN_SIZE);
+		         d->size, CT_ABI_MAJOR, (size_t)CT_PLUGIN_MIN_SIZE);
 		return CT_EPLUGIN;
 	}
 	return 0;
@@ -274,8 +275,10 @@ descriptor_check_facts(const struct ct_plugin *d, char *err, size_t err_size)
 		host_has = sizeof(struct ct_option);
 	if (what == NULL)
 		return 0;
-	snprintf(err, err_size, "built with a %u-byte %s, caretaker has %u bytes: "
-		 "rebuild it with the host's compiler flags", plugin_has, what, host_has);
+	snprintf(err, err_size,
+	         "built with a %u-byte %s, caretaker has %u bytes: "
+	         "rebuild it with the host's compiler flags",
+	         plugin_has, what, host_has);
 	return CT_EPLUGIN;
 }
 
@@ -290,7 +293,7 @@ descriptor_check(const struct ct_plugin *d, const char *name, char *err, size_t 
 		return rc;
 	if (d->name == NULL || strcmp(d->name, name) != 0) {
 		snprintf(err, err_size, "descriptor names the plugin '%s' but the file is %s.so",
-			 d->name ? d->name : "(null)", name);
+		         d->name ? d->name : "(null)", name);
 		return CT_EPLUGIN;
 	}
 	if (d->init == NULL || d->run == NULL || d->report == NULL) {
@@ -305,7 +308,7 @@ descriptor_check(const struct ct_plugin *d, const char *name, char *err, size_t 
  * wherever it appears (and not in /proc/self/fd/N0...). */
 static void
 error_name_file(const char *msg, const char *proc_path, const char *path, char *out,
-		size_t out_size)
+                size_t out_size)
 {
 	size_t used = 0, proc_len = strlen(proc_path);
 	const char *hit = strstr(msg, proc_path);
@@ -314,8 +317,8 @@ error_name_file(const char *msg, const char *proc_path, const char *path, char *
 	while (hit != NULL && used < out_size) {
 		int is_whole = hit[proc_len] < '0' || hit[proc_len] > '9';
 
-		used += (size_t)snprintf(out + used, out_size - used, "%.*s%s",
-					 (int)(hit - msg), msg, is_whole ? path : proc_path);
+		used += (size_t)snprintf(out + used, out_size - used, "%.*s%s", (int)(hit - msg),
+		                         msg, is_whole ? path : proc_path);
 		msg = hit + proc_len;
 		hit = strstr(msg, proc_path);
 	}
@@ -335,7 +338,7 @@ load_descriptor(int fd, const char *path, lt_dlhandle *out, char *err, size_t er
 	if (*out != NULL)
 		return 0;
 	error_name_file(loader_dlerror[0] ? loader_dlerror : lt_dlerror(), proc_path, path, why,
-			sizeof(why));
+	                sizeof(why));
 	snprintf(err, err_size, "cannot load: %s", why);
 	return CT_EPLUGIN;
 }
@@ -343,15 +346,16 @@ load_descriptor(int fd, const char *path, lt_dlhandle *out, char *err, size_t er
 /* The descriptor of a loaded file, checked; on failure the reason. */
 static int
 descriptor_find(lt_dlhandle h, const char *name, const struct ct_plugin **out, char *err,
-		size_t err_size)
+                size_t err_size)
 {
 	const struct ct_plugin *d = lt_dlsym(h, CT_PLUGIN_SYMBOL);
 	int rc;
 
 	if (d == NULL) {
-		snprintf(err, err_size, "no descriptor: the symbol %s is missing "
-			 "(not a caretaker plugin, or not built with CT_PLUGIN_DEFINE)",
-			 CT_PLUGIN_SYMBOL);
+		snprintf(err, err_size,
+		         "no descriptor: the symbol %s is missing "
+		         "(not a caretaker plugin, or not built with CT_PLUGIN_DEFINE)",
+		         CT_PLUGIN_SYMBOL);
 		return CT_EPLUGIN;
 	}
 	rc = descriptor_check(d, name, err, err_size);
@@ -368,7 +372,7 @@ descriptor_find(lt_dlhandle h, const char *name, const struct ct_plugin **out, c
  */
 static int
 open_plugin(const char *path, const char *name, const struct loader_policy *pol,
-	    struct loaded_plugin *out, int *is_lasting, char *err, size_t err_size)
+            struct loaded_plugin *out, int *is_lasting, char *err, size_t err_size)
 {
 	int is_root = geteuid() == 0 && !pol->is_trusting_dirs;
 	lt_dlhandle h = NULL;
@@ -400,7 +404,7 @@ open_plugin(const char *path, const char *name, const struct loader_policy *pol,
 
 int
 loader_open(const char *path, const char *name, const struct loader_policy *pol,
-	    struct loaded_plugin *out, char *err, size_t err_size)
+            struct loaded_plugin *out, char *err, size_t err_size)
 {
 	int is_lasting;
 
@@ -440,11 +444,13 @@ options_to_json(const struct ct_plugin *d)
 		       d->option_size < sizeof(o) ? d->option_size : sizeof(o));
 		if (o.key == NULL)
 			break;
-		json_array_append_new(arr, json_pack("{s:s, s:i, s:I, s:o, s:o, s:I, s:I, s:o}",
-			"key", o.key, "type", o.type, "flags", (json_int_t)o.flags,
-			"default", json_str_or_null(o.default_value), "choices",
-			json_str_or_null(o.choices), "min", (json_int_t)o.min_value, "max",
-			(json_int_t)o.max_value, "help", json_str_or_null(o.help)));
+		json_array_append_new(
+		    arr,
+		    json_pack("{s:s, s:i, s:I, s:o, s:o, s:I, s:I, s:o}", "key", o.key, "type",
+		              o.type, "flags", (json_int_t)o.flags, "default",
+		              json_str_or_null(o.default_value), "choices",
+		              json_str_or_null(o.choices), "min", (json_int_t)o.min_value, "max",
+		              (json_int_t)o.max_value, "help", json_str_or_null(o.help)));
 	}
 	return arr;
 }
@@ -457,9 +463,9 @@ descriptor_to_json(const struct ct_plugin *d)
 	if (d->size > offsetof(struct ct_plugin, help))
 		help = d->help;
 	return json_pack("{s:s, s:o, s:o, s:o, s:I, s:I, s:o}", "name", d->name, "version",
-			 json_str_or_null(d->version), "summary", json_str_or_null(d->summary),
-			 "help", json_str_or_null(help), "abi", (json_int_t)d->abi_version, "flags",
-			 (json_int_t)d->flags, "options", options_to_json(d));
+	                 json_str_or_null(d->version), "summary", json_str_or_null(d->summary),
+	                 "help", json_str_or_null(help), "abi", (json_int_t)d->abi_version, "flags",
+	                 (json_int_t)d->flags, "options", options_to_json(d));
 }
 
 static void
@@ -478,7 +484,7 @@ probe_child(const char *path, const char *name, const struct loader_policy *pol,
 	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	if (text == NULL)
 		text = xstrdup("{\"refusal\":\"its descriptor holds text that is not UTF-8\","
-			       "\"lasting\":true}");
+		               "\"lasting\":true}");
 	proc_write_all(out_fd, text, strlen(text));
 	proc_child_exit(0);
 }
@@ -569,17 +575,18 @@ info_from_child(struct plugin_info *info, const char *text, struct arena *a)
 
 /* The words for a probe child that did not end well; NULL when it did. */
 static const char *
-probe_status_words(int status, int is_timed_out, const struct loader_policy *pol,
-		   struct arena *a)
+probe_status_words(int status, int is_timed_out, const struct loader_policy *pol, struct arena *a)
 {
 	char took[32];
 
 	if (is_timed_out) {
 		value_format_duration(pol->probe_timeout_ms, took, sizeof(took));
-		return arena_sprintf(a, "hung while loading: killed after %s (probe_timeout)", took);
+		return arena_sprintf(a, "hung while loading: killed after %s (probe_timeout)",
+		                     took);
 	}
 	if (WIFSIGNALED(status))
-		return arena_sprintf(a, "crashed while loading (%s)", proc_signal_name(WTERMSIG(status)));
+		return arena_sprintf(a, "crashed while loading (%s)",
+		                     proc_signal_name(WTERMSIG(status)));
 	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 		return arena_sprintf(a, "exited with status %d while loading", WEXITSTATUS(status));
 	return NULL;
@@ -602,8 +609,8 @@ info_new(const char *path, const char *name, struct arena *a)
  * a failed pipe or fork says nothing about the file and is not.
  */
 static struct plugin_info *
-probe_capture(const char *path, const char *name, const struct loader_policy *pol,
-	      struct arena *a, json_t **keep)
+probe_capture(const char *path, const char *name, const struct loader_policy *pol, struct arena *a,
+              json_t **keep)
 {
 	struct plugin_info *info = info_new(path, name, a);
 	struct proc_capture cap = {0};
@@ -630,12 +637,12 @@ probe_capture(const char *path, const char *name, const struct loader_policy *po
 		return info;
 	}
 	proc_read_until_exit(fds[0], pid, pol->probe_timeout_ms, 1 << 20, &cap, &status,
-			     &is_timed_out);
+	                     &is_timed_out);
 	close(fds[0]);
 	info->refusal = probe_status_words(status, is_timed_out, pol, a);
 	if (info->refusal != NULL)
 		*keep = json_pack("{s:s, s:I}", "refusal", info->refusal, "probe_timeout_ms",
-				  (json_int_t)pol->probe_timeout_ms);
+		                  (json_int_t)pol->probe_timeout_ms);
 	else
 		*keep = info_from_child(info, cap.data ? cap.data : "", a);
 	free(cap.data);
@@ -643,8 +650,7 @@ probe_capture(const char *path, const char *name, const struct loader_policy *po
 }
 
 struct plugin_info *
-loader_probe(const char *path, const char *name, const struct loader_policy *pol,
-	     struct arena *a)
+loader_probe(const char *path, const char *name, const struct loader_policy *pol, struct arena *a)
 {
 	json_t *keep = NULL;
 	struct plugin_info *info = probe_capture(path, name, pol, a, &keep);
@@ -675,9 +681,9 @@ static char *
 cache_key(const struct stat *st)
 {
 	return xasprintf("%llu:%llu:%lld:%lld.%09ld:%lld.%09ld", (unsigned long long)st->st_dev,
-			 (unsigned long long)st->st_ino, (long long)st->st_size,
-			 (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
-			 (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
+	                 (unsigned long long)st->st_ino, (long long)st->st_size,
+	                 (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
+	                 (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
 }
 
 /* One read of the whole entry, then the parse: json_loadfd reads a byte
@@ -735,7 +741,7 @@ cache_probe_holds(json_t *probe, const struct loader_policy *pol)
 
 static struct plugin_info *
 cache_read(const char *cache_path, const char *key, const char *path, const char *name,
-	   const struct loader_policy *pol, struct arena *a)
+           const struct loader_policy *pol, struct arena *a)
 {
 	json_t *j = cache_load(cache_path);
 	json_t *probe = json_object_get(j, "probe");
@@ -747,7 +753,7 @@ cache_read(const char *cache_path, const char *key, const char *path, const char
 		info_from_reply(info, probe, a);
 		if (json_object_get(probe, "refusal") != NULL)
 			info->refusal = arena_sprintf(a, "%s (remembered until the file changes)",
-						      info->refusal);
+			                              info->refusal);
 	}
 	json_decref(j);
 	return info;
@@ -764,7 +770,7 @@ cache_write(const char *cache_dir, const char *cache_path, json_t *entry, int is
 		goto out;
 	unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		  is_private ? 0600 : 0644);
+	          is_private ? 0600 : 0644);
 	if (fd < 0)
 		goto out;
 	is_written = json_dumpfd(entry, fd, JSON_COMPACT) == 0;
@@ -776,8 +782,7 @@ out:
 }
 
 static struct plugin_info *
-find_cached(const struct loader_policy *pol, const char *path, const char *name,
-	    struct arena *a)
+find_cached(const struct loader_policy *pol, const char *path, const char *name, struct arena *a)
 {
 	char *cache_path = xasprintf("%s/%s.json", pol->cache_dir, name);
 	struct plugin_info *info = NULL;
@@ -796,7 +801,7 @@ find_cached(const struct loader_policy *pol, const char *path, const char *name,
 	info = probe_capture(path, name, pol, a, &keep);
 	if (keep != NULL)
 		entry = json_pack("{s:s, s:s, s:s, s:O}", "host", CACHE_HOST, "key", key, "path",
-				  path, "probe", keep);
+		                  path, "probe", keep);
 	if (entry != NULL)
 		cache_write(pol->cache_dir, cache_path, entry, !(st.st_mode & S_IROTH));
 out:
@@ -809,8 +814,7 @@ out:
 
 /* Probe one file, through the cache when the policy has one. */
 static struct plugin_info *
-probe_file(const struct loader_policy *pol, const char *path, const char *name,
-	   struct arena *a)
+probe_file(const struct loader_policy *pol, const char *path, const char *name, struct arena *a)
 {
 	if (pol->cache_dir != NULL)
 		return find_cached(pol, path, name, a);
@@ -837,8 +841,8 @@ list_find(const struct plugin_list *l, const char *name)
 }
 
 static void
-scan_entry(const struct loader_policy *pol, const char *dir, const char *file,
-	   struct arena *a, struct plugin_list *out)
+scan_entry(const struct loader_policy *pol, const char *dir, const char *file, struct arena *a,
+           struct plugin_list *out)
 {
 	char *name = arena_strndup(a, file, strlen(file) - 3);
 	char *path = arena_sprintf(a, "%s/%s", dir, file);
@@ -848,7 +852,7 @@ scan_entry(const struct loader_policy *pol, const char *dir, const char *file,
 		info = info_new(path, name, a);
 		info->shadowed_by = winner->path;
 		info->refusal = arena_sprintf(a, "a plugin of the same name comes first: %s wins",
-					      winner->path);
+		                              winner->path);
 	} else if (!loader_name_is_valid(name)) {
 		info = info_new(path, name, a);
 		info->refusal = "file name must be NAME.so with NAME of [a-z0-9_-]";
@@ -866,8 +870,9 @@ loader_scan(const struct loader_policy *pol, struct arena *a, struct plugin_list
 		int n = scandir(pol->dirs[d], &names, so_name_filter, alphasort);
 
 		if (n < 0)
-			xarray_push((void ***)&out->warnings, &out->n_warnings,
-				    xasprintf("plugin folder %s: %s", pol->dirs[d], strerror(errno)));
+			xarray_push(
+			    (void ***)&out->warnings, &out->n_warnings,
+			    xasprintf("plugin folder %s: %s", pol->dirs[d], strerror(errno)));
 		for (int i = 0; i < n; i++) {
 			scan_entry(pol, pol->dirs[d], names[i]->d_name, a, out);
 			free(names[i]);

@@ -23,16 +23,16 @@ struct config;
 
 /* What the host knows of a plugin file, in the host's own memory. */
 struct plugin_info {
-	const char *name;      /* from the file name */
+	const char *name; /* from the file name */
 	const char *path;
-	const char *version;   /* NULL when refused */
+	const char *version; /* NULL when refused */
 	const char *summary;
 	const char *help;
 	uint32_t abi_version;
 	uint32_t flags;
 	struct ct_option *options; /* NULL-key terminated, host layout */
-	const char *refusal;   /* NULL when usable; otherwise the one-line reason */
-	const char *shadowed_by; /* set when an earlier folder has the same name */
+	const char *refusal;       /* NULL when usable; otherwise the one-line reason */
+	const char *shadowed_by;   /* set when an earlier folder has the same name */
 };
 
 struct plugin_list {
@@ -59,12 +59,12 @@ struct loader_policy {
  * through here.
  */
 void loader_policy_from_config(const struct config *cfg, struct arena *a,
-			       struct loader_policy *pol);
+                               struct loader_policy *pol);
 
 /* A plugin loaded in this process. */
 struct loaded_plugin {
-	void *handle;          /* lt_dlhandle */
-	int fd;                /* the checked file, kept open while loaded */
+	void *handle; /* lt_dlhandle */
+	int fd;       /* the checked file, kept open while loaded */
 	const struct ct_plugin *desc;
 };
 
@@ -75,12 +75,12 @@ struct loaded_plugin {
  * be (the file name without ".so").
  */
 int loader_open(const char *path, const char *name, const struct loader_policy *pol,
-		struct loaded_plugin *out, char *err, size_t err_size);
+                struct loaded_plugin *out, char *err, size_t err_size);
 void loader_close(struct loaded_plugin *lp);
 
 /* Probe one file in a child process; the result comes from `a`. */
 struct plugin_info *loader_probe(const char *path, const char *name,
-				 const struct loader_policy *pol, struct arena *a);
+                                 const struct loader_policy *pol, struct arena *a);
 /* Probe every NAME.so in every folder; earlier folders win.  Uses the
  * cache as loader_find does. */
 void loader_scan(const struct loader_policy *pol, struct arena *a, struct plugin_list *out);
@@ -93,8 +93,7 @@ void loader_scan(const struct loader_policy *pol, struct arena *a, struct plugin
  * once.  Refusals of the file's place (folders, owner, mode), of what
  * dlopen needs besides the file, and failures to probe at all are not
  * kept.  The job's child loads and checks the file itself every time. */
-struct plugin_info *loader_find(const struct loader_policy *pol, const char *name,
-				struct arena *a);
+struct plugin_info *loader_find(const struct loader_policy *pol, const char *name, struct arena *a);
 void plugin_list_clear(struct plugin_list *l);
 
 /* Checks of a file and its folders, exposed for tests: 0, or CT_EPERM with

@@ -20,7 +20,7 @@ static int log_journal;
 static void (*log_line_cb)(void);
 
 static const char *const level_words[8] = {
-	"emergency", "alert", "critical", "error", "warning", "notice", "info", "debug",
+    "emergency", "alert", "critical", "error", "warning", "notice", "info", "debug",
 };
 
 /* systemd sets JOURNAL_STREAM=DEV:INODE for the stream it connected; only
@@ -79,11 +79,11 @@ log_vmsg(int level, const char *who, const char *fmt, va_list ap)
 	if (level < 0 || level > 7)
 		level = LOG_LEVEL_ERR;
 	if (log_journal)
-		n = (size_t)snprintf(line, sizeof(line), "<%d>%s%s", level,
-				     who ? who : "", who ? ": " : "");
+		n = (size_t)snprintf(line, sizeof(line), "<%d>%s%s", level, who ? who : "",
+		                     who ? ": " : "");
 	else if (who != NULL)
 		n = (size_t)snprintf(line, sizeof(line), "caretaker[%s]: %s: ", who,
-				     level_words[level]);
+		                     level_words[level]);
 	else
 		n = (size_t)snprintf(line, sizeof(line), "caretaker: %s: ", level_words[level]);
 	if (n < sizeof(line))

@@ -26,8 +26,10 @@ int log_is_journal(void);
  * on the terminal clears itself so the log line does not land after it. */
 void log_set_line_cb(void (*cb)(void));
 /* `who` may be NULL ("caretaker") or "plugin/job". */
-void log_msg(int level, const char *who, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void log_vmsg(int level, const char *who, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+void log_msg(int level, const char *who, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void log_vmsg(int level, const char *who, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 #define log_err(...) log_msg(LOG_LEVEL_ERR, NULL, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LEVEL_WARNING, NULL, __VA_ARGS__)

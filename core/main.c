@@ -34,55 +34,55 @@ struct cli {
 };
 
 static const char usage_text[] =
-	"usage: caretaker [-c FILE] [-v|-q] COMMAND [ARGS]\n"
-	"\n"
-	"Commands:\n"
-	"  list                         the configured jobs\n"
-	"  plugins                      plugins found in plugin_path, and refused ones\n"
-	"  check                        validate every file and job; exit 78 on errors\n"
-	"  describe PLUGIN              a plugin's options\n"
-	"  run JOB...                   run jobs in the order given, each with its\n"
-	"                               `requires` first; on a terminal a live line\n"
-	"                               shows each one's progress\n"
-	"  run --all [--dry-run]        run every enabled job\n"
-	"  run --due [--base-time TIME] run every enabled job whose schedule elapsed\n"
-	"                               since its last run (for one frequent timer)\n"
-	"  next [JOB] [-n N] [--base-time TIME]\n"
-	"                               upcoming elapses, local and UTC\n"
-	"  status                       OK/WARN/FAIL/OVERDUE/UNRECORDED per job, then\n"
-	"                               the jobs running now and their progress; exit 1\n"
-	"                               if any job is failing, overdue or unrecorded\n"
-	"  report [JOB] [--format text|json|prometheus] [-n N] [--since DURATION]\n"
-	"                               the last runs, from history\n"
-	"  timers [--output DIR] [--check] [--prune] [--due-timer] [--exec PATH]\n"
-	"                               systemd .service/.timer units, a pair per job\n"
-	"  help                         this text and the installed helper commands\n"
-	"  NAME [ARGS]                  any other NAME runs the helper command\n"
-	"                               caretaker-NAME (`caretaker help` lists them);\n"
-	"                               the backup plugin ships these two:\n"
-	"  keygen --public FILE --secret FILE\n"
-	"                               a key pair for encrypted backups (secret: 0600)\n"
-	"  decrypt --key SECRET_FILE [--output FILE] BACKUP_FILE\n"
-	"                               the backup, still compressed, to stdout or FILE:\n"
-	"                               decrypt --key k db.sql.gz.enc | gunzip | psql\n"
-	"\n"
-	"Options:\n"
-	"  -c, --config FILE   main configuration (default " CT_CONFDIR "/caretaker.ini,\n"
-	"                      or $CARETAKER_CONFIG); conf.d/*.ini beside it is read too\n"
-	"  -v, --verbose       more log lines (repeat for debug)\n"
-	"  -q, --quiet         only errors\n"
-	"  -h, --help          this text\n"
-	"      --version       the version\n"
-	"\n"
-	"Exit status: 0 all jobs ok or warned, 1 a job failed, 2 usage error,\n"
-	"75 skipped because the job is already running, 78 configuration error.\n"
-	"See caretaker(8) and caretaker.ini(5).\n";
+    "usage: caretaker [-c FILE] [-v|-q] COMMAND [ARGS]\n"
+    "\n"
+    "Commands:\n"
+    "  list                         the configured jobs\n"
+    "  plugins                      plugins found in plugin_path, and refused ones\n"
+    "  check                        validate every file and job; exit 78 on errors\n"
+    "  describe PLUGIN              a plugin's options\n"
+    "  run JOB...                   run jobs in the order given, each with its\n"
+    "                               `requires` first; on a terminal a live line\n"
+    "                               shows each one's progress\n"
+    "  run --all [--dry-run]        run every enabled job\n"
+    "  run --due [--base-time TIME] run every enabled job whose schedule elapsed\n"
+    "                               since its last run (for one frequent timer)\n"
+    "  next [JOB] [-n N] [--base-time TIME]\n"
+    "                               upcoming elapses, local and UTC\n"
+    "  status                       OK/WARN/FAIL/OVERDUE/UNRECORDED per job, then\n"
+    "                               the jobs running now and their progress; exit 1\n"
+    "                               if any job is failing, overdue or unrecorded\n"
+    "  report [JOB] [--format text|json|prometheus] [-n N] [--since DURATION]\n"
+    "                               the last runs, from history\n"
+    "  timers [--output DIR] [--check] [--prune] [--due-timer] [--exec PATH]\n"
+    "                               systemd .service/.timer units, a pair per job\n"
+    "  help                         this text and the installed helper commands\n"
+    "  NAME [ARGS]                  any other NAME runs the helper command\n"
+    "                               caretaker-NAME (`caretaker help` lists them);\n"
+    "                               the backup plugin ships these two:\n"
+    "  keygen --public FILE --secret FILE\n"
+    "                               a key pair for encrypted backups (secret: 0600)\n"
+    "  decrypt --key SECRET_FILE [--output FILE] BACKUP_FILE\n"
+    "                               the backup, still compressed, to stdout or FILE:\n"
+    "                               decrypt --key k db.sql.gz.enc | gunzip | psql\n"
+    "\n"
+    "Options:\n"
+    "  -c, --config FILE   main configuration (default " CT_CONFDIR "/caretaker.ini,\n"
+    "                      or $CARETAKER_CONFIG); conf.d/*.ini beside it is read too\n"
+    "  -v, --verbose       more log lines (repeat for debug)\n"
+    "  -q, --quiet         only errors\n"
+    "  -h, --help          this text\n"
+    "      --version       the version\n"
+    "\n"
+    "Exit status: 0 all jobs ok or warned, 1 a job failed, 2 usage error,\n"
+    "75 skipped because the job is already running, 78 configuration error.\n"
+    "See caretaker(8) and caretaker.ini(5).\n";
 
 static int
 usage_error(const char *what, const char *arg)
 {
 	fprintf(stderr, "caretaker: %s%s%s\nTry 'caretaker --help'.\n", what, arg ? ": " : "",
-		arg ? arg : "");
+	        arg ? arg : "");
 	return EXIT_USAGE;
 }
 
@@ -90,9 +90,9 @@ static int
 cli_parse_global(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'}, {"verbose", no_argument, NULL, 'v'},
-		{"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'}, {"verbose", no_argument, NULL, 'v'},
+	    {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -110,7 +110,9 @@ cli_parse_global(struct cli *cli, int argc, char **argv)
 			return fputs(usage_text, stdout) >= 0 ? -1 : EXIT_USAGE;
 		else if (c == 'V')
 			return printf("caretaker %s (plugin ABI %d.%d)\n", PACKAGE_VERSION,
-				      CT_ABI_MAJOR, CT_ABI_MINOR) > 0 ? -1 : EXIT_USAGE;
+			              CT_ABI_MAJOR, CT_ABI_MINOR) > 0
+			           ? -1
+			           : EXIT_USAGE;
 		else
 			return usage_error("bad option", NULL);
 	}
@@ -133,7 +135,8 @@ print_job_diags(const struct cli *cli, const struct config *cfg)
 		const struct diag *d = &cfg->diags.items[i];
 
 		if (d->severity == DIAG_ERROR || cli->verbosity >= 0)
-			diag_add(&shown, d->severity, d->file, d->line, d->job, d->hint, "%s", d->msg);
+			diag_add(&shown, d->severity, d->file, d->line, d->job, d->hint, "%s",
+			         d->msg);
 	}
 	diag_print(&shown, stderr);
 	diag_list_clear(&shown);
@@ -141,9 +144,9 @@ print_job_diags(const struct cli *cli, const struct config *cfg)
 
 /* How a command wants the configuration loaded. */
 struct load_scope {
-	int is_printing_diags;      /* check, timers: the command prints them itself */
-	int is_checking_ends;       /* follow schedules to their end (see config.h) */
-	const char *const *jobs;    /* ... of these jobs only; NULL: of every job */
+	int is_printing_diags;   /* check, timers: the command prints them itself */
+	int is_checking_ends;    /* follow schedules to their end (see config.h) */
+	const char *const *jobs; /* ... of these jobs only; NULL: of every job */
 	size_t n_jobs;
 };
 
@@ -172,11 +175,11 @@ static int
 cmd_run(struct cli *cli)
 {
 	static const struct option longopts[] = {
-		{"all", no_argument, NULL, 'a'},
-		{"due", no_argument, NULL, 'd'},
-		{"dry-run", no_argument, NULL, 'n'},
-		{"base-time", required_argument, NULL, 'b'},
-		{NULL, 0, NULL, 0},
+	    {"all", no_argument, NULL, 'a'},
+	    {"due", no_argument, NULL, 'd'},
+	    {"dry-run", no_argument, NULL, 'n'},
+	    {"base-time", required_argument, NULL, 'b'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct runner_options opts = {0};
 	struct load_scope scope = {.is_checking_ends = 1};
@@ -208,8 +211,8 @@ cmd_run(struct cli *cli)
 	cfg = cli_load_config(cli, &scope);
 	if (cfg == NULL)
 		return EXIT_CONFIG;
-	rc = runner_run(cfg, (const char *const *)cli->argv + optind,
-			(size_t)(cli->argc - optind), &opts);
+	rc = runner_run(cfg, (const char *const *)cli->argv + optind, (size_t)(cli->argc - optind),
+	                &opts);
 	config_free(cfg);
 	return rc;
 }
@@ -218,9 +221,9 @@ static int
 parse_report_args(struct cli *cli, struct report_options *opts)
 {
 	static const struct option longopts[] = {
-		{"format", required_argument, NULL, 'f'},
-		{"since", required_argument, NULL, 's'},
-		{NULL, 0, NULL, 0},
+	    {"format", required_argument, NULL, 'f'},
+	    {"since", required_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0},
 	};
 	char err[256];
 	int64_t n = 0, ms = 0;
@@ -267,8 +270,8 @@ static int
 cmd_next(struct cli *cli)
 {
 	static const struct option longopts[] = {
-		{"base-time", required_argument, NULL, 'b'},
-		{NULL, 0, NULL, 0},
+	    {"base-time", required_argument, NULL, 'b'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct next_options opts = {0};
 	struct config *cfg;
@@ -289,8 +292,8 @@ cmd_next(struct cli *cli)
 	if (optind < cli->argc)
 		opts.job = cli->argv[optind];
 	cfg = cli_load_config(cli, &(struct load_scope){.is_checking_ends = 1,
-							 .jobs = opts.job ? &opts.job : NULL,
-							 .n_jobs = 1});
+	                                                .jobs = opts.job ? &opts.job : NULL,
+	                                                .n_jobs = 1});
 	if (cfg == NULL)
 		return EXIT_CONFIG;
 	rc = next_show(cfg, &opts);
@@ -318,9 +321,9 @@ static int
 parse_timers_args(struct cli *cli, struct timers_options *opts)
 {
 	static const struct option longopts[] = {
-		{"output", required_argument, NULL, 'o'}, {"check", no_argument, NULL, 'k'},
-		{"prune", no_argument, NULL, 'p'},        {"due-timer", no_argument, NULL, 'd'},
-		{"exec", required_argument, NULL, 'e'},   {NULL, 0, NULL, 0},
+	    {"output", required_argument, NULL, 'o'}, {"check", no_argument, NULL, 'k'},
+	    {"prune", no_argument, NULL, 'p'},        {"due-timer", no_argument, NULL, 'd'},
+	    {"exec", required_argument, NULL, 'e'},   {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -358,8 +361,8 @@ cmd_timers(struct cli *cli)
 
 	if (rc != 0)
 		return rc;
-	cfg = cli_load_config(cli, &(struct load_scope){.is_printing_diags = 1,
-							 .is_checking_ends = 1});
+	cfg = cli_load_config(cli,
+	                      &(struct load_scope){.is_printing_diags = 1, .is_checking_ends = 1});
 	rc = timers_generate(cfg, &opts);
 	config_free(cfg);
 	return rc;
@@ -370,15 +373,15 @@ cmd_timers(struct cli *cli)
  * every problem itself. */
 static int
 cmd_inspect(struct cli *cli, int n_args, const struct load_scope *scope,
-	    int (*inspect)(struct config *cfg, const struct cli *cli))
+            int (*inspect)(struct config *cfg, const struct cli *cli))
 {
 	struct config *cfg;
 	int rc;
 
 	if (cli->argc != n_args + 1)
 		return usage_error(n_args == 0 ? "this command takes no arguments"
-					       : "describe: name one plugin",
-				   n_args == 0 ? cli->argv[0] : NULL);
+		                               : "describe: name one plugin",
+		                   n_args == 0 ? cli->argv[0] : NULL);
 	cfg = cli_load_config(cli, scope);
 	if (cfg == NULL)
 		return EXIT_CONFIG;
@@ -434,8 +437,9 @@ cmd_describe(struct cli *cli)
 static int
 cmd_check(struct cli *cli)
 {
-	return cmd_inspect(cli, 0, &(struct load_scope){.is_printing_diags = 1, .is_checking_ends = 1},
-			   inspect_check_cb);
+	return cmd_inspect(cli, 0,
+	                   &(struct load_scope){.is_printing_diags = 1, .is_checking_ends = 1},
+	                   inspect_check_cb);
 }
 
 static int
@@ -462,10 +466,10 @@ static const struct command {
 	const char *name;
 	int (*run)(struct cli *cli);
 } commands[] = {
-	{"run", cmd_run},         {"report", cmd_report}, {"next", cmd_next},
-	{"status", cmd_status},   {"timers", cmd_timers}, {"list", cmd_list},
-	{"plugins", cmd_plugins}, {"check", cmd_check},   {"describe", cmd_describe},
-	{"help", cmd_help},
+    {"run", cmd_run},         {"report", cmd_report}, {"next", cmd_next},
+    {"status", cmd_status},   {"timers", cmd_timers}, {"list", cmd_list},
+    {"plugins", cmd_plugins}, {"check", cmd_check},   {"describe", cmd_describe},
+    {"help", cmd_help},
 };
 
 int
@@ -480,10 +484,10 @@ main(int argc, char **argv)
 	 * EFBIG, which is reported and leaves no partial record, rather than
 	 * kill caretaker half-way through one.  Jobs get the default back. */
 	signal(SIGXFSZ, SIG_IGN);
-	log_init(cli.verbosity < 0	 ? LOG_LEVEL_ERR
-		 : cli.verbosity == 0 ? LOG_LEVEL_NOTICE
-		 : cli.verbosity == 1 ? LOG_LEVEL_INFO
-				      : LOG_LEVEL_DEBUG);
+	log_init(cli.verbosity < 0    ? LOG_LEVEL_ERR
+	         : cli.verbosity == 0 ? LOG_LEVEL_NOTICE
+	         : cli.verbosity == 1 ? LOG_LEVEL_INFO
+	                              : LOG_LEVEL_DEBUG);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(cli.argv[0], commands[i].name) == 0)
 			return commands[i].run(&cli);

@@ -17,10 +17,9 @@
 #include "timefmt.h"
 #include "xmalloc.h"
 
-
 static void
 next_one_job(const struct job *job, const struct state *st, const struct next_options *opts,
-	     int64_t base)
+             int64_t base)
 {
 	json_t *last = state_last_run(st, job->name);
 	int64_t last_us = last ? json_integer_value(json_object_get(last, "start_us")) : 0;
@@ -127,4 +126,3 @@ next_show(const struct config *cfg, const struct next_options *opts)
 	state_free(st);
 	return rc != 0 ? EXIT_JOB_FAILED : EXIT_OK;
 }
-

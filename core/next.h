@@ -10,9 +10,9 @@
 struct config;
 
 struct next_options {
-	const char *job;     /* NULL: every scheduled job, soonest first */
-	size_t count;        /* elapses per job (default 5 for one job, 1 for all) */
-	int64_t base_us;     /* compute from this time; 0 for now */
+	const char *job; /* NULL: every scheduled job, soonest first */
+	size_t count;    /* elapses per job (default 5 for one job, 1 for all) */
+	int64_t base_us; /* compute from this time; 0 for now */
 };
 
 /* Upcoming elapses, local and UTC. */

@@ -29,30 +29,30 @@ struct unit {
 /* Longest names first where one is a prefix of another is not needed: a
  * unit must match the whole run of letters. */
 static const struct unit duration_units[] = {
-	{"ms", 1},           {"msec", 1},      {"s", 1000},         {"sec", 1000},
-	{"second", 1000},    {"seconds", 1000}, {"m", 60000},       {"min", 60000},
-	{"minute", 60000},   {"minutes", 60000}, {"h", 3600000},    {"hr", 3600000},
-	{"hour", 3600000},   {"hours", 3600000}, {"d", 86400000},   {"day", 86400000},
-	{"days", 86400000},  {"w", 604800000},  {"week", 604800000}, {"weeks", 604800000},
-	{NULL, 0},
+    {"ms", 1},          {"msec", 1},        {"s", 1000},         {"sec", 1000},
+    {"second", 1000},   {"seconds", 1000},  {"m", 60000},        {"min", 60000},
+    {"minute", 60000},  {"minutes", 60000}, {"h", 3600000},      {"hr", 3600000},
+    {"hour", 3600000},  {"hours", 3600000}, {"d", 86400000},     {"day", 86400000},
+    {"days", 86400000}, {"w", 604800000},   {"week", 604800000}, {"weeks", 604800000},
+    {NULL, 0},
 };
 
 static const struct unit size_units[] = {
-	{"", 1},
-	{"b", 1},
-	{"k", 1024.0},
-	{"kb", 1024.0},
-	{"kib", 1024.0},
-	{"m", 1048576.0},
-	{"mb", 1048576.0},
-	{"mib", 1048576.0},
-	{"g", 1073741824.0},
-	{"gb", 1073741824.0},
-	{"gib", 1073741824.0},
-	{"t", 1099511627776.0},
-	{"tb", 1099511627776.0},
-	{"tib", 1099511627776.0},
-	{NULL, 0},
+    {"", 1},
+    {"b", 1},
+    {"k", 1024.0},
+    {"kb", 1024.0},
+    {"kib", 1024.0},
+    {"m", 1048576.0},
+    {"mb", 1048576.0},
+    {"mib", 1048576.0},
+    {"g", 1073741824.0},
+    {"gb", 1073741824.0},
+    {"gib", 1073741824.0},
+    {"t", 1099511627776.0},
+    {"tb", 1099511627776.0},
+    {"tib", 1099511627776.0},
+    {NULL, 0},
 };
 
 static int
@@ -62,7 +62,7 @@ unit_find(const struct unit *units, const char *name, size_t len, int fold_case,
 		if (strlen(u->name) != len)
 			continue;
 		if (fold_case ? strncasecmp(u->name, name, len) == 0
-			      : strncmp(u->name, name, len) == 0) {
+		              : strncmp(u->name, name, len) == 0) {
 			*factor = u->factor;
 			return 0;
 		}
@@ -128,7 +128,7 @@ duration_component(const char **p, double *ms, char *err, size_t err_size, const
 		ulen++;
 	if (ulen > 0 && unit_find(duration_units, end, ulen, 0, &factor) != 0) {
 		snprintf(err, err_size, "'%s': unknown time unit '%.*s' (use ms, s, min, h, d, w)",
-			 whole, (int)ulen, end);
+		         whole, (int)ulen, end);
 		return CT_EINVAL;
 	}
 	*ms += n * factor;
@@ -211,8 +211,8 @@ value_format_duration(int64_t ms, char *buf, size_t size)
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]) && used < size; i++) {
 		if (ms < parts[i].ms)
 			continue;
-		used += (size_t)snprintf(buf + used, size - used, "%" PRId64 "%s",
-					 ms / parts[i].ms, parts[i].name);
+		used += (size_t)snprintf(buf + used, size - used, "%" PRId64 "%s", ms / parts[i].ms,
+		                         parts[i].name);
 		ms %= parts[i].ms;
 	}
 }
@@ -282,15 +282,15 @@ int_check(const struct ct_option *spec, const char *raw, int64_t *v, char *err, 
 		return rc;
 	if (spec->min_value < spec->max_value && (*v < spec->min_value || *v > spec->max_value)) {
 		snprintf(err, err_size, "%" PRId64 " is out of range %" PRId64 "-%" PRId64, *v,
-			 spec->min_value, spec->max_value);
+		         spec->min_value, spec->max_value);
 		return CT_EINVAL;
 	}
 	return 0;
 }
 
 static int
-list_parse(const struct ct_option *spec, const char *raw, const char *base_dir,
-	   struct arena *a, struct opt_value *out)
+list_parse(const struct ct_option *spec, const char *raw, const char *base_dir, struct arena *a,
+           struct opt_value *out)
 {
 	out->items = value_split_list(a, raw, &out->n_items);
 	if (spec->type == CT_OPT_PATH_LIST)
@@ -300,8 +300,8 @@ list_parse(const struct ct_option *spec, const char *raw, const char *base_dir,
 }
 
 int
-option_parse(const struct ct_option *spec, const char *raw, const char *base_dir,
-	     struct arena *a, struct opt_value *out, char *err, size_t err_size)
+option_parse(const struct ct_option *spec, const char *raw, const char *base_dir, struct arena *a,
+             struct opt_value *out, char *err, size_t err_size)
 {
 	int bool_value = 0, rc = 0;
 
@@ -525,9 +525,11 @@ const char *
 option_type_name(int type)
 {
 	static const char *const names[] = {
-		[CT_OPT_STRING] = "string", [CT_OPT_INT] = "int",     [CT_OPT_BOOL] = "bool",
-		[CT_OPT_DURATION] = "duration", [CT_OPT_SIZE] = "size", [CT_OPT_LIST] = "list",
-		[CT_OPT_ENUM] = "enum",     [CT_OPT_PATH] = "path",   [CT_OPT_PATH_LIST] = "path list",
+	    [CT_OPT_STRING] = "string",       [CT_OPT_INT] = "int",
+	    [CT_OPT_BOOL] = "bool",           [CT_OPT_DURATION] = "duration",
+	    [CT_OPT_SIZE] = "size",           [CT_OPT_LIST] = "list",
+	    [CT_OPT_ENUM] = "enum",           [CT_OPT_PATH] = "path",
+	    [CT_OPT_PATH_LIST] = "path list",
 	};
 
 	if (type <= 0 || type >= CT_OPT__LAST)

@@ -32,10 +32,10 @@ struct opt_value {
 	const char *raw;  /* text as written or the default; NULL when unset */
 	const char *file; /* where it was written; NULL for a default */
 	int line;
-	int is_set;       /* raw != NULL and parsed */
-	int64_t i;        /* INT, DURATION (milliseconds), BOOL (0/1) */
-	uint64_t u;       /* SIZE (bytes) */
-	const char *str;  /* STRING, ENUM, PATH (resolved) */
+	int is_set;         /* raw != NULL and parsed */
+	int64_t i;          /* INT, DURATION (milliseconds), BOOL (0/1) */
+	uint64_t u;         /* SIZE (bytes) */
+	const char *str;    /* STRING, ENUM, PATH (resolved) */
 	const char **items; /* LIST, PATH_LIST (resolved), NULL-terminated */
 	size_t n_items;
 };
@@ -64,7 +64,7 @@ const struct ct_option *option_table_find(const struct ct_option *table, const c
 /* Parse `raw` for `spec` into *out (allocations from `a`); relative paths
  * resolve against base_dir.  Returns 0 or CT_EINVAL with the reason. */
 int option_parse(const struct ct_option *spec, const char *raw, const char *base_dir,
-		 struct arena *a, struct opt_value *out, char *err, size_t err_size);
+                 struct arena *a, struct opt_value *out, char *err, size_t err_size);
 
 /* What options_bind() binds, and how its messages name the place: one
  * struct rather than nine arguments in a row, so that a call names each. */

@@ -18,20 +18,23 @@ struct pq_symbol {
 	size_t offset;
 };
 
-#define PQ_SYM(field, symbol) {symbol, offsetof(struct pq_api, field)}
+#define PQ_SYM(field, symbol)                                                                      \
+	{                                                                                          \
+		symbol, offsetof(struct pq_api, field)                                             \
+	}
 
 static const struct pq_symbol pq_symbols[] = {
-	PQ_SYM(connectdb_params, "PQconnectdbParams"),
-	PQ_SYM(status, "PQstatus"),
-	PQ_SYM(error_message, "PQerrorMessage"),
-	PQ_SYM(finish, "PQfinish"),
-	PQ_SYM(exec_params, "PQexecParams"),
-	PQ_SYM(result_status, "PQresultStatus"),
-	PQ_SYM(result_error_field, "PQresultErrorField"),
-	PQ_SYM(ntuples, "PQntuples"),
-	PQ_SYM(getvalue, "PQgetvalue"),
-	PQ_SYM(clear, "PQclear"),
-	PQ_SYM(set_notice_receiver, "PQsetNoticeReceiver"),
+    PQ_SYM(connectdb_params, "PQconnectdbParams"),
+    PQ_SYM(status, "PQstatus"),
+    PQ_SYM(error_message, "PQerrorMessage"),
+    PQ_SYM(finish, "PQfinish"),
+    PQ_SYM(exec_params, "PQexecParams"),
+    PQ_SYM(result_status, "PQresultStatus"),
+    PQ_SYM(result_error_field, "PQresultErrorField"),
+    PQ_SYM(ntuples, "PQntuples"),
+    PQ_SYM(getvalue, "PQgetvalue"),
+    PQ_SYM(clear, "PQclear"),
+    PQ_SYM(set_notice_receiver, "PQsetNoticeReceiver"),
 };
 
 static struct pq_api pq_table;
@@ -46,7 +49,8 @@ pq_load(char *err, size_t err_size)
 		return &pq_table;
 	h = dlopen(PQ_SONAME, RTLD_NOW | RTLD_GLOBAL);
 	if (h == NULL) {
-		snprintf(err, err_size, "cannot load %s: %s (install libpq5)", PQ_SONAME, dlerror());
+		snprintf(err, err_size, "cannot load %s: %s (install libpq5)", PQ_SONAME,
+		         dlerror());
 		return NULL;
 	}
 	for (size_t i = 0; i < sizeof(pq_symbols) / sizeof(pq_symbols[0]); i++) {
@@ -69,8 +73,8 @@ static const struct {
 	const char *severity;
 	int level;
 } notice_levels[] = {
-	{"DEBUG", LOG_LEVEL_DEBUG},  {"LOG", LOG_LEVEL_DEBUG},        {"INFO", LOG_LEVEL_DEBUG},
-	{"NOTICE", LOG_LEVEL_DEBUG}, {"WARNING", LOG_LEVEL_WARNING},
+    {"DEBUG", LOG_LEVEL_DEBUG},  {"LOG", LOG_LEVEL_DEBUG},       {"INFO", LOG_LEVEL_DEBUG},
+    {"NOTICE", LOG_LEVEL_DEBUG}, {"WARNING", LOG_LEVEL_WARNING},
 };
 
 static int
@@ -93,8 +97,11 @@ notice_to_log_cb(void *who, const PGresult *res)
 	const char *detail = pq_table.result_error_field(res, PG_DIAG_MESSAGE_DETAIL);
 
 	log_msg(notice_level(severity), who, "PostgreSQL %s: %s%s%s%s",
-		shown ? shown : severity ? severity : "NOTICE", msg ? msg : "(no message)",
-		detail ? " (" : "", detail ? detail : "", detail ? ")" : "");
+	        shown      ? shown
+	        : severity ? severity
+	                   : "NOTICE",
+	        msg ? msg : "(no message)", detail ? " (" : "", detail ? detail : "",
+	        detail ? ")" : "");
 }
 
 void

@@ -19,14 +19,14 @@
 
 struct pq_api {
 	PGconn *(*connectdb_params)(const char *const *keywords, const char *const *values,
-				    int expand_dbname);
+	                            int expand_dbname);
 	ConnStatusType (*status)(const PGconn *conn);
 	char *(*error_message)(const PGconn *conn);
 	void (*finish)(PGconn *conn);
 	PGresult *(*exec_params)(PGconn *conn, const char *command, int n_params,
-				 const Oid *param_types, const char *const *param_values,
-				 const int *param_lengths, const int *param_formats,
-				 int result_format);
+	                         const Oid *param_types, const char *const *param_values,
+	                         const int *param_lengths, const int *param_formats,
+	                         int result_format);
 	ExecStatusType (*result_status)(const PGresult *res);
 	char *(*result_error_field)(const PGresult *res, int fieldcode);
 	int (*ntuples)(const PGresult *res);

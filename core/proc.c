@@ -55,8 +55,7 @@ proc_fsync_dir(const char *dir)
 }
 
 int
-proc_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode,
-		       unsigned flags)
+proc_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode, unsigned flags)
 {
 	const char *slash = strrchr(path, '/');
 	char *dir = slash ? xstrndup(path, (size_t)(slash - path + (slash == path))) : xstrdup(".");
@@ -92,9 +91,8 @@ proc_file_kind(mode_t mode)
 		mode_t type;
 		const char *word;
 	} kinds[] = {
-		{S_IFIFO, "a fifo"},		  {S_IFSOCK, "a socket"},
-		{S_IFCHR, "a character device"}, {S_IFBLK, "a block device"},
-		{S_IFDIR, "a folder"},		  {S_IFLNK, "a symbolic link"},
+	    {S_IFIFO, "a fifo"},         {S_IFSOCK, "a socket"}, {S_IFCHR, "a character device"},
+	    {S_IFBLK, "a block device"}, {S_IFDIR, "a folder"},  {S_IFLNK, "a symbolic link"},
 	};
 
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
@@ -108,11 +106,11 @@ static const struct {
 	int errnum;
 	const char *hint;
 } proc_open_hints[] = {
-	{EACCES, "run caretaker as the owner of the file (root for the shipped units), or fix "
-		 "its mode"},
-	{EPERM, "run caretaker as the owner of the file (root for the shipped units)"},
-	{ENOTDIR, "a part of the path is a file where a folder belongs"},
-	{ELOOP, "caretaker does not follow symbolic links there: put the file itself in place"},
+    {EACCES, "run caretaker as the owner of the file (root for the shipped units), or fix "
+             "its mode"},
+    {EPERM, "run caretaker as the owner of the file (root for the shipped units)"},
+    {ENOTDIR, "a part of the path is a file where a folder belongs"},
+    {ELOOP, "caretaker does not follow symbolic links there: put the file itself in place"},
 };
 
 /* A failed open or fstat: "PATH: errno text" and a hint where one is
@@ -137,8 +135,7 @@ proc_open_failed(const char *path, int fd, char *err, size_t err_size)
 }
 
 int
-proc_open_regular(const char *path, int flags, mode_t mode, int *fd_out, char *err,
-		  size_t err_size)
+proc_open_regular(const char *path, int flags, mode_t mode, int *fd_out, char *err, size_t err_size)
 {
 	struct stat st;
 	int fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, mode);
@@ -147,9 +144,9 @@ proc_open_regular(const char *path, int flags, mode_t mode, int *fd_out, char *e
 		return proc_open_failed(path, fd, err, err_size);
 	if (!S_ISREG(st.st_mode)) {
 		snprintf(err, err_size,
-			 "%s: is %s, not a regular file: refused\n"
-			 "  hint: caretaker keeps only regular files there; move it away",
-			 path, proc_file_kind(st.st_mode));
+		         "%s: is %s, not a regular file: refused\n"
+		         "  hint: caretaker keeps only regular files there; move it away",
+		         path, proc_file_kind(st.st_mode));
 		close(fd);
 		return CT_EIO;
 	}
@@ -161,8 +158,7 @@ proc_open_regular(const char *path, int flags, mode_t mode, int *fd_out, char *e
 }
 
 int
-proc_read_regular(int fd, const char *path, char **data, size_t *len, char *err,
-		  size_t err_size)
+proc_read_regular(int fd, const char *path, char **data, size_t *len, char *err, size_t err_size)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -199,12 +195,11 @@ proc_signal_name(int sig)
 		int sig;
 		const char *name;
 	} names[] = {
-		{SIGSEGV, "SIGSEGV"}, {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},
-		{SIGFPE, "SIGFPE"},   {SIGILL, "SIGILL"},   {SIGKILL, "SIGKILL"},
-		{SIGTERM, "SIGTERM"}, {SIGINT, "SIGINT"},   {SIGHUP, "SIGHUP"},
-		{SIGPIPE, "SIGPIPE"}, {SIGQUIT, "SIGQUIT"}, {SIGTRAP, "SIGTRAP"},
-		{SIGSYS, "SIGSYS"},   {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"},
-		{SIGALRM, "SIGALRM"}, {SIGUSR1, "SIGUSR1"}, {SIGUSR2, "SIGUSR2"},
+	    {SIGSEGV, "SIGSEGV"}, {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},
+	    {SIGILL, "SIGILL"},   {SIGKILL, "SIGKILL"}, {SIGTERM, "SIGTERM"}, {SIGINT, "SIGINT"},
+	    {SIGHUP, "SIGHUP"},   {SIGPIPE, "SIGPIPE"}, {SIGQUIT, "SIGQUIT"}, {SIGTRAP, "SIGTRAP"},
+	    {SIGSYS, "SIGSYS"},   {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"}, {SIGALRM, "SIGALRM"},
+	    {SIGUSR1, "SIGUSR1"}, {SIGUSR2, "SIGUSR2"},
 	};
 	static char buf[32];
 
@@ -383,7 +378,7 @@ capbuf_text(const struct capbuf *c)
 
 	if (c->total > kept)
 		snprintf(marker, sizeof(marker), "\n[... %llu bytes dropped ...]\n",
-			 (unsigned long long)(c->total - kept));
+		         (unsigned long long)(c->total - kept));
 	out = xmalloc(c->head_len + strlen(marker) + c->tail_len + 1);
 	if (c->head_len > 0)
 		memcpy(out, c->head, c->head_len);
@@ -418,7 +413,7 @@ capture_append(struct proc_capture *out, const char *buf, size_t n, size_t max_b
 
 void
 proc_read_until_exit(int fd, pid_t pid, int64_t timeout_ms, size_t max_bytes,
-		     struct proc_capture *out, int *status, int *is_timed_out)
+                     struct proc_capture *out, int *status, int *is_timed_out)
 {
 	int64_t deadline = proc_now_ms() + timeout_ms;
 	char buf[8192];

@@ -26,7 +26,7 @@ int proc_fsync_dir(const char *dir);
  * CT_EIO/CT_ESYS with errno saying why; the temporary file never outlives
  * a failure. */
 int proc_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode,
-			   unsigned flags);
+                           unsigned flags);
 /*
  * Open `path` (O_CLOEXEC, O_NOFOLLOW added to `flags`; `mode` for O_CREAT)
  * and refuse what fstat(2) does not call a regular file: a FIFO or a device
@@ -37,12 +37,12 @@ int proc_write_file_atomic(const char *path, const void *buf, size_t len, mode_t
  * regular, CT_ESYS otherwise (errno kept), with "PATH: why" in err.
  */
 int proc_open_regular(const char *path, int flags, mode_t mode, int *fd_out, char *err,
-		      size_t err_size);
+                      size_t err_size);
 /* Read the rest of the regular file open on `fd` (up to its size at the
  * start) into a new NUL-terminated buffer: *data (caller frees) and *len
  * are set on success only.  0, or CT_EIO with "PATH: why" in err. */
 int proc_read_regular(int fd, const char *path, char **data, size_t *len, char *err,
-		      size_t err_size);
+                      size_t err_size);
 /* "SIGSEGV", "SIGKILL", ... or "signal N".  Static storage. */
 const char *proc_signal_name(int sig);
 /* In a fresh child: stdin and stdout to /dev/null, default signal handling. */
@@ -73,10 +73,10 @@ struct capbuf {
 	size_t limit;
 	char *head;
 	size_t head_len;
-	char *tail;       /* ring of limit/2 bytes */
+	char *tail; /* ring of limit/2 bytes */
 	size_t tail_len;
 	size_t tail_pos;
-	uint64_t total;   /* every byte seen */
+	uint64_t total; /* every byte seen */
 };
 
 void capbuf_init(struct capbuf *c, size_t limit);
@@ -98,6 +98,6 @@ struct proc_capture {
  * set.  *status is waitpid()'s.
  */
 void proc_read_until_exit(int fd, pid_t pid, int64_t timeout_ms, size_t max_bytes,
-			  struct proc_capture *out, int *status, int *is_timed_out);
+                          struct proc_capture *out, int *status, int *is_timed_out);
 
 #endif

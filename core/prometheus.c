@@ -17,14 +17,12 @@
 #include "utf8.h"
 #include "xmalloc.h"
 
-
 struct buf {
 	char *data;
 	size_t len;
 };
 
-static void
-buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 buf_printf(struct buf *b, const char *fmt, ...)
@@ -112,17 +110,16 @@ gauge_status(const struct state *st, const char *job, int *is_known)
 
 	*is_known = last != NULL;
 	return last ? result_status_from_word(json_string_value(json_object_get(last, "status")))
-		    : 0;
+	            : 0;
 }
 
 static const struct job_gauge job_gauges[] = {
-	{"caretaker_job_last_run_timestamp_seconds", "Start of the job's newest run.",
-	 gauge_last_run},
-	{"caretaker_job_last_success_timestamp_seconds",
-	 "Start of the job's newest run that ended ok or with a warning.", gauge_last_success},
-	{"caretaker_job_duration_seconds", "Duration of the job's newest run.", gauge_duration},
-	{"caretaker_job_status",
-	 "Outcome of the job's newest run: 0 ok, 1 warn, 2 failed, 3 skipped.", gauge_status},
+    {"caretaker_job_last_run_timestamp_seconds", "Start of the job's newest run.", gauge_last_run},
+    {"caretaker_job_last_success_timestamp_seconds",
+     "Start of the job's newest run that ended ok or with a warning.", gauge_last_success},
+    {"caretaker_job_duration_seconds", "Duration of the job's newest run.", gauge_duration},
+    {"caretaker_job_status", "Outcome of the job's newest run: 0 ok, 1 warn, 2 failed, 3 skipped.",
+     gauge_status},
 };
 
 static void
@@ -130,7 +127,7 @@ prom_job_gauges(const struct config *cfg, const struct state *st, struct buf *b)
 {
 	for (size_t g = 0; g < sizeof(job_gauges) / sizeof(job_gauges[0]); g++) {
 		buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", job_gauges[g].name,
-			   job_gauges[g].help, job_gauges[g].name);
+		           job_gauges[g].help, job_gauges[g].name);
 		for (size_t i = 0; i < cfg->n_jobs; i++) {
 			int is_known = 0;
 			double v = job_gauges[g].value(st, cfg->jobs[i]->name, &is_known);
@@ -148,7 +145,7 @@ prom_job_gauges(const struct config *cfg, const struct state *st, struct buf *b)
  * family are written together under one HELP/TYPE. */
 static void
 prom_family(const struct config *cfg, const struct state *st, const char *plugin,
-	    const char *metric, const char *unit, struct buf *b)
+            const char *metric, const char *unit, struct buf *b)
 {
 	buf_printf(b, "# HELP caretaker_%s_%s Metric '%s' (", plugin, metric, metric);
 	buf_help(b, unit && unit[0] ? unit : "count");
@@ -160,12 +157,14 @@ prom_family(const struct config *cfg, const struct state *st, const char *plugin
 
 		if (last == NULL || strcmp(result_json_str(last, "plugin"), plugin) != 0)
 			continue;
-		json_array_foreach(json_object_get(last, "metrics"), k, m) {
+		json_array_foreach(json_object_get(last, "metrics"), k, m)
+		{
 			if (strcmp(result_json_str(m, "name"), metric) != 0)
 				continue;
 			buf_printf(b, "caretaker_%s_%s{job=\"", plugin, metric);
 			buf_label(b, cfg->jobs[i]->name);
-			buf_printf(b, "\"} %.17g\n", json_number_value(json_object_get(m, "value")));
+			buf_printf(b, "\"} %.17g\n",
+			           json_number_value(json_object_get(m, "value")));
 			break;
 		}
 	}
@@ -185,12 +184,14 @@ prom_plugin_metrics(const struct config *cfg, const struct state *st, struct buf
 
 	for (size_t i = 0; i < cfg->n_jobs; i++) {
 		json_t *last = state_last_run(st, cfg->jobs[i]->name), *m;
-		const char *plugin = last ? json_string_value(json_object_get(last, "plugin")) : NULL;
+		const char *plugin =
+		    last ? json_string_value(json_object_get(last, "plugin")) : NULL;
 		size_t k;
 
 		if (!prom_name_ok(plugin))
 			continue;
-		json_array_foreach(json_object_get(last, "metrics"), k, m) {
+		json_array_foreach(json_object_get(last, "metrics"), k, m)
+		{
 			const char *name = json_string_value(json_object_get(m, "name"));
 			char key[256];
 
@@ -199,7 +200,7 @@ prom_plugin_metrics(const struct config *cfg, const struct state *st, struct buf
 				continue;
 			json_object_set_new(seen, key, json_true());
 			prom_family(cfg, st, plugin, name,
-				    json_string_value(json_object_get(m, "unit")), b);
+			            json_string_value(json_object_get(m, "unit")), b);
 		}
 	}
 	json_decref(seen);

@@ -62,8 +62,7 @@ print_run_line(const struct style *st, json_t *rec, int w)
 	format_time(json_integer_value(json_object_get(rec, "start_us")), when, sizeof(when));
 	printf("%s  %-*s %s%-8s%s %9.2fs  %s\n", when, w, result_json_str(rec, "job"),
 	       status_colour(st, status), status, st->off,
-	       json_number_value(json_object_get(rec, "duration_s")),
-	       reason[0] ? reason : summary);
+	       json_number_value(json_object_get(rec, "duration_s")), reason[0] ? reason : summary);
 }
 
 static void
@@ -72,7 +71,8 @@ print_output(const struct style *st, json_t *output)
 	const char *name;
 	json_t *text;
 
-	json_object_foreach(output, name, text) {
+	json_object_foreach(output, name, text)
+	{
 		const char *s = json_string_value(text);
 
 		printf("\n%s%s:%s\n", st->dim, name, st->off);
@@ -96,18 +96,15 @@ print_details(const struct style *st, json_t *rec)
 	if (result_json_str(rec, "summary")[0])
 		printf("  summary: %s\n", result_json_str(rec, "summary"));
 	json_array_foreach(json_object_get(rec, "metrics"), i, m)
-		printf("  metric   %-32s %g %s\n", result_json_str(m, "name"),
-		       json_number_value(json_object_get(m, "value")), result_json_str(m, "unit"));
+	    printf("  metric   %-32s %g %s\n", result_json_str(m, "name"),
+	           json_number_value(json_object_get(m, "value")), result_json_str(m, "unit"));
 	json_array_foreach(json_object_get(rec, "findings"), i, f)
-		printf("  %-8s %s%s%s\n", result_json_str(f, "severity"),
-		       result_json_str(f, "object"), result_json_str(f, "object")[0] ? ": " : "",
-		       result_json_str(f, "message"));
+	    printf("  %-8s %s%s%s\n", result_json_str(f, "severity"), result_json_str(f, "object"),
+	           result_json_str(f, "object")[0] ? ": " : "", result_json_str(f, "message"));
 	json_array_foreach(json_object_get(rec, "artifacts"), i, a)
-		printf("  artifact %s %s\n", result_json_str(a, "kind"),
-		       result_json_str(a, "path"));
-	json_array_foreach(json_object_get(rec, "log"), i, m)
-		printf("  log      %s: %s\n", result_json_str(m, "level"),
-		       result_json_str(m, "message"));
+	    printf("  artifact %s %s\n", result_json_str(a, "kind"), result_json_str(a, "path"));
+	json_array_foreach(json_object_get(rec, "log"), i, m) printf(
+	    "  log      %s: %s\n", result_json_str(m, "level"), result_json_str(m, "message"));
 	print_output(st, json_object_get(rec, "output"));
 }
 
@@ -127,11 +124,9 @@ escape_strings(json_t *v)
 		json_string_set(v, safe);
 		free(safe);
 	} else if (json_is_object(v)) {
-		json_object_foreach(v, key, item)
-			escape_strings(item);
+		json_object_foreach(v, key, item) escape_strings(item);
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, item)
-			escape_strings(item);
+		json_array_foreach(v, i, item) escape_strings(item);
 	}
 }
 
@@ -142,7 +137,8 @@ escape_output(json_t *output)
 	json_t *safe = json_object(), *text;
 	const char *name;
 
-	json_object_foreach(output, name, text) {
+	json_object_foreach(output, name, text)
+	{
 		char *safe_name = utf8_escape(name, 0);
 		const char *s = json_string_value(text);
 		char *safe_text = utf8_escape(s ? s : "", UTF8_ESCAPE_KEEP_LINES);
@@ -173,17 +169,15 @@ report_text(json_t *runs, const struct report_options *opts, int w)
 	size_t i, n = json_array_size(runs);
 	json_t *rec;
 
-	json_array_foreach(runs, i, rec)
-		escape_record(rec);
+	json_array_foreach(runs, i, rec) escape_record(rec);
 
 	if (n == 0) {
-		printf("no runs recorded%s%s\n", opts->job ? " for " : "", opts->job ? opts->job : "");
+		printf("no runs recorded%s%s\n", opts->job ? " for " : "",
+		       opts->job ? opts->job : "");
 		return;
 	}
-	printf("%-19s  %-*s %-8s %10s  %s\n", "STARTED", w, "JOB", "STATUS", "DURATION",
-	       "SUMMARY");
-	json_array_foreach(runs, i, rec)
-		print_run_line(st, rec, w);
+	printf("%-19s  %-*s %-8s %10s  %s\n", "STARTED", w, "JOB", "STATUS", "DURATION", "SUMMARY");
+	json_array_foreach(runs, i, rec) print_run_line(st, rec, w);
 	if (opts->job != NULL)
 		print_details(st, json_array_get(runs, n - 1));
 }
@@ -224,7 +218,7 @@ report_read_runs(const struct config *cfg, const struct history_query *q, json_t
 	}
 	if (n_damaged > 0)
 		log_warn("history: %zu damaged record(s) skipped (a crash while writing?)",
-			 n_damaged);
+		         n_damaged);
 	return 0;
 }
 
@@ -247,9 +241,9 @@ report_warn_unrecorded(const struct config *cfg, const char *only_job)
 		if (why == NULL || (only_job != NULL && strcmp(job, only_job) != 0))
 			continue;
 		format_time(json_integer_value(json_object_get(last, "start_us")), when,
-			    sizeof(when));
+		            sizeof(when));
 		log_warn("%s: its newest run (%s, started %s) is not in history: %s", job,
-			 result_json_str(last, "status"), when, why);
+		         result_json_str(last, "status"), when, why);
 	}
 	state_free(st);
 }

@@ -13,10 +13,10 @@ struct config;
 enum report_format { REPORT_TEXT, REPORT_JSON, REPORT_PROMETHEUS };
 
 struct report_options {
-	const char *job;      /* NULL: every job */
+	const char *job; /* NULL: every job */
 	enum report_format format;
-	size_t max_runs;      /* 0: default (20, or 10 for one job) */
-	int64_t since_us;     /* 0: all */
+	size_t max_runs;  /* 0: default (20, or 10 for one job) */
+	int64_t since_us; /* 0: all */
 };
 
 /* Print the report to stdout; returns an exit code. */

@@ -25,10 +25,10 @@
 #include "xmalloc.h"
 
 static const char *const status_words[] = {
-	[CT_STATUS_OK] = "ok",
-	[CT_STATUS_WARN] = "warn",
-	[CT_STATUS_FAIL] = "failed",
-	[CT_STATUS_SKIPPED] = "skipped",
+    [CT_STATUS_OK] = "ok",
+    [CT_STATUS_WARN] = "warn",
+    [CT_STATUS_FAIL] = "failed",
+    [CT_STATUS_SKIPPED] = "skipped",
 };
 
 const char *
@@ -117,7 +117,7 @@ result_keep_log(struct run_result *r, int level, const char *text)
 /* A warning of the host's about this run: printed, and kept in the record
  * whatever the cap on log lines (there are only a few). */
 static const char *result_vwarn(struct run_result *r, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 
 static const char *
 result_vwarn(struct run_result *r, const char *fmt, va_list ap)
@@ -130,7 +130,7 @@ result_vwarn(struct run_result *r, const char *fmt, va_list ap)
 }
 
 static void result_warn(struct run_result *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void
 result_warn(struct run_result *r, const char *fmt, ...)
@@ -145,7 +145,7 @@ result_warn(struct run_result *r, const char *fmt, ...)
 /* A message that could not be used: the first few are named in warnings,
  * all are counted. */
 static void result_note_bad(struct run_result *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void
 result_note_bad(struct run_result *r, const char *fmt, ...)
@@ -165,9 +165,10 @@ result_note_bad(struct run_result *r, const char *fmt, ...)
 void
 result_drop_line(struct run_result *r, size_t len, size_t limit)
 {
-	result_note_bad(r, "a message of %zu bytes from the plugin was dropped: over the limit "
-			   "of %zu bytes",
-			len, limit);
+	result_note_bad(r,
+	                "a message of %zu bytes from the plugin was dropped: over the limit "
+	                "of %zu bytes",
+	                len, limit);
 }
 
 static struct run_stream *
@@ -239,8 +240,7 @@ field_text(json_t *msg, const char *key, size_t max, char **out)
 
 /* field_text into the run's arena. */
 static int
-field_text_kept(struct run_result *r, json_t *msg, const char *key, size_t max,
-		const char **out)
+field_text_kept(struct run_result *r, json_t *msg, const char *key, size_t max, const char **out)
 {
 	char *text = NULL;
 	int rc = field_text(msg, key, max, &text);
@@ -415,7 +415,7 @@ apply_progress(struct run_result *r, json_t *msg, const char **why)
 		return CT_EINVAL;
 	}
 	progress_sample_set(&r->progress, json_is_number(f) ? json_number_value(f) : -1, what,
-			    proc_now_ms());
+	                    proc_now_ms());
 	free(what);
 	return 0;
 }
@@ -444,9 +444,9 @@ struct result_handler {
 };
 
 static const struct result_handler result_handlers[] = {
-	{"log", apply_log},         {"status", apply_status},     {"metric", apply_metric},
-	{"finding", apply_finding}, {"artifact", apply_artifact}, {"output", apply_output},
-	{"end", apply_end},         {"progress", apply_progress},
+    {"log", apply_log},         {"status", apply_status},     {"metric", apply_metric},
+    {"finding", apply_finding}, {"artifact", apply_artifact}, {"output", apply_output},
+    {"end", apply_end},         {"progress", apply_progress},
 };
 
 static const struct result_handler *
@@ -481,11 +481,13 @@ result_apply_line(struct run_result *r, const char *line, size_t len)
 
 	if (type == NULL) {
 		result_keep_protocol(r, line, len);
-		result_note_bad(r, "a line of %zu bytes from the plugin is not a message (JSON with "
-				   "a type); kept as output \"protocol\"",
-				len);
+		result_note_bad(r,
+		                "a line of %zu bytes from the plugin is not a message (JSON with "
+		                "a type); kept as output \"protocol\"",
+		                len);
 	} else if (h != NULL && h->apply(r, msg, &why) != 0) {
-		result_note_bad(r, "a \"%s\" message from the plugin was ignored: %s", h->type, why);
+		result_note_bad(r, "a \"%s\" message from the plugin was ignored: %s", h->type,
+		                why);
 	}
 	json_decref(msg);
 }
@@ -501,25 +503,26 @@ result_warn_unkept(struct run_result *r)
 		size_t max;
 		const char *unit;
 	} unkept[] = {
-		{offsetof(struct run_result, n_metrics_unkept), "metrics", RESULT_MAX_ITEMS, ""},
-		{offsetof(struct run_result, n_findings_unkept), "findings", RESULT_MAX_ITEMS, ""},
-		{offsetof(struct run_result, n_artifacts_unkept), "artifacts", RESULT_MAX_ITEMS, ""},
-		{offsetof(struct run_result, n_logs_unkept), "warnings and errors", RESULT_MAX_LOGS,
-		 ""},
-		{offsetof(struct run_result, n_outputs_unkept), "pieces of output",
-		 RESULT_MAX_STREAMS, " streams"},
+	    {offsetof(struct run_result, n_metrics_unkept), "metrics", RESULT_MAX_ITEMS, ""},
+	    {offsetof(struct run_result, n_findings_unkept), "findings", RESULT_MAX_ITEMS, ""},
+	    {offsetof(struct run_result, n_artifacts_unkept), "artifacts", RESULT_MAX_ITEMS, ""},
+	    {offsetof(struct run_result, n_logs_unkept), "warnings and errors", RESULT_MAX_LOGS,
+	     ""},
+	    {offsetof(struct run_result, n_outputs_unkept), "pieces of output", RESULT_MAX_STREAMS,
+	     " streams"},
 	};
 
 	for (size_t i = 0; i < sizeof(unkept) / sizeof(unkept[0]); i++) {
 		size_t n = *(const size_t *)(const void *)((const char *)r + unkept[i].offset);
 
 		if (n > 0)
-			result_warn(r, "%zu more %s from the plugin were not kept: at most %zu%s a run",
-				    n, unkept[i].what, unkept[i].max, unkept[i].unit);
+			result_warn(
+			    r, "%zu more %s from the plugin were not kept: at most %zu%s a run", n,
+			    unkept[i].what, unkept[i].max, unkept[i].unit);
 	}
 	if (r->n_bad_messages > RESULT_MAX_NOTES)
 		result_warn(r, "%zu more messages from the plugin were dropped or ignored",
-			    r->n_bad_messages - RESULT_MAX_NOTES);
+		            r->n_bad_messages - RESULT_MAX_NOTES);
 }
 
 /* Why a failed run that says nothing failed. */
@@ -528,7 +531,7 @@ result_silent_reason(struct run_result *r)
 {
 	if (r->first_bad != NULL && r->n_bad_messages > 1)
 		return arena_sprintf(r->arena, "%s (and %zu more unusable messages)", r->first_bad,
-				     r->n_bad_messages - 1);
+		                     r->n_bad_messages - 1);
 	if (r->first_bad != NULL)
 		return r->first_bad;
 	if (r->is_status_set)
@@ -558,8 +561,8 @@ metrics_json(const struct run_result *r)
 
 	for (size_t i = 0; i < r->n_metrics; i++)
 		json_array_append_new(arr, json_pack("{s:s, s:f, s:o}", "name", r->metrics[i].name,
-						     "value", r->metrics[i].value, "unit",
-						     jtext(r->metrics[i].unit)));
+		                                     "value", r->metrics[i].value, "unit",
+		                                     jtext(r->metrics[i].unit)));
 	return arr;
 }
 
@@ -573,9 +576,9 @@ findings_json(const struct run_result *r)
 		int s = r->findings[i].severity;
 
 		json_array_append_new(arr, json_pack("{s:s, s:o, s:o}", "severity",
-						     s >= 0 && s < 4 ? sev[s] : "error", "object",
-						     jtext(r->findings[i].object), "message",
-						     jtext(r->findings[i].msg)));
+		                                     s >= 0 && s < 4 ? sev[s] : "error", "object",
+		                                     jtext(r->findings[i].object), "message",
+		                                     jtext(r->findings[i].msg)));
 	}
 	return arr;
 }
@@ -586,9 +589,9 @@ artifacts_json(const struct run_result *r)
 	json_t *arr = json_array();
 
 	for (size_t i = 0; i < r->n_artifacts; i++)
-		json_array_append_new(arr, json_pack("{s:o, s:o}", "kind",
-						     jtext(r->artifacts[i].kind), "path",
-						     jtext(r->artifacts[i].path)));
+		json_array_append_new(arr,
+		                      json_pack("{s:o, s:o}", "kind", jtext(r->artifacts[i].kind),
+		                                "path", jtext(r->artifacts[i].path)));
 	return arr;
 }
 
@@ -616,10 +619,10 @@ logs_json(const struct run_result *r)
 	json_t *arr = json_array();
 
 	for (size_t i = 0; i < r->n_logs; i++)
-		json_array_append_new(arr, json_pack("{s:s, s:s}", "level",
-						     r->logs[i].level <= LOG_LEVEL_ERR ? "error"
-										      : "warning",
-						     "message", r->logs[i].msg));
+		json_array_append_new(
+		    arr, json_pack("{s:s, s:s}", "level",
+		                   r->logs[i].level <= LOG_LEVEL_ERR ? "error" : "warning",
+		                   "message", r->logs[i].msg));
 	return arr;
 }
 
@@ -638,12 +641,12 @@ result_to_json(const struct run_result *r)
 
 	gethostname(host, sizeof(host) - 1);
 	return json_pack("{s:i, s:s, s:s, s:s, s:I, s:I, s:f, s:s, s:o, s:o, s:b, s:o, s:o, "
-			 "s:o, s:o, s:o, s:s}",
-			 "format", 1, "job", r->job, "plugin", r->plugin, "host", host,
-			 "start_us", (json_int_t)r->start_us, "end_us", (json_int_t)r->end_us,
-			 "duration_s", (double)r->duration_ms / 1000.0, "status",
-			 result_status_word(r->status), "summary", jtext(r->summary), "reason",
-			 jtext(r->reason), "dry_run", r->is_dry_run, "metrics", metrics_json(r),
-			 "findings", findings_json(r), "artifacts", artifacts_json(r), "output",
-			 streams_json(r), "log", logs_json(r), "caretaker_version", PACKAGE_VERSION);
+	                 "s:o, s:o, s:o, s:s}",
+	                 "format", 1, "job", r->job, "plugin", r->plugin, "host", host, "start_us",
+	                 (json_int_t)r->start_us, "end_us", (json_int_t)r->end_us, "duration_s",
+	                 (double)r->duration_ms / 1000.0, "status", result_status_word(r->status),
+	                 "summary", jtext(r->summary), "reason", jtext(r->reason), "dry_run",
+	                 r->is_dry_run, "metrics", metrics_json(r), "findings", findings_json(r),
+	                 "artifacts", artifacts_json(r), "output", streams_json(r), "log",
+	                 logs_json(r), "caretaker_version", PACKAGE_VERSION);
 }

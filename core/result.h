@@ -64,10 +64,10 @@ struct run_result {
 	struct arena *arena;
 	const char *job;
 	const char *plugin;
-	int status;          /* enum ct_status */
+	int status; /* enum ct_status */
 	const char *summary;
-	const char *reason;  /* how it ended when not by itself, or NULL */
-	int64_t start_us;    /* wall clock */
+	const char *reason; /* how it ended when not by itself, or NULL */
+	int64_t start_us;   /* wall clock */
 	int64_t end_us;
 	int64_t duration_ms; /* monotonic */
 	int is_dry_run;
@@ -85,7 +85,7 @@ struct run_result {
 	size_t n_artifacts;
 	struct run_stream *streams;
 	size_t n_streams;
-	struct run_log *logs;  /* warnings and errors only */
+	struct run_log *logs; /* warnings and errors only */
 	size_t n_logs;
 	char *summary_owned;   /* what summary points to after a status message */
 	int is_status_set;     /* the child sent a status */
@@ -93,7 +93,7 @@ struct run_result {
 	const char *first_bad; /* words for the first of them */
 	size_t n_metrics_unkept, n_findings_unkept, n_artifacts_unkept;
 	size_t n_logs_unkept, n_outputs_unkept; /* past their caps */
-	struct progress_sample progress; /* the newest report, while it runs */
+	struct progress_sample progress;        /* the newest report, while it runs */
 };
 
 struct run_result *result_new(const char *job, const char *plugin, size_t output_limit);
@@ -112,7 +112,7 @@ void result_drop_line(struct run_result *r, size_t len, size_t limit);
 void result_add_stray_output(struct run_result *r, const void *data, size_t len);
 /* Set the final status with a reason of the host's ("crashed (SIGSEGV)"). */
 void result_set(struct run_result *r, int status, const char *reason_fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Once the verdict is in: put what was not kept into warnings, and give a
  * failed run with neither summary nor reason a reason that says why. */

@@ -73,10 +73,10 @@ struct runner {
 	const struct runner_options *opts;
 	struct loader_policy pol;
 	struct arena *arena;
-	enum job_state *state;   /* per cfg->jobs index */
-	int *status;             /* ct_status of finished jobs */
-	int *is_blocking;        /* finished without success: dependents skip */
-	int64_t *elapse_us;      /* run --due: the elapse each due job handles */
+	enum job_state *state; /* per cfg->jobs index */
+	int *status;           /* ct_status of finished jobs */
+	int *is_blocking;      /* finished without success: dependents skip */
+	int64_t *elapse_us;    /* run --due: the elapse each due job handles */
 	int is_any_failed;
 	int is_any_locked;
 	int is_any_config_error;
@@ -149,14 +149,14 @@ child_switch_user(const char *user, int report_fd)
 		if (pw->pw_uid == geteuid())
 			return 0;
 		task_fail_early(report_fd, "setup",
-				"user = %s needs caretaker to run as root (it runs as uid %u)",
-				user, (unsigned)geteuid());
+		                "user = %s needs caretaker to run as root (it runs as uid %u)",
+		                user, (unsigned)geteuid());
 		return -1;
 	}
 	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
 	    setuid(pw->pw_uid) != 0 || (pw->pw_uid != 0 && setuid(0) == 0)) {
 		task_fail_early(report_fd, "setup", "cannot switch to user %s: %s", user,
-				strerror(errno));
+		                strerror(errno));
 		return -1;
 	}
 	setenv("USER", pw->pw_name, 1);
@@ -205,7 +205,7 @@ static void
 child_sleep_ms(int64_t ms)
 {
 	struct timespec left = {.tv_sec = (time_t)(ms / 1000),
-				.tv_nsec = (long)(ms % 1000) * 1000000L};
+	                        .tv_nsec = (long)(ms % 1000) * 1000000L};
 
 	while (nanosleep(&left, &left) != 0 && errno == EINTR)
 		;
@@ -272,7 +272,7 @@ static void
 escaped_words(int n, char *buf, size_t size)
 {
 	snprintf(buf, size, "ended %d process%s that had left the job's process group", n,
-		 n == 1 ? "" : "es");
+	         n == 1 ? "" : "es");
 }
 
 /* After fini: end whatever the job left running below its child. */
@@ -334,15 +334,17 @@ run_verdict(const struct supervise_outcome *w, const struct job *job, struct run
 		result_set(r, CT_STATUS_FAIL, "timed out after %s", took);
 	} else if (w->stop_signal) {
 		result_set(r, CT_STATUS_FAIL, "stopped: caretaker received %s",
-			   proc_signal_name(w->stop_signal));
+		           proc_signal_name(w->stop_signal));
 	} else if (WIFSIGNALED(w->wait_status)) {
-		result_set(r, CT_STATUS_FAIL, "crashed (%s)", proc_signal_name(WTERMSIG(w->wait_status)));
+		result_set(r, CT_STATUS_FAIL, "crashed (%s)",
+		           proc_signal_name(WTERMSIG(w->wait_status)));
 	} else if (WIFEXITED(w->wait_status) && WEXITSTATUS(w->wait_status) != 0) {
 		result_set(r, CT_STATUS_FAIL,
-			   "exited with status %d (the plugin called exit(), which it must not)",
-			   WEXITSTATUS(w->wait_status));
+		           "exited with status %d (the plugin called exit(), which it must not)",
+		           WEXITSTATUS(w->wait_status));
 	} else if (!r->is_ended) {
-		result_set(r, CT_STATUS_FAIL, "exited before finishing (the plugin called exit(0)?)");
+		result_set(r, CT_STATUS_FAIL,
+		           "exited before finishing (the plugin called exit(0)?)");
 	}
 }
 
@@ -368,7 +370,7 @@ run_note_escaped(struct run_result *r, int n)
 
 static void
 run_supervise(struct runner *rn, const struct job *job, struct supervise_params *sp,
-	      struct run_result *r)
+              struct run_result *r)
 {
 	struct supervise_outcome so = {0};
 	struct progress_run pr;
@@ -376,9 +378,12 @@ run_supervise(struct runner *rn, const struct job *job, struct supervise_params 
 	setpgid(sp->pid, sp->pid);
 	sp->timeout_ms = job->timeout_ms;
 	sp->kill_grace_ms = rn->cfg->settings.kill_grace_ms;
-	progress_run_begin(&pr, &(struct progress_run_params){
-		.state_dir = rn->cfg->settings.state_dir, .job = job->name, .child_pid = sp->pid,
-		.sample = &r->progress, .is_quiet = rn->opts->is_quiet});
+	progress_run_begin(&pr,
+	                   &(struct progress_run_params){.state_dir = rn->cfg->settings.state_dir,
+	                                                 .job = job->name,
+	                                                 .child_pid = sp->pid,
+	                                                 .sample = &r->progress,
+	                                                 .is_quiet = rn->opts->is_quiet});
 	sp->tick_cb = progress_run_tick_cb;
 	sp->tick_ctx = &pr;
 	sp->tick_interval_ms = PROGRESS_TICK_MS;
@@ -393,8 +398,7 @@ run_supervise(struct runner *rn, const struct job *job, struct supervise_params 
  * job's child leaves when it dies (a timeout's SIGKILL, a crash) comes
  * here rather than to init, and supervise_child ends it. */
 static int
-run_spawn(struct runner *rn, const struct job *job, const char *state_dir,
-	  struct run_result *r)
+run_spawn(struct runner *rn, const struct job *job, const char *state_dir, struct run_result *r)
 {
 	int report[2], capture[2];
 	struct child_args a = {.state_dir = state_dir, .parent = getpid()};
@@ -433,7 +437,7 @@ run_spawn(struct runner *rn, const struct job *job, const char *state_dir,
 
 static int
 run_prepare_state_dir(struct runner *rn, const struct job *job, const char *dir,
-		      struct run_result *r)
+                      struct run_result *r)
 {
 	struct passwd *pw;
 
@@ -444,7 +448,7 @@ run_prepare_state_dir(struct runner *rn, const struct job *job, const char *dir,
 	if (job->user != NULL && geteuid() == 0 && (pw = getpwnam(job->user)) != NULL &&
 	    chown(dir, pw->pw_uid, pw->pw_gid) != 0)
 		log_warn("%s: cannot chown %s to %s: %s", job->name, dir, job->user,
-			 strerror(errno));
+		         strerror(errno));
 	(void)rn;
 	return 0;
 }
@@ -469,12 +473,12 @@ run_precheck(struct runner *rn, const struct job *job, int is_named, struct run_
 	}
 	if (job->only_if_exists != NULL && access(job->only_if_exists, F_OK) != 0) {
 		result_set(r, CT_STATUS_SKIPPED, "%s does not exist (only_if_exists)",
-			   job->only_if_exists);
+		           job->only_if_exists);
 		return 1;
 	}
 	if (rn->opts->is_dry_run && !(job->plugin_info->flags & CT_PLUGIN_DRY_RUN)) {
 		result_set(r, CT_STATUS_SKIPPED, "plugin %s does not support --dry-run",
-			   job->plugin);
+		           job->plugin);
 		return 1;
 	}
 	return 0;
@@ -502,11 +506,11 @@ run_record(struct runner *rn, struct run_result *r, int64_t elapse_us)
 		return;
 	}
 	is_recorded = history_append(dir, rn->cfg->settings.history_max_size, rec, history_err,
-				       sizeof(history_err)) == 0;
+	                             sizeof(history_err)) == 0;
 	if (!is_recorded)
 		log_err("%s: history not written: %s", r->job, history_err);
 	if (state_record_run(dir, rec, elapse_us, is_recorded ? NULL : history_err, err,
-			     sizeof(err)) != 0) {
+	                     sizeof(err)) != 0) {
 		log_err("%s: state not written: %s", r->job, err);
 		is_recorded = 0;
 	}
@@ -545,7 +549,7 @@ run_print(const struct runner *rn, const struct run_result *r)
  * otherwise the result says why the run does not happen. */
 static int
 run_take_fleet_lock(struct runner *rn, const struct job *job, struct fleet_lock **lock,
-		    struct run_result *r)
+                    struct run_result *r)
 {
 	char holder[128], err[512];
 	int rc;
@@ -589,8 +593,8 @@ run_account(struct runner *rn, const struct job *job, const struct run_result *r
 	rn->is_any_config_error |= r->is_config_error;
 	rn->is_any_locked |= r->is_locked;
 	rn->is_blocking[job_index(rn->cfg, job)] =
-		r->status == CT_STATUS_FAIL || r->is_locked ||
-		(r->status == CT_STATUS_SKIPPED && job->lock == JOB_LOCK_DATABASE);
+	    r->status == CT_STATUS_FAIL || r->is_locked ||
+	    (r->status == CT_STATUS_SKIPPED && job->lock == JOB_LOCK_DATABASE);
 }
 
 /* Lock, spawn, record.  Returns the run's status. */
@@ -605,7 +609,8 @@ run_one(struct runner *rn, const struct job *job, int is_named)
 
 	r->start_us = proc_wall_us();
 	r->is_dry_run = rn->opts->is_dry_run;
-	if (run_precheck(rn, job, is_named, r) == 0 && run_take_host_lock(rn, job, &lock_fd, r) == 0 &&
+	if (run_precheck(rn, job, is_named, r) == 0 &&
+	    run_take_host_lock(rn, job, &lock_fd, r) == 0 &&
 	    run_take_fleet_lock(rn, job, &fleet, r) == 0 &&
 	    run_prepare_state_dir(rn, job, state_dir, r) == 0)
 		run_spawn(rn, job, state_dir, r);
@@ -728,7 +733,7 @@ prepare_bind(struct runner *rn, struct job *job)
 		config_bind_plugin(rn->cfg, job, NULL, "no such plugin in plugin_path");
 	else if (info->refusal != NULL)
 		config_bind_plugin(rn->cfg, job, NULL,
-				   arena_sprintf(rn->arena, "%s: %s", info->path, info->refusal));
+		                   arena_sprintf(rn->arena, "%s: %s", info->path, info->refusal));
 	else
 		config_bind_plugin(rn->cfg, job, info, NULL);
 }
@@ -799,7 +804,7 @@ due_note(struct runner *rn, const struct job *job, enum due_verdict v, int64_t e
 	else
 		log_notice("%s: skipping a missed elapse (catch_up = skip)", job->name);
 	if (state_record_elapse(rn->cfg->settings.state_dir, job->name, elapse_us, err,
-				sizeof(err)) != 0)
+	                        sizeof(err)) != 0)
 		log_err("%s: state not written: %s", job->name, err);
 }
 
@@ -837,8 +842,7 @@ runner_select_due(struct runner *rn, char *needed, char *is_named)
 }
 
 static int
-runner_select(struct runner *rn, const char *const *names, size_t n, char *needed,
-	      char *is_named)
+runner_select(struct runner *rn, const char *const *names, size_t n, char *needed, char *is_named)
 {
 	int rc = 0;
 
@@ -865,8 +869,7 @@ runner_select(struct runner *rn, const char *const *names, size_t n, char *neede
  * run --due) the selected jobs in the configuration's order.  Each with
  * its `requires` first; a job runs once however often it is reached. */
 static void
-runner_run_selected(struct runner *rn, const char *const *names, size_t n,
-		    const char *is_named)
+runner_run_selected(struct runner *rn, const char *const *names, size_t n, const char *is_named)
 {
 	for (size_t i = 0; i < n; i++)
 		run_with_requires(rn, config_find_job(rn->cfg, names[i]), 1);
@@ -877,7 +880,7 @@ runner_run_selected(struct runner *rn, const char *const *names, size_t n,
 
 int
 runner_run(struct config *cfg, const char *const *names, size_t n,
-	   const struct runner_options *opts)
+           const struct runner_options *opts)
 {
 	struct runner rn;
 	char *needed = xcalloc(cfg->n_jobs + 1, 1), *is_named = xcalloc(cfg->n_jobs + 1, 1);

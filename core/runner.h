@@ -13,11 +13,11 @@
 struct config;
 
 struct runner_options {
-	int is_all;       /* every enabled job */
-	int is_due;       /* every enabled job whose schedule elapsed (due.h) */
-	int64_t now_us;   /* run --due as if it were this time; 0 for now */
+	int is_all;     /* every enabled job */
+	int is_due;     /* every enabled job whose schedule elapsed (due.h) */
+	int64_t now_us; /* run --due as if it were this time; 0 for now */
 	int is_dry_run;
-	int is_quiet;     /* no per-job lines on stdout */
+	int is_quiet; /* no per-job lines on stdout */
 };
 
 /*
@@ -28,11 +28,10 @@ struct runner_options {
  * returns an enum ct_exit (exitcode.h).
  */
 int runner_run(struct config *cfg, const char *const *names, size_t n,
-	       const struct runner_options *opts);
+               const struct runner_options *opts);
 
 /* Where a job's lock file and private state live (caller frees). */
 char *runner_lock_path(const struct config *cfg, const char *job);
 char *runner_job_state_dir(const struct config *cfg, const char *job);
-
 
 #endif

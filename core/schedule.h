@@ -64,9 +64,9 @@ int schedule_next(const struct schedule *s, int64_t after_usec, int64_t *next_us
 
 /* Whether a schedule goes on elapsing (schedule_find_end). */
 enum schedule_end {
-	SCHEDULE_ENDLESS, /* it elapses for as long as the search looks */
-	SCHEDULE_ENDS,    /* it elapses a bounded number of times, then never */
-	SCHEDULE_ENDED,   /* it never elapses again */
+	SCHEDULE_ENDLESS,  /* it elapses for as long as the search looks */
+	SCHEDULE_ENDS,     /* it elapses a bounded number of times, then never */
+	SCHEDULE_ENDED,    /* it never elapses again */
 	SCHEDULE_END__LAST /* never use */
 };
 
@@ -80,7 +80,7 @@ enum schedule_end {
  * 29 February, 40 years).  On SCHEDULE_ENDS, *last_usec is the last
  * elapse.  An AFTER_USEC schedule_next() refuses counts as endless. */
 enum schedule_end schedule_find_end(const struct schedule *s, int64_t after_usec,
-				    int64_t *last_usec);
+                                    int64_t *last_usec);
 
 /* The schedule as systemd OnCalendar= text in systemd's normalized form,
  * zone kept: "daily" gives "*-*-* 00:00:00", "0 1 * * 0" gives

@@ -106,7 +106,7 @@ state_apply_record(struct state *st, const json_t *record, const char *history_e
 	json_object_del(copy, "log");
 	if (history_error != NULL)
 		json_object_set_new(copy, "history_error",
-				    json_stringn(history_error, strcspn(history_error, "\n")));
+		                    json_stringn(history_error, strcspn(history_error, "\n")));
 	json_object_set_new(j, "last", copy);
 	if (status == CT_STATUS_OK || status == CT_STATUS_WARN)
 		json_object_set(j, "last_success_us", json_object_get(record, "start_us"));
@@ -132,13 +132,14 @@ state_rebuild(const char *state_dir, struct state **out, char *err, size_t err_s
 	size_t damaged, i;
 	int rc = history_read(state_dir, &q, &runs, &damaged, err, err_size);
 
-	json_array_foreach(runs, i, rec) {
+	json_array_foreach(runs, i, rec)
+	{
 		const char *job = json_string_value(json_object_get(rec, "job"));
 
 		state_apply_record(st, rec, NULL);
 		if (job != NULL)
 			json_object_set(state_job_new(st, job), "last_elapse_us",
-					json_object_get(rec, "start_us"));
+			                json_object_get(rec, "start_us"));
 	}
 	json_decref(runs);
 	if (rc != 0) {
@@ -169,10 +170,10 @@ state_move_aside(const char *path, const struct stat *read_st, const char *why)
 	if (rename(path, aside) == 0) {
 		(void)chmod(aside, read_st->st_mode & STATE_MODE);
 		log_warn("%s is damaged (%s): moved to %s and rebuilt from history", path, why,
-			 aside);
+		         aside);
 	} else {
 		log_warn("%s is damaged (%s) and cannot be moved aside: %s; rebuilt from history",
-			 path, why, strerror(errno));
+		         path, why, strerror(errno));
 	}
 	free(aside);
 }
@@ -198,7 +199,7 @@ state_parse(const char *path, const char *text, size_t len, const struct stat *r
 /* state.json read whole; CT_ENOENT when there is none. */
 static int
 state_read(const char *path, char **text, size_t *len, struct stat *read_st, char *err,
-	   size_t err_size)
+           size_t err_size)
 {
 	int fd = -1;
 	int rc = proc_open_regular(path, O_RDONLY, 0, &fd, err, err_size);
@@ -257,13 +258,13 @@ state_save(const char *state_dir, const struct state *st, char *err, size_t err_
 {
 	char *path = xasprintf("%s/%s", state_dir, STATE_FILE);
 	char *text = json_dumps(st->root, JSON_COMPACT | JSON_REAL_PRECISION(15));
-	int rc = text == NULL ? CT_ENOMEM
-			      : proc_write_file_atomic(path, text, strlen(text), STATE_MODE,
-						       PROC_SYNC_FILE);
+	int rc = text == NULL
+	             ? CT_ENOMEM
+	             : proc_write_file_atomic(path, text, strlen(text), STATE_MODE, PROC_SYNC_FILE);
 
 	if (rc != 0)
 		snprintf(err, err_size, "cannot write %s: %s", path,
-			 text == NULL ? "cannot encode it" : strerror(errno));
+		         text == NULL ? "cannot encode it" : strerror(errno));
 	free(text);
 	free(path);
 	return rc;
@@ -272,7 +273,7 @@ state_save(const char *state_dir, const struct state *st, char *err, size_t err_
 /* Lock, load, let `change` edit, save, unlock. */
 static int
 state_update(const char *state_dir, void (*change)(struct state *, const void *), const void *arg,
-	     char *err, size_t err_size)
+             char *err, size_t err_size)
 {
 	char *lock_path = xasprintf("%s/%s", state_dir, STATE_LOCK);
 	struct state *st = NULL;
@@ -311,12 +312,12 @@ change_run_cb(struct state *st, const void *arg)
 	state_apply_record(st, c->record, c->history_error);
 	if (c->elapse_us != 0 && job != NULL)
 		json_object_set_new(state_job_new(st, job), "last_elapse_us",
-				    json_integer(c->elapse_us));
+		                    json_integer(c->elapse_us));
 }
 
 int
 state_record_run(const char *state_dir, const json_t *record, int64_t elapse_us,
-		 const char *history_error, char *err, size_t err_size)
+                 const char *history_error, char *err, size_t err_size)
 {
 	struct run_change c = {record, elapse_us, history_error};
 
@@ -333,12 +334,13 @@ change_elapse_cb(struct state *st, const void *arg)
 {
 	const struct elapse_change *c = arg;
 
-	json_object_set_new(state_job_new(st, c->job), "last_elapse_us", json_integer(c->elapse_us));
+	json_object_set_new(state_job_new(st, c->job), "last_elapse_us",
+	                    json_integer(c->elapse_us));
 }
 
 int
 state_record_elapse(const char *state_dir, const char *job, int64_t elapse_us, char *err,
-		    size_t err_size)
+                    size_t err_size)
 {
 	struct elapse_change c = {job, elapse_us};
 

@@ -55,9 +55,9 @@ const char *state_history_error(const struct state *st, const char *job);
  * the record for status).  0 or an error with err filled.
  */
 int state_record_run(const char *state_dir, const json_t *record, int64_t elapse_us,
-		     const char *history_error, char *err, size_t err_size);
+                     const char *history_error, char *err, size_t err_size);
 /* Record only that `elapse_us` was handled (a skipped catch-up). */
 int state_record_elapse(const char *state_dir, const char *job, int64_t elapse_us, char *err,
-			size_t err_size);
+                        size_t err_size);
 
 #endif

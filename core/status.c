@@ -23,7 +23,6 @@
 #include "utf8.h"
 #include "xmalloc.h"
 
-
 /* The schedule's period around `now`: the gap between its next two elapses. */
 static int64_t
 schedule_period_us(const struct schedule *sched, int64_t now_us)
@@ -37,15 +36,15 @@ schedule_period_us(const struct schedule *sched, int64_t now_us)
 
 static const char *
 job_state_word(const struct config *cfg, const struct job *job, const struct state *st,
-	       int64_t now_us)
+               int64_t now_us)
 {
 	json_t *last = state_last_run(st, job->name);
-	int status = last ? result_status_from_word(json_string_value(json_object_get(last, "status")))
-			  : -1;
+	int status =
+	    last ? result_status_from_word(json_string_value(json_object_get(last, "status"))) : -1;
 	int64_t success = state_last_success_us(st, job->name);
 	int64_t period = job->sched ? schedule_period_us(job->sched, now_us) : 0;
 	int is_overdue = period > 0 && success > 0 &&
-			 now_us - success > period + cfg->settings.overdue_slack_ms * 1000;
+	                 now_us - success > period + cfg->settings.overdue_slack_ms * 1000;
 
 	if (!job->is_enabled)
 		return "DISABLED";
@@ -63,8 +62,8 @@ job_state_word(const struct config *cfg, const struct job *job, const struct sta
 }
 
 static void
-status_line(const struct config *cfg, const struct job *job, const struct state *st,
-	    int64_t now_us, const char *word, size_t name_width)
+status_line(const struct config *cfg, const struct job *job, const struct state *st, int64_t now_us,
+            const char *word, size_t name_width)
 {
 	json_t *last = state_last_run(st, job->name);
 	const char *summary = last ? json_string_value(json_object_get(last, "reason")) : NULL;
@@ -83,7 +82,7 @@ status_line(const struct config *cfg, const struct job *job, const struct state 
 	 * terminal. */
 	if (history_error != NULL) {
 		char *text = xasprintf("ended %s, not in history: %s",
-				       result_json_str(last, "status"), history_error);
+		                       result_json_str(last, "status"), history_error);
 
 		safe = utf8_escape(text, 0);
 		free(text);
@@ -115,11 +114,10 @@ status_show(const struct config *cfg, int64_t now_us)
 		const char *word = job_state_word(cfg, cfg->jobs[i], st, now_us);
 
 		is_bad |= strcmp(word, "FAIL") == 0 || strcmp(word, "OVERDUE") == 0 ||
-			  strcmp(word, "UNRECORDED") == 0;
+		          strcmp(word, "UNRECORDED") == 0;
 		status_line(cfg, cfg->jobs[i], st, now_us, word, width);
 	}
 	progress_show_running(cfg->settings.state_dir, now_us);
 	state_free(st);
 	return is_bad ? EXIT_JOB_FAILED : EXIT_OK;
 }
-

@@ -73,19 +73,19 @@ struct watch {
 	pid_t pid;
 	int report_fd;
 	int capture_fd;
-	int exit_fd;           /* readable once the child exited */
-	int is_pidfd;          /* exit_fd is a pidfd, not the SIGCHLD pipe */
+	int exit_fd;  /* readable once the child exited */
+	int is_pidfd; /* exit_fd is a pidfd, not the SIGCHLD pipe */
 	struct sigaction old_sigchld;
 	int n_escaped;
-	int64_t deadline_ms;   /* SIGTERM at this time */
-	int64_t kill_at_ms;    /* SIGKILL at this time, once SIGTERM was sent */
+	int64_t deadline_ms; /* SIGTERM at this time */
+	int64_t kill_at_ms;  /* SIGKILL at this time, once SIGTERM was sent */
 	int64_t drain_until_ms;
 	int is_exited;
 	int is_timed_out;
-	int stop_signal;       /* caretaker itself was told to stop */
+	int stop_signal; /* caretaker itself was told to stop */
 	int wait_status;
-	char *line;            /* partial report line */
-	size_t line_len;       /* its length, also past SUPERVISE_MAX_LINE */
+	char *line;      /* partial report line */
+	size_t line_len; /* its length, also past SUPERVISE_MAX_LINE */
 	int is_line_overlong;
 	const struct supervise_params *p; /* for its tick */
 	int64_t next_tick_ms;
@@ -284,7 +284,8 @@ watch_tick(struct watch *w, int timeout_ms)
 		return timeout_ms;
 	if (now >= w->next_tick_ms) {
 		w->p->tick_cb(w->p->tick_ctx);
-		w->next_tick_ms = now + (w->p->tick_interval_ms > 0 ? w->p->tick_interval_ms : 1000);
+		w->next_tick_ms =
+		    now + (w->p->tick_interval_ms > 0 ? w->p->tick_interval_ms : 1000);
 	}
 	return w->next_tick_ms - now < timeout_ms ? (int)(w->next_tick_ms - now) : timeout_ms;
 }
@@ -294,9 +295,9 @@ watch_loop(struct watch *w, struct run_result *r, int64_t grace_ms)
 {
 	while (!w->is_exited || w->report_fd >= 0 || w->capture_fd >= 0) {
 		struct pollfd p[3] = {
-			{.fd = w->report_fd, .events = POLLIN},
-			{.fd = w->capture_fd, .events = POLLIN},
-			{.fd = w->exit_fd, .events = POLLIN},
+		    {.fd = w->report_fd, .events = POLLIN},
+		    {.fd = w->capture_fd, .events = POLLIN},
+		    {.fd = w->exit_fd, .events = POLLIN},
 		};
 
 		if (w->is_exited && proc_now_ms() >= w->drain_until_ms)
@@ -320,7 +321,7 @@ watch_loop(struct watch *w, struct run_result *r, int64_t grace_ms)
 
 void
 supervise_child(const struct supervise_params *p, struct run_result *r,
-		struct supervise_outcome *out)
+                struct supervise_outcome *out)
 {
 	struct watch w = {0};
 

@@ -58,6 +58,6 @@ int supervise_stop_signal(void);
  * borrowed for the call when there is no pidfd, and restored.
  */
 void supervise_child(const struct supervise_params *p, struct run_result *r,
-		     struct supervise_outcome *out);
+                     struct supervise_outcome *out);
 
 #endif

@@ -104,7 +104,7 @@ json_text(const char *s, size_t max)
 }
 
 static void svc_vlog(struct ct_task *t, int level, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
+    __attribute__((format(printf, 3, 0)));
 
 static void
 svc_vlog(struct ct_task *t, int level, const char *fmt, va_list ap)
@@ -112,12 +112,12 @@ svc_vlog(struct ct_task *t, int level, const char *fmt, va_list ap)
 	char *msg = xvasprintf(fmt, ap);
 
 	task_send(t->fd, json_pack("{s:s, s:i, s:o}", "t", "log", "level", level, "msg",
-				   json_text(msg, TASK_TEXT_MAX)));
+	                           json_text(msg, TASK_TEXT_MAX)));
 	free(msg);
 }
 
 static void svc_log(struct ct_task *t, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void
 svc_log(struct ct_task *t, int level, const char *fmt, ...)
@@ -270,7 +270,7 @@ svc_pg_connect(struct ct_task *t, const char *conninfo, struct pg_conn **conn)
 }
 
 static void svc_set_status(struct ct_task *t, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void
 svc_set_status(struct ct_task *t, int status, const char *fmt, ...)
@@ -286,7 +286,7 @@ svc_set_status(struct ct_task *t, int status, const char *fmt, ...)
 	t->is_status_set = 1;
 	t->status = status;
 	task_send(t->fd, json_pack("{s:s, s:i, s:o}", "t", "status", "status", status, "summary",
-				   json_text(msg, TASK_TEXT_MAX)));
+	                           json_text(msg, TASK_TEXT_MAX)));
 	free(msg);
 }
 
@@ -303,16 +303,16 @@ svc_add_metric(struct ct_task *t, const char *name, double value, const char *un
 {
 	if (!task_metric_name_is_valid(name)) {
 		svc_log(t, CT_LOG_WARNING, "metric name '%s' dropped: use [a-z0-9_]",
-			name ? name : "(null)");
+		        name ? name : "(null)");
 		return CT_EINVAL;
 	}
 	task_send(t->fd, json_pack("{s:s, s:s, s:f, s:o}", "t", "metric", "name", name, "value",
-				   value, "unit", json_text(unit ? unit : "", TASK_WORD_MAX)));
+	                           value, "unit", json_text(unit ? unit : "", TASK_WORD_MAX)));
 	return 0;
 }
 
 static int svc_add_finding(struct ct_task *t, int severity, const char *object, const char *fmt,
-			   ...) __attribute__((format(printf, 4, 5)));
+                           ...) __attribute__((format(printf, 4, 5)));
 
 static int
 svc_add_finding(struct ct_task *t, int severity, const char *object, const char *fmt, ...)
@@ -326,8 +326,8 @@ svc_add_finding(struct ct_task *t, int severity, const char *object, const char 
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	task_send(t->fd, json_pack("{s:s, s:i, s:o, s:o}", "t", "finding", "severity", severity,
-				   "object", json_text(object, TASK_TEXT_MAX), "msg",
-				   json_text(msg, TASK_TEXT_MAX)));
+	                           "object", json_text(object, TASK_TEXT_MAX), "msg",
+	                           json_text(msg, TASK_TEXT_MAX)));
 	free(msg);
 	return 0;
 }
@@ -336,8 +336,8 @@ static int
 svc_add_artifact(struct ct_task *t, const char *kind, const char *path)
 {
 	task_send(t->fd, json_pack("{s:s, s:o, s:o}", "t", "artifact", "kind",
-				   json_text(kind ? kind : "file", TASK_WORD_MAX), "path",
-				   json_text(path, TASK_TEXT_MAX)));
+	                           json_text(kind ? kind : "file", TASK_WORD_MAX), "path",
+	                           json_text(path, TASK_TEXT_MAX)));
 	return 0;
 }
 
@@ -354,12 +354,13 @@ svc_add_output(struct ct_task *t, const char *stream, const void *data, size_t l
 	while (len > 0) {
 		size_t piece = len < 65536 ? len : 65536;
 
-		for (int k = 0; k < 3 && piece < len && ((unsigned char)p[piece] & 0xc0) == 0x80; k++)
+		for (int k = 0; k < 3 && piece < len && ((unsigned char)p[piece] & 0xc0) == 0x80;
+		     k++)
 			piece--;
 		fixed = utf8_repair(p, piece, &fixed_len);
 		task_send(t->fd, json_pack("{s:s, s:o, s:o}", "t", "output", "stream",
-					   json_text(stream ? stream : "output", TASK_WORD_MAX), "data",
-					   json_stringn(fixed, fixed_len)));
+		                           json_text(stream ? stream : "output", TASK_WORD_MAX),
+		                           "data", json_stringn(fixed, fixed_len)));
 		free(fixed);
 		p += piece;
 		len -= piece;
@@ -376,8 +377,9 @@ svc_progress(struct ct_task *t, double fraction, const char *what)
 
 	pthread_mutex_lock(&task_progress_lock);
 	if (progress_throttle_pass(pt, proc_now_ms(), fraction, what))
-		task_send(t->fd, json_pack("{s:s, s:f, s:o}", "t", "progress", "fraction",
-					   pt->fraction, "what", json_text(pt->what, TASK_TEXT_MAX)));
+		task_send(t->fd,
+		          json_pack("{s:s, s:f, s:o}", "t", "progress", "fraction", pt->fraction,
+		                    "what", json_text(pt->what, TASK_TEXT_MAX)));
 	pthread_mutex_unlock(&task_progress_lock);
 }
 
@@ -407,29 +409,29 @@ svc_host_version(void)
 }
 
 const struct ct_services task_services = {
-	.abi_version = CT_ABI_VERSION,
-	.size = sizeof(struct ct_services),
-	.log = svc_log,
-	.vlog = svc_vlog,
-	.job_name = svc_job_name,
-	.opt_string = svc_opt_string,
-	.opt_int = svc_opt_int,
-	.opt_bool = svc_opt_bool,
-	.opt_duration_ms = svc_opt_duration_ms,
-	.opt_size_bytes = svc_opt_size_bytes,
-	.opt_list = svc_opt_list,
-	.pg_connect = svc_pg_connect,
-	.set_status = svc_set_status,
-	.add_metric = svc_add_metric,
-	.add_finding = svc_add_finding,
-	.add_artifact = svc_add_artifact,
-	.add_output = svc_add_output,
-	.progress = svc_progress,
-	.should_stop = svc_should_stop,
-	.is_dry_run = svc_is_dry_run,
-	.state_dir = svc_state_dir,
-	.strerror = ct_strerror,
-	.host_version = svc_host_version,
+    .abi_version = CT_ABI_VERSION,
+    .size = sizeof(struct ct_services),
+    .log = svc_log,
+    .vlog = svc_vlog,
+    .job_name = svc_job_name,
+    .opt_string = svc_opt_string,
+    .opt_int = svc_opt_int,
+    .opt_bool = svc_opt_bool,
+    .opt_duration_ms = svc_opt_duration_ms,
+    .opt_size_bytes = svc_opt_size_bytes,
+    .opt_list = svc_opt_list,
+    .pg_connect = svc_pg_connect,
+    .set_status = svc_set_status,
+    .add_metric = svc_add_metric,
+    .add_finding = svc_add_finding,
+    .add_artifact = svc_add_artifact,
+    .add_output = svc_add_output,
+    .progress = svc_progress,
+    .should_stop = svc_should_stop,
+    .is_dry_run = svc_is_dry_run,
+    .state_dir = svc_state_dir,
+    .strerror = ct_strerror,
+    .host_version = svc_host_version,
 };
 
 static void
@@ -447,8 +449,8 @@ task_fail_early(int report_fd, const char *phase, const char *fmt, ...)
 	va_start(ap, fmt);
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	task_send(report_fd, json_pack("{s:s, s:i, s:o}", "t", "status", "status",
-				       CT_STATUS_FAIL, "summary", json_text(msg, TASK_TEXT_MAX)));
+	task_send(report_fd, json_pack("{s:s, s:i, s:o}", "t", "status", "status", CT_STATUS_FAIL,
+	                               "summary", json_text(msg, TASK_TEXT_MAX)));
 	task_send_end(report_fd, phase, CT_EPLUGIN);
 	free(msg);
 }
@@ -463,7 +465,7 @@ task_report_log(int report_fd, int level, const char *fmt, ...)
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	task_send(report_fd, json_pack("{s:s, s:i, s:o}", "t", "log", "level", level, "msg",
-				       json_text(msg, TASK_TEXT_MAX)));
+	                               json_text(msg, TASK_TEXT_MAX)));
 	free(msg);
 }
 
@@ -502,7 +504,7 @@ task_call_sequence(struct ct_task *t, const struct ct_plugin *d, const char **ph
 
 void
 task_execute(const struct ct_plugin *desc, const struct config *cfg, const struct job *job,
-	     const char *state_dir, int is_dry_run, int report_fd)
+             const char *state_dir, int is_dry_run, int report_fd)
 {
 	struct ct_task t = {0};
 	const char *phase = "init";

@@ -42,18 +42,18 @@ int task_metric_name_is_valid(const char *name);
 /* Run the plugin described by `desc` for `job`, writing messages to
  * report_fd.  Called in the job's child process; returns when fini has
  * returned (the caller then _exit()s). */
-void task_execute(const struct ct_plugin *desc, const struct config *cfg,
-		  const struct job *job, const char *state_dir, int is_dry_run, int report_fd);
+void task_execute(const struct ct_plugin *desc, const struct config *cfg, const struct job *job,
+                  const char *state_dir, int is_dry_run, int report_fd);
 
 /* Send a status and the end message without any plugin (refused plugin,
  * failed privilege drop...). */
 void task_fail_early(int report_fd, const char *phase, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Send a log message without any plugin: what the core itself did in the
  * child (after fini, the processes it ended). */
 void task_report_log(int report_fd, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Install the SIGTERM handler that makes should_stop() true. */
 void task_install_stop_handler(void);

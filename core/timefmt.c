@@ -13,7 +13,6 @@
 #include "proc.h"
 #include "timefmt.h"
 
-
 void
 timefmt_local(int64_t us, char *buf, size_t size)
 {
@@ -84,4 +83,3 @@ timefmt_parse(const char *s, int64_t *out_us)
 	*out_us = (int64_t)mktime(&tm) * US_PER_S;
 	return 0;
 }
-

@@ -29,7 +29,6 @@
 #include "timers_int.h"
 #include "xmalloc.h"
 
-
 /* ---- the command ------------------------------------------------------------- */
 
 static int
@@ -53,16 +52,18 @@ install_hints(const struct timers *t)
 		return;
 	fflush(stdout); /* the file lines first, when both go to one pipe */
 	if (t->n_stale > t->n_removed)
-		fprintf(stderr, "caretaker: %zu stale units (%s) stay in place\n  hint: caretaker "
-				"timers --prune removes them\n", t->n_stale - t->n_removed,
-			t->opts->is_due_timer ? "the caretaker-due pair replaces per-job units"
-					      : "their job is gone, disabled or unscheduled");
+		fprintf(stderr,
+		        "caretaker: %zu stale units (%s) stay in place\n  hint: caretaker "
+		        "timers --prune removes them\n",
+		        t->n_stale - t->n_removed,
+		        t->opts->is_due_timer ? "the caretaker-due pair replaces per-job units"
+		                              : "their job is gone, disabled or unscheduled");
 	if (t->n_removed > 0)
 		fprintf(stderr, "hint: stop the removed timers (systemctl stop UNIT.timer), "
-				"then systemctl daemon-reload\n");
+		                "then systemctl daemon-reload\n");
 	if (t->n_written > 0)
 		fprintf(stderr, "hint: systemctl daemon-reload, then systemctl enable --now "
-				"UNIT.timer for each new timer\n");
+		                "UNIT.timer for each new timer\n");
 }
 
 static int
@@ -70,7 +71,7 @@ timers_install(struct timers *t)
 {
 	if (proc_mkdir_p(t->dir, 0755) != 0) {
 		fprintf(stderr, "caretaker: error: cannot create %s: %s\n", t->dir,
-			strerror(errno));
+		        strerror(errno));
 		return EXIT_JOB_FAILED;
 	}
 	for (size_t i = 0; i < t->n_units && !t->is_write_failed; i++)
@@ -94,9 +95,10 @@ self_exe_path(void)
 	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf));
 
 	if (n <= 0 || (size_t)n >= sizeof(buf)) {
-		fprintf(stderr, "caretaker: error: cannot find this program's path in "
-				"/proc/self/exe: %s\n  hint: name it with --exec PATH\n",
-			n < 0 ? strerror(errno) : "too long");
+		fprintf(stderr,
+		        "caretaker: error: cannot find this program's path in "
+		        "/proc/self/exe: %s\n  hint: name it with --exec PATH\n",
+		        n < 0 ? strerror(errno) : "too long");
 		return NULL;
 	}
 	buf[n] = '\0';
@@ -126,8 +128,8 @@ timers_refuse_broken(const struct config *cfg)
 	if (cfg->diags.n_errors == 0)
 		return 0;
 	fprintf(stderr, "caretaker: error: no units for a configuration with errors\n"
-			"  hint: fix them (caretaker check lists them), then run caretaker "
-			"timers again\n");
+	                "  hint: fix them (caretaker check lists them), then run caretaker "
+	                "timers again\n");
 	return 1;
 }
 

@@ -1,5 +1,6 @@
 /*
- * timers_apply.c — `caretaker timers`, step three: the output folder compared, written atomically, stale units listed or pruned (see timers_int.h).
+ * timers_apply.c — `caretaker timers`, step three: the output folder compared, written atomically,
+ * stale units listed or pruned (see timers_int.h).
  */
 #include "autoconf.h"
 
@@ -17,7 +18,6 @@
 #include "timers.h"
 #include "timers_int.h"
 #include "xmalloc.h"
-
 
 /* ---- apply: reading what is there ---------------------------------------- */
 
@@ -174,18 +174,18 @@ unit_write_atomic(const struct timers *t, const struct unit_file *u)
 		int saved_errno = errno;
 
 		fprintf(stderr, "caretaker: error: cannot write %s: %s\n", path,
-			strerror(saved_errno));
+		        strerror(saved_errno));
 		if (saved_errno == EACCES || saved_errno == EPERM || saved_errno == EROFS)
-			fputs("  hint: run it as root, or write elsewhere with --output DIR\n", stderr);
+			fputs("  hint: run it as root, or write elsewhere with --output DIR\n",
+			      stderr);
 	}
 	free(path);
 	return rc;
 }
 
 static const char *const not_ours_why[] = {
-	[DISK_FOREIGN] = "was not written by caretaker (it lacks the \"" TIMERS_MARKER
-			 "\" line)",
-	[DISK_NOT_FILE] = "is a symbolic link or not a regular file",
+    [DISK_FOREIGN] = "was not written by caretaker (it lacks the \"" TIMERS_MARKER "\" line)",
+    [DISK_NOT_FILE] = "is a symbolic link or not a regular file",
 };
 
 void
@@ -200,8 +200,10 @@ timers_install_one(struct timers *t, const struct unit_file *u)
 		printf("%-9s %s/%s (left alone)\n", "masked", t->dir, u->name);
 	} else if (v == DISK_FOREIGN || v == DISK_NOT_FILE) {
 		t->is_any_failed = 1;
-		fprintf(stderr, "caretaker: error: %s/%s %s: not replacing it\n  hint: move it "
-				"away, or rename the job\n", t->dir, u->name, not_ours_why[v]);
+		fprintf(stderr,
+		        "caretaker: error: %s/%s %s: not replacing it\n  hint: move it "
+		        "away, or rename the job\n",
+		        t->dir, u->name, not_ours_why[v]);
 	} else if (v == DISK_UNREADABLE) {
 		t->is_any_failed = 1;
 	} else if (unit_write_atomic(t, u) != 0) {
@@ -304,4 +306,3 @@ timers_stale_sweep(struct timers *t)
 	}
 	free(names);
 }
-

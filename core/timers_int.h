@@ -41,12 +41,12 @@ struct run_scope {
 
 /* One .service/.timer pair. */
 struct plan {
-	char *unit;           /* "caretaker-JOB", without suffix */
+	char *unit; /* "caretaker-JOB", without suffix */
 	char *description;
 	const char *calendar; /* OnCalendar= expressions, one per line */
 	int is_persistent;
 	int64_t jitter_ms;
-	const char *run_arg;  /* what follows `run`: the job, or --due */
+	const char *run_arg; /* what follows `run`: the job, or --due */
 	struct run_scope scope;
 };
 
@@ -76,9 +76,9 @@ enum on_disk {
 	DISK_MISSING,
 	DISK_SAME,
 	DISK_DIFFERENT,
-	DISK_FOREIGN,   /* a file without our marker: someone else's */
-	DISK_MASKED,    /* a link to /dev/null: systemctl mask, the admin's call */
-	DISK_NOT_FILE,  /* another link, or a folder */
+	DISK_FOREIGN,  /* a file without our marker: someone else's */
+	DISK_MASKED,   /* a link to /dev/null: systemctl mask, the admin's call */
+	DISK_NOT_FILE, /* another link, or a folder */
 	DISK_UNREADABLE,
 };
 

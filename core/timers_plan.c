@@ -1,5 +1,6 @@
 /*
- * timers_plan.c — `caretaker timers`, step one: which unit pairs to write and what a run of each may do (see timers_int.h).
+ * timers_plan.c — `caretaker timers`, step one: which unit pairs to write and what a run of each
+ * may do (see timers_int.h).
  */
 #include "autoconf.h"
 
@@ -12,7 +13,6 @@
 #include "schedule.h"
 #include "timers_int.h"
 #include "xmalloc.h"
-
 
 /* ---- plan --------------------------------------------------------------- */
 
@@ -55,8 +55,7 @@ timers_add_saturating(int64_t a, int64_t b)
 }
 
 static void
-scope_add_job(struct run_scope *s, const struct settings *set, const struct job *job,
-	      int is_first)
+scope_add_job(struct run_scope *s, const struct settings *set, const struct job *job, int is_first)
 {
 	uint32_t flags = job->plugin_info != NULL ? job->plugin_info->flags : 0;
 	int64_t cost = timers_add_saturating(job->timeout_ms, set->kill_grace_ms);
@@ -103,8 +102,8 @@ timers_plan_for_job(const struct config *cfg, const struct job *job, struct plan
 	memset(p, 0, sizeof(*p));
 	p->unit = xasprintf(TIMERS_PREFIX "%s", job->name);
 	p->description = job->description != NULL
-				 ? xasprintf("caretaker job %s: %s", job->name, job->description)
-				 : xasprintf("caretaker job %s", job->name);
+	                     ? xasprintf("caretaker job %s: %s", job->name, job->description)
+	                     : xasprintf("caretaker job %s", job->name);
 	p->calendar = schedule_to_oncalendar(job->sched);
 	/* catch_up = skip: an elapse missed while the host was down is dropped. */
 	p->is_persistent = job->is_catching_up;
@@ -140,4 +139,3 @@ timers_plan_clear(struct plan *p)
 	free(p->unit);
 	free(p->description);
 }
-

@@ -1,5 +1,6 @@
 /*
- * timers_render.c — `caretaker timers`, step two: the unit text, every value escaped for systemd's parser (see timers_int.h).
+ * timers_render.c — `caretaker timers`, step two: the unit text, every value escaped for systemd's
+ * parser (see timers_int.h).
  */
 #include "autoconf.h"
 
@@ -13,7 +14,6 @@
 #include "timers.h"
 #include "timers_int.h"
 #include "xmalloc.h"
-
 
 /* ---- render: escaping ---------------------------------------------------- */
 
@@ -42,7 +42,10 @@ static const struct {
 	unsigned char c;
 	const char *as;
 } word_escapes[] = {
-	{'%', "%%"}, {'\\', "\\\\"}, {'"', "\\\""}, {'\'', "\\'"},
+    {'%', "%%"},
+    {'\\', "\\\\"},
+    {'"', "\\\""},
+    {'\'', "\\'"},
 };
 
 static void
@@ -96,8 +99,10 @@ render_head(FILE *f, const struct timers *t, const struct plan *p, const char *s
 {
 	fputs(TIMERS_MARKER " timers from ", f);
 	put_text(f, t->config_path);
-	fprintf(f, "; edits are lost when it\n# runs again: put them in a drop-in "
-		   "(systemctl edit %s%s)\n[Unit]\nDescription=", p->unit, suffix);
+	fprintf(f,
+	        "; edits are lost when it\n# runs again: put them in a drop-in "
+	        "(systemctl edit %s%s)\n[Unit]\nDescription=",
+	        p->unit, suffix);
 	put_text(f, p->description);
 	fputs("\nDocumentation=man:caretaker(8)\n", f);
 }
@@ -136,7 +141,7 @@ render_timeouts(FILE *f, const struct timers *t, const struct plan *p)
 	put_timespan(f, "TimeoutStartSec", p->scope.start_bound_ms);
 	fputs("KillMode=mixed\n", f);
 	put_timespan(f, "TimeoutStopSec",
-		     timers_add_saturating(t->cfg->settings.kill_grace_ms, TIMERS_STOP_MARGIN_MS));
+	             timers_add_saturating(t->cfg->settings.kill_grace_ms, TIMERS_STOP_MARGIN_MS));
 }
 
 /*
@@ -156,10 +161,10 @@ static const struct {
 	const char *line;
 	unsigned needs;
 } hardening_lines[] = {
-	{"NoNewPrivileges=yes", NEEDS_STATE_ONLY},
-	{"PrivateTmp=yes", NEEDS_STATE_ONLY | NEEDS_NO_PG},
-	{"ProtectSystem=strict", NEEDS_STATE_ONLY},
-	{"ProtectHome=read-only", NEEDS_STATE_ONLY},
+    {"NoNewPrivileges=yes", NEEDS_STATE_ONLY},
+    {"PrivateTmp=yes", NEEDS_STATE_ONLY | NEEDS_NO_PG},
+    {"ProtectSystem=strict", NEEDS_STATE_ONLY},
+    {"ProtectHome=read-only", NEEDS_STATE_ONLY},
 };
 
 /* ProtectSystem=strict leaves writable only what caretaker itself writes:
@@ -188,8 +193,8 @@ render_writable_paths(FILE *f, const struct settings *set)
 static void
 render_hardening(FILE *f, const struct timers *t, const struct run_scope *s)
 {
-	unsigned have = (s->is_state_only ? NEEDS_STATE_ONLY : 0) |
-			(s->is_using_pg ? 0 : NEEDS_NO_PG);
+	unsigned have =
+	    (s->is_state_only ? NEEDS_STATE_ONLY : 0) | (s->is_using_pg ? 0 : NEEDS_NO_PG);
 
 	for (size_t i = 0; i < ARRAY_SIZE(hardening_lines); i++)
 		if ((hardening_lines[i].needs & have) == hardening_lines[i].needs)
@@ -214,7 +219,8 @@ render_service(FILE *f, const struct timers *t, const struct plan *p)
 {
 	render_head(f, t, p, ".service");
 	fputs("Wants=network-online.target\nAfter=network-online.target postgresql.service\n"
-	      "\n[Service]\nType=oneshot\n", f);
+	      "\n[Service]\nType=oneshot\n",
+	      f);
 	render_exec(f, t, p);
 	fputs("SuccessExitStatus=75\n", f);
 	render_timeouts(f, t, p);
@@ -294,10 +300,10 @@ warn_missing_state_dir(const struct timers *t)
 	if (!t->is_any_hardened || t->opts->is_check || access(dir, F_OK) == 0)
 		return;
 	fprintf(stderr,
-		"caretaker: warning: state_dir %s does not exist, and ProtectSystem=strict keeps "
-		"the hardened units from creating it\n  hint: create it (caretaker run creates it "
-		"on its first run)\n",
-		dir);
+	        "caretaker: warning: state_dir %s does not exist, and ProtectSystem=strict keeps "
+	        "the hardened units from creating it\n  hint: create it (caretaker run creates it "
+	        "on its first run)\n",
+	        dir);
 }
 
 void
@@ -319,4 +325,3 @@ timers_render_all(struct timers *t)
 		fprintf(stderr, "caretaker: no enabled job has a schedule: no units to write\n");
 	warn_missing_state_dir(t);
 }
-

@@ -233,9 +233,9 @@ int
 keys_parse_args(int argc, char **argv, struct keys_options *opts)
 {
 	static const struct option longopts[] = {
-		{"public", required_argument, NULL, 'p'}, {"secret", required_argument, NULL, 's'},
-		{"key", required_argument, NULL, 'k'},    {"output", required_argument, NULL, 'o'},
-		{"quiet", no_argument, NULL, 'q'},        {NULL, 0, NULL, 0},
+	    {"public", required_argument, NULL, 'p'}, {"secret", required_argument, NULL, 's'},
+	    {"key", required_argument, NULL, 'k'},    {"output", required_argument, NULL, 'o'},
+	    {"quiet", no_argument, NULL, 'q'},        {NULL, 0, NULL, 0},
 	};
 	int c;
 

@@ -12,7 +12,7 @@
 struct words {
 	char **v;
 	size_t n;
-	char *cur;      /* the word being built */
+	char *cur; /* the word being built */
 	size_t len;
 	int is_started; /* a word is open (even an empty "" one) */
 	int is_quoted;  /* some of it was quoted */
@@ -35,8 +35,8 @@ word_putc(struct words *w, char c)
 static int
 is_shell_syntax(const char *word)
 {
-	static const char *const ops[] = {"|", "||", "&", "&&", ";", ";;", ">", ">>", "<",
-					  "<<", "2>", "2>>", "2>&1", ">&2", "&>", "$(", "`", NULL};
+	static const char *const ops[] = {"|",  "||", "&",   "&&",   ";",   ";;", ">",  ">>", "<",
+	                                  "<<", "2>", "2>>", "2>&1", ">&2", "&>", "$(", "`",  NULL};
 
 	for (size_t i = 0; ops[i] != NULL; i++)
 		if (strcmp(word, ops[i]) == 0)
@@ -57,8 +57,10 @@ word_end(struct words *w, char *err, size_t err_size)
 			return CT_ENOMEM;
 	}
 	if (!w->is_quoted && is_shell_syntax(w->cur)) {
-		snprintf(err, err_size, "'%s' is shell syntax, but the command is not run by a "
-			 "shell (write sh -c '...' if you need one)", w->cur);
+		snprintf(err, err_size,
+		         "'%s' is shell syntax, but the command is not run by a "
+		         "shell (write sh -c '...' if you need one)",
+		         w->cur);
 		return CT_EINVAL;
 	}
 	v = realloc(w->v, (w->n + 2) * sizeof(*v));
@@ -117,9 +119,11 @@ scan(struct words *w, const char *s, char *err, size_t err_size)
 			i++;
 		} else if (c == '\'' || c == '"') {
 			w->is_started = w->is_quoted = 1;
-			next = c == '\'' ? scan_single(w, s, i + 1, &rc) : scan_double(w, s, i + 1, &rc);
+			next = c == '\'' ? scan_single(w, s, i + 1, &rc)
+			                 : scan_double(w, s, i + 1, &rc);
 			if (next == 0 && rc == 0) {
-				snprintf(err, err_size, "unterminated %s quote", c == '\'' ? "single" : "double");
+				snprintf(err, err_size, "unterminated %s quote",
+				         c == '\'' ? "single" : "double");
 				rc = CT_EINVAL;
 			}
 			i = next;

@@ -17,8 +17,7 @@
  * On success returns 0 and sets *argv_out to a NULL-terminated array; free
  * it with argv_free().  On failure returns CT_EINVAL with the reason in err.
  */
-int argv_split(const char *line, char ***argv_out, size_t *argc_out, char *err,
-	       size_t err_size);
+int argv_split(const char *line, char ***argv_out, size_t *argc_out, char *err, size_t err_size);
 void argv_free(char **argv);
 
 #endif

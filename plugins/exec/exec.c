@@ -41,18 +41,26 @@ struct exec_state {
 };
 
 static const struct ct_option exec_options[] = {
-	{.key = "command", .type = CT_OPT_STRING, .flags = CT_OPTF_REQUIRED,
-	 .help = "program and arguments, quoted like a shell would, but never run by one"},
-	{.key = "cwd", .type = CT_OPT_PATH, .help = "working folder (default: /)"},
-	{.key = "env", .type = CT_OPT_LIST,
-	 .help = "NAME=value pairs added to the environment, comma-separated"},
-	{.key = "clear_env", .type = CT_OPT_BOOL, .default_value = "no",
-	 .help = "start from an empty environment (PATH, HOME, USER, LANG kept)"},
-	{.key = "ok_exit_codes", .type = CT_OPT_LIST, .default_value = "0",
-	 .help = "exit codes that mean success"},
-	{.key = "warn_exit_codes", .type = CT_OPT_LIST,
-	 .help = "exit codes that mean done, with a warning"},
-	{.key = NULL},
+    {.key = "command",
+     .type = CT_OPT_STRING,
+     .flags = CT_OPTF_REQUIRED,
+     .help = "program and arguments, quoted like a shell would, but never run by one"},
+    {.key = "cwd", .type = CT_OPT_PATH, .help = "working folder (default: /)"},
+    {.key = "env",
+     .type = CT_OPT_LIST,
+     .help = "NAME=value pairs added to the environment, comma-separated"},
+    {.key = "clear_env",
+     .type = CT_OPT_BOOL,
+     .default_value = "no",
+     .help = "start from an empty environment (PATH, HOME, USER, LANG kept)"},
+    {.key = "ok_exit_codes",
+     .type = CT_OPT_LIST,
+     .default_value = "0",
+     .help = "exit codes that mean success"},
+    {.key = "warn_exit_codes",
+     .type = CT_OPT_LIST,
+     .help = "exit codes that mean done, with a warning"},
+    {.key = NULL},
 };
 
 static int
@@ -69,7 +77,7 @@ parse_codes(struct ct_task *t, const struct ct_services *ct, const char *key, in
 
 		if (end == items[i] || *end != '\0' || v < 0 || v > 255) {
 			ct->set_status(t, CT_STATUS_FAIL, "%s: '%s' is not an exit code (0-255)",
-				       key, items[i]);
+			               key, items[i]);
 			return CT_EINVAL;
 		}
 		codes[v] = 1;
@@ -100,7 +108,8 @@ exec_init(struct ct_task *t, const struct ct_services *ct, void **state)
 	}
 	for (size_t i = 0; i < st->n_env; i++)
 		if (strchr(st->env[i], '=') == NULL || st->env[i][0] == '=') {
-			ct->set_status(t, CT_STATUS_FAIL, "env: '%s' is not NAME=value", st->env[i]);
+			ct->set_status(t, CT_STATUS_FAIL, "env: '%s' is not NAME=value",
+			               st->env[i]);
 			return CT_EINVAL;
 		}
 	rc = parse_codes(t, ct, "ok_exit_codes", st->ok_codes);
@@ -173,8 +182,8 @@ remember_last_line(struct exec_state *st, const char *buf, size_t n)
 
 /* Forward the command's output until both pipes close. */
 static void
-pump_output(struct ct_task *t, const struct ct_services *ct, struct exec_state *st,
-	    int out_fd, int err_fd, pid_t pid)
+pump_output(struct ct_task *t, const struct ct_services *ct, struct exec_state *st, int out_fd,
+            int err_fd, pid_t pid)
 {
 	struct pollfd p[2] = {{.fd = out_fd, .events = POLLIN}, {.fd = err_fd, .events = POLLIN}};
 	static const char *const names[2] = {"stdout", "stderr"};
@@ -224,8 +233,7 @@ wait_child(struct exec_state *st, pid_t pid)
 
 /* The exec status pipe says errno when execvp or chdir failed. */
 static int
-exec_failed(struct ct_task *t, const struct ct_services *ct, struct exec_state *st,
-	    int status_fd)
+exec_failed(struct ct_task *t, const struct ct_services *ct, struct exec_state *st, int status_fd)
 {
 	int e = 0;
 	ssize_t n = read(status_fd, &e, sizeof(e));
@@ -234,7 +242,7 @@ exec_failed(struct ct_task *t, const struct ct_services *ct, struct exec_state *
 		return 0;
 	if (st->exit_code == 126)
 		ct->set_status(t, CT_STATUS_FAIL, "cannot enter %s: %s", st->cwd ? st->cwd : "/",
-			       strerror(e));
+		               strerror(e));
 	else
 		ct->set_status(t, CT_STATUS_FAIL, "cannot run %s: %s", st->argv[0], strerror(e));
 	return 1;
@@ -293,7 +301,7 @@ exec_run(struct ct_task *t, const struct ct_services *ct, void *state)
 
 	if (ct->is_dry_run(t)) {
 		ct->set_status(t, CT_STATUS_OK, "would run %s (%zu argument(s))", st->argv[0],
-			       st->argc - 1);
+		               st->argc - 1);
 		return CT_OK;
 	}
 	ct->log(t, CT_LOG_INFO, "running %s", st->argv[0]);
@@ -312,20 +320,21 @@ exec_report(struct ct_task *t, const struct ct_services *ct, void *state)
 	ct->add_metric(t, "duration_seconds", st->seconds, "seconds");
 	if (st->term_signal != 0) {
 		ct->set_status(t, CT_STATUS_FAIL, "%s killed by signal %d: %s", st->argv[0],
-			       st->term_signal, tail);
+		               st->term_signal, tail);
 		return CT_OK;
 	}
 	if (st->exit_code < 0)
 		return CT_OK; /* exec_failed said why */
 	ct->add_metric(t, "exit_code", st->exit_code, "");
 	if (st->ok_codes[st->exit_code])
-		ct->set_status(t, CT_STATUS_OK, "%s exited %d: %s", st->argv[0], st->exit_code, tail);
+		ct->set_status(t, CT_STATUS_OK, "%s exited %d: %s", st->argv[0], st->exit_code,
+		               tail);
 	else if (st->warn_codes[st->exit_code])
 		ct->set_status(t, CT_STATUS_WARN, "%s exited %d: %s", st->argv[0], st->exit_code,
-			       tail);
+		               tail);
 	else
 		ct->set_status(t, CT_STATUS_FAIL, "%s exited %d: %s", st->argv[0], st->exit_code,
-			       tail);
+		               tail);
 	return CT_OK;
 }
 
@@ -343,13 +352,13 @@ exec_fini(struct ct_task *t, const struct ct_services *ct, void *state)
 }
 
 CT_PLUGIN_DEFINE(.name = "exec", .version = "1.0",
-		 .summary = "runs a command: argv without a shell, env, cwd, exit codes, output",
-		 .help = "The command is split into words like a shell would (quotes and "
-			 "backslashes), but no shell runs it: no variables, globs, pipes or "
-			 "redirections. Its stdout and stderr are captured into the report "
-			 "(`caretaker report JOB` shows them; head and tail are kept past "
-			 "[caretaker] output_limit). The job's timeout and user keys apply to "
-			 "the command. Exit codes in ok_exit_codes succeed, those in "
-			 "warn_exit_codes warn, any other fails.",
-		 .flags = CT_PLUGIN_DRY_RUN, .options = exec_options, .init = exec_init,
-		 .run = exec_run, .report = exec_report, .fini = exec_fini);
+                 .summary = "runs a command: argv without a shell, env, cwd, exit codes, output",
+                 .help = "The command is split into words like a shell would (quotes and "
+                         "backslashes), but no shell runs it: no variables, globs, pipes or "
+                         "redirections. Its stdout and stderr are captured into the report "
+                         "(`caretaker report JOB` shows them; head and tail are kept past "
+                         "[caretaker] output_limit). The job's timeout and user keys apply to "
+                         "the command. Exit codes in ok_exit_codes succeed, those in "
+                         "warn_exit_codes warn, any other fails.",
+                 .flags = CT_PLUGIN_DRY_RUN, .options = exec_options, .init = exec_init,
+                 .run = exec_run, .report = exec_report, .fini = exec_fini);

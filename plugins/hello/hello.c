@@ -15,11 +15,14 @@ struct hello_state {
 };
 
 static const struct ct_option hello_options[] = {
-	{.key = "who", .type = CT_OPT_STRING, .default_value = "world",
-	 .help = "whom to greet"},
-	{.key = "times", .type = CT_OPT_INT, .default_value = "1", .min_value = 1,
-	 .max_value = 100, .help = "how many greetings"},
-	{.key = NULL},
+    {.key = "who", .type = CT_OPT_STRING, .default_value = "world", .help = "whom to greet"},
+    {.key = "times",
+     .type = CT_OPT_INT,
+     .default_value = "1",
+     .min_value = 1,
+     .max_value = 100,
+     .help = "how many greetings"},
+    {.key = NULL},
 };
 
 static int
@@ -64,8 +67,7 @@ hello_fini(struct ct_task *t, const struct ct_services *ct, void *state)
 }
 
 CT_PLUGIN_DEFINE(.name = "hello", .version = "1.0", .summary = "greets; the example plugin",
-		 .help = "Logs a greeting and reports how many it made. A starting point "
-			 "for new plugins (see docs/plugin-guide.md).",
-		 .flags = CT_PLUGIN_DRY_RUN | CT_PLUGIN_STATE_ONLY, .options = hello_options,
-		 .init = hello_init, .run = hello_run, .report = hello_report,
-		 .fini = hello_fini);
+                 .help = "Logs a greeting and reports how many it made. A starting point "
+                         "for new plugins (see docs/plugin-guide.md).",
+                 .flags = CT_PLUGIN_DRY_RUN | CT_PLUGIN_STATE_ONLY, .options = hello_options,
+                 .init = hello_init, .run = hello_run, .report = hello_report, .fini = hello_fini);

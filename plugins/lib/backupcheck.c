@@ -98,8 +98,8 @@ check_size(const struct backupcheck_opts *o, int fd, struct backupcheck_result *
 	if ((uint64_t)sb.st_size == o->m->stored_bytes)
 		return 0;
 	backupcheck_detailf(r, "L1 failed: the file is %llu bytes, the manifest says %llu (%s)",
-	        (unsigned long long)sb.st_size, (unsigned long long)o->m->stored_bytes,
-	        (uint64_t)sb.st_size < o->m->stored_bytes ? "truncated" : "grown");
+	                    (unsigned long long)sb.st_size, (unsigned long long)o->m->stored_bytes,
+	                    (uint64_t)sb.st_size < o->m->stored_bytes ? "truncated" : "grown");
 	return CT_ECORRUPT;
 }
 
@@ -133,14 +133,17 @@ check_encrypted_l1(const struct backupcheck_opts *o, int fd, struct backupcheck_
 		got->stored_bytes = cs.file_bytes;
 		memcpy(got->stored_sha256, cs.file_sha256, sizeof(got->stored_sha256));
 	}
-	if (o->m->stored_sha256[0] != '\0' && strcasecmp(cs.file_sha256, o->m->stored_sha256) != 0) {
-		backupcheck_detailf(r, "L1 failed: SHA-256 of the file is %s, the manifest says %.64s",
+	if (o->m->stored_sha256[0] != '\0' &&
+	    strcasecmp(cs.file_sha256, o->m->stored_sha256) != 0) {
+		backupcheck_detailf(r,
+		                    "L1 failed: SHA-256 of the file is %s, the manifest says %.64s",
 		                    cs.file_sha256, o->m->stored_sha256);
 		return CT_ECORRUPT;
 	}
 	r->passed = MANIFEST_L1;
-	backupcheck_detailf(r, "L1 ok: size, SHA-256 and the framing of %llu encrypted chunks "
-	                       "match; L2 needs the secret key (decrypt_key)",
+	backupcheck_detailf(r,
+	                    "L1 ok: size, SHA-256 and the framing of %llu encrypted chunks "
+	                    "match; L2 needs the secret key (decrypt_key)",
 	                    (unsigned long long)cs.n_chunks);
 	return 0;
 }
@@ -170,8 +173,7 @@ backupcheck_classify(const struct backupcheck_opts *o, int fd, struct backupchec
 /* ---- the stream ---- */
 
 static int
-start_decryption(struct check_ctx *c, struct compress_in_stage *stage,
-                 struct backupcheck_result *r)
+start_decryption(struct check_ctx *c, struct compress_in_stage *stage, struct backupcheck_result *r)
 {
 	char err[320];
 	int rc;
@@ -188,8 +190,7 @@ start_decryption(struct check_ctx *c, struct compress_in_stage *stage,
 }
 
 static int
-check_stream(struct check_ctx *c, int fd, struct backupcheck_result *r,
-             struct compress_stats *got)
+check_stream(struct check_ctx *c, int fd, struct backupcheck_result *r, struct compress_stats *got)
 {
 	const struct backupcheck_opts *o = c->o;
 	struct compress_in_stage stage;
@@ -281,8 +282,9 @@ finish_pg_restore(struct check_ctx *c, struct backupcheck_result *r)
 		return 0;
 	pgtools_status_text(status, status_text, sizeof(status_text));
 	first_line(&c->restore, said, sizeof(said));
-	backupcheck_detailf(r, "L2 failed: pg_restore could not read the archive to its end (%s): %s",
-	        status_text, said);
+	backupcheck_detailf(r,
+	                    "L2 failed: pg_restore could not read the archive to its end (%s): %s",
+	                    status_text, said);
 	return CT_ECORRUPT;
 }
 
@@ -299,7 +301,7 @@ finish_tar(struct check_ctx *c, struct backupcheck_result *r)
 		backupcheck_detailf(r, "%s", err);
 	else
 		backupcheck_detailf(r, "%s; %llu files and %llu folders read", r->detail,
-		        (unsigned long long)st.n_files, (unsigned long long)st.n_dirs);
+		                    (unsigned long long)st.n_files, (unsigned long long)st.n_dirs);
 	return rc;
 }
 
@@ -314,8 +316,9 @@ check_complete(struct check_ctx *c, struct backupcheck_result *r)
 	else if (c->restore.pid > 0)
 		rc = finish_pg_restore(c, r);
 	else if (!pgtools_tail_is_complete(&c->tail)) {
-		backupcheck_detailf(r, "L2 failed: the SQL does not end with pg_dump's completion "
-		                       "line (the dump was cut short); %s",
+		backupcheck_detailf(r,
+		                    "L2 failed: the SQL does not end with pg_dump's completion "
+		                    "line (the dump was cut short); %s",
 		                    r->detail);
 		rc = CT_ECORRUPT;
 	}

@@ -31,9 +31,9 @@
 #include "pgtools.h"
 
 struct backupcheck_opts {
-	const char *path;          /* the backup file */
-	const struct manifest *m;  /* what it should be; read only */
-	int n_threads;             /* decompression threads, 0: one per CPU */
+	const char *path;         /* the backup file */
+	const struct manifest *m; /* what it should be; read only */
+	int n_threads;            /* decompression threads, 0: one per CPU */
 	/* Custom format: the pg_restore to read the archive with (required). */
 	const struct pgtools_prog *pg_restore;
 	/* Encrypted backups: the secret key file, or NULL for L1 only. */
@@ -48,11 +48,11 @@ struct backupcheck_opts {
 };
 
 struct backupcheck_result {
-	int passed;        /* highest level passed: 0, 1 or 2 (1 on success means
-	                      "encrypted, no key": L2 was not tried) */
-	uint64_t raw_bytes;/* of the stream read */
+	int passed;         /* highest level passed: 0, 1 or 2 (1 on success means
+	                       "encrypted, no key": L2 was not tried) */
+	uint64_t raw_bytes; /* of the stream read */
 	double seconds;
-	char detail[512];  /* what passed, or what failed where (block, offset) */
+	char detail[512]; /* what passed, or what failed where (block, offset) */
 	/* SHA-256 of the uncompressed stream and of the file as read, once the
 	 * stream decompressed with every block checksum matching; empty
 	 * otherwise. */

@@ -45,13 +45,13 @@ struct backupcheck_follow {
 	struct backupcheck_opts o; /* a copy whose m is m0 */
 	struct manifest m0;        /* format, kind, encryption: no expectations */
 	int file_fd;
-	int sock[2];               /* [0] the checker reads, [1] the feeder sends */
+	int sock[2]; /* [0] the checker reads, [1] the feeder sends */
 	pthread_t feeder, checker;
 	int has_feeder, has_checker;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int is_done, is_abort;     /* under mu */
-	uint64_t final_size;       /* under mu, once is_done */
+	int is_done, is_abort; /* under mu */
+	uint64_t final_size;   /* under mu, once is_done */
 	uint64_t sent;
 	int feed_rc;
 	char feed_err[256];
@@ -112,7 +112,8 @@ feed_some(struct backupcheck_follow *f, uint64_t limit)
 		return CT_EIO;
 	if (n <= 0) {
 		snprintf(f->feed_err, sizeof(f->feed_err), "reading %s back at offset %llu: %s",
-		         f->o.path, (unsigned long long)f->sent, n < 0 ? strerror(errno) : "it shrank");
+		         f->o.path, (unsigned long long)f->sent,
+		         n < 0 ? strerror(errno) : "it shrank");
 		return CT_EIO;
 	}
 	f->sent += (uint64_t)n;
@@ -201,7 +202,8 @@ backupcheck_follow_start(const struct backupcheck_opts *o, struct backupcheck_fo
 	if (f == NULL)
 		return CT_ENOMEM;
 	f->o = *o;
-	f->m0 = (struct manifest){.format = o->m->format, .compress = o->m->compress,
+	f->m0 = (struct manifest){.format = o->m->format,
+	                          .compress = o->m->compress,
 	                          .encryption_key_id = o->m->encryption_key_id};
 	f->o.m = &f->m0;
 	f->file_fd = f->sock[0] = f->sock[1] = -1;
@@ -245,8 +247,9 @@ compare_blocks(const struct compress_stats *got, const struct manifest *m,
 
 		if (a->offset != b->offset || a->stored_bytes != b->stored_bytes ||
 		    a->raw_bytes != b->raw_bytes || a->crc32 != b->crc32) {
-			backupcheck_detailf(r, "block %zu at offset %llu: the file has another block "
-			                       "than the writer wrote",
+			backupcheck_detailf(r,
+			                    "block %zu at offset %llu: the file has another block "
+			                    "than the writer wrote",
 			                    i, (unsigned long long)a->offset);
 			return CT_ECORRUPT;
 		}
@@ -262,7 +265,8 @@ compare(struct backupcheck_follow *f, const struct manifest *m, struct backupche
 
 	if (fstat(f->file_fd, &sb) != 0 || (uint64_t)sb.st_size != m->stored_bytes) {
 		backupcheck_detailf(r, "L1 failed: the file is %llu bytes, the writer wrote %llu",
-		                    (unsigned long long)sb.st_size, (unsigned long long)m->stored_bytes);
+		                    (unsigned long long)sb.st_size,
+		                    (unsigned long long)m->stored_bytes);
 		return CT_ECORRUPT;
 	}
 	if ((m->stored_sha256[0] == '\0' || m->raw_sha256[0] == '\0') &&
@@ -279,8 +283,9 @@ compare(struct backupcheck_follow *f, const struct manifest *m, struct backupche
 	if (backupcheck_is_l1_only(&f->o))
 		return 0;
 	if (m->raw_sha256[0] != '\0' && strcasecmp(got->raw_sha256, m->raw_sha256) != 0) {
-		backupcheck_detailf(r, "SHA-256 of the uncompressed stream is %s, the manifest says "
-		                       "%.64s",
+		backupcheck_detailf(r,
+		                    "SHA-256 of the uncompressed stream is %s, the manifest says "
+		                    "%.64s",
 		                    got->raw_sha256, m->raw_sha256);
 		return CT_ECORRUPT;
 	}

@@ -35,14 +35,13 @@ stamp_parse(const char *s, time_t *at)
 	if (strspn(s, "0123456789") != 8 || s[8] != 'T' || strspn(s + 9, "0123456789") != 6 ||
 	    s[15] != 'Z')
 		return CT_EINVAL;
-	snprintf(iso, sizeof(iso), "%.4s-%.2s-%.2sT%.2s:%.2s:%.2sZ", s, s + 4, s + 6, s + 9,
-	         s + 11, s + 13);
+	snprintf(iso, sizeof(iso), "%.4s-%.2s-%.2sT%.2s:%.2s:%.2sZ", s, s + 4, s + 6, s + 9, s + 11,
+	         s + 13);
 	return manifest_time_parse(iso, at);
 }
 
 int
-backupset_parse_name(const char *file, char *name, size_t name_size, time_t *at,
-                     const char **ext)
+backupset_parse_name(const char *file, char *name, size_t name_size, time_t *at, const char **ext)
 {
 	const char *dot = strchr(file, '.');
 	size_t name_len;
@@ -256,8 +255,7 @@ entry_newest_first(const void *a, const void *b)
 }
 
 int
-backupset_load(const char *dir, const char *name, struct backupset *set, char *err,
-               size_t err_size)
+backupset_load(const char *dir, const char *name, struct backupset *set, char *err, size_t err_size)
 {
 	struct backupset got = {0};
 	struct names ns = {0};

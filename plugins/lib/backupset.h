@@ -24,7 +24,7 @@
 
 #include "manifest.h"
 
-#define BACKUPSET_STAMP_SIZE 17      /* "20250101T000000Z" and a NUL */
+#define BACKUPSET_STAMP_SIZE 17 /* "20250101T000000Z" and a NUL */
 #define BACKUPSET_PARTIAL_SUFFIX ".partial"
 
 /* "20250101T000000Z" (UTC). */
@@ -78,14 +78,14 @@ void backupset_free(struct backupset *set);
 /* ---- retention ---- */
 
 /* Why a backup is kept (backupset_item.keep bits); 0 means delete. */
-#define BACKUPSET_KEEP_NEWEST 0x01u   /* the newest verified backup, always */
-#define BACKUPSET_KEEP_MIN 0x02u      /* among the keep_min newest counted */
-#define BACKUPSET_KEEP_DAYS 0x04u     /* younger than keep_days */
-#define BACKUPSET_KEEP_DAILY 0x08u    /* newest of one of the keep_daily newest days */
-#define BACKUPSET_KEEP_WEEKLY 0x10u   /* ... of the keep_weekly newest ISO weeks */
-#define BACKUPSET_KEEP_MONTHLY 0x20u  /* ... of the keep_monthly newest months */
-#define BACKUPSET_KEEP_UNCOUNTED 0x40u/* not verified to L2: neither counted nor deleted */
-#define BACKUPSET_KEEP_ALL 0x80u      /* no keep_* option set: retention is off */
+#define BACKUPSET_KEEP_NEWEST 0x01u    /* the newest verified backup, always */
+#define BACKUPSET_KEEP_MIN 0x02u       /* among the keep_min newest counted */
+#define BACKUPSET_KEEP_DAYS 0x04u      /* younger than keep_days */
+#define BACKUPSET_KEEP_DAILY 0x08u     /* newest of one of the keep_daily newest days */
+#define BACKUPSET_KEEP_WEEKLY 0x10u    /* ... of the keep_weekly newest ISO weeks */
+#define BACKUPSET_KEEP_MONTHLY 0x20u   /* ... of the keep_monthly newest months */
+#define BACKUPSET_KEEP_UNCOUNTED 0x40u /* not verified to L2: neither counted nor deleted */
+#define BACKUPSET_KEEP_ALL 0x80u       /* no keep_* option set: retention is off */
 
 /* Zero or negative members are unset. */
 struct backupset_policy {

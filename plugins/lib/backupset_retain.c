@@ -51,9 +51,9 @@ struct period_rule {
 };
 
 static const struct period_rule period_rules[] = {
-	{day_of, BACKUPSET_KEEP_DAILY},
-	{week_of, BACKUPSET_KEEP_WEEKLY},
-	{month_of, BACKUPSET_KEEP_MONTHLY},
+    {day_of, BACKUPSET_KEEP_DAILY},
+    {week_of, BACKUPSET_KEEP_WEEKLY},
+    {month_of, BACKUPSET_KEEP_MONTHLY},
 };
 
 static int64_t

@@ -320,11 +320,10 @@ compress_codec_level(enum compress_kind kind, int level, int *resolved, char *er
 	}
 	if (level < ops->min_level || level > ops->max_level) {
 		if (ops->max_level == 0)
-			fdio_errf(err, err_size, "compression none takes no level (got %d)",
-			              level);
+			fdio_errf(err, err_size, "compression none takes no level (got %d)", level);
 		else
-			fdio_errf(err, err_size, "%s level %d is out of range %d..%d",
-			              ops->name, level, ops->min_level, ops->max_level);
+			fdio_errf(err, err_size, "%s level %d is out of range %d..%d", ops->name,
+			          level, ops->min_level, ops->max_level);
 		return CT_EINVAL;
 	}
 	*resolved = level;
@@ -402,7 +401,7 @@ compress_kind_parse(const char *name, enum compress_kind *kind, char *err, size_
 		}
 	}
 	fdio_errf(err, err_size, "unknown compression '%s'\nhint: use none, gzip or zstd",
-	              name != NULL ? name : "(null)");
+	          name != NULL ? name : "(null)");
 	return CT_EINVAL;
 }
 

@@ -13,7 +13,6 @@
 
 struct compress_tally;
 
-
 /* Makes *buf hold at least `need` bytes, keeping its content.  Returns 0 or
  * CT_ENOMEM; on failure *buf and *cap are unchanged. */
 int compress_io_reserve(unsigned char **buf, size_t *cap, size_t need);

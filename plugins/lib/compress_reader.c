@@ -29,7 +29,7 @@
 
 struct reader {
 	int fd;
-	struct compress_input in; /* fd, an optional stage, and the file's digest */
+	struct compress_input in;        /* fd, an optional stage, and the file's digest */
 	struct compress_verify_params p; /* the caller's, with p.expect never NULL */
 	size_t header_bytes;
 	struct compress_ring *ring;

@@ -85,8 +85,8 @@ stream_truncated(struct stream *s)
 		fdio_errf(s->err, s->err_size, "empty file: no compressed data");
 	else
 		fdio_errf(s->err, s->err_size,
-		              "truncated: file ends at offset %llu inside compressed data",
-		              (unsigned long long)s->offset);
+		          "truncated: file ends at offset %llu inside compressed data",
+		          (unsigned long long)s->offset);
 	return CT_ECORRUPT;
 }
 
@@ -94,7 +94,7 @@ static int
 stream_corrupt(struct stream *s, size_t unread, const char *what)
 {
 	fdio_errf(s->err, s->err_size, "damaged data near offset %llu: %s",
-	              (unsigned long long)(s->offset - unread), what);
+	          (unsigned long long)(s->offset - unread), what);
 	return CT_ECORRUPT;
 }
 

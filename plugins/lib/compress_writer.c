@@ -90,8 +90,7 @@ writer_emit_cb(void *ctx, const void *buf, size_t len)
 	struct compress_writer *w = ctx;
 	int rc;
 
-	rc = fdio_write_all(w->fd, buf, len, w->tally.stored_bytes, w->io_err,
-	                           sizeof(w->io_err));
+	rc = fdio_write_all(w->fd, buf, len, w->tally.stored_bytes, w->io_err, sizeof(w->io_err));
 	if (rc == 0)
 		rc = compress_tally_add_stored(&w->tally, buf, len);
 	if (rc != 0 && w->io_err[0] == '\0')
@@ -285,12 +284,14 @@ int
 compress_writer_leave_digests(struct compress_writer *w, char *err, size_t err_size)
 {
 	if (w->kind == COMPRESS_NONE) {
-		fdio_errf(err, err_size, "an uncompressed stream has no block checksums to stand "
-		                         "in for its SHA-256");
+		fdio_errf(err, err_size,
+		          "an uncompressed stream has no block checksums to stand "
+		          "in for its SHA-256");
 		return CT_EINVAL;
 	}
 	if (w->next_seq > 0 || w->fill->in_len > 0) {
-		fdio_errf(err, err_size, "the SHA-256 digests can only be left before the first byte");
+		fdio_errf(err, err_size,
+		          "the SHA-256 digests can only be left before the first byte");
 		return CT_EINVAL;
 	}
 	compress_tally_drop_digests(&w->tally);

@@ -52,8 +52,8 @@ framing_header(struct framing *f)
 	rc = framing_read(f, buf, sizeof(buf), &got);
 	if (rc == 0 && got < sizeof(buf)) {
 		fdio_errf(f->err, f->err_size, "%s",
-		           got == 0 ? "empty file: no encryption header"
-		                    : "truncated: file ends inside the header");
+		          got == 0 ? "empty file: no encryption header"
+		                   : "truncated: file ends inside the header");
 		return CT_ECORRUPT;
 	}
 	if (rc == 0)
@@ -75,8 +75,8 @@ static int
 framing_bad(struct framing *f, uint64_t index, uint64_t at, const char *what, size_t len)
 {
 	fdio_errf(f->err, f->err_size,
-	           "chunk %llu at offset %llu: %s (%zu bytes; a full chunk has %zu)",
-	           (unsigned long long)index, (unsigned long long)at, what, len, f->full_len);
+	          "chunk %llu at offset %llu: %s (%zu bytes; a full chunk has %zu)",
+	          (unsigned long long)index, (unsigned long long)at, what, len, f->full_len);
 	return CT_ECORRUPT;
 }
 

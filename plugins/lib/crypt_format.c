@@ -78,7 +78,7 @@ crypt_header_parse(const unsigned char buf[CRYPT_HEADER_BYTES], struct crypt_hea
 	}
 	if (buf[HDR_VERSION] != CRYPT_FORMAT_VERSION) {
 		fdio_errf(err, err_size, "header: format version %u, this build reads only %d",
-		           buf[HDR_VERSION], CRYPT_FORMAT_VERSION);
+		          buf[HDR_VERSION], CRYPT_FORMAT_VERSION);
 		return CT_ECORRUPT;
 	}
 	if (buf[HDR_FLAGS] != 0 || buf[HDR_RESERVED] != 0 || buf[HDR_RESERVED + 1] != 0) {
@@ -88,7 +88,7 @@ crypt_header_parse(const unsigned char buf[CRYPT_HEADER_BYTES], struct crypt_hea
 	h->chunk_bytes = crypt_le32_get(buf + HDR_CHUNK);
 	if (h->chunk_bytes < CRYPT_CHUNK_MIN_BYTES || h->chunk_bytes > CRYPT_CHUNK_MAX_BYTES) {
 		fdio_errf(err, err_size, "header: implausible chunk size %u",
-		           (unsigned)h->chunk_bytes);
+		          (unsigned)h->chunk_bytes);
 		return CT_ECORRUPT;
 	}
 	memcpy(h->key_id, buf + HDR_KEY_ID, CRYPT_KEY_ID_BYTES);

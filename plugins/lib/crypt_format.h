@@ -59,7 +59,6 @@ void crypt_key_id_hex(const unsigned char id[CRYPT_KEY_ID_BYTES], char hex[CRYPT
 void crypt_le32_put(unsigned char *p, uint32_t v);
 uint32_t crypt_le32_get(const unsigned char *p);
 
-
 /* A compress_pull_cb over a file descriptor, counting what it read. */
 struct crypt_fd_source {
 	int fd;

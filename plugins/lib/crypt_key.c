@@ -97,7 +97,7 @@ key_parse_text(char *text, const struct key_kind *kind, const char *path, unsign
 	}
 	if (line == NULL || strncmp(line, kind->tag, tag_len) != 0 || line[tag_len] != ' ') {
 		fdio_errf(err, err_size, "%s: not a caretaker %s file (want one line \"%s KEY\")",
-		           path, kind->what, kind->tag);
+		          path, kind->what, kind->tag);
 		return CT_EINVAL;
 	}
 	if (sodium_base642bin(out, 32, line + tag_len + 1, strlen(line + tag_len + 1), NULL,
@@ -125,9 +125,9 @@ key_check_private(int fd, const char *path, char *err, size_t err_size)
 	}
 	if ((st.st_mode & 077) != 0) {
 		fdio_errf(err, err_size,
-		           "%s: secret key is accessible by others (mode %04o), refusing it\n"
-		           "hint: chmod 600 %s",
-		           path, (unsigned)(st.st_mode & 07777), path);
+		          "%s: secret key is accessible by others (mode %04o), refusing it\n"
+		          "hint: chmod 600 %s",
+		          path, (unsigned)(st.st_mode & 07777), path);
 		return CT_EPERM;
 	}
 	return 0;
@@ -311,8 +311,7 @@ crypt_keygen_files(const char *public_path, const char *secret_path, char id[CRY
 	int rc;
 
 	if (strcmp(public_path, secret_path) == 0) {
-		fdio_errf(err, err_size, "public and secret key cannot both go to %s",
-		           public_path);
+		fdio_errf(err, err_size, "public and secret key cannot both go to %s", public_path);
 		return CT_EINVAL;
 	}
 	rc = crypt_sodium_init(err, err_size);

@@ -332,7 +332,7 @@ decrypt_run(struct crypt_reader *r, int in_fd, crypt_data_cb *cb, void *ctx, cha
 			rc = cb(ctx, buf, got);
 		if (rc != 0 && r->rc == 0)
 			fdio_errf(err, err_size, "stopped by the output after chunk %llu (%d)",
-			           (unsigned long long)r->n_chunks, rc);
+			          (unsigned long long)r->n_chunks, rc);
 	}
 	if (buf != NULL)
 		sodium_memzero(buf, CRYPT_CHUNK_BYTES);

@@ -102,8 +102,8 @@ crypt_writer_push(struct crypt_writer *w, const void *buf, size_t len, int is_en
 
 	if (w->rc != 0 || w->is_ended) {
 		fdio_errf(err, err_size, "%s",
-		           w->rc != 0 ? "encryption stopped by an earlier error"
-		                      : "write after the end of encryption");
+		          w->rc != 0 ? "encryption stopped by an earlier error"
+		                     : "write after the end of encryption");
 		return CT_EINVAL;
 	}
 	/* An error from `to` is the emitter's to describe: err stays as it
@@ -226,7 +226,7 @@ crypt_encrypt_fd(int in_fd, int out_fd, const struct crypt_public_key *pk, char 
 	rc = buf == NULL ? CT_ENOMEM : 0;
 	while (rc == 0) {
 		rc = fdio_read_full(in_fd, buf, BATCH_BYTES, &got, in_offset, sink.err,
-		                        sizeof(sink.err));
+		                    sizeof(sink.err));
 		in_offset += got;
 		if (rc == 0)
 			rc = crypt_writer_push(w, buf, got, got < BATCH_BYTES, &to, err, err_size);

@@ -59,15 +59,15 @@ struct lexer {
 
 struct dumpcount {
 	int in_section;
-	struct lexer lx;           /* the SQL outside the sections */
-	int after_header;          /* the last lines were pg_dump's TABLE DATA comment */
+	struct lexer lx;  /* the SQL outside the sections */
+	int after_header; /* the last lines were pg_dump's TABLE DATA comment */
 	/* the line being read outside a section */
 	char line[LINE_KEEP];
-	size_t line_len;           /* whole length; bytes beyond LINE_KEEP are not kept */
-	char tail[TAIL_KEEP];      /* its last bytes */
+	size_t line_len;      /* whole length; bytes beyond LINE_KEEP are not kept */
+	char tail[TAIL_KEEP]; /* its last bytes */
 	size_t tail_len;
 	/* the section being read */
-	char start[2];             /* the first bytes of its current line */
+	char start[2]; /* the first bytes of its current line */
 	size_t cur_len;
 	int64_t rows;
 	char name[NAME_MAX_BYTES];
@@ -439,7 +439,8 @@ take_line(struct dumpcount *dc)
 	if (dc->after_header && line_starts(dc, copy_start) && line_ends(dc, copy_end)) {
 		dc->after_header = 0;
 		if (dumpcount_parse_copy(dc->line, kept, dc->name, sizeof(dc->name)) != 0) {
-			snprintf(shown, sizeof(shown), "cannot read the table name of the COPY line \"%.*s\"",
+			snprintf(shown, sizeof(shown),
+			         "cannot read the table name of the COPY line \"%.*s\"",
 			         (int)(kept < 60 ? kept : 60), dc->line);
 			return fail(dc, CT_ECORRUPT, shown);
 		}

@@ -154,7 +154,7 @@ fdio_read_full(int fd, void *buf, size_t len, size_t *got, uint64_t offset, char
 			continue;
 		if (n < 0) {
 			fdio_failed(err, err_size, "read",
-			          offset == FDIO_NO_OFFSET ? offset : offset + done, errno);
+			            offset == FDIO_NO_OFFSET ? offset : offset + done, errno);
 			return CT_EIO;
 		}
 		if (n == 0)

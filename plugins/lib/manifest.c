@@ -45,8 +45,9 @@ manifest_time_parse(const char *s, time_t *t)
 	time_t v;
 	int n = 0;
 
-	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon,
-	                        &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
+	if (s == NULL ||
+	    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
 	    s[n] != '\0')
 		return CT_EINVAL;
 	tm.tm_year -= 1900;
@@ -117,10 +118,10 @@ blocks_json(const struct manifest *m)
 		const struct compress_block *b = &m->blocks[i];
 
 		snprintf(crc, sizeof(crc), "%08" PRIx32, b->crc32);
-		if (json_array_append_new(a, json_pack("{s:I, s:I, s:I, s:s}", "offset",
-		                                       (json_int_t)b->offset, "stored",
-		                                       (json_int_t)b->stored_bytes, "raw",
-		                                       (json_int_t)b->raw_bytes, "crc32", crc)) != 0) {
+		if (json_array_append_new(
+		        a, json_pack("{s:I, s:I, s:I, s:s}", "offset", (json_int_t)b->offset,
+		                     "stored", (json_int_t)b->stored_bytes, "raw",
+		                     (json_int_t)b->raw_bytes, "crc32", crc)) != 0) {
 			json_decref(a);
 			return NULL;
 		}
@@ -169,17 +170,16 @@ archive_json(const struct manifest *m)
 static json_t *
 build_origin(const struct manifest *m)
 {
-	return json_pack("{s:i, s:s, s:s, s:s*, s:s*, s:s*, s:i, s:s*, s:s, s:{s:s, s:i, s:I}, "
-	                 "s:o*, s:o*, s:s*, s:s*, s:s*, s:s*}",
-	                 "caretaker_manifest", MANIFEST_FORMAT, "name", m->name, "file", m->file,
-	                 "database", m->database, "encoding", m->encoding, "server_version",
-	                 m->server_version, "server_version_num", m->server_version_num,
-	                 "pg_dump_version", m->pg_dump_version, "format", m->format, "compression",
-	                 "kind", compress_kind_name(m->compress), "level", m->level, "block_bytes",
-	                 (json_int_t)m->block_bytes, "encryption", encryption_json(m), "archive",
-	                 archive_json(m), "snapshot", m->snapshot, "host", m->host,
-	                 "caretaker_version", m->caretaker_version, "plugin_version",
-	                 m->plugin_version);
+	return json_pack(
+	    "{s:i, s:s, s:s, s:s*, s:s*, s:s*, s:i, s:s*, s:s, s:{s:s, s:i, s:I}, "
+	    "s:o*, s:o*, s:s*, s:s*, s:s*, s:s*}",
+	    "caretaker_manifest", MANIFEST_FORMAT, "name", m->name, "file", m->file, "database",
+	    m->database, "encoding", m->encoding, "server_version", m->server_version,
+	    "server_version_num", m->server_version_num, "pg_dump_version", m->pg_dump_version,
+	    "format", m->format, "compression", "kind", compress_kind_name(m->compress), "level",
+	    m->level, "block_bytes", (json_int_t)m->block_bytes, "encryption", encryption_json(m),
+	    "archive", archive_json(m), "snapshot", m->snapshot, "host", m->host,
+	    "caretaker_version", m->caretaker_version, "plugin_version", m->plugin_version);
 }
 
 /* Sizes, digests, times, row counts, verification. */
@@ -282,8 +282,7 @@ bad(const struct loader *ld, const char *member, const char *what)
 }
 
 static int
-get_string(const struct loader *ld, json_t *o, const char *key, int is_required,
-           const char **out)
+get_string(const struct loader *ld, json_t *o, const char *key, int is_required, const char **out)
 {
 	json_t *v = json_object_get(o, key);
 
@@ -457,7 +456,8 @@ load_compression(const struct loader *ld, struct manifest *m)
 		return bad(ld, "compression", "is missing or names no known kind");
 	if (get_int(ld, c, "level", "compression level", INT_MIN, &m->level) != 0)
 		return CT_ECORRUPT;
-	if (json_object_get(c, "block_bytes") != NULL && get_u64(ld, c, "block_bytes", &block_bytes) != 0)
+	if (json_object_get(c, "block_bytes") != NULL &&
+	    get_u64(ld, c, "block_bytes", &block_bytes) != 0)
 		return CT_ECORRUPT;
 	m->block_bytes = block_bytes;
 	return 0;
@@ -487,14 +487,16 @@ load_identity(const struct loader *ld, struct manifest *m)
 	(void)get_string(ld, r, "server_version", 0, &m->server_version);
 	(void)get_string(ld, r, "pg_dump_version", 0, &m->pg_dump_version);
 	if (json_object_get(r, "encryption") != NULL &&
-	    get_string(ld, json_object_get(r, "encryption"), "key_id", 1, &m->encryption_key_id) != 0)
+	    get_string(ld, json_object_get(r, "encryption"), "key_id", 1, &m->encryption_key_id) !=
+	        0)
 		return bad(ld, "encryption", "has no key_id");
 	(void)get_string(ld, r, "snapshot", 0, &m->snapshot);
 	(void)get_string(ld, r, "host", 0, &m->host);
 	(void)get_string(ld, r, "caretaker_version", 0, &m->caretaker_version);
 	(void)get_string(ld, r, "plugin_version", 0, &m->plugin_version);
 	if (rc == 0)
-		rc = get_int(ld, r, "server_version_num", "server_version_num", 0, &m->server_version_num);
+		rc = get_int(ld, r, "server_version_num", "server_version_num", 0,
+		             &m->server_version_num);
 	return rc;
 }
 
@@ -546,7 +548,8 @@ manifest_load(const char *path, struct manifest *m, char *err, size_t err_size)
 		         jerr.line);
 		return CT_ECORRUPT;
 	}
-	rc = json_is_object(got.json) ? load_contents(&ld, &got) : bad(&ld, "top level", "is not an object");
+	rc = json_is_object(got.json) ? load_contents(&ld, &got)
+	                              : bad(&ld, "top level", "is not an object");
 	if (rc == CT_ENOMEM)
 		snprintf(err, err_size, "manifest %s: out of memory", path);
 	if (rc != 0) {

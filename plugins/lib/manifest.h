@@ -48,7 +48,7 @@ struct manifest_table {
 
 /* One verification: the highest level tried and whether it passed. */
 struct manifest_check {
-	int level;  /* 0: never verified */
+	int level; /* 0: never verified */
 	int is_ok;
 	time_t at;
 	char detail[512];
@@ -63,14 +63,14 @@ struct manifest_check {
  */
 struct manifest {
 	json_t *json;
-	const char *name;     /* the backup's name (the job's, or its `name` option) */
-	const char *file;     /* the backup file, a name in the manifest's folder */
+	const char *name; /* the backup's name (the job's, or its `name` option) */
+	const char *file; /* the backup file, a name in the manifest's folder */
 	const char *database;
 	const char *encoding; /* the database's, for the restore test's CREATE DATABASE */
 	const char *server_version;
 	int server_version_num;
 	const char *pg_dump_version;
-	const char *format;   /* "plain", "custom" (pg_dump), "tar" (file trees) */
+	const char *format; /* "plain", "custom" (pg_dump), "tar" (file trees) */
 	enum compress_kind compress;
 	int level;
 	uint64_t block_bytes;

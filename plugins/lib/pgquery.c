@@ -18,13 +18,13 @@
 #define POLL_MS 200
 
 /* The tables pg_dump dumps the data of (see pgquery.h). */
-#define DUMPED_TABLES                                                                       \
-	" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"    \
-	" WHERE c.relkind = 'r' AND c.relpersistence <> 't'"                                   \
-	" AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'"                \
-	" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"                                  \
-	"  WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid"                \
-	"  AND d.deptype = 'e')"                                                                 \
+#define DUMPED_TABLES                                                                              \
+	" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"     \
+	" WHERE c.relkind = 'r' AND c.relpersistence <> 't'"                                       \
+	" AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'"                   \
+	" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"                                    \
+	"  WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid"                  \
+	"  AND d.deptype = 'e')"                                                                   \
 	" ORDER BY 1"
 
 /* count(*) through query_to_xml: one statement counts every table, with
@@ -56,8 +56,8 @@ pgquery_check(const PGresult *res, ExecStatusType want, const char *what, char *
 	state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	msg = res ? PQresultErrorMessage(res) : "no result";
 	len = strcspn(msg, "\n");
-	snprintf(err, err_size, "%s failed: %.*s%s%s%s", what, (int)len, msg, state ? " (SQLSTATE " : "",
-	         state ? state : "", state ? ")" : "");
+	snprintf(err, err_size, "%s failed: %.*s%s%s%s", what, (int)len, msg,
+	         state ? " (SQLSTATE " : "", state ? state : "", state ? ")" : "");
 	return CT_EPG;
 }
 
@@ -123,9 +123,9 @@ pgquery_exec(PGconn *conn, const char *sql, pgquery_stop_cb *should_stop, void *
 		PQclear(r);
 		return rc;
 	}
-	rc = pgquery_check(r, PQresultStatus(r) == PGRES_TUPLES_OK ? PGRES_TUPLES_OK
-	                                                          : PGRES_COMMAND_OK,
-	                   "query", err, err_size);
+	rc = pgquery_check(
+	    r, PQresultStatus(r) == PGRES_TUPLES_OK ? PGRES_TUPLES_OK : PGRES_COMMAND_OK, "query",
+	    err, err_size);
 	if (rc == 0 && res != NULL)
 		*res = r;
 	else

@@ -23,9 +23,10 @@
 /* ---- versions ---- */
 
 struct pgtools_prog {
-	char path[4096];  /* absolute */
-	int version_num;  /* as PQserverVersion(): 150018 for 15.18, 90624 for 9.6.24 */
-	char version[128];/* its `--version` line, e.g. "pg_dump (PostgreSQL) 15.18 (Debian ...)" */
+	char path[4096]; /* absolute */
+	int version_num; /* as PQserverVersion(): 150018 for 15.18, 90624 for 9.6.24 */
+	char
+	    version[128]; /* its `--version` line, e.g. "pg_dump (PostgreSQL) 15.18 (Debian ...)" */
 };
 
 /* Reads the version from a `--version` line or a bare "15.18", "9.6.24",
@@ -94,16 +95,17 @@ int pgtools_conninfo_string(const PQconninfoOption *opts, const char *dbname, ch
 /* ---- children ---- */
 
 /* pgtools_spawn() flags */
-#define PGTOOLS_STDIN 0x1u         /* in_fd: a socket to its stdin, see pgtools_feed() */
-#define PGTOOLS_STDOUT 0x2u        /* out_fd: a 1 MiB pipe from its stdout */
-#define PGTOOLS_STDERR_BUFFER 0x4u /* err_fd: a memory file read after it exits,
-                                      instead of a pipe (for children we feed) */
+#define PGTOOLS_STDIN 0x1u  /* in_fd: a socket to its stdin, see pgtools_feed() */
+#define PGTOOLS_STDOUT 0x2u /* out_fd: a 1 MiB pipe from its stdout */
+#define PGTOOLS_STDERR_BUFFER                                                                      \
+	0x4u /* err_fd: a memory file read after it exits,                                         \
+	        instead of a pipe (for children we feed) */
 
 struct pgtools_child {
-	pid_t pid;  /* 0 when none runs */
-	int in_fd;  /* -1 unless PGTOOLS_STDIN */
-	int out_fd; /* -1 unless PGTOOLS_STDOUT; else its stdout is /dev/null */
-	int err_fd; /* its stderr: a pipe, or the memory file */
+	pid_t pid;      /* 0 when none runs */
+	int in_fd;      /* -1 unless PGTOOLS_STDIN */
+	int out_fd;     /* -1 unless PGTOOLS_STDOUT; else its stdout is /dev/null */
+	int err_fd;     /* its stderr: a pipe, or the memory file */
 	unsigned flags; /* as given to pgtools_spawn() */
 };
 

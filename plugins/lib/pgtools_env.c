@@ -20,8 +20,8 @@
 extern char **environ;
 
 struct pgtools_env {
-	char **envp;      /* inherited entries (borrowed) and ours (owned) */
-	char **owned;     /* our "NAME=value" strings */
+	char **envp;  /* inherited entries (borrowed) and ours (owned) */
+	char **owned; /* our "NAME=value" strings */
 	size_t n_owned;
 	char *dbname_arg; /* "dbname='x' key='v' ..." */
 	char *extra_arg;  /* "key='v' ..." or NULL */

@@ -81,7 +81,8 @@ channels_open(struct channels *ch, unsigned flags)
 {
 	*ch = (struct channels){{-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}, -1};
 	ch->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (ch->null_fd < 0 || pipe2(ch->status, O_CLOEXEC) != 0 || channels_open_err(ch, flags) != 0)
+	if (ch->null_fd < 0 || pipe2(ch->status, O_CLOEXEC) != 0 ||
+	    channels_open_err(ch, flags) != 0)
 		return -1;
 	if ((flags & PGTOOLS_STDIN) &&
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ch->in) != 0)
@@ -254,9 +255,8 @@ pgtools_status_text(int status, char *buf, size_t size)
 	if (WIFEXITED(status))
 		snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		snprintf(buf, size, "killed by SIG%s", sigabbrev_np(WTERMSIG(status))
-		                                           ? sigabbrev_np(WTERMSIG(status))
-		                                           : "?");
+		snprintf(buf, size, "killed by SIG%s",
+		         sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
 	else
 		snprintf(buf, size, "ended with wait status %d", status);
 }

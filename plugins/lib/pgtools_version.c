@@ -92,8 +92,7 @@ version_major(int version_num)
 }
 
 int
-pgtools_version_check(const char *prog, int prog_num, int server_num, char *err,
-                      size_t err_size)
+pgtools_version_check(const char *prog, int prog_num, int server_num, char *err, size_t err_size)
 {
 	char have[16], need[16];
 
@@ -198,8 +197,9 @@ pgtools_find(const char *prog, const char *bindir, int server_num, struct pgtool
 	pgtools_major_name(server_num, major, sizeof(major));
 	if (find_candidate(prog, bindir, server_num, p.path, sizeof(p.path)) != 0) {
 		if (bindir != NULL)
-			snprintf(err, err_size, "%s not found in %s\nhint: install postgresql-client-%s",
-			         prog, bindir, major);
+			snprintf(err, err_size,
+			         "%s not found in %s\nhint: install postgresql-client-%s", prog,
+			         bindir, major);
 		else
 			snprintf(err, err_size,
 			         "%s not found in " DEBIAN_BINDIR_FMT " or on PATH\n"

@@ -18,13 +18,13 @@
 
 struct writeback {
 	int fd;
-	off_t start;        /* the file offset the writer started at */
+	off_t start; /* the file offset the writer started at */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	uint64_t noted;     /* under mu: the writer's last note that was posted */
-	uint64_t posted;    /* writer's side only: `noted` as last posted */
-	int is_stopping;    /* under mu */
+	uint64_t noted;  /* under mu: the writer's last note that was posted */
+	uint64_t posted; /* writer's side only: `noted` as last posted */
+	int is_stopping; /* under mu */
 };
 
 static void *

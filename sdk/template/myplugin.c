@@ -19,11 +19,17 @@ struct myplugin_state {
 /* Declared options: the host validates INI values against this table
  * before the plugin runs, and `caretaker describe myplugin` prints it. */
 static const struct ct_option myplugin_options[] = {
-	{.key = "path", .type = CT_OPT_PATH, .flags = CT_OPTF_REQUIRED,
-	 .help = "the folder to look at"},
-	{.key = "warn_above", .type = CT_OPT_INT, .default_value = "100", .min_value = 0,
-	 .max_value = 1000000, .help = "warn when there are more entries than this"},
-	{.key = NULL},
+    {.key = "path",
+     .type = CT_OPT_PATH,
+     .flags = CT_OPTF_REQUIRED,
+     .help = "the folder to look at"},
+    {.key = "warn_above",
+     .type = CT_OPT_INT,
+     .default_value = "100",
+     .min_value = 0,
+     .max_value = 1000000,
+     .help = "warn when there are more entries than this"},
+    {.key = NULL},
 };
 
 static int
@@ -59,10 +65,10 @@ myplugin_report(struct ct_task *t, const struct ct_services *ct, void *state)
 	ct->add_metric(t, "entries", (double)st->found, "");
 	if (st->found > st->warn_above)
 		ct->set_status(t, CT_STATUS_WARN, "%lld entries in %s", (long long)st->found,
-			       st->path);
+		               st->path);
 	else
 		ct->set_status(t, CT_STATUS_OK, "%lld entries in %s", (long long)st->found,
-			       st->path);
+		               st->path);
 	return CT_OK;
 }
 
@@ -75,5 +81,5 @@ myplugin_fini(struct ct_task *t, const struct ct_services *ct, void *state)
 }
 
 CT_PLUGIN_DEFINE(.name = "myplugin", .version = "0.1", .summary = "a template plugin",
-		 .options = myplugin_options, .init = myplugin_init, .run = myplugin_run,
-		 .report = myplugin_report, .fini = myplugin_fini);
+                 .options = myplugin_options, .init = myplugin_init, .run = myplugin_run,
+                 .report = myplugin_report, .fini = myplugin_fini);

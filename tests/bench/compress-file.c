@@ -45,8 +45,8 @@ tail_is_complete(const struct tail *t)
 {
 	const char *p = NULL, *end = t->buf + t->len;
 
-	for (const char *q = t->buf; (q = memmem(q, (size_t)(end - q), dump_complete,
-	                                         sizeof(dump_complete) - 1)) != NULL;
+	for (const char *q = t->buf;
+	     (q = memmem(q, (size_t)(end - q), dump_complete, sizeof(dump_complete) - 1)) != NULL;
 	     q++)
 		p = q;
 	if (p == NULL)

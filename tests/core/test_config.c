@@ -61,9 +61,11 @@ test_config_reads_settings_and_jobs_in_file_order(void **state)
 	struct config *cfg;
 
 	(void)state;
-	tu_write("caretaker.ini", "[caretaker]\nstate_dir = st\ntimeout = 2h\n\n[a]\nplugin = hello\n");
+	tu_write("caretaker.ini",
+	         "[caretaker]\nstate_dir = st\ntimeout = 2h\n\n[a]\nplugin = hello\n");
 	tu_write("conf.d/20-c.ini", "[c]\nplugin = exec\ncommand = true\n");
-	tu_write("conf.d/10-b.ini", "# comment\n; other comment\n[b]\nplugin = hello\ntimeout = 5s\n");
+	tu_write("conf.d/10-b.ini",
+	         "# comment\n; other comment\n[b]\nplugin = hello\ntimeout = 5s\n");
 	tu_write("conf.d/ignored.txt", "[x]\nplugin = hello\n");
 	cfg = load(0);
 	assert_int_equal(cfg->diags.n, 0);
@@ -228,8 +230,8 @@ test_config_graph_finds_unknown_names_and_cycles(void **state)
 
 	(void)state;
 	tu_write("caretaker.ini", "[a]\nplugin = hello\nrequires = b\n[b]\nplugin = hello\n"
-				  "requires = a\n[c]\nplugin = hello\nrequires = nope\n"
-				  "on_failure = gone\n[d]\nplugin = hello\nrequires = c\n");
+	                          "requires = a\n[c]\nplugin = hello\nrequires = nope\n"
+	                          "on_failure = gone\n[d]\nplugin = hello\nrequires = c\n");
 	cfg = load(0);
 	config_check_graph(cfg);
 	assert_int_equal(find_diag(cfg, "requires names no job: 'nope'")->line, 9);
@@ -319,7 +321,7 @@ test_config_warns_of_a_password_in_an_env_list(void **state)
 
 	(void)state;
 	tu_write("caretaker.ini", "[caretaker]\nstate_dir = st\n\n[dump]\nplugin = exec\n"
-				  "command = pg_dump app\nenv = PGHOST=db, PGPASSWORD=hunter2\n");
+	                          "command = pg_dump app\nenv = PGHOST=db, PGPASSWORD=hunter2\n");
 	cfg = load(0);
 	d = find_diag(cfg, "'env' holds a password in a file others can read");
 	assert_int_equal(d->severity, DIAG_WARNING);
@@ -331,11 +333,11 @@ static void
 test_config_matches_passwords_in_any_case(void **state)
 {
 	static const char *const values[] = {
-		"conninfo = host=db Password=hunter2",
-		"conninfo = host=db PASSWORD = hunter2",
-		"env = MYSQL_ROOT_PASSWORD=hunter2",
-		"db_password = hunter2",
-		"Password = hunter2",
+	    "conninfo = host=db Password=hunter2",
+	    "conninfo = host=db PASSWORD = hunter2",
+	    "env = MYSQL_ROOT_PASSWORD=hunter2",
+	    "db_password = hunter2",
+	    "Password = hunter2",
 	};
 	char text[256];
 	struct config *cfg;
@@ -355,11 +357,11 @@ static void
 test_config_does_not_take_password_files_for_passwords(void **state)
 {
 	static const char *const values[] = {
-		"password_file = /etc/caretaker/secret",
-		"env = PGPASSFILE=/etc/pgpass, PASSWORD_FILE=/run/secrets/db",
-		"conninfo = host=db passfile=/etc/pgpass",
-		"description = rotates the password table",
-		"env = PGPASSWORD=",
+	    "password_file = /etc/caretaker/secret",
+	    "env = PGPASSFILE=/etc/pgpass, PASSWORD_FILE=/run/secrets/db",
+	    "conninfo = host=db passfile=/etc/pgpass",
+	    "description = rotates the password table",
+	    "env = PGPASSWORD=",
 	};
 	char text[256];
 	struct config *cfg;
@@ -406,7 +408,8 @@ test_config_a_schedule_that_never_elapses_again_is_an_error(void **state)
 		d = diag_at_line(cfg, 3);
 		if (d->severity != DIAG_ERROR || strstr(d->msg, "never elapses again") == NULL)
 			fail_msg("schedule = %s: expected an error that it never elapses again, "
-				 "got: %s", schedules[i], d->msg);
+			         "got: %s",
+			         schedules[i], d->msg);
 		assert_string_equal(d->job, "j");
 		assert_true(config_job_has_error(cfg, cfg->jobs[0]));
 		config_free(cfg);
@@ -440,7 +443,7 @@ test_config_schedule_ends_are_followed_only_for_the_jobs_named(void **state)
 
 	(void)state;
 	tu_write("caretaker.ini", "[a]\nplugin = hello\nschedule = *-02-30\n\n"
-				  "[b]\nplugin = hello\nschedule = *-02-30\n");
+	                          "[b]\nplugin = hello\nschedule = *-02-30\n");
 	cfg = load(0);
 	assert_int_equal(cfg->diags.n_errors, 0);
 	config_check_schedule_ends(cfg, only_b, 1);
@@ -475,7 +478,7 @@ test_config_a_schedule_that_goes_on_says_nothing(void **state)
 
 	(void)state;
 	tu_write("caretaker.ini", "[j]\nplugin = hello\nschedule = *-02-29 03:00 UTC\n\n"
-				  "[k]\nplugin = hello\nschedule = 0 3 * * 0\n");
+	                          "[k]\nplugin = hello\nschedule = 0 3 * * 0\n");
 	cfg = load(0);
 	assert_int_equal(cfg->diags.n, 0);
 	config_free(cfg);
@@ -498,31 +501,52 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_config_reads_settings_and_jobs_in_file_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_keeps_semicolons_inside_values, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_missing_main_file_is_a_global_error, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_rejects_a_line_longer_than_the_buffer, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_rejects_binary_files, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_flags_a_missing_final_newline, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_reports_every_syntax_error, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_duplicate_job_names_both_places, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_duplicate_key_is_an_error, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_rejects_bad_job_names, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_core_key_errors_belong_to_the_job, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_graph_finds_unknown_names_and_cycles, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_warns_of_passwords_in_readable_files, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_probe_timeout_defaults_to_ten_seconds, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_probe_timeout_out_of_range_is_an_error, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_warns_of_a_password_in_an_env_list, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_matches_passwords_in_any_case, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_does_not_take_password_files_for_passwords, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_a_schedule_that_never_elapses_again_is_an_error, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_a_schedule_that_stops_is_a_warning_naming_its_last_elapse, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_schedule_ends_are_followed_only_for_the_jobs_named,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_a_schedule_whose_chain_breaks_in_a_dst_zone_is_named, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_a_schedule_that_goes_on_says_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_settings_section_only_in_main_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_reads_settings_and_jobs_in_file_order,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_keeps_semicolons_inside_values, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_missing_main_file_is_a_global_error, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_rejects_a_line_longer_than_the_buffer,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_rejects_binary_files, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_flags_a_missing_final_newline, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_reports_every_syntax_error, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_duplicate_job_names_both_places, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_duplicate_key_is_an_error, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_rejects_bad_job_names, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_core_key_errors_belong_to_the_job, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_graph_finds_unknown_names_and_cycles, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_warns_of_passwords_in_readable_files, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_probe_timeout_defaults_to_ten_seconds,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_probe_timeout_out_of_range_is_an_error,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_warns_of_a_password_in_an_env_list, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_matches_passwords_in_any_case, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_does_not_take_password_files_for_passwords,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_config_a_schedule_that_never_elapses_again_is_an_error, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_config_a_schedule_that_stops_is_a_warning_naming_its_last_elapse, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_config_schedule_ends_are_followed_only_for_the_jobs_named, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_config_a_schedule_whose_chain_breaks_in_a_dst_zone_is_named, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_a_schedule_that_goes_on_says_nothing, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_settings_section_only_in_main_file, setup,
+	                                    teardown),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -49,7 +49,7 @@ static void
 append(const char *job, long long start_us, const char *status)
 {
 	json_t *rec = json_pack("{s:s, s:I, s:s}", "job", job, "start_us", (json_int_t)start_us,
-				"status", status);
+	                        "status", status);
 	char err[256];
 
 	assert_int_equal(history_append(dir, max_size, rec, err, sizeof(err)), 0);
@@ -92,7 +92,8 @@ test_history_reads_back_in_order_and_filters(void **state)
 	append("a", 300, "warn");
 	runs = read_all(&q, &damaged);
 	assert_int_equal(json_array_size(runs), 3);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(runs, 2), "status")), "warn");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(runs, 2), "status")),
+	                    "warn");
 	json_decref(runs);
 	q.job = "a";
 	runs = read_all(&q, &damaged);
@@ -101,7 +102,8 @@ test_history_reads_back_in_order_and_filters(void **state)
 	q.max = 1;
 	runs = read_all(&q, &damaged);
 	assert_int_equal(json_array_size(runs), 1);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(runs, 0), "start_us")), 300);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(runs, 0), "start_us")),
+	                 300);
 	json_decref(runs);
 	q.job = NULL;
 	q.max = 0;
@@ -134,7 +136,8 @@ test_history_skips_a_torn_record_and_appends_after_it(void **state)
 	runs = read_all(&q, &damaged);
 	assert_int_equal(json_array_size(runs), 2);
 	assert_int_equal(damaged, 1);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(runs, 1), "job")), "c");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(runs, 1), "job")),
+	                    "c");
 	json_decref(runs);
 }
 
@@ -166,7 +169,8 @@ test_history_rotates_past_max_size_and_reads_both_files(void **state)
 	/* The two newest generations, oldest first, ending with the last run. */
 	assert_in_range(json_array_size(runs), 5, 8);
 	for (size_t i = 0; i < json_array_size(runs); i++) {
-		json_int_t start = json_integer_value(json_object_get(json_array_get(runs, i), "start_us"));
+		json_int_t start =
+		    json_integer_value(json_object_get(json_array_get(runs, i), "start_us"));
 
 		assert_true(prev == 0 || start == prev + 100);
 		prev = start;
@@ -176,7 +180,8 @@ test_history_rotates_past_max_size_and_reads_both_files(void **state)
 	q.max = 6; /* the newest six span both files */
 	runs = read_all(&q, &damaged);
 	assert_int_equal(json_array_size(runs), 6);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(runs, 0), "start_us")), 700);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(runs, 0), "start_us")),
+	                 700);
 	json_decref(runs);
 }
 
@@ -294,7 +299,8 @@ test_history_read_refuses_a_fifo_as_the_previous_file(void **state)
 static void
 test_history_append_refuses_a_fifo(void **state)
 {
-	json_t *rec = json_pack("{s:s, s:I, s:s}", "job", "a", "start_us", (json_int_t)1, "status", "ok");
+	json_t *rec =
+	    json_pack("{s:s, s:I, s:s}", "job", "a", "start_us", (json_int_t)1, "status", "ok");
 	char err[512] = "";
 
 	(void)state;
@@ -347,8 +353,9 @@ test_history_append_takes_the_other_bits_from_older_files(void **state)
 static void
 append_under_a_size_limit(off_t limit)
 {
-	json_t *rec = json_pack("{s:s, s:I, s:s, s:s}", "job", "a", "start_us", (json_int_t)900,
-				"status", "ok", "summary", "a summary long enough to be cut in two");
+	json_t *rec =
+	    json_pack("{s:s, s:I, s:s, s:s}", "job", "a", "start_us", (json_int_t)900, "status",
+	              "ok", "summary", "a summary long enough to be cut in two");
 	struct rlimit rl = {(rlim_t)limit, (rlim_t)limit};
 	char err[512];
 
@@ -394,19 +401,31 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_history_missing_file_is_empty, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_history_reads_back_in_order_and_filters, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_history_skips_a_torn_record_and_appends_after_it, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_history_rotates_past_max_size_and_reads_both_files, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_history_concurrent_appends_across_a_rotation_lose_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_history_append_fails_loudly_when_the_folder_is_missing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_history_read_fails_cleanly_when_the_file_is_a_folder, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_history_read_refuses_a_fifo_as_the_current_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_history_read_refuses_a_fifo_as_the_previous_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_history_append_refuses_a_fifo, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_history_files_are_not_readable_by_others, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_history_append_takes_the_other_bits_from_older_files, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_history_append_leaves_no_partial_record_when_the_file_cannot_grow, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_history_missing_file_is_empty, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_history_reads_back_in_order_and_filters, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_history_skips_a_torn_record_and_appends_after_it,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_history_rotates_past_max_size_and_reads_both_files,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_history_concurrent_appends_across_a_rotation_lose_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_history_append_fails_loudly_when_the_folder_is_missing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_history_read_fails_cleanly_when_the_file_is_a_folder, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_history_read_refuses_a_fifo_as_the_current_file,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_history_read_refuses_a_fifo_as_the_previous_file,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_history_append_refuses_a_fifo, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_history_files_are_not_readable_by_others, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_history_append_takes_the_other_bits_from_older_files, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_history_append_leaves_no_partial_record_when_the_file_cannot_grow, setup,
+	        teardown),
 	};
 
 	return cmocka_run_group_tests_name("history", tests, NULL, NULL);

@@ -99,8 +99,9 @@ test_loader_open_binds_eagerly_and_names_the_symbol(void **state)
 	add_fault("unresolved");
 	snprintf(path, sizeof(path), "%s/unresolved.so", dirs[0]);
 	assert_int_equal(loader_open(path, "unresolved", &policy, &lp, err, sizeof(err)),
-			 CT_EPLUGIN);
-	assert_non_null(strstr(err, "undefined symbol: caretaker_fault_function_that_does_not_exist"));
+	                 CT_EPLUGIN);
+	assert_non_null(
+	    strstr(err, "undefined symbol: caretaker_fault_function_that_does_not_exist"));
 	assert_null(lp.handle);
 }
 
@@ -117,7 +118,7 @@ test_loader_refusal_names_the_file_not_proc_self_fd(void **state)
 	add_fault("unresolved");
 	snprintf(path, sizeof(path), "%s/unresolved.so", dirs[0]);
 	assert_int_equal(loader_open(path, "unresolved", &policy, &lp, err, sizeof(err)),
-			 CT_EPLUGIN);
+	                 CT_EPLUGIN);
 	if (strstr(err, "/proc/self/fd") != NULL || strstr(err, path) == NULL)
 		fail_msg("expected the refusal to name %s, got: %s", path, err);
 }
@@ -227,7 +228,7 @@ assert_hang_refused(const struct plugin_info *p)
 	assert_non_null(p);
 	if (p->refusal == NULL || strstr(p->refusal, "hung while loading") == NULL)
 		fail_msg("expected a refusal for hanging, got: %s",
-			 p->refusal ? p->refusal : "(usable)");
+		         p->refusal ? p->refusal : "(usable)");
 }
 
 static void
@@ -248,7 +249,8 @@ test_loader_find_remembers_a_hang_until_the_file_changes(void **state)
 	assert_int_equal(utimes(tu_path("plugins/ctorhang.so"), times), 0);
 	assert_hang_refused(find_timed(a, "ctorhang", &took));
 	if (took < HANG_TIMEOUT_MS)
-		fail_msg("expected a new probe once the file changed, took %lld ms", (long long)took);
+		fail_msg("expected a new probe once the file changed, took %lld ms",
+		         (long long)took);
 	arena_free(a);
 }
 
@@ -269,7 +271,7 @@ test_loader_find_probes_a_hang_again_with_a_longer_timeout(void **state)
 	took = proc_now_ms() - took;
 	if (took < 2 * HANG_TIMEOUT_MS)
 		fail_msg("expected a probe of %d ms, took %lld ms", 2 * HANG_TIMEOUT_MS,
-			 (long long)took);
+		         (long long)took);
 	arena_free(a);
 }
 
@@ -291,10 +293,10 @@ test_loader_scan_remembers_a_hang(void **state)
 	loader_scan(&policy, a, &list);
 	if (proc_now_ms() - start >= HANG_TIMEOUT_MS)
 		fail_msg("expected the second scan to remember the hang, took %lld ms",
-			 (long long)(proc_now_ms() - start));
+		         (long long)(proc_now_ms() - start));
 	assert_int_equal(list.n, 2);
 	assert_hang_refused(strcmp(list.items[0]->name, "ctorhang") == 0 ? list.items[0]
-									 : list.items[1]);
+	                                                                 : list.items[1]);
 	plugin_list_clear(&list);
 	arena_free(a);
 }
@@ -369,7 +371,7 @@ test_loader_cache_entry_is_private_for_a_private_plugin(void **state)
 	assert_int_equal(stat(tu_path("cache/hello.json"), &st), 0);
 	if ((st.st_mode & 0777) != 0600)
 		fail_msg("expected the cache entry of a 0600 plugin to be 0600, got %o",
-			 (unsigned)(st.st_mode & 0777));
+		         (unsigned)(st.st_mode & 0777));
 	arena_free(a);
 }
 
@@ -406,19 +408,21 @@ test_loader_check_path_refuses_unsafe_modes_as_root(void **state)
 	(void)state;
 	if (geteuid() != 0)
 		skip(); /* the files are not root's */
-	assert_int_equal(loader_check_path(tu_path("plugins/hello.so"), 1, &fd, err, sizeof(err)), 0);
+	assert_int_equal(loader_check_path(tu_path("plugins/hello.so"), 1, &fd, err, sizeof(err)),
+	                 0);
 	close(fd);
 	assert_int_equal(chmod(tu_path("plugins/hello.so"), 0666), 0);
 	assert_int_equal(loader_check_path(tu_path("plugins/hello.so"), 1, &fd, err, sizeof(err)),
-			 CT_EPERM);
+	                 CT_EPERM);
 	assert_non_null(strstr(err, "is writable by everyone"));
 	/* Without root the same file is acceptable. */
-	assert_int_equal(loader_check_path(tu_path("plugins/hello.so"), 0, &fd, err, sizeof(err)), 0);
+	assert_int_equal(loader_check_path(tu_path("plugins/hello.so"), 0, &fd, err, sizeof(err)),
+	                 0);
 	close(fd);
 	assert_int_equal(chmod(tu_path("plugins"), 0775), 0);
 	assert_int_equal(chmod(tu_path("plugins/hello.so"), 0644), 0);
 	assert_int_equal(loader_check_path(tu_path("plugins/hello.so"), 1, &fd, err, sizeof(err)),
-			 CT_EPERM);
+	                 CT_EPERM);
 	assert_non_null(strstr(err, "is writable by its group"));
 	assert_int_equal(chmod(tu_path("plugins"), 0755), 0);
 }
@@ -432,7 +436,7 @@ test_loader_check_path_does_not_follow_links(void **state)
 	(void)state;
 	assert_int_equal(symlink(tu_path("plugins/hello.so"), tu_path("plugins/link.so")), 0);
 	assert_int_equal(loader_check_path(tu_path("plugins/link.so"), 0, &fd, err, sizeof(err)),
-			 CT_EPLUGIN);
+	                 CT_EPLUGIN);
 	assert_non_null(strstr(err, "symbolic link"));
 }
 
@@ -445,7 +449,7 @@ test_loader_policy_comes_from_the_configuration(void **state)
 
 	(void)state;
 	tu_write("caretaker.ini", "[caretaker]\nplugin_path = p1, p2\nstate_dir = st\n"
-				  "probe_timeout = 2s\n");
+	                          "probe_timeout = 2s\n");
 	assert_int_equal(config_load(tu_path("caretaker.ini"), &cfg), 0);
 	loader_policy_from_config(cfg, a, &pol);
 	assert_int_equal(pol.n_dirs, 2);
@@ -472,26 +476,44 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_loader_probe_copies_the_descriptor, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_loader_open_binds_eagerly_and_names_the_symbol, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_loader_refusal_names_the_file_not_proc_self_fd, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_loader_probe_refusal_names_the_file_not_proc_self_fd, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_loader_refuses_a_major_mismatch_saying_both_versions, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_loader_refuses_a_descriptor_too_small, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_loader_refuses_a_name_that_does_not_match_the_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_loader_survives_a_crashing_constructor, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_loader_refuses_files_that_are_not_shared_objects, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_loader_find_remembers_a_hang_until_the_file_changes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_loader_find_probes_a_hang_again_with_a_longer_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_loader_scan_remembers_a_hang, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_loader_find_does_not_remember_a_refusal_of_the_folders, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_loader_find_refuses_a_fifo_as_cache_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_loader_cache_entry_is_private_for_a_private_plugin, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_loader_scan_lets_the_first_folder_win, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_loader_check_path_refuses_unsafe_modes_as_root, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_loader_check_path_does_not_follow_links, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_loader_policy_comes_from_the_configuration, setup, teardown),
-		cmocka_unit_test(test_loader_names_are_restricted),
+	    cmocka_unit_test_setup_teardown(test_loader_probe_copies_the_descriptor, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_loader_open_binds_eagerly_and_names_the_symbol,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_loader_refusal_names_the_file_not_proc_self_fd,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_loader_probe_refusal_names_the_file_not_proc_self_fd, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_loader_refuses_a_major_mismatch_saying_both_versions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_loader_refuses_a_descriptor_too_small, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_loader_refuses_a_name_that_does_not_match_the_file,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_loader_survives_a_crashing_constructor, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_loader_refuses_files_that_are_not_shared_objects,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_loader_find_remembers_a_hang_until_the_file_changes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_loader_find_probes_a_hang_again_with_a_longer_timeout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_loader_scan_remembers_a_hang, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_loader_find_does_not_remember_a_refusal_of_the_folders, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_loader_find_refuses_a_fifo_as_cache_file, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_loader_cache_entry_is_private_for_a_private_plugin,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_loader_scan_lets_the_first_folder_win, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_loader_check_path_refuses_unsafe_modes_as_root,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_loader_check_path_does_not_follow_links, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_loader_policy_comes_from_the_configuration, setup,
+	                                    teardown),
+	    cmocka_unit_test(test_loader_names_are_restricted),
 	};
 
 	return cmocka_run_group_tests_name("loader", tests, NULL, NULL);

@@ -17,15 +17,15 @@
 #include "options.h"
 
 static const struct ct_option table[] = {
-	{"name", CT_OPT_STRING, CT_OPTF_REQUIRED, NULL, NULL, 0, 0, "a name"},
-	{"count", CT_OPT_INT, 0, "3", NULL, 1, 10, "a count"},
-	{"every", CT_OPT_DURATION, 0, "1h", NULL, 0, 0, "a duration"},
-	{"limit", CT_OPT_SIZE, 0, NULL, NULL, 0, 0, "a size"},
-	{"flag", CT_OPT_BOOL, 0, "no", NULL, 0, 0, "a bool"},
-	{"items", CT_OPT_LIST, 0, NULL, NULL, 0, 0, "a list"},
-	{"mode", CT_OPT_ENUM, 0, "fast", "fast|slow", 0, 0, "an enum"},
-	{"dest", CT_OPT_PATH, 0, NULL, NULL, 0, 0, "a path"},
-	{NULL, 0, 0, NULL, NULL, 0, 0, NULL},
+    {"name", CT_OPT_STRING, CT_OPTF_REQUIRED, NULL, NULL, 0, 0, "a name"},
+    {"count", CT_OPT_INT, 0, "3", NULL, 1, 10, "a count"},
+    {"every", CT_OPT_DURATION, 0, "1h", NULL, 0, 0, "a duration"},
+    {"limit", CT_OPT_SIZE, 0, NULL, NULL, 0, 0, "a size"},
+    {"flag", CT_OPT_BOOL, 0, "no", NULL, 0, 0, "a bool"},
+    {"items", CT_OPT_LIST, 0, NULL, NULL, 0, 0, "a list"},
+    {"mode", CT_OPT_ENUM, 0, "fast", "fast|slow", 0, 0, "an enum"},
+    {"dest", CT_OPT_PATH, 0, NULL, NULL, 0, 0, "a path"},
+    {NULL, 0, 0, NULL, NULL, 0, 0, NULL},
 };
 
 static void
@@ -164,8 +164,10 @@ static void
 test_bind_fills_defaults_and_parses_values(void **state)
 {
 	struct option_input in[] = {
-		{"name", "x", "f.ini", 2}, {"every", "15min", "f.ini", 3},
-		{"dest", "backups", "f.ini", 4}, {"items", "a,b", "f.ini", 5},
+	    {"name", "x", "f.ini", 2},
+	    {"every", "15min", "f.ini", 3},
+	    {"dest", "backups", "f.ini", 4},
+	    {"items", "a,b", "f.ini", 5},
 	};
 	struct arena *a = arena_new();
 	struct diag_list d = {0};
@@ -188,10 +190,10 @@ static void
 test_bind_reports_every_problem_with_its_line(void **state)
 {
 	struct option_input in[] = {
-		{"nmae", "x", "f.ini", 2},
-		{"count", "11", "f.ini", 3},
-		{"mode", "medium", "f.ini", 4},
-		{"flag", "perhaps", "f.ini", 5},
+	    {"nmae", "x", "f.ini", 2},
+	    {"count", "11", "f.ini", 3},
+	    {"mode", "medium", "f.ini", 4},
+	    {"flag", "perhaps", "f.ini", 5},
 	};
 	struct arena *a = arena_new();
 	struct diag_list d = {0};
@@ -217,8 +219,8 @@ static void
 test_bind_ignores_keys_of_the_skip_table(void **state)
 {
 	static const struct ct_option core[] = {
-		{"timeout", CT_OPT_DURATION, 0, NULL, NULL, 0, 0, NULL},
-		{NULL, 0, 0, NULL, NULL, 0, 0, NULL},
+	    {"timeout", CT_OPT_DURATION, 0, NULL, NULL, 0, 0, NULL},
+	    {NULL, 0, 0, NULL, NULL, 0, 0, NULL},
 	};
 	struct option_input in[] = {{"name", "x", "f", 2}, {"timeout", "5s", "f", 3}};
 	struct arena *a = arena_new();
@@ -244,16 +246,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_duration_accepts_units_and_sums_components),
-		cmocka_unit_test(test_duration_rejects_unknown_unit_and_garbage),
-		cmocka_unit_test(test_size_uses_powers_of_1024),
-		cmocka_unit_test(test_bool_accepts_the_usual_words),
-		cmocka_unit_test(test_int_rejects_trailing_text_and_overflow),
-		cmocka_unit_test(test_list_splits_on_commas_and_trims),
-		cmocka_unit_test(test_duration_formats_back_readably),
-		cmocka_unit_test(test_bind_fills_defaults_and_parses_values),
-		cmocka_unit_test(test_bind_reports_every_problem_with_its_line),
-		cmocka_unit_test(test_bind_ignores_keys_of_the_skip_table),
+	    cmocka_unit_test(test_duration_accepts_units_and_sums_components),
+	    cmocka_unit_test(test_duration_rejects_unknown_unit_and_garbage),
+	    cmocka_unit_test(test_size_uses_powers_of_1024),
+	    cmocka_unit_test(test_bool_accepts_the_usual_words),
+	    cmocka_unit_test(test_int_rejects_trailing_text_and_overflow),
+	    cmocka_unit_test(test_list_splits_on_commas_and_trims),
+	    cmocka_unit_test(test_duration_formats_back_readably),
+	    cmocka_unit_test(test_bind_fills_defaults_and_parses_values),
+	    cmocka_unit_test(test_bind_reports_every_problem_with_its_line),
+	    cmocka_unit_test(test_bind_ignores_keys_of_the_skip_table),
 	};
 
 	return cmocka_run_group_tests_name("options", tests, NULL, NULL);

@@ -151,10 +151,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_reap_descendants_ends_grandchildren_reparented_by_the_sweep, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reap_descendants_counts_only_processes_outside_the_group, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reap_descendants_reaps_an_exited_child_without_counting_it, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reap_descendants_returns_zero_without_children, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_reap_descendants_ends_grandchildren_reparented_by_the_sweep, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_reap_descendants_counts_only_processes_outside_the_group, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_reap_descendants_reaps_an_exited_child_without_counting_it, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reap_descendants_returns_zero_without_children,
+	                                    setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("reap", tests, NULL, NULL);

@@ -131,7 +131,7 @@ test_result_ignores_a_status_whose_status_is_a_string(void **state)
 	assert_null(r->summary);
 	assert_false(r->is_status_set);
 	assert_true(logs_have("a \"status\" message from the plugin was ignored: \"status\" is "
-			      "not an integer"));
+	                      "not an integer"));
 }
 
 static void
@@ -188,10 +188,10 @@ static void
 test_result_takes_a_status_out_of_range_for_failed(void **state)
 {
 	static const char *const lines[] = {
-		"{\"t\":\"status\",\"status\":4,\"summary\":\"s\"}",
-		"{\"t\":\"status\",\"status\":-1,\"summary\":\"s\"}",
-		/* 2^32 would be 0, ok, if it were cut to an int. */
-		"{\"t\":\"status\",\"status\":4294967296,\"summary\":\"s\"}",
+	    "{\"t\":\"status\",\"status\":4,\"summary\":\"s\"}",
+	    "{\"t\":\"status\",\"status\":-1,\"summary\":\"s\"}",
+	    /* 2^32 would be 0, ok, if it were cut to an int. */
+	    "{\"t\":\"status\",\"status\":4294967296,\"summary\":\"s\"}",
 	};
 
 	(void)state;
@@ -215,8 +215,7 @@ test_result_shortens_an_oversize_summary_with_a_marker(void **state)
 	feed_json(json_pack("{s:s, s:i, s:s}", "t", "status", "status", 0, "summary", big));
 	assert_int_equal(r->status, CT_STATUS_OK);
 	assert_true(strlen(r->summary) <= TASK_TEXT_MAX);
-	snprintf(marker, sizeof(marker), "... [%zu bytes cut]",
-		 100000 - strspn(r->summary, "s"));
+	snprintf(marker, sizeof(marker), "... [%zu bytes cut]", 100000 - strspn(r->summary, "s"));
 	assert_string_equal(r->summary + strspn(r->summary, "s"), marker);
 	free(big);
 }
@@ -239,7 +238,7 @@ test_result_shortens_a_finding_message_and_object(void **state)
 
 	(void)state;
 	feed_json(json_pack("{s:s, s:i, s:s, s:s}", "t", "finding", "severity", 1, "object", big,
-			    "msg", big));
+	                    "msg", big));
 	assert_int_equal(r->n_findings, 1);
 	assert_true(strlen(r->findings[0].object) <= TASK_TEXT_MAX);
 	assert_true(strlen(r->findings[0].msg) <= TASK_TEXT_MAX);
@@ -268,7 +267,7 @@ test_result_shortens_words_to_their_smaller_limit(void **state)
 
 	(void)state;
 	feed_json(json_pack("{s:s, s:s, s:f, s:s}", "t", "metric", "name", "rows", "value", 3.0,
-			    "unit", big));
+	                    "unit", big));
 	feed_json(json_pack("{s:s, s:s, s:s}", "t", "artifact", "kind", big, "path", "/p"));
 	feed_json(json_pack("{s:s, s:s, s:s}", "t", "output", "stream", big, "data", "d"));
 	assert_true(strlen(r->metrics[0].unit) <= TASK_WORD_MAX);
@@ -286,7 +285,8 @@ test_result_turns_nul_in_a_summary_into_a_replacement_character(void **state)
 	(void)state;
 	feed("{\"t\":\"status\",\"status\":0,\"summary\":\"before\\u0000after\"}");
 	assert_true(r->is_status_set);
-	assert_string_equal(r->summary, "before\xef\xbf\xbd" "after");
+	assert_string_equal(r->summary, "before\xef\xbf\xbd"
+	                                "after");
 }
 
 static void
@@ -302,7 +302,8 @@ test_result_turns_nul_in_output_into_a_replacement_character(void **state)
 	assert_string_equal(text, "head\xef\xbf\xbdtail");
 	free(text);
 	text = record_output("plugin-output");
-	assert_string_equal(text, "raw\xef\xbf\xbd" "bytes");
+	assert_string_equal(text, "raw\xef\xbf\xbd"
+	                          "bytes");
 	free(text);
 }
 
@@ -337,7 +338,8 @@ test_result_keeps_at_most_max_items_findings_and_says_how_many_more(void **state
 		feed("{\"t\":\"finding\",\"severity\":0,\"object\":\"o\",\"msg\":\"m\"}");
 	assert_int_equal(r->n_findings, RESULT_MAX_ITEMS);
 	result_finish(r);
-	assert_true(logs_have("3 more findings from the plugin were not kept: at most 10000 a run"));
+	assert_true(
+	    logs_have("3 more findings from the plugin were not kept: at most 10000 a run"));
 }
 
 static void
@@ -360,13 +362,14 @@ test_result_counts_output_to_streams_past_the_cap(void **state)
 
 	(void)state;
 	for (int i = 0; i < RESULT_MAX_STREAMS + 2; i++) {
-		snprintf(line, sizeof(line), "{\"t\":\"output\",\"stream\":\"s%d\",\"data\":\"x\"}", i);
+		snprintf(line, sizeof(line), "{\"t\":\"output\",\"stream\":\"s%d\",\"data\":\"x\"}",
+		         i);
 		feed(line);
 	}
 	assert_int_equal(r->n_streams, RESULT_MAX_STREAMS);
 	result_finish(r);
 	assert_true(logs_have("2 more pieces of output from the plugin were not kept: at most 16 "
-			      "streams a run"));
+	                      "streams a run"));
 }
 
 static void
@@ -417,7 +420,7 @@ test_result_finish_names_a_dropped_line_in_the_reason(void **state)
 	assert_int_equal(r->status, CT_STATUS_FAIL);
 	assert_non_null(r->reason);
 	assert_string_equal(r->reason, "a message of 2000000 bytes from the plugin was dropped: "
-				       "over the limit of 1048576 bytes");
+	                               "over the limit of 1048576 bytes");
 }
 
 static void
@@ -487,35 +490,35 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_result_keeps_a_line_that_is_not_json_as_protocol_output_and_says_so),
-		T(test_result_takes_json_without_a_type_for_no_message),
-		T(test_result_ignores_a_status_whose_status_is_a_string),
-		T(test_result_ignores_a_status_whose_summary_is_not_a_string),
-		T(test_result_ignores_items_with_members_of_the_wrong_type),
-		T(test_result_ignores_unknown_message_types_without_a_word),
-		T(test_result_takes_the_last_status),
-		T(test_result_takes_a_status_out_of_range_for_failed),
-		T(test_result_shortens_an_oversize_summary_with_a_marker),
-		T(test_result_keeps_a_summary_at_the_limit_whole),
-		T(test_result_shortens_a_finding_message_and_object),
-		T(test_result_shortens_a_warning_it_keeps),
-		T(test_result_shortens_words_to_their_smaller_limit),
-		T(test_result_turns_nul_in_a_summary_into_a_replacement_character),
-		T(test_result_turns_nul_in_output_into_a_replacement_character),
-		T(test_result_takes_a_line_with_invalid_utf8_for_no_message_and_keeps_it_readable),
-		T(test_result_keeps_at_most_max_items_findings_and_says_how_many_more),
-		T(test_result_keeps_at_most_max_logs_warnings_and_says_how_many_more),
-		T(test_result_counts_output_to_streams_past_the_cap),
-		T(test_result_names_only_the_first_few_unusable_messages),
-		T(test_result_records_the_end_message),
-		T(test_result_does_not_take_an_end_without_rc_for_an_end),
-		T(test_result_finish_names_a_dropped_line_in_the_reason),
-		T(test_result_finish_counts_further_unusable_messages_in_the_reason),
-		T(test_result_finish_gives_a_failure_without_a_summary_a_reason),
-		T(test_result_finish_gives_a_run_without_any_status_a_reason),
-		T(test_result_finish_leaves_a_failure_with_a_summary_alone),
-		T(test_result_finish_leaves_a_host_reason_alone),
-		T(test_result_finish_leaves_an_ok_run_without_a_reason_but_keeps_the_warning),
+	    T(test_result_keeps_a_line_that_is_not_json_as_protocol_output_and_says_so),
+	    T(test_result_takes_json_without_a_type_for_no_message),
+	    T(test_result_ignores_a_status_whose_status_is_a_string),
+	    T(test_result_ignores_a_status_whose_summary_is_not_a_string),
+	    T(test_result_ignores_items_with_members_of_the_wrong_type),
+	    T(test_result_ignores_unknown_message_types_without_a_word),
+	    T(test_result_takes_the_last_status),
+	    T(test_result_takes_a_status_out_of_range_for_failed),
+	    T(test_result_shortens_an_oversize_summary_with_a_marker),
+	    T(test_result_keeps_a_summary_at_the_limit_whole),
+	    T(test_result_shortens_a_finding_message_and_object),
+	    T(test_result_shortens_a_warning_it_keeps),
+	    T(test_result_shortens_words_to_their_smaller_limit),
+	    T(test_result_turns_nul_in_a_summary_into_a_replacement_character),
+	    T(test_result_turns_nul_in_output_into_a_replacement_character),
+	    T(test_result_takes_a_line_with_invalid_utf8_for_no_message_and_keeps_it_readable),
+	    T(test_result_keeps_at_most_max_items_findings_and_says_how_many_more),
+	    T(test_result_keeps_at_most_max_logs_warnings_and_says_how_many_more),
+	    T(test_result_counts_output_to_streams_past_the_cap),
+	    T(test_result_names_only_the_first_few_unusable_messages),
+	    T(test_result_records_the_end_message),
+	    T(test_result_does_not_take_an_end_without_rc_for_an_end),
+	    T(test_result_finish_names_a_dropped_line_in_the_reason),
+	    T(test_result_finish_counts_further_unusable_messages_in_the_reason),
+	    T(test_result_finish_gives_a_failure_without_a_summary_a_reason),
+	    T(test_result_finish_gives_a_run_without_any_status_a_reason),
+	    T(test_result_finish_leaves_a_failure_with_a_summary_alone),
+	    T(test_result_finish_leaves_a_host_reason_alone),
+	    T(test_result_finish_leaves_an_ok_run_without_a_reason_but_keeps_the_warning),
 	};
 
 	log_init(LOG_LEVEL_NOTICE);

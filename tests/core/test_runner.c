@@ -30,7 +30,7 @@
 #include "testutil.h"
 
 static const char settings[] = "[caretaker]\nplugin_path = plugins\nstate_dir = state\n"
-			       "timeout = 20s\nkill_grace = 200ms\noutput_limit = 4K\n";
+                               "timeout = 20s\nkill_grace = 200ms\noutput_limit = 4K\n";
 
 static int
 setup(void **state)
@@ -127,7 +127,8 @@ assert_run(const char *job, const char *status, const char *reason_part)
 		const char *text = reason ? reason : summary;
 
 		if (text == NULL || strstr(text, reason_part) == NULL)
-			fail_msg("%s: expected '%s' in '%s'", job, reason_part, text ? text : "(null)");
+			fail_msg("%s: expected '%s' in '%s'", job, reason_part,
+			         text ? text : "(null)");
 	}
 	json_decref(rec);
 }
@@ -168,7 +169,8 @@ static void
 test_runner_kills_a_hang_after_timeout_and_grace(void **state)
 {
 	(void)state;
-	assert_int_equal(run_jobs("[h]\nplugin = hang\ntimeout = 300ms\n", "h", 0), EXIT_JOB_FAILED);
+	assert_int_equal(run_jobs("[h]\nplugin = hang\ntimeout = 300ms\n", "h", 0),
+	                 EXIT_JOB_FAILED);
 	assert_run("h", "failed", "timed out after 300ms");
 }
 
@@ -195,7 +197,7 @@ test_runner_goes_on_after_a_failing_job(void **state)
 {
 	(void)state;
 	assert_int_equal(run_jobs("[s]\nplugin = segv\n[h]\nplugin = hello\n", NULL, 0),
-			 EXIT_JOB_FAILED);
+	                 EXIT_JOB_FAILED);
 	assert_run("s", "failed", "SIGSEGV");
 	assert_run("h", "ok", NULL);
 }
@@ -220,9 +222,9 @@ static void
 test_runner_skips_a_job_whose_requirement_failed(void **state)
 {
 	(void)state;
-	assert_int_equal(run_jobs("[s]\nplugin = segv\n[after]\nplugin = hello\nrequires = s\n",
-				  "after", 0),
-			 EXIT_JOB_FAILED);
+	assert_int_equal(
+	    run_jobs("[s]\nplugin = segv\n[after]\nplugin = hello\nrequires = s\n", "after", 0),
+	    EXIT_JOB_FAILED);
 	assert_run("after", "skipped", "requires s, which did not succeed");
 }
 
@@ -248,7 +250,7 @@ static void
 test_runner_runs_named_jobs_in_the_order_given(void **state)
 {
 	static const char jobs[] = "[a]\nplugin = hello\n[b]\nplugin = hello\n"
-				   "[c]\nplugin = hello\nrequires = a\n";
+	                           "[c]\nplugin = hello\nrequires = a\n";
 	const char *names[] = {"c", "b"};
 	struct history_query q = {0};
 	json_t *runs = NULL;
@@ -260,7 +262,7 @@ test_runner_runs_named_jobs_in_the_order_given(void **state)
 	assert_int_equal(run_named(jobs, names, 2, 0), EXIT_OK);
 	assert_int_equal(history_read(tu_path("state"), &q, &runs, &damaged, err, sizeof(err)), 0);
 	json_array_foreach(runs, i, rec)
-		strncat(order, result_json_str(rec, "job"), sizeof(order) - strlen(order) - 1);
+	    strncat(order, result_json_str(rec, "job"), sizeof(order) - strlen(order) - 1);
 	json_decref(runs);
 	if (strcmp(order, "acb") != 0)
 		fail_msg("expected the runs a (required by c), c, b; came %s", order);
@@ -294,7 +296,7 @@ test_runner_times_out_a_hang_without_a_pidfd(void **state)
 {
 	(void)state;
 	assert_int_equal(run_without_pidfd("[h]\nplugin = hang\ntimeout = 300ms\n", "h"),
-			 EXIT_JOB_FAILED);
+	                 EXIT_JOB_FAILED);
 	assert_run("h", "failed", "timed out after 300ms");
 }
 
@@ -324,11 +326,12 @@ assert_record_log(const char *job, const char *part)
 	json_t *rec = last_run(job), *entry;
 	size_t i;
 
-	json_array_foreach(json_object_get(rec, "log"), i, entry)
-		if (strstr(result_json_str(entry, "message"), part) != NULL) {
-			json_decref(rec);
-			return;
-		}
+	json_array_foreach(json_object_get(rec, "log"), i,
+	                   entry) if (strstr(result_json_str(entry, "message"), part) != NULL)
+	{
+		json_decref(rec);
+		return;
+	}
 	fail_msg("%s: no log line with '%s' in %s", job, part, json_dumps(rec, 0));
 }
 
@@ -336,10 +339,10 @@ static void
 test_runner_ends_a_process_that_left_the_group_when_the_job_ends(void **state)
 {
 	static const char jobs[] =
-		"[d]\nplugin = exec\ncommand = sh -c \""
-		"setsid sh -c 'echo $$ >daemon.pid; exec sleep 300' </dev/null >/dev/null 2>&1 & "
-		"while [ ! -s daemon.pid ]; do sleep 0.01; done\"\n"
-		"cwd = state/jobs/d\n";
+	    "[d]\nplugin = exec\ncommand = sh -c \""
+	    "setsid sh -c 'echo $$ >daemon.pid; exec sleep 300' </dev/null >/dev/null 2>&1 & "
+	    "while [ ! -s daemon.pid ]; do sleep 0.01; done\"\n"
+	    "cwd = state/jobs/d\n";
 
 	(void)state;
 	assert_int_equal(run_jobs(jobs, "d", 0), EXIT_OK);
@@ -352,7 +355,7 @@ test_runner_ends_what_a_killed_job_child_left_outside_its_group(void **state)
 {
 	(void)state;
 	assert_int_equal(run_jobs("[e]\nplugin = escape\ntimeout = 300ms\n", "e", 0),
-			 EXIT_JOB_FAILED);
+	                 EXIT_JOB_FAILED);
 	assert_run("e", "failed", "timed out after 300ms");
 	assert_gone(job_pid_file("state/jobs/e/escaped.pid"));
 	assert_record_log("e", "ended 1 process that had left the job's process group");
@@ -362,21 +365,33 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_runner_records_a_good_run, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_runner_reports_a_crash_by_signal_name, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_runner_reports_exit_in_a_plugin, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_runner_kills_a_hang_after_timeout_and_grace, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_runner_caps_captured_output, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_runner_goes_on_after_a_failing_job, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_runner_exits_75_when_the_job_is_locked, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_runner_skips_a_job_whose_requirement_failed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_runner_fails_a_job_with_a_config_error_without_running_it, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_runner_dry_run_skips_plugins_without_support, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_runner_runs_named_jobs_in_the_order_given, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_runner_learns_of_the_end_of_a_run_without_a_pidfd, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_runner_times_out_a_hang_without_a_pidfd, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_runner_ends_a_process_that_left_the_group_when_the_job_ends, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_runner_ends_what_a_killed_job_child_left_outside_its_group, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_runner_records_a_good_run, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_runner_reports_a_crash_by_signal_name, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_runner_reports_exit_in_a_plugin, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_runner_kills_a_hang_after_timeout_and_grace, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_runner_caps_captured_output, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_runner_goes_on_after_a_failing_job, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_runner_exits_75_when_the_job_is_locked, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_runner_skips_a_job_whose_requirement_failed, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_runner_fails_a_job_with_a_config_error_without_running_it, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_runner_dry_run_skips_plugins_without_support,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_runner_runs_named_jobs_in_the_order_given, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_runner_learns_of_the_end_of_a_run_without_a_pidfd,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_runner_times_out_a_hang_without_a_pidfd, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_runner_ends_a_process_that_left_the_group_when_the_job_ends, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_runner_ends_what_a_killed_job_child_left_outside_its_group, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("runner", tests, NULL, NULL);

@@ -980,8 +980,8 @@ assert_end(const char *expr, const char *after, enum schedule_end want, const ch
 		format_utc(last_usec, got_last, sizeof(got_last));
 	if (got != want || (want == SCHEDULE_ENDS && strcmp(got_last, last) != 0))
 		fail_msg("\"%s\" after %s: expected %s%s%s, got %s%s%s", expr, after,
-			 end_words[want], last ? " at " : "", last ? last : "", end_words[got],
-			 got_last[0] ? " at " : "", got_last);
+		         end_words[want], last ? " at " : "", last ? last : "", end_words[got],
+		         got_last[0] ? " at " : "", got_last);
 	schedule_free(s);
 }
 

@@ -48,8 +48,8 @@ static json_t *
 record_new(const char *job, long long start_us, const char *status, const char *summary)
 {
 	return json_pack("{s:s, s:I, s:s, s:s, s:{s:s}, s:[]}", "job", job, "start_us",
-			 (json_int_t)start_us, "status", status, "summary", summary, "output",
-			 "plugin-output", "captured text", "log");
+	                 (json_int_t)start_us, "status", status, "summary", summary, "output",
+	                 "plugin-output", "captured text", "log");
 }
 
 static void
@@ -175,7 +175,7 @@ test_state_leaves_out_captured_output_and_log(void **state)
 	assert_null(json_object_get(state_last_run(st, "a"), "output"));
 	assert_null(json_object_get(state_last_run(st, "a"), "log"));
 	assert_string_equal(json_string_value(json_object_get(state_last_run(st, "a"), "summary")),
-			    "done");
+	                    "done");
 	state_free(st);
 }
 
@@ -204,15 +204,15 @@ test_state_keeps_why_the_newest_run_is_missing_from_history(void **state)
 	(void)state;
 	record_run("a", 100, "ok", 0);
 	assert_int_equal(state_record_run(dir, rec, 0,
-					  "history.jsonl: write failed: No space left on device\n"
-					  "  hint: a second line",
-					  err, sizeof(err)),
-			 0);
+	                                  "history.jsonl: write failed: No space left on device\n"
+	                                  "  hint: a second line",
+	                                  err, sizeof(err)),
+	                 0);
 	st = load();
 	assert_string_equal(state_history_error(st, "a"),
-			    "history.jsonl: write failed: No space left on device");
+	                    "history.jsonl: write failed: No space left on device");
 	assert_int_equal(json_integer_value(json_object_get(state_last_run(st, "a"), "start_us")),
-			 200);
+	                 200);
 	state_free(st);
 	record_run("a", 300, "ok", 0); /* the next recorded run clears it */
 	st = load();
@@ -269,7 +269,7 @@ unreadable_file_is_an_error_and_stays(void)
 	}
 	if (strstr(err, "state.json: Permission denied") == NULL || strstr(err, "hint:") == NULL) {
 		fprintf(stderr, "expected 'state.json: Permission denied' and a hint, got '%s'\n",
-			err);
+		        err);
 		return 1;
 	}
 	if (access(tu_path("state.json"), F_OK) != 0 || count_moved_aside() != 0) {
@@ -419,20 +419,34 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_state_missing_file_loads_as_no_jobs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_state_round_trip_keeps_the_newest_run_success_and_elapse, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_state_leaves_out_captured_output_and_log, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_state_record_elapse_changes_only_the_elapse, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_state_keeps_why_the_newest_run_is_missing_from_history, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_state_damaged_file_is_moved_aside_and_rebuilt_from_history, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_state_file_without_jobs_is_moved_aside, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_state_unreadable_file_is_an_error_and_is_not_moved, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_state_dir_that_is_a_file_is_an_error, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_state_load_refuses_a_fifo_and_leaves_it, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_state_update_refuses_a_fifo_as_its_lock, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_state_file_is_not_readable_by_others, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_state_accessors_answer_for_no_state, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_state_concurrent_writers_keep_every_job, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_state_missing_file_loads_as_no_jobs, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_state_round_trip_keeps_the_newest_run_success_and_elapse, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_state_leaves_out_captured_output_and_log, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_state_record_elapse_changes_only_the_elapse, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_state_keeps_why_the_newest_run_is_missing_from_history, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_state_damaged_file_is_moved_aside_and_rebuilt_from_history, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_state_file_without_jobs_is_moved_aside, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_state_unreadable_file_is_an_error_and_is_not_moved,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_state_dir_that_is_a_file_is_an_error, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_state_load_refuses_a_fifo_and_leaves_it, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_state_update_refuses_a_fifo_as_its_lock, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_state_file_is_not_readable_by_others, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_state_accessors_answer_for_no_state, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_state_concurrent_writers_keep_every_job, setup,
+	                                    teardown),
 	};
 
 	return cmocka_run_group_tests_name("state", tests, NULL, NULL);

@@ -41,10 +41,14 @@ test_utf8_repair_keeps_valid_text(void **state)
 static void
 test_utf8_repair_replaces_nul_and_stray_bytes(void **state)
 {
-	char *out = repair("a\0b\x80" "c\xff", 6);
+	char *out = repair("a\0b\x80"
+	                   "c\xff",
+	                   6);
 
 	(void)state;
-	assert_string_equal(out, "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd");
+	assert_string_equal(out, "a\xef\xbf\xbd"
+	                         "b\xef\xbf\xbd"
+	                         "c\xef\xbf\xbd");
 	free(out);
 }
 
@@ -62,8 +66,8 @@ test_utf8_repair_replaces_overlong_forms_and_surrogates_so_jansson_accepts_them(
 	assert_null(strstr(out, "\xc0"));
 	assert_null(strstr(out, "\xed\xa0"));
 	assert_string_equal(out, "<\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|"
-				 "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd"
-				 "\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd");
+	                         "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd"
+	                         "\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd");
 	json_decref(j);
 	free(out);
 }
@@ -167,8 +171,7 @@ static void
 test_utf8_escape_makes_c0_controls_and_del_visible(void **state)
 {
 	(void)state;
-	expect_escape("a\nb\tc\rd\033[2Je\001f\177g", 0,
-		      "a\\nb\\tc\\rd\\x1b[2Je\\x01f\\x7fg");
+	expect_escape("a\nb\tc\rd\033[2Je\001f\177g", 0, "a\\nb\\tc\\rd\\x1b[2Je\\x01f\\x7fg");
 }
 
 static void
@@ -176,15 +179,21 @@ test_utf8_escape_makes_c1_controls_visible(void **state)
 {
 	(void)state;
 	/* U+009B is CSI, U+0085 NEL. */
-	expect_escape("a\xc2\x9b" "2Jb\xc2\x85" "c", 0, "a\\u009b2Jb\\u0085c");
+	expect_escape("a\xc2\x9b"
+	              "2Jb\xc2\x85"
+	              "c",
+	              0, "a\\u009b2Jb\\u0085c");
 }
 
 static void
 test_utf8_escape_makes_line_separators_and_bidi_overrides_visible(void **state)
 {
 	(void)state;
-	expect_escape("a\xe2\x80\xa8" "b\xe2\x80\xae" "c\xe2\x81\xa6" "d", 0,
-		      "a\\u2028b\\u202ec\\u2066d");
+	expect_escape("a\xe2\x80\xa8"
+	              "b\xe2\x80\xae"
+	              "c\xe2\x81\xa6"
+	              "d",
+	              0, "a\\u2028b\\u202ec\\u2066d");
 }
 
 static void
@@ -192,7 +201,10 @@ test_utf8_escape_shows_bytes_that_are_not_utf8_as_hex(void **state)
 {
 	(void)state;
 	/* A lone 0x9b (CSI in 8-bit terminals) and an overlong ESC. */
-	expect_escape("a\x9b" "b\xc0\x9b" "c", 0, "a\\x9bb\\xc0\\x9bc");
+	expect_escape("a\x9b"
+	              "b\xc0\x9b"
+	              "c",
+	              0, "a\\x9bb\\xc0\\x9bc");
 }
 
 static void
@@ -213,20 +225,21 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_utf8_repair_keeps_valid_text),
-		cmocka_unit_test(test_utf8_repair_replaces_nul_and_stray_bytes),
-		cmocka_unit_test(test_utf8_repair_replaces_overlong_forms_and_surrogates_so_jansson_accepts_them),
-		cmocka_unit_test(test_utf8_repair_keeps_u10ffff_and_replaces_what_lies_past_it),
-		cmocka_unit_test(test_utf8_shorten_leaves_text_within_the_limit_alone),
-		cmocka_unit_test(test_utf8_shorten_cuts_with_a_marker_that_counts_the_bytes_cut),
-		cmocka_unit_test(test_utf8_shorten_never_cuts_inside_a_character),
-		cmocka_unit_test(test_utf8_shorten_twice_to_the_same_limit_changes_nothing),
-		cmocka_unit_test(test_utf8_escape_makes_c0_controls_and_del_visible),
-		cmocka_unit_test(test_utf8_escape_makes_c1_controls_visible),
-		cmocka_unit_test(test_utf8_escape_makes_line_separators_and_bidi_overrides_visible),
-		cmocka_unit_test(test_utf8_escape_shows_bytes_that_are_not_utf8_as_hex),
-		cmocka_unit_test(test_utf8_escape_keeps_printable_text_and_backslashes),
-		cmocka_unit_test(test_utf8_escape_keeping_lines_keeps_newlines_and_tabs_only),
+	    cmocka_unit_test(test_utf8_repair_keeps_valid_text),
+	    cmocka_unit_test(test_utf8_repair_replaces_nul_and_stray_bytes),
+	    cmocka_unit_test(
+	        test_utf8_repair_replaces_overlong_forms_and_surrogates_so_jansson_accepts_them),
+	    cmocka_unit_test(test_utf8_repair_keeps_u10ffff_and_replaces_what_lies_past_it),
+	    cmocka_unit_test(test_utf8_shorten_leaves_text_within_the_limit_alone),
+	    cmocka_unit_test(test_utf8_shorten_cuts_with_a_marker_that_counts_the_bytes_cut),
+	    cmocka_unit_test(test_utf8_shorten_never_cuts_inside_a_character),
+	    cmocka_unit_test(test_utf8_shorten_twice_to_the_same_limit_changes_nothing),
+	    cmocka_unit_test(test_utf8_escape_makes_c0_controls_and_del_visible),
+	    cmocka_unit_test(test_utf8_escape_makes_c1_controls_visible),
+	    cmocka_unit_test(test_utf8_escape_makes_line_separators_and_bidi_overrides_visible),
+	    cmocka_unit_test(test_utf8_escape_shows_bytes_that_are_not_utf8_as_hex),
+	    cmocka_unit_test(test_utf8_escape_keeps_printable_text_and_backslashes),
+	    cmocka_unit_test(test_utf8_escape_keeping_lines_keeps_newlines_and_tabs_only),
 	};
 
 	return cmocka_run_group_tests_name("utf8", tests, NULL, NULL);

@@ -24,7 +24,7 @@ const char *
 tu_tmpdir_new(void)
 {
 	snprintf(tu_dir, sizeof(tu_dir), "%s/caretaker-unit.XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	assert_non_null(mkdtemp(tu_dir));
 	assert_int_equal(chmod(tu_dir, 0755), 0);
 	return tu_dir;

@@ -26,9 +26,9 @@ fault_report(struct ct_task *t, const struct ct_services *ct, void *state)
 	return CT_OK;
 }
 
-#define FAULT_PLUGIN(plugin_name, run_fn)                                              \
-	CT_PLUGIN_DEFINE(.name = plugin_name, .version = "0",                          \
-			 .summary = "fault plugin: " plugin_name, .init = fault_init,   \
-			 .run = run_fn, .report = fault_report)
+#define FAULT_PLUGIN(plugin_name, run_fn)                                                          \
+	CT_PLUGIN_DEFINE(.name = plugin_name, .version = "0",                                      \
+	                 .summary = "fault plugin: " plugin_name, .init = fault_init,              \
+	                 .run = run_fn, .report = fault_report)
 
 #endif

@@ -25,9 +25,12 @@
 #include "fault.h"
 
 static const struct ct_option loud_options[] = {
-	{.key = "mode", .type = CT_OPT_ENUM, .default_value = "big",
-	 .choices = "big|control|badutf8|silent|overlong|malformed", .help = "how to misbehave"},
-	{.key = NULL},
+    {.key = "mode",
+     .type = CT_OPT_ENUM,
+     .default_value = "big",
+     .choices = "big|control|badutf8|silent|overlong|malformed",
+     .help = "how to misbehave"},
+    {.key = NULL},
 };
 
 /* `len` bytes: `head`, then 'x' up to the end. */
@@ -73,15 +76,17 @@ loud_control(struct ct_task *t, const struct ct_services *ct)
 	ct->add_finding(t, CT_SEV_ERROR, "object\033]0;title\007", "LOUD-FINDING\nFORGED-FINDING");
 	ct->add_artifact(t, "kind\001", "/tmp/path\033[8m");
 	ct->add_output(t, "stream\033[1m", output, sizeof(output) - 1);
-	ct->set_status(t, CT_STATUS_WARN,
-		       "LOUD-SUMMARY\nok       forged   0.01s  FORGED-RUN\033[2J\001\177\302\233\r end");
+	ct->set_status(
+	    t, CT_STATUS_WARN,
+	    "LOUD-SUMMARY\nok       forged   0.01s  FORGED-RUN\033[2J\001\177\302\233\r end");
 	return CT_OK;
 }
 
 static int
 loud_badutf8(struct ct_task *t, const struct ct_services *ct)
 {
-	ct->set_status(t, CT_STATUS_OK, "LOUD-BADUTF8 overlong \300\200 surrogate \355\240\200 end");
+	ct->set_status(t, CT_STATUS_OK,
+	               "LOUD-BADUTF8 overlong \300\200 surrogate \355\240\200 end");
 	return CT_OK;
 }
 
@@ -147,7 +152,8 @@ loud_overlong(void)
 static int
 loud_malformed(void)
 {
-	static const char line[] = "{\"t\":\"status\",\"status\":\"ok\",\"summary\":\"LOUD-LIE\"}\n";
+	static const char line[] =
+	    "{\"t\":\"status\",\"status\":\"ok\",\"summary\":\"LOUD-LIE\"}\n";
 
 	return loud_raw(line, sizeof(line) - 1);
 }
@@ -175,5 +181,5 @@ loud_run(struct ct_task *t, const struct ct_services *ct, void *state)
 }
 
 CT_PLUGIN_DEFINE(.name = "loud", .version = "0", .summary = "fault plugin: says too much",
-		 .options = loud_options, .init = fault_init, .run = loud_run,
-		 .report = fault_report);
+                 .options = loud_options, .init = fault_init, .run = loud_run,
+                 .report = fault_report);

@@ -6,8 +6,8 @@
 #include "fault.h"
 
 static const struct ct_option slowok_options[] = {
-	{.key = "seconds", .type = CT_OPT_INT, .default_value = "2", .help = "how long"},
-	{.key = NULL},
+    {.key = "seconds", .type = CT_OPT_INT, .default_value = "2", .help = "how long"},
+    {.key = NULL},
 };
 
 static int
@@ -30,5 +30,5 @@ slowok_run(struct ct_task *t, const struct ct_services *ct, void *state)
 }
 
 CT_PLUGIN_DEFINE(.name = "slowok", .version = "0", .summary = "fault plugin: sleeps",
-		 .options = slowok_options, .init = fault_init, .run = slowok_run,
-		 .report = fault_report);
+                 .options = slowok_options, .init = fault_init, .run = slowok_run,
+                 .report = fault_report);

@@ -11,6 +11,6 @@ struct tiny_descriptor {
 
 CT_EXPORT extern const struct tiny_descriptor caretaker_plugin;
 CT_EXPORT const struct tiny_descriptor caretaker_plugin = {
-	.abi_version = CT_ABI_VERSION,
-	.size = sizeof(struct tiny_descriptor),
+    .abi_version = CT_ABI_VERSION,
+    .size = sizeof(struct tiny_descriptor),
 };

@@ -30,35 +30,35 @@
 
 /* One option of every type, with and without defaults and bounds. */
 static struct ct_option fuzz_options[] = {
-	{"text", CT_OPT_STRING, 0, NULL, NULL, 0, 0, "any text"},
-	{"count", CT_OPT_INT, 0, "3", NULL, 1, 100, "1 to 100"},
-	{"offset", CT_OPT_INT, 0, NULL, NULL, 0, 0, "unbounded"},
-	{"flag", CT_OPT_BOOL, 0, "no", NULL, 0, 0, "a boolean"},
-	{"every", CT_OPT_DURATION, 0, "1h", NULL, 0, 0, "a duration"},
-	{"limit", CT_OPT_SIZE, 0, "64K", NULL, 0, 0, "a size"},
-	{"names", CT_OPT_LIST, 0, "a, b", NULL, 0, 0, "a list"},
-	{"mode", CT_OPT_ENUM, 0, "fast", "fast|slow|none", 0, 0, "an enum"},
-	{"dest", CT_OPT_PATH, 0, "backups", NULL, 0, 0, "a path"},
-	{"paths", CT_OPT_PATH_LIST, 0, NULL, NULL, 0, 0, "paths"},
-	{"secret", CT_OPT_STRING, CT_OPTF_REQUIRED | CT_OPTF_SECRET, NULL, NULL, 0, 0,
-	 "required and secret"},
-	{NULL, 0, 0, NULL, NULL, 0, 0, NULL},
+    {"text", CT_OPT_STRING, 0, NULL, NULL, 0, 0, "any text"},
+    {"count", CT_OPT_INT, 0, "3", NULL, 1, 100, "1 to 100"},
+    {"offset", CT_OPT_INT, 0, NULL, NULL, 0, 0, "unbounded"},
+    {"flag", CT_OPT_BOOL, 0, "no", NULL, 0, 0, "a boolean"},
+    {"every", CT_OPT_DURATION, 0, "1h", NULL, 0, 0, "a duration"},
+    {"limit", CT_OPT_SIZE, 0, "64K", NULL, 0, 0, "a size"},
+    {"names", CT_OPT_LIST, 0, "a, b", NULL, 0, 0, "a list"},
+    {"mode", CT_OPT_ENUM, 0, "fast", "fast|slow|none", 0, 0, "an enum"},
+    {"dest", CT_OPT_PATH, 0, "backups", NULL, 0, 0, "a path"},
+    {"paths", CT_OPT_PATH_LIST, 0, NULL, NULL, 0, 0, "paths"},
+    {"secret", CT_OPT_STRING, CT_OPTF_REQUIRED | CT_OPTF_SECRET, NULL, NULL, 0, 0,
+     "required and secret"},
+    {NULL, 0, 0, NULL, NULL, 0, 0, NULL},
 };
 
 static const struct plugin_info fuzz_plugin = {
-	.name = "fuzz",
-	.path = "/nowhere/fuzz.so",
-	.version = "1.0",
-	.summary = "one option of each type",
-	.options = fuzz_options,
+    .name = "fuzz",
+    .path = "/nowhere/fuzz.so",
+    .version = "1.0",
+    .summary = "one option of each type",
+    .options = fuzz_options,
 };
 
 /* A plugin that declares no options at all. */
 static const struct plugin_info fuzz_bare_plugin = {
-	.name = "bare",
-	.path = "/nowhere/bare.so",
-	.version = "1.0",
-	.summary = "no options",
+    .name = "bare",
+    .path = "/nowhere/bare.so",
+    .version = "1.0",
+    .summary = "no options",
 };
 
 static char fuzz_main_path[4200];
@@ -97,10 +97,10 @@ write_files(const uint8_t *data, size_t size)
 	int i;
 
 	for (i = 0; i <= FUZZ_MAX_DROPINS; i++) {
-		const char *mark = i < FUZZ_MAX_DROPINS
-					   ? memmem(p, (size_t)(end - p), FUZZ_DROPIN_MARK,
-						    strlen(FUZZ_DROPIN_MARK))
-					   : NULL;
+		const char *mark =
+		    i < FUZZ_MAX_DROPINS
+		        ? memmem(p, (size_t)(end - p), FUZZ_DROPIN_MARK, strlen(FUZZ_DROPIN_MARK))
+		        : NULL;
 		const char *stop = mark ? mark : end;
 
 		if (i == 0)

@@ -51,7 +51,8 @@ compare_identity(const struct manifest *a, const struct manifest *b)
 		fail("read back differently", "name, file, format, database, key or compression");
 	if (a->started_at != b->started_at || a->finished_at != b->finished_at ||
 	    a->raw_bytes != b->raw_bytes || a->stored_bytes != b->stored_bytes ||
-	    strcmp(a->raw_sha256, b->raw_sha256) != 0 || strcmp(a->stored_sha256, b->stored_sha256) != 0)
+	    strcmp(a->raw_sha256, b->raw_sha256) != 0 ||
+	    strcmp(a->stored_sha256, b->stored_sha256) != 0)
 		fail("read back differently", "times, sizes or digests");
 }
 
@@ -59,15 +60,18 @@ static void
 compare_contents(const struct manifest *a, const struct manifest *b)
 {
 	if (a->n_blocks != b->n_blocks ||
-	    (a->n_blocks > 0 && memcmp(a->blocks, b->blocks, a->n_blocks * sizeof(*a->blocks)) != 0))
+	    (a->n_blocks > 0 &&
+	     memcmp(a->blocks, b->blocks, a->n_blocks * sizeof(*a->blocks)) != 0))
 		fail("read back differently", "blocks");
 	if (a->n_tables != b->n_tables)
 		fail("read back differently", "the number of tables");
 	for (size_t i = 0; i < a->n_tables; i++)
-		if (manifest_table_rows(b, a->tables[i].name) != manifest_table_rows(a, a->tables[i].name))
+		if (manifest_table_rows(b, a->tables[i].name) !=
+		    manifest_table_rows(a, a->tables[i].name))
 			fail("read back differently", a->tables[i].name);
 	if (a->verified.level != b->verified.level || a->verified.is_ok != b->verified.is_ok ||
-	    a->verified.at != b->verified.at || strcmp(a->verified.detail, b->verified.detail) != 0 ||
+	    a->verified.at != b->verified.at ||
+	    strcmp(a->verified.detail, b->verified.detail) != 0 ||
 	    manifest_is_counted(a) != manifest_is_counted(b))
 		fail("read back differently", "the verification");
 }

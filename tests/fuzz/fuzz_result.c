@@ -77,7 +77,7 @@ check_protocol(const struct run_result *r, uint64_t protocol_bytes)
 			return;
 	if (protocol_bytes > 0) {
 		fprintf(stderr, "fuzz_result: %llu bytes of lines that are not messages are lost\n",
-			(unsigned long long)protocol_bytes);
+		        (unsigned long long)protocol_bytes);
 		abort();
 	}
 }
@@ -96,7 +96,7 @@ check_record(const struct run_result *r, json_t *record)
 	for (size_t i = 0; i < r->n_streams; i++)
 		if (!json_is_string(json_object_get(output, r->streams[i].name))) {
 			fprintf(stderr, "fuzz_result: stream '%s' is missing from the record\n",
-				r->streams[i].name);
+			        r->streams[i].name);
 			abort();
 		}
 	text = json_dumps(record, JSON_COMPACT);

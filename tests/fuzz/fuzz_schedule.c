@@ -91,7 +91,7 @@ reparse_lines(const char *expr, const char *text, struct schedule **lines, size_
  */
 static void
 compare_walk(const char *expr, const struct schedule *s, struct schedule **lines, size_t n,
-	     int64_t base)
+             int64_t base)
 {
 	int64_t t = base, next = 0, text_next = 0;
 
@@ -100,7 +100,8 @@ compare_walk(const char *expr, const struct schedule *s, struct schedule **lines
 		int text_rc = next_of_lines(lines, n, t, &text_next);
 
 		if (rc == 0 && next <= t)
-			fail(expr, "the next elapse is not after the base", schedule_to_oncalendar(s));
+			fail(expr, "the next elapse is not after the base",
+			     schedule_to_oncalendar(s));
 		if (rc == 0 && next % 1000000 != 0 && (text_rc != 0 || next < text_next)) {
 			t = next;
 			continue;

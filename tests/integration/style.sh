@@ -5,7 +5,8 @@
 . "$top_srcdir/tests/integration/lib.sh"
 
 cd "$top_srcdir" || exit 1
-sources=$(find core plugins sdk tests -name '*.[ch]' -not -path '*/_build*' | sort)
+# tests/abi/v1 is the 1.0 header as released, kept byte for byte.
+sources=$(find core plugins sdk tests -name '*.[ch]' -not -path '*/_build*' -not -path 'tests/abi/v1/*' | sort)
 
 banned='\b(strcpy|strcat|sprintf|vsprintf|gets|strtok|atoi|atol|atoll|atof|tmpnam|mktemp)[[:space:]]*\('
 hits=$(grep -nE "$banned" core/*.c core/*.h plugins/*/*.c plugins/*/*.h sdk/include/caretaker/*.h 2>/dev/null)

@@ -100,9 +100,14 @@ write_backup(const char *path, enum compress_kind kind, const unsigned char *dat
 static struct manifest
 manifest_of(enum compress_kind kind, const struct compress_stats *st)
 {
-	struct manifest m = {.name = "t", .file = "t.sql", .format = "plain", .compress = kind,
-	                     .block_bytes = BLOCK, .raw_bytes = st->raw_bytes,
-	                     .stored_bytes = st->stored_bytes, .blocks = st->blocks,
+	struct manifest m = {.name = "t",
+	                     .file = "t.sql",
+	                     .format = "plain",
+	                     .compress = kind,
+	                     .block_bytes = BLOCK,
+	                     .raw_bytes = st->raw_bytes,
+	                     .stored_bytes = st->stored_bytes,
+	                     .blocks = st->blocks,
 	                     .n_blocks = st->n_blocks};
 
 	memcpy(m.raw_sha256, st->raw_sha256, sizeof(m.raw_sha256));
@@ -153,8 +158,14 @@ teardown(void **state)
 /* Each case below runs for gzip and for zstd, as its own test, so that a
  * failure names the kind. */
 #define BOTH_KINDS(name, fn)                                                                       \
-	static void test_gzip_##name(void **state) { fn(state, COMPRESS_GZIP); }                   \
-	static void test_zstd_##name(void **state) { fn(state, COMPRESS_ZSTD); }
+	static void test_gzip_##name(void **state)                                                 \
+	{                                                                                          \
+		fn(state, COMPRESS_GZIP);                                                          \
+	}                                                                                          \
+	static void test_zstd_##name(void **state)                                                 \
+	{                                                                                          \
+		fn(state, COMPRESS_ZSTD);                                                          \
+	}
 
 /* The check passes L2 and gives the digests of the stream and the file. */
 static void

@@ -165,15 +165,15 @@ test_grandfather_father_son_over_a_year_of_dailies(void **unused)
 	assert_true(items[0].keep & BACKUPSET_KEEP_DAILY);
 	assert_true(items[0].keep & BACKUPSET_KEEP_WEEKLY);
 	assert_true(items[0].keep & BACKUPSET_KEEP_MONTHLY);
-	assert_true(items[1].keep & BACKUPSET_KEEP_WEEKLY);   /* Sunday 06-29 */
-	assert_true(items[6].keep & BACKUPSET_KEEP_DAILY);    /* 06-24 */
-	assert_int_equal(items[7].keep, 0);                   /* 06-23 */
-	assert_true(items[8].keep & BACKUPSET_KEEP_WEEKLY);   /* Sunday 06-22 */
-	assert_true(items[15].keep & BACKUPSET_KEEP_WEEKLY);  /* Sunday 06-15 */
-	assert_int_equal(items[22].keep, 0);                  /* Sunday 06-08: a fifth week */
-	assert_true(items[30].keep & BACKUPSET_KEEP_MONTHLY); /* 05-31 */
-	assert_true(items[150].keep & BACKUPSET_KEEP_MONTHLY);/* 01-31 */
-	assert_int_equal(items[181].keep, 0);                 /* 2024-12-31: a seventh month */
+	assert_true(items[1].keep & BACKUPSET_KEEP_WEEKLY);    /* Sunday 06-29 */
+	assert_true(items[6].keep & BACKUPSET_KEEP_DAILY);     /* 06-24 */
+	assert_int_equal(items[7].keep, 0);                    /* 06-23 */
+	assert_true(items[8].keep & BACKUPSET_KEEP_WEEKLY);    /* Sunday 06-22 */
+	assert_true(items[15].keep & BACKUPSET_KEEP_WEEKLY);   /* Sunday 06-15 */
+	assert_int_equal(items[22].keep, 0);                   /* Sunday 06-08: a fifth week */
+	assert_true(items[30].keep & BACKUPSET_KEEP_MONTHLY);  /* 05-31 */
+	assert_true(items[150].keep & BACKUPSET_KEEP_MONTHLY); /* 01-31 */
+	assert_int_equal(items[181].keep, 0);                  /* 2024-12-31: a seventh month */
 	assert_int_equal(count_kept(items, 365), 7 + 2 + 5);
 }
 
@@ -268,9 +268,9 @@ test_keep_text_names_the_rules(void **unused)
 	char buf[128];
 
 	(void)unused;
-	assert_string_equal(backupset_keep_text(BACKUPSET_KEEP_DAILY | BACKUPSET_KEEP_MONTHLY, buf,
-	                                        sizeof(buf)),
-	                    "daily, monthly");
+	assert_string_equal(
+	    backupset_keep_text(BACKUPSET_KEEP_DAILY | BACKUPSET_KEEP_MONTHLY, buf, sizeof(buf)),
+	    "daily, monthly");
 	assert_string_equal(backupset_keep_text(0, buf, sizeof(buf)), "");
 }
 
@@ -303,11 +303,13 @@ test_parse_name_refuses_other_files(void **unused)
 	time_t t;
 
 	(void)unused;
-	assert_int_equal(backupset_parse_name("notes.txt", name, sizeof(name), &t, &ext), CT_EINVAL);
-	assert_int_equal(backupset_parse_name("db-20251301T000000Z.sql", name, sizeof(name), &t, &ext),
+	assert_int_equal(backupset_parse_name("notes.txt", name, sizeof(name), &t, &ext),
 	                 CT_EINVAL);
-	assert_int_equal(backupset_parse_name("-20250101T000000Z.sql", name, sizeof(name), &t, &ext),
-	                 CT_EINVAL);
+	assert_int_equal(
+	    backupset_parse_name("db-20251301T000000Z.sql", name, sizeof(name), &t, &ext),
+	    CT_EINVAL);
+	assert_int_equal(
+	    backupset_parse_name("-20250101T000000Z.sql", name, sizeof(name), &t, &ext), CT_EINVAL);
 }
 
 int

@@ -690,7 +690,8 @@ left_digests(enum compress_kind kind)
 	assert_int_equal(left.raw_bytes, len);
 	assert_int_equal(left.stored_bytes, kept.stored_bytes);
 	assert_int_equal(left.n_blocks, kept.n_blocks);
-	assert_int_equal(left.blocks[left.n_blocks - 1].crc32, kept.blocks[kept.n_blocks - 1].crc32);
+	assert_int_equal(left.blocks[left.n_blocks - 1].crc32,
+	                 kept.blocks[kept.n_blocks - 1].crc32);
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
 	assert_int_equal(compress_file_verify(
 	                     fd,

@@ -16,7 +16,7 @@
 
 #include "dumpcount.h"
 
-#define HEADER(name, schema)                                                                \
+#define HEADER(name, schema)                                                                       \
 	"--\n-- Data for Name: " name "; Type: TABLE DATA; Schema: " schema "; Owner: app\n--\n\n"
 
 /* Two tables, one with a quoted name holding a dot and a quote, a value
@@ -24,18 +24,21 @@
  * table, and pg_dump's trailer. */
 static const char dump[] =
     "--\n-- PostgreSQL database dump\n--\n\nSET statement_timeout = 0;\n\n"
-    "CREATE TABLE public.notes (id integer, body text);\n\n" HEADER("notes", "public")
-    "COPY public.notes (id, body) FROM stdin;\n"
-    "1\tfirst\n"
-    "2\ttwo\\nlines\n"
-    "3\t\\\\.\n"
-    "\\.\n\n\n" HEADER("Odd.\"Name\"", "Big Schema")
-    "COPY \"Big Schema\".\"Odd.\"\"Name\"\"\" (a) FROM stdin;\n"
-    "x\n"
-    "\\.\n\n\n" HEADER("empty", "public")
-    "COPY public.empty (a) FROM stdin;\n"
-    "\\.\n\n\n"
-    "--\n-- PostgreSQL database dump complete\n--\n\n";
+    "CREATE TABLE public.notes (id integer, body text);\n\n" HEADER(
+        "notes",
+        "public") "COPY public.notes (id, body) FROM stdin;\n"
+                  "1\tfirst\n"
+                  "2\ttwo\\nlines\n"
+                  "3\t\\\\.\n"
+                  "\\.\n\n\n" HEADER(
+                      "Odd.\"Name\"",
+                      "Big Schema") "COPY \"Big Schema\".\"Odd.\"\"Name\"\"\" (a) FROM stdin;\n"
+                                    "x\n"
+                                    "\\.\n\n\n" HEADER(
+                                        "empty", "public") "COPY public.empty (a) FROM stdin;\n"
+                                                           "\\.\n\n\n"
+                                                           "--\n-- PostgreSQL database dump "
+                                                           "complete\n--\n\n";
 
 static struct dumpcount *
 count_in_pieces(const char *s, size_t len, size_t piece)
@@ -118,9 +121,14 @@ test_a_stream_cut_inside_rows_is_told(void **unused)
 static void
 test_a_table_twice_is_told(void **unused)
 {
-	static const char s[] = HEADER("t", "public") "COPY public.t (a) FROM stdin;\n1\n\\.\n"
-	    HEADER("u", "public") "COPY public.u (a) FROM stdin;\n\\.\n"
-	    HEADER("t", "public") "COPY public.t (a) FROM stdin;\n1\n\\.\n";
+	static const char s[] =
+	    HEADER("t", "public") "COPY public.t (a) FROM stdin;\n1\n\\.\n" HEADER(
+	        "u",
+	        "public") "COPY public.u (a) FROM stdin;\n\\.\n" HEADER("t",
+	                                                                "public") "COPY public.t "
+	                                                                          "(a) FROM "
+	                                                                          "stdin;\n1\n\\."
+	                                                                          "\n";
 	struct dumpcount *dc;
 
 	(void)unused;
@@ -167,15 +175,14 @@ test_an_unreadable_name_fails_with_the_line(void **unused)
 
 /* pg_dump's header sanitizes a newline in a name to a space, while its
  * COPY line quotes the name with the newline in it, over two lines. */
-static const char newline_dump[] =
-    HEADER("two lines \"q\"", "new line")
-    "COPY \"new\nline\".\"two\nlines \"\"q\"\"\" (\"co\nl\", \"x y\") FROM stdin;\n"
-    "1\ta\\nb\n"
-    "2\t\\N\n"
-    "\\.\n\n\n" HEADER("after", "public")
-    "COPY public.after (a) FROM stdin;\n"
-    "1\n"
-    "\\.\n";
+static const char newline_dump[] = HEADER(
+    "two lines \"q\"",
+    "new line") "COPY \"new\nline\".\"two\nlines \"\"q\"\"\" (\"co\nl\", \"x y\") FROM stdin;\n"
+                "1\ta\\nb\n"
+                "2\t\\N\n"
+                "\\.\n\n\n" HEADER("after", "public") "COPY public.after (a) FROM stdin;\n"
+                                                      "1\n"
+                                                      "\\.\n";
 
 static void
 test_a_name_holding_a_newline_is_read(void **unused)
@@ -196,27 +203,31 @@ test_a_name_holding_a_newline_is_read(void **unused)
  * anyone's words (a comment, a function body, a default, a name), start
  * no section: each is inside a string, a quoted name or a comment. */
 static const char *const fake_sections[] = {
-    "COMMENT ON TABLE public.t IS '\n" HEADER("x", "public")
-    "COPY public.fake (a) FROM stdin;\n';\n",
-    "COMMENT ON TABLE public.t IS 'it''s\n" HEADER("x", "public")
-    "COPY public.fake (a) FROM stdin;\n';\n",
-    "COMMENT ON TABLE public.t IS E'\\'\n" HEADER("x", "public")
-    "COPY public.fake (a) FROM stdin;\n';\n",
-    "COMMENT ON TABLE public.t IS e'it''s \\\\'' \\'\n" HEADER("x", "public")
-    "COPY public.fake (a) FROM stdin;\n';\n",
-    "CREATE FUNCTION public.f() RETURNS void LANGUAGE sql AS $_$\n" HEADER("x", "public")
-    "COPY public.fake (a) FROM stdin;\n$$ $_ $_x$\n$_$;\n",
-    "CREATE FUNCTION public.g() RETURNS void LANGUAGE plpgsql AS $body$\n" HEADER("x", "public")
-    "COPY public.fake (a) FROM stdin;\n$body$;\n",
-    "CREATE TABLE public.\"x\n" HEADER("x", "public") "COPY public.fake (a) FROM stdin;\n\" (a int);\n",
-    "CREATE TABLE public.\"a\"\"\n" HEADER("x", "public") "COPY public.fake (a) FROM stdin;\n\" (a int);\n",
-    "/* a block comment /* nested */\n" HEADER("x", "public") "COPY public.fake (a) FROM stdin;\n*/\n",
+    "COMMENT ON TABLE public.t IS '\n" HEADER("x",
+                                              "public") "COPY public.fake (a) FROM stdin;\n';\n",
+    "COMMENT ON TABLE public.t IS 'it''s\n" HEADER(
+        "x", "public") "COPY public.fake (a) FROM stdin;\n';\n",
+    "COMMENT ON TABLE public.t IS E'\\'\n" HEADER(
+        "x", "public") "COPY public.fake (a) FROM stdin;\n';\n",
+    "COMMENT ON TABLE public.t IS e'it''s \\\\'' \\'\n" HEADER(
+        "x", "public") "COPY public.fake (a) FROM stdin;\n';\n",
+    "CREATE FUNCTION public.f() RETURNS void LANGUAGE sql AS $_$\n" HEADER(
+        "x", "public") "COPY public.fake (a) FROM stdin;\n$$ $_ $_x$\n$_$;\n",
+    "CREATE FUNCTION public.g() RETURNS void LANGUAGE plpgsql AS $body$\n" HEADER(
+        "x", "public") "COPY public.fake (a) FROM stdin;\n$body$;\n",
+    "CREATE TABLE public.\"x\n" HEADER("x",
+                                       "public") "COPY public.fake (a) FROM stdin;\n\" (a int);\n",
+    "CREATE TABLE public.\"a\"\"\n" HEADER(
+        "x", "public") "COPY public.fake (a) FROM stdin;\n\" (a int);\n",
+    "/* a block comment /* nested */\n" HEADER("x",
+                                               "public") "COPY public.fake (a) FROM stdin;\n*/\n",
 };
 
 static void
 test_lines_inside_strings_names_and_comments_start_no_section(void **unused)
 {
-	static const char real[] = HEADER("t", "public") "COPY public.t (a) FROM stdin;\n1\n2\n\\.\n";
+	static const char real[] =
+	    HEADER("t", "public") "COPY public.t (a) FROM stdin;\n1\n2\n\\.\n";
 	char s[1024];
 
 	(void)unused;
@@ -228,9 +239,11 @@ test_lines_inside_strings_names_and_comments_start_no_section(void **unused)
 			struct dumpcount *dc = count_in_pieces(s, (size_t)n, piece);
 
 			if (dumpcount_rows(dc, "public.t") != 2 || dumpcount_n_tables(dc) != 1)
-				fail_msg("case %zu in pieces of %zu: expected public.t with 2 rows alone, "
-				         "got %lld rows in %zu tables", i, piece,
-				         (long long)dumpcount_rows(dc, "public.t"), dumpcount_n_tables(dc));
+				fail_msg("case %zu in pieces of %zu: expected public.t with 2 rows "
+				         "alone, "
+				         "got %lld rows in %zu tables",
+				         i, piece, (long long)dumpcount_rows(dc, "public.t"),
+				         dumpcount_n_tables(dc));
 			dumpcount_free(dc);
 		}
 	}
@@ -242,15 +255,14 @@ test_lines_inside_strings_names_and_comments_start_no_section(void **unused)
 static void
 test_code_that_opens_no_string_leaves_sections_counted(void **unused)
 {
-	static const char s[] =
-	    "\\restrict aBc'\"$$\n"
-	    "-- it's a comment with a \" and a $$\n"
-	    "CREATE FUNCTION public.a$b(x int) RETURNS int LANGUAGE sql\n"
-	    "    BEGIN ATOMIC\n SELECT ($1 + 1);\nEND;\n"
-	    "SELECT 1 AS one'x';\n"
-	    "SET standard_conforming_strings = on;\n" HEADER("t", "public")
-	    "COPY public.t (a) FROM stdin;\n1\n\\.\n\n"
-	    "\\unrestrict aBc\n";
+	static const char s[] = "\\restrict aBc'\"$$\n"
+	                        "-- it's a comment with a \" and a $$\n"
+	                        "CREATE FUNCTION public.a$b(x int) RETURNS int LANGUAGE sql\n"
+	                        "    BEGIN ATOMIC\n SELECT ($1 + 1);\nEND;\n"
+	                        "SELECT 1 AS one'x';\n"
+	                        "SET standard_conforming_strings = on;\n" HEADER(
+	                            "t", "public") "COPY public.t (a) FROM stdin;\n1\n\\.\n\n"
+	                                           "\\unrestrict aBc\n";
 	struct dumpcount *dc;
 
 	(void)unused;

@@ -116,13 +116,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_argv_splits_on_blanks),
-		cmocka_unit_test(test_argv_single_quotes_are_literal),
-		cmocka_unit_test(test_argv_double_quotes_allow_backslash_escapes),
-		cmocka_unit_test(test_argv_joins_adjacent_quoted_parts_and_keeps_empty_words),
-		cmocka_unit_test(test_argv_rejects_unterminated_quotes),
-		cmocka_unit_test(test_argv_rejects_unquoted_shell_syntax),
-		cmocka_unit_test(test_argv_rejects_an_empty_command),
+	    cmocka_unit_test(test_argv_splits_on_blanks),
+	    cmocka_unit_test(test_argv_single_quotes_are_literal),
+	    cmocka_unit_test(test_argv_double_quotes_allow_backslash_escapes),
+	    cmocka_unit_test(test_argv_joins_adjacent_quoted_parts_and_keeps_empty_words),
+	    cmocka_unit_test(test_argv_rejects_unterminated_quotes),
+	    cmocka_unit_test(test_argv_rejects_unquoted_shell_syntax),
+	    cmocka_unit_test(test_argv_rejects_an_empty_command),
 	};
 
 	return cmocka_run_group_tests_name("exec_argv", tests, NULL, NULL);

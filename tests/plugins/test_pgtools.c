@@ -21,7 +21,8 @@ test_version_parse_reads_debian_version_lines(void **unused)
 	int v = 0;
 
 	(void)unused;
-	assert_int_equal(pgtools_version_parse("pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)", &v), 0);
+	assert_int_equal(
+	    pgtools_version_parse("pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)", &v), 0);
 	assert_int_equal(v, 150018);
 	assert_int_equal(pgtools_version_parse("psql (PostgreSQL) 9.6.24", &v), 0);
 	assert_int_equal(v, 90624);
@@ -218,7 +219,8 @@ static void
 test_error_lines_are_told_from_warnings(void **unused)
 {
 	(void)unused;
-	assert_true(is_error("pg_dump: error: query failed: ERROR:  permission denied for table t"));
+	assert_true(
+	    is_error("pg_dump: error: query failed: ERROR:  permission denied for table t"));
 	assert_true(is_error("pg_dump: fatal: could not open output file"));
 	assert_true(is_error("psql:<stdin>:42: ERROR:  relation \"t\" already exists"));
 	assert_true(is_error("FATAL:  terminating connection due to administrator command"));

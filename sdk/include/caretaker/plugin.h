@@ -71,16 +71,16 @@ struct pg_conn;
 /* Option value types.  The host parses and checks every value before the
  * plugin runs; getters of the matching type never fail for a valid key. */
 enum ct_opt_type {
-	CT_OPT_STRING = 1,   /* any text */
-	CT_OPT_INT = 2,      /* signed 64-bit decimal, range-checked by min/max */
-	CT_OPT_BOOL = 3,     /* yes/no, true/false, on/off, 1/0 */
-	CT_OPT_DURATION = 4, /* 30s, 15min, 2h30m, 90d, 1w; a bare number is seconds */
-	CT_OPT_SIZE = 5,     /* 500M, 10G, 64K (powers of 1024); a bare number is bytes */
-	CT_OPT_LIST = 6,     /* comma- or newline-separated items, trimmed */
-	CT_OPT_ENUM = 7,     /* one of `choices` ("gzip|zstd|none") */
-	CT_OPT_PATH = 8,     /* a path; relative paths resolve against the config file */
-	CT_OPT_PATH_LIST = 9,/* a list of paths, each resolved like CT_OPT_PATH */
-	CT_OPT__LAST         /* never use */
+	CT_OPT_STRING = 1,    /* any text */
+	CT_OPT_INT = 2,       /* signed 64-bit decimal, range-checked by min/max */
+	CT_OPT_BOOL = 3,      /* yes/no, true/false, on/off, 1/0 */
+	CT_OPT_DURATION = 4,  /* 30s, 15min, 2h30m, 90d, 1w; a bare number is seconds */
+	CT_OPT_SIZE = 5,      /* 500M, 10G, 64K (powers of 1024); a bare number is bytes */
+	CT_OPT_LIST = 6,      /* comma- or newline-separated items, trimmed */
+	CT_OPT_ENUM = 7,      /* one of `choices` ("gzip|zstd|none") */
+	CT_OPT_PATH = 8,      /* a path; relative paths resolve against the config file */
+	CT_OPT_PATH_LIST = 9, /* a list of paths, each resolved like CT_OPT_PATH */
+	CT_OPT__LAST          /* never use */
 };
 
 /* ct_option.flags */
@@ -105,7 +105,7 @@ struct ct_option {
 /* Outcome of a run, as set by ct_services.set_status. */
 enum ct_status {
 	CT_STATUS_OK = 0,
-	CT_STATUS_WARN = 1,    /* done, but someone should look */
+	CT_STATUS_WARN = 1, /* done, but someone should look */
 	CT_STATUS_FAIL = 2,
 	CT_STATUS_SKIPPED = 3, /* nothing was done, by design */
 	CT_STATUS__LAST        /* never use */
@@ -172,7 +172,7 @@ struct ct_services {
 	int (*opt_duration_ms)(struct ct_task *t, const char *key, int64_t *value_ms);
 	int (*opt_size_bytes)(struct ct_task *t, const char *key, uint64_t *value);
 	int (*opt_list)(struct ct_task *t, const char *key, const char *const **items,
-			size_t *count);
+	                size_t *count);
 
 	/* Open a PostgreSQL connection.  conninfo NULL means the job's
 	 * `conninfo` option if the plugin declares one and it is set, else the
@@ -197,8 +197,8 @@ struct ct_services {
 	/* A finding: something the operator should know about `object` (a
 	 * table, file, IP address...; may be NULL).  Message and object are
 	 * kept up to 4096 bytes each, longer ones shortened with the marker. */
-	int (*add_finding)(struct ct_task *t, int severity, const char *object,
-			   const char *fmt, ...) CT_PRINTF(4, 5);
+	int (*add_finding)(struct ct_task *t, int severity, const char *object, const char *fmt,
+	                   ...) CT_PRINTF(4, 5);
 	/* Something the run produced, e.g. kind "backup" and the file's path
 	 * (kind up to 64 bytes, path up to 4096). */
 	int (*add_artifact)(struct ct_task *t, const char *kind, const char *path);
@@ -236,13 +236,13 @@ struct ct_services {
 };
 
 /* Non-zero when the host's services table has `member`. */
-#define CT_HAS_SERVICE(svc, member)                                            \
+#define CT_HAS_SERVICE(svc, member)                                                                \
 	((svc)->size >= offsetof(struct ct_services, member) + sizeof((svc)->member))
 
 /* ct_plugin.flags */
-#define CT_PLUGIN_DRY_RUN 0x1u      /* understands is_dry_run(); otherwise a dry run skips it */
-#define CT_PLUGIN_STATE_ONLY 0x2u   /* writes nothing outside state_dir (timers may harden) */
-#define CT_PLUGIN_USES_PG 0x4u      /* connects to PostgreSQL */
+#define CT_PLUGIN_DRY_RUN 0x1u    /* understands is_dry_run(); otherwise a dry run skips it */
+#define CT_PLUGIN_STATE_ONLY 0x2u /* writes nothing outside state_dir (timers may harden) */
+#define CT_PLUGIN_USES_PG 0x4u    /* connects to PostgreSQL */
 
 /*
  * Entry points.  Each returns CT_OK or a negative CT_E* code.
@@ -261,22 +261,22 @@ typedef void ct_fini_fn(struct ct_task *t, const struct ct_services *ct, void *s
 
 /* The descriptor.  Fill it with CT_PLUGIN_DEFINE, never by hand. */
 struct ct_plugin {
-	uint32_t abi_version;   /* CT_ABI_VERSION the plugin was built with */
-	uint32_t size;          /* sizeof(struct ct_plugin) as the plugin saw it */
-	uint16_t sizeof_pointer;/* ABI facts: a plugin built with other flags */
-	uint16_t sizeof_time_t; /*   (-m32, -D_TIME_BITS=64 on 32-bit, ...) */
-	uint16_t sizeof_off_t;  /*   is refused instead of misread */
-	uint16_t option_size;   /* sizeof(struct ct_option): the table's stride */
-	uint32_t flags;         /* CT_PLUGIN_* */
-	const char *name;       /* must equal the file name without ".so" */
-	const char *version;    /* the plugin's own version */
-	const char *summary;    /* one line for `caretaker plugins` */
-	const char *help;       /* paragraphs for `caretaker describe`; may be NULL */
+	uint32_t abi_version;            /* CT_ABI_VERSION the plugin was built with */
+	uint32_t size;                   /* sizeof(struct ct_plugin) as the plugin saw it */
+	uint16_t sizeof_pointer;         /* ABI facts: a plugin built with other flags */
+	uint16_t sizeof_time_t;          /*   (-m32, -D_TIME_BITS=64 on 32-bit, ...) */
+	uint16_t sizeof_off_t;           /*   is refused instead of misread */
+	uint16_t option_size;            /* sizeof(struct ct_option): the table's stride */
+	uint32_t flags;                  /* CT_PLUGIN_* */
+	const char *name;                /* must equal the file name without ".so" */
+	const char *version;             /* the plugin's own version */
+	const char *summary;             /* one line for `caretaker plugins` */
+	const char *help;                /* paragraphs for `caretaker describe`; may be NULL */
 	const struct ct_option *options; /* NULL-key terminated; may be NULL */
 	ct_init_fn *init;
 	ct_run_fn *run;
 	ct_report_fn *report;
-	ct_fini_fn *fini;       /* optional */
+	ct_fini_fn *fini; /* optional */
 };
 
 /* The smallest descriptor a 1.x host accepts: everything up to `report`. */
@@ -294,16 +294,16 @@ struct ct_plugin {
  * -fvisibility=hidden (pkg-config --cflags caretaker-plugin does) so this is
  * the only exported symbol.
  */
-#define CT_PLUGIN_DEFINE(...)                                                  \
-	CT_EXPORT extern const struct ct_plugin caretaker_plugin;              \
-	CT_EXPORT const struct ct_plugin caretaker_plugin = {                  \
-		.abi_version = CT_ABI_VERSION,                                  \
-		.size = sizeof(struct ct_plugin),                               \
-		.sizeof_pointer = sizeof(void *),                               \
-		.sizeof_time_t = sizeof(time_t),                                \
-		.sizeof_off_t = sizeof(off_t),                                  \
-		.option_size = sizeof(struct ct_option),                        \
-		__VA_ARGS__}
+#define CT_PLUGIN_DEFINE(...)                                                                      \
+	CT_EXPORT extern const struct ct_plugin caretaker_plugin;                                  \
+	CT_EXPORT const struct ct_plugin caretaker_plugin = {.abi_version = CT_ABI_VERSION,        \
+	                                                     .size = sizeof(struct ct_plugin),     \
+	                                                     .sizeof_pointer = sizeof(void *),     \
+	                                                     .sizeof_time_t = sizeof(time_t),      \
+	                                                     .sizeof_off_t = sizeof(off_t),        \
+	                                                     .option_size =                        \
+	                                                         sizeof(struct ct_option),         \
+	                                                     __VA_ARGS__}
 
 #ifdef __cplusplus
 }
