@@ -15,6 +15,8 @@
 
 #include <caretaker/errors.h>
 
+#include "durable.h"
+#include "fdio.h"
 #include "history.h"
 #include "proc.h"
 #include "xmalloc.h"
@@ -32,7 +34,7 @@ history_open(const char *state_dir, const char *name, int flags, int *fd_out, ch
              size_t err_size)
 {
 	char *path = xasprintf("%s/%s", state_dir, name);
-	int rc = proc_open_regular(path, flags, HISTORY_MODE, fd_out, err, err_size);
+	int rc = fdio_open_regular(path, flags, HISTORY_MODE, fd_out, err, err_size);
 
 	free(path);
 	return rc;
@@ -121,7 +123,7 @@ history_rotate(const char *state_dir, char *err, size_t err_size)
 		snprintf(err, err_size, "cannot rename %s to %s: %s", from, to, strerror(errno));
 		rc = CT_EIO;
 	} else {
-		(void)proc_fsync_dir(state_dir); /* the records are safe either way */
+		(void)durable_fsync_dir(state_dir, NULL, 0); /* the records are safe either way */
 	}
 	free(from);
 	free(to);
@@ -149,7 +151,7 @@ history_write_line(int fd, off_t size, const char *text, const char *path, char 
                    size_t err_size)
 {
 	char *line = xasprintf("%s%s\n", history_needs_newline(fd) ? "\n" : "", text);
-	int rc = proc_write_all(fd, line, strlen(line)), saved;
+	int rc = fdio_write_all(fd, line, strlen(line), FDIO_NO_OFFSET, NULL, 0), saved;
 
 	if (rc == 0 && fdatasync(fd) != 0)
 		rc = CT_EIO;
@@ -259,14 +261,14 @@ history_read_file(const char *state_dir, const char *name, const struct history_
 	size_t len = 0;
 	int fd = -1, rc;
 
-	rc = proc_open_regular(path, O_RDONLY, 0, &fd, err, err_size);
+	rc = fdio_open_regular(path, O_RDONLY, 0, &fd, err, err_size);
 	if (rc == CT_ENOENT) {
 		rc = 0;
 		goto out;
 	}
 	if (rc != 0)
 		goto out;
-	rc = proc_read_regular(fd, path, &data, &len, err, err_size);
+	rc = fdio_read_regular(fd, path, &data, &len, err, err_size);
 	if (rc == 0)
 		history_parse(data, len, q, out, n_damaged);
 out:

@@ -37,6 +37,7 @@
 
 #include "arena.h"
 #include "config.h"
+#include "fdio.h"
 #include "loader.h"
 #include "log.h"
 #include "options.h"
@@ -485,7 +486,7 @@ probe_child(const char *path, const char *name, const struct loader_policy *pol,
 	if (text == NULL)
 		text = xstrdup("{\"refusal\":\"its descriptor holds text that is not UTF-8\","
 		               "\"lasting\":true}");
-	proc_write_all(out_fd, text, strlen(text));
+	fdio_write_all(out_fd, text, strlen(text), FDIO_NO_OFFSET, NULL, 0);
 	proc_child_exit(0);
 }
 

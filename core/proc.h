@@ -10,39 +10,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Write all `len` bytes, retrying on EINTR and short writes.  0 or CT_EIO. */
-int proc_write_all(int fd, const void *buf, size_t len);
-/* fsync a folder, making renames and new names in it durable.  0 or CT_EIO. */
-int proc_fsync_dir(const char *dir);
-/* proc_write_file_atomic's flags. */
-#define PROC_SYNC_FILE 0x1u /* fsync the new file before the rename */
-#define PROC_SYNC_DIR 0x2u  /* and fsync the folder after it */
-/* Replace `path` with `len` bytes so that a reader sees the old file or the
- * new one, never half of one: a hidden temporary file beside it
- * (".NAME.XXXXXX", which globs such as *.prom or *.timer do not match),
- * mode `mode`, written, renamed over `path`.  With PROC_SYNC_FILE a crash
- * also leaves the old file or the new one (without it, an empty file is
- * possible); with PROC_SYNC_DIR the new one is there after a crash.  0, or
- * CT_EIO/CT_ESYS with errno saying why; the temporary file never outlives
- * a failure. */
-int proc_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode,
-                           unsigned flags);
-/*
- * Open `path` (O_CLOEXEC, O_NOFOLLOW added to `flags`; `mode` for O_CREAT)
- * and refuse what fstat(2) does not call a regular file: a FIFO or a device
- * planted where a state file belongs would otherwise block the open or the
- * read forever.  The open itself is non-blocking for that reason; the flag
- * is cleared again before the descriptor is returned.  0 with *fd_out set;
- * CT_ENOENT when `path` does not exist, CT_EIO for a file that is not
- * regular, CT_ESYS otherwise (errno kept), with "PATH: why" in err.
- */
-int proc_open_regular(const char *path, int flags, mode_t mode, int *fd_out, char *err,
-                      size_t err_size);
-/* Read the rest of the regular file open on `fd` (up to its size at the
- * start) into a new NUL-terminated buffer: *data (caller frees) and *len
- * are set on success only.  0, or CT_EIO with "PATH: why" in err. */
-int proc_read_regular(int fd, const char *path, char **data, size_t *len, char *err,
-                      size_t err_size);
 /* "SIGSEGV", "SIGKILL", ... or "signal N".  Static storage. */
 const char *proc_signal_name(int sig);
 /* In a fresh child: stdin and stdout to /dev/null, default signal handling. */

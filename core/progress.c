@@ -35,6 +35,7 @@
 #include <caretaker/errors.h>
 #include <jansson.h>
 
+#include "durable.h"
 #include "log.h"
 #include "options.h"
 #include "proc.h"
@@ -328,7 +329,7 @@ running_write(struct progress_run *pr, int64_t now_ms)
 	int rc = CT_ENOMEM;
 
 	if (text != NULL)
-		rc = proc_write_file_atomic(pr->running_path, text, strlen(text), 0640, 0);
+		rc = durable_replace(pr->running_path, text, strlen(text), 0640, 0, NULL, 0);
 	if (rc != 0) {
 		log_warn("%s: cannot write %s (`status` will not show this run): %s", pr->p.job,
 		         pr->running_path, text != NULL ? strerror(errno) : "out of memory");

@@ -11,9 +11,10 @@
 #include <string.h>
 
 #include "config.h"
+#include "durable.h"
+#include "prometheus.h"
 #include "result.h"
 #include "state.h"
-#include "prometheus.h"
 #include "utf8.h"
 #include "xmalloc.h"
 
@@ -232,7 +233,7 @@ prometheus_write(const struct config *cfg, char *err, size_t err_size)
 	int rc = prometheus_text(cfg, &text, err, err_size);
 
 	if (rc == 0) {
-		rc = proc_write_file_atomic(path, text, strlen(text), 0644, PROC_SYNC_FILE);
+		rc = durable_replace(path, text, strlen(text), 0644, DURABLE_SYNC_FILE, NULL, 0);
 		if (rc != 0)
 			snprintf(err, err_size, "%s: %s", path, strerror(errno));
 	}

@@ -50,17 +50,18 @@
 #include "arena.h"
 #include "config.h"
 #include "due.h"
+#include "fdio.h"
 #include "fleet.h"
 #include "history.h"
 #include "loader.h"
 #include "log.h"
 #include "proc.h"
 #include "progress.h"
+#include "prometheus.h"
 #include "reap.h"
 #include "result.h"
 #include "runner.h"
 #include "state.h"
-#include "prometheus.h"
 #include "supervise.h"
 #include "task.h"
 #include "utf8.h"
@@ -113,7 +114,7 @@ lock_take(const struct config *cfg, const char *job, long *holder, char *err, si
 	int fd = -1;
 
 	/* The lock holds only a pid: readable by all, like a pid file. */
-	if (proc_open_regular(path, O_RDWR | O_CREAT, 0644, &fd, why, sizeof(why)) != 0) {
+	if (fdio_open_regular(path, O_RDWR | O_CREAT, 0644, &fd, why, sizeof(why)) != 0) {
 		/* The reason becomes the run's one-line reason: no hint line. */
 		snprintf(err, err_size, "cannot open lock %.*s", (int)strcspn(why, "\n"), why);
 		free(path);

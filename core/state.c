@@ -16,6 +16,8 @@
 
 #include <caretaker/plugin.h>
 
+#include "durable.h"
+#include "fdio.h"
 #include "history.h"
 #include "log.h"
 #include "proc.h"
@@ -202,14 +204,14 @@ state_read(const char *path, char **text, size_t *len, struct stat *read_st, cha
            size_t err_size)
 {
 	int fd = -1;
-	int rc = proc_open_regular(path, O_RDONLY, 0, &fd, err, err_size);
+	int rc = fdio_open_regular(path, O_RDONLY, 0, &fd, err, err_size);
 
 	if (rc == 0 && fstat(fd, read_st) != 0) {
 		snprintf(err, err_size, "%s: %s", path, strerror(errno));
 		rc = CT_ESYS;
 	}
 	if (rc == 0)
-		rc = proc_read_regular(fd, path, text, len, err, err_size);
+		rc = fdio_read_regular(fd, path, text, len, err, err_size);
 	if (fd >= 0)
 		close(fd);
 	return rc;
@@ -248,7 +250,7 @@ state_free(struct state *st)
 	free(st);
 }
 
-/* Replace state.json as a whole (see proc_write_file_atomic).  The file is
+/* Replace state.json as a whole (see durable_replace).  The file is
  * synced, so a crash never leaves it empty; the folder is not: a crash
  * right after the rename may bring back the previous state.json, which
  * is whole and older, while history.jsonl (synced) has the run.  That
@@ -258,9 +260,9 @@ state_save(const char *state_dir, const struct state *st, char *err, size_t err_
 {
 	char *path = xasprintf("%s/%s", state_dir, STATE_FILE);
 	char *text = json_dumps(st->root, JSON_COMPACT | JSON_REAL_PRECISION(15));
-	int rc = text == NULL
-	             ? CT_ENOMEM
-	             : proc_write_file_atomic(path, text, strlen(text), STATE_MODE, PROC_SYNC_FILE);
+	int rc = text == NULL ? CT_ENOMEM
+	                      : durable_replace(path, text, strlen(text), STATE_MODE,
+	                                        DURABLE_SYNC_FILE, NULL, 0);
 
 	if (rc != 0)
 		snprintf(err, err_size, "cannot write %s: %s", path,
@@ -278,7 +280,7 @@ state_update(const char *state_dir, void (*change)(struct state *, const void *)
 	char *lock_path = xasprintf("%s/%s", state_dir, STATE_LOCK);
 	struct state *st = NULL;
 	int lock_fd = -1;
-	int rc = proc_open_regular(lock_path, O_RDWR | O_CREAT, 0644, &lock_fd, err, err_size);
+	int rc = fdio_open_regular(lock_path, O_RDWR | O_CREAT, 0644, &lock_fd, err, err_size);
 
 	if (rc == 0 && flock(lock_fd, LOCK_EX) != 0) {
 		snprintf(err, err_size, "cannot lock %s: %s", lock_path, strerror(errno));

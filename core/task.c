@@ -24,6 +24,7 @@
 
 #include "config.h"
 #include "errors.h"
+#include "fdio.h"
 #include "pq.h"
 #include "proc.h"
 #include "progress.h"
@@ -82,7 +83,7 @@ task_send(int fd, json_t *msg)
 	len = strlen(text);
 	text[len] = '\n';
 	pthread_mutex_lock(&task_write_lock);
-	proc_write_all(fd, text, len + 1);
+	fdio_write_all(fd, text, len + 1, FDIO_NO_OFFSET, NULL, 0);
 	pthread_mutex_unlock(&task_write_lock);
 	free(text);
 }

@@ -21,10 +21,11 @@
 
 #include "arena.h"
 #include "config.h"
+#include "durable.h"
+#include "exitcode.h"
 #include "inspect.h"
 #include "loader.h"
 #include "proc.h"
-#include "exitcode.h"
 #include "timers.h"
 #include "timers_int.h"
 #include "xmalloc.h"
@@ -77,7 +78,7 @@ timers_install(struct timers *t)
 	for (size_t i = 0; i < t->n_units && !t->is_write_failed; i++)
 		timers_install_one(t, &t->units[i]);
 	timers_stale_sweep(t);
-	if (t->n_written + t->n_removed > 0 && proc_fsync_dir(t->dir) != 0) {
+	if (t->n_written + t->n_removed > 0 && durable_fsync_dir(t->dir, NULL, 0) != 0) {
 		fprintf(stderr, "caretaker: error: cannot sync %s: %s\n", t->dir, strerror(errno));
 		t->is_any_failed = 1;
 	}

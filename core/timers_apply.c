@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "durable.h"
 #include "proc.h"
 #include "timers.h"
 #include "timers_int.h"
@@ -162,13 +163,13 @@ timers_check_one(struct timers *t, const struct unit_file *u)
 
 /* ---- apply: writing -------------------------------------------------------- */
 
-/* The unit replaced atomically (proc_write_file_atomic); the folder is
+/* The unit replaced atomically (durable_replace); the folder is
  * fsynced once, at the end. */
 static int
 unit_write_atomic(const struct timers *t, const struct unit_file *u)
 {
 	char *path = unit_path(t, u->name);
-	int rc = proc_write_file_atomic(path, u->text, u->len, 0644, PROC_SYNC_FILE);
+	int rc = durable_replace(path, u->text, u->len, 0644, DURABLE_SYNC_FILE, NULL, 0);
 
 	if (rc != 0) {
 		int saved_errno = errno;

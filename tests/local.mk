@@ -13,7 +13,7 @@ AM_TESTS_ENVIRONMENT = \
 	export top_srcdir top_builddir CARETAKER CARETAKER_EXEC_PATH CMOCKA_MESSAGE_OUTPUT;
 
 # ---- unit tests (cmocka) ----
-UNIT_CFLAGS = $(AM_CFLAGS) $(CORE_INCLUDES) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS) $(INIH_CFLAGS) $(LIBPQ_CFLAGS)
+UNIT_CFLAGS = $(AM_CFLAGS) $(CORE_INCLUDES) $(FILEIO_INCLUDES) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS) $(INIH_CFLAGS) $(LIBPQ_CFLAGS)
 UNIT_LDADD = $(CORE_LIBS) $(CMOCKA_LIBS)
 UNIT_TESTS = \
 	tests/core/test_options \
@@ -33,6 +33,7 @@ UNIT_TESTS += tests/plugins/test_backupset tests/plugins/test_pgtools
 UNIT_TESTS += tests/plugins/test_dumpcount tests/plugins/test_backupcheck
 UNIT_TESTS += tests/plugins/test_manifest
 UNIT_TESTS += tests/core/test_reap
+UNIT_TESTS += tests/fileio/test_fileio
 if HAVE_CMOCKA
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -76,14 +77,19 @@ tests_plugins_test_exec_argv_SOURCES = tests/plugins/test_exec_argv.c plugins/ex
 tests_plugins_test_exec_argv_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/exec
 tests_plugins_test_exec_argv_LDADD = $(CMOCKA_LIBS)
 
+# ---- fileio: the library the core and the plugins share ----
+tests_fileio_test_fileio_SOURCES = tests/fileio/test_fileio.c
+tests_fileio_test_fileio_CFLAGS = $(AM_CFLAGS) $(FILEIO_INCLUDES) $(CMOCKA_CFLAGS)
+tests_fileio_test_fileio_LDADD = fileio/libctfileio.la $(CMOCKA_LIBS)
+
 # ---- plugins/lib: the compression machinery ----
 tests_plugins_test_compress_SOURCES = tests/plugins/test_compress.c
-tests_plugins_test_compress_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/lib
-tests_plugins_test_compress_LDADD = plugins/lib/libctcompress.la $(CMOCKA_LIBS)
+tests_plugins_test_compress_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/lib $(FILEIO_INCLUDES)
+tests_plugins_test_compress_LDADD = plugins/lib/libctcompress.la fileio/libctfileio.la $(CMOCKA_LIBS)
 check_PROGRAMS += tests/bench/compress-file
 tests_bench_compress_file_SOURCES = tests/bench/compress-file.c
-tests_bench_compress_file_CFLAGS = $(AM_CFLAGS) $(ZSTD_CFLAGS) -I$(top_srcdir)/plugins/lib
-tests_bench_compress_file_LDADD = plugins/lib/libctcompress.la $(ZSTD_LIBS)
+tests_bench_compress_file_CFLAGS = $(AM_CFLAGS) $(ZSTD_CFLAGS) -I$(top_srcdir)/plugins/lib $(FILEIO_INCLUDES)
+tests_bench_compress_file_LDADD = plugins/lib/libctcompress.la fileio/libctfileio.la $(ZSTD_LIBS)
 EXTRA_DIST += tests/bench/compress-bench.sh tests/bench/gen-pgdump.py tests/bench/schedule-scale.sh
 bench-compress: tests/bench/compress-file$(EXEEXT)
 	COMPRESS_FILE='$(abs_top_builddir)/tests/bench/compress-file' \
@@ -92,16 +98,16 @@ bench-compress: tests/bench/compress-file$(EXEEXT)
 
 # ---- plugins/lib: file trees (libarchive) and encryption (libsodium) ----
 tests_plugins_test_tartree_SOURCES = tests/plugins/test_tartree.c
-tests_plugins_test_tartree_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/lib
-tests_plugins_test_tartree_LDADD = plugins/lib/libcttartree.la $(CMOCKA_LIBS)
+tests_plugins_test_tartree_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/lib $(FILEIO_INCLUDES)
+tests_plugins_test_tartree_LDADD = plugins/lib/libcttartree.la fileio/libctfileio.la $(CMOCKA_LIBS)
 tests_plugins_test_crypt_SOURCES = tests/plugins/test_crypt.c
-tests_plugins_test_crypt_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/lib
-tests_plugins_test_crypt_LDADD = plugins/lib/libctcrypt.la plugins/lib/libctcompress.la \
+tests_plugins_test_crypt_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/lib $(FILEIO_INCLUDES)
+tests_plugins_test_crypt_LDADD = plugins/lib/libctcrypt.la plugins/lib/libctcompress.la fileio/libctfileio.la \
 	$(CMOCKA_LIBS)
 check_PROGRAMS += tests/bench/crypt-file
 tests_bench_crypt_file_SOURCES = tests/bench/crypt-file.c
-tests_bench_crypt_file_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/plugins/lib
-tests_bench_crypt_file_LDADD = plugins/lib/libctcrypt.la plugins/lib/libctcompress.la
+tests_bench_crypt_file_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/plugins/lib $(FILEIO_INCLUDES)
+tests_bench_crypt_file_LDADD = plugins/lib/libctcrypt.la plugins/lib/libctcompress.la fileio/libctfileio.la
 EXTRA_DIST += tests/bench/crypt-bench.sh
 bench-crypt: tests/bench/crypt-file$(EXEEXT)
 	CRYPT_FILE='$(abs_top_builddir)/tests/bench/crypt-file' \
@@ -109,10 +115,10 @@ bench-crypt: tests/bench/crypt-file$(EXEEXT)
 .PHONY: bench-crypt
 
 # ---- plugins/lib: backups (retention, names, pg_dump versions and env) ----
-BACKUP_UNIT_CFLAGS = $(AM_CFLAGS) $(CORE_INCLUDES) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS) $(LIBPQ_CFLAGS) \
-	-I$(top_srcdir)/plugins/lib
+BACKUP_UNIT_CFLAGS = $(AM_CFLAGS) $(CORE_INCLUDES) $(FILEIO_INCLUDES) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS) $(LIBPQ_CFLAGS) \
+	-I$(top_srcdir)/plugins/lib $(FILEIO_INCLUDES)
 BACKUP_UNIT_LDADD = plugins/lib/libctbackup.la plugins/lib/libcttartree.la \
-	plugins/lib/libctcrypt.la plugins/lib/libctcompress.la $(CMOCKA_LIBS)
+	plugins/lib/libctcrypt.la plugins/lib/libctcompress.la fileio/libctfileio.la $(CMOCKA_LIBS)
 tests_plugins_test_backupset_SOURCES = tests/plugins/test_backupset.c
 tests_plugins_test_backupset_CFLAGS = $(BACKUP_UNIT_CFLAGS)
 tests_plugins_test_backupset_LDADD = $(BACKUP_UNIT_LDADD)

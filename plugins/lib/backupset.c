@@ -15,6 +15,7 @@
 #include <caretaker/errors.h>
 
 #include "backupset.h"
+#include "durable.h"
 
 #define STAMP_LEN (BACKUPSET_STAMP_SIZE - 1)
 
@@ -131,8 +132,10 @@ read_names(const char *dir, struct names *ns, char *err, size_t err_size)
 		snprintf(err, err_size, "cannot read folder %s: %s", dir, strerror(errno));
 		return CT_EIO;
 	}
+	/* Hidden names too: a crash can leave durable_replace's temporary
+	 * manifest, ".NAME-STAMP.manifest.json.tmp-XXXXXX". */
 	while (rc == 0 && (de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
 			rc = names_add(ns, de->d_name);
 	closedir(d);
 	if (rc != 0)
@@ -228,16 +231,30 @@ is_referenced(const struct backupset *set, const char *file)
 	return 0;
 }
 
+/* "NAME-STAMP.manifest.json.tmp-..." of this set's NAME. */
+static int
+is_temp_manifest(const char *file, const char *name)
+{
+	static const char infix[] = "manifest.json" DURABLE_TMP_INFIX;
+	const char *ext;
+
+	return is_named(file, name, &ext) && strncmp(ext, infix, sizeof(infix) - 1) == 0;
+}
+
 /* Backup-like files that no manifest of the set names. */
 static int
 classify_file(struct backupset *set, const char *dir, const char *file, const char *name)
 {
 	const char *ext;
 
+	if (file[0] == '.')
+		return is_temp_manifest(file + 1, name)
+		           ? add_stray(set, dir, file, BACKUPSET_PARTIAL, NULL)
+		           : 0;
 	if (!is_named(file, name, &ext))
 		return 0;
-	if (has_suffix(file, BACKUPSET_PARTIAL_SUFFIX) ||
-	    (strncmp(ext, "manifest.json.tmp-", 18) == 0))
+	/* "NAME-STAMP.manifest.json.tmp-PID": what earlier versions left. */
+	if (has_suffix(file, BACKUPSET_PARTIAL_SUFFIX) || is_temp_manifest(file, name))
 		return add_stray(set, dir, file, BACKUPSET_PARTIAL, NULL);
 	if (ext_is_backup(ext) && !is_referenced(set, file))
 		return add_stray(set, dir, file, BACKUPSET_ORPHAN, NULL);

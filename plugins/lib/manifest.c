@@ -241,7 +241,8 @@ manifest_write(const char *path, const struct manifest *m, char *err, size_t err
 	if (rc == CT_ENOMEM)
 		snprintf(err, err_size, "out of memory building manifest %s", path);
 	if (rc == 0)
-		rc = durable_replace(path, text, strlen(text), 0600, err, err_size);
+		rc = durable_replace(path, text, strlen(text), 0600, DURABLE_SYNC_ALL, err,
+		                     err_size);
 	free(text);
 	json_decref(root);
 	return rc;

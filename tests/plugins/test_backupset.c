@@ -8,7 +8,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -312,11 +315,51 @@ test_parse_name_refuses_other_files(void **unused)
 	    backupset_parse_name("-20250101T000000Z.sql", name, sizeof(name), &t, &ext), CT_EINVAL);
 }
 
+/* An empty file named `name` in `dir`. */
+static void
+touch(const char *dir, const char *name)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+}
+
+/* What a crash during durable_replace leaves, in the hidden form and in
+ * the form of earlier versions, is an unfinished file of the set; another
+ * set's and other hidden files are not. */
+static void
+test_load_lists_temporary_manifests_left_by_a_crash_as_partial(void **unused)
+{
+	char dir[] = "/tmp/caretaker-backupset.XXXXXX", err[256] = "", cmd[128];
+	struct backupset set = {0};
+	size_t n_partial = 0;
+
+	(void)unused;
+	assert_non_null(mkdtemp(dir));
+	touch(dir, ".db-20250101T000000Z.manifest.json.tmp-Ab12Cd");
+	touch(dir, "db-20250102T000000Z.manifest.json.tmp-4242");
+	touch(dir, ".other-20250101T000000Z.manifest.json.tmp-Ab12Cd");
+	touch(dir, ".hidden");
+	assert_int_equal(backupset_load(dir, "db", &set, err, sizeof(err)), 0);
+	for (size_t i = 0; i < set.n_strays; i++)
+		n_partial += set.strays[i].kind == BACKUPSET_PARTIAL;
+	assert_int_equal(set.n_strays, 2);
+	assert_int_equal(n_partial, 2);
+	backupset_free(&set);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_no_keep_option_keeps_everything),
+	    cmocka_unit_test(test_load_lists_temporary_manifests_left_by_a_crash_as_partial),
 	    cmocka_unit_test(test_daily_keeps_the_newest_of_each_of_the_newest_days),
 	    cmocka_unit_test(test_daily_counts_days_that_have_backups_not_calendar_days),
 	    cmocka_unit_test(test_order_of_input_does_not_matter),
