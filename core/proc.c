@@ -284,9 +284,14 @@ proc_read_until_exit(int fd, pid_t pid, int64_t timeout_ms, size_t max_bytes,
 int
 proc_mkdir_p(const char *path, unsigned mode)
 {
-	char *copy = xstrdup(path);
+	char *copy = NULL;
 	int rc = 0;
 
+	/* Most calls find the folder there: one system call, not one per
+	 * component of the path. */
+	if (mkdir(path, mode) == 0 || errno == EEXIST)
+		return 0;
+	copy = xstrdup(path);
 	for (char *p = copy + 1; *p != '\0' && rc == 0; p++) {
 		if (*p != '/')
 			continue;

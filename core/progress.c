@@ -341,13 +341,17 @@ running_write(struct progress_run *pr, int64_t now_ms)
 	json_decref(j);
 }
 
+/* The run's file, written once it has run for PROGRESS_RUNNING_AFTER_MS: a
+ * run that ends sooner (most runs of most jobs) costs no file at all, and
+ * `status` from another shell could hardly have caught it anyway. */
 static void
-running_start(struct progress_run *pr)
+running_start(struct progress_run *pr, int64_t now_ms)
 {
 	char *dir = running_dir(pr->p.state_dir);
 	struct progress_running *stale = NULL;
 	size_t n = 0;
 
+	pr->is_running_started = 1;
 	/* Listing removes the files of runs that died without removing theirs. */
 	if (progress_running_list(pr->p.state_dir, 1, &stale, &n) == 0)
 		free(stale);
@@ -357,7 +361,7 @@ running_start(struct progress_run *pr)
 		         dir, strerror(errno));
 	} else {
 		pr->running_path = xasprintf("%s/%s.%ld.json", dir, pr->p.job, (long)getpid());
-		running_write(pr, pr->start_ms);
+		running_write(pr, now_ms);
 	}
 	free(dir);
 }
@@ -373,7 +377,6 @@ progress_run_begin(struct progress_run *pr, const struct progress_run_params *p)
 	pr->start_us = proc_wall_us();
 	pr->base_fraction = -1;
 	pr->is_live = live_is_wanted(p->is_quiet);
-	running_start(pr);
 	if (pr->is_live) {
 		live_run = pr;
 		log_set_line_cb(live_clear_cb);
@@ -407,8 +410,11 @@ progress_run_tick_cb(void *ctx)
 	run_note_sample(pr);
 	if (pr->is_live)
 		live_update(pr, now_ms);
-	if (pr->running_path != NULL && !pr->is_running_broken &&
-	    pr->p.sample->n != pr->written_n && now_ms - pr->written_ms >= RUNNING_WRITE_GAP_MS)
+	if (!pr->is_running_started && now_ms - pr->start_ms >= PROGRESS_RUNNING_AFTER_MS)
+		running_start(pr, now_ms);
+	else if (pr->running_path != NULL && !pr->is_running_broken &&
+	         pr->p.sample->n != pr->written_n &&
+	         now_ms - pr->written_ms >= RUNNING_WRITE_GAP_MS)
 		running_write(pr, now_ms);
 }
 

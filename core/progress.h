@@ -20,6 +20,9 @@
 #define PROGRESS_WHAT_SIZE 128
 /* How often the parent's watch loop calls progress_run_tick_cb. */
 #define PROGRESS_TICK_MS 250
+/* A run gets its file under state_dir/running/ once it has run this long:
+ * shorter runs (most) cost no file. */
+#define PROGRESS_RUNNING_AFTER_MS 1000
 
 /* The fraction as kept and sent: NaN and negatives become -1 (unknown),
  * more than 1 becomes 1. */
@@ -91,8 +94,9 @@ struct progress_run_params {
 
 struct progress_run {
 	struct progress_run_params p;
-	char *running_path;           /* state_dir/running/JOB.PID.json, NULL without a folder */
+	char *running_path;           /* state_dir/running/JOB.PID.json once written, else NULL */
 	int is_running_broken;        /* a write failed: no more tries */
+	int is_running_started;       /* running_start done (after its first second) */
 	unsigned long long pid_start; /* caretaker's own, for the running file */
 	int64_t start_ms;
 	int64_t start_us;

@@ -400,7 +400,8 @@ test_progress_running_list_of_no_folder_is_empty(void **state)
 /* ---- one run ------------------------------------------------------------- */
 
 static void
-test_progress_run_writes_its_running_file_0640_and_removes_it_at_the_end(void **state)
+test_progress_run_writes_its_running_file_0640_after_a_second_and_removes_it_at_the_end(
+    void **state)
 {
 	struct progress_sample s = {0};
 	struct progress_run_params p = {.state_dir = tu_path("state"),
@@ -415,6 +416,11 @@ test_progress_run_writes_its_running_file_0640_and_removes_it_at_the_end(void **
 	(void)state;
 	progress_sample_set(&s, 0.5, "dumping", proc_now_ms());
 	progress_run_begin(&pr, &p);
+	progress_run_tick_cb(&pr);
+	assert_null(pr.running_path); /* not in its first second */
+	assert_int_equal(count_running(1, NULL), 0);
+	pr.start_ms -= PROGRESS_RUNNING_AFTER_MS;
+	progress_run_tick_cb(&pr);
 	assert_non_null(pr.running_path);
 	assert_int_equal(stat(pr.running_path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0640);
@@ -544,8 +550,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_progress_running_list_of_no_folder_is_empty, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(
-	        test_progress_run_writes_its_running_file_0640_and_removes_it_at_the_end, setup,
-	        teardown),
+	        test_progress_run_writes_its_running_file_0640_after_a_second_and_removes_it_at_the_end,
+	        setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_progress_a_million_calls_of_a_plugin_send_few_messages, setup, teardown),
 	};
