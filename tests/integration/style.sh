@@ -38,7 +38,7 @@ if command -v nm >/dev/null && [ -x "$CARETAKER" ]; then
 			[ "$dir" = plugins/lib ] && continue
 			ls "$top_builddir/$dir"/.libs/*-"$base".o "$top_builddir/$dir"/*-"$base".o
 		done
-	} 2>/dev/null | grep -v caretaker | xargs -r nm --defined-only -g 2>/dev/null |
+	} 2>/dev/null | grep -v '/caretaker[_-][^/]*$' | xargs -r nm --defined-only -g 2>/dev/null |
 		awk 'NF == 3 { print $3 }' | sort -u >"$T/plugin-symbols"
 	nm --defined-only -g "$CARETAKER" | awk 'NF == 3 { print $3 }' | sort -u >"$T/core-symbols"
 	hits=$(comm -12 "$T/plugin-symbols" "$T/core-symbols" | grep -v '^_' | head -20)
