@@ -22,6 +22,7 @@
 #include "backup.h"
 #include "monotonic.h"
 #include "pgquery.h"
+#include "pgtables.h"
 
 /* One run of the job, from init to fini. */
 struct backup_run {
@@ -330,7 +331,7 @@ backup_fini(struct ct_task *t, const struct ct_services *ct, void *state)
 	backup_files_close(&r->f);
 	compress_stats_free(&r->f.st);
 	crypt_writer_free(r->f.cw);
-	pgquery_tables_free(r->s.tables, r->s.n_tables);
+	pgtables_free(r->s.tables, r->s.n_tables);
 	free(r);
 }
 

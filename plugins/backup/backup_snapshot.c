@@ -29,6 +29,7 @@
 #include "backup.h"
 #include "pgmaint.h"
 #include "pgquery.h"
+#include "pgtables.h"
 
 static int
 session_exec(struct backup_host *h, struct backup_session *s, const char *sql, PGresult **res)
@@ -74,8 +75,8 @@ session_estimate(struct backup_host *h, const struct backup_session *s, uint64_t
 	PGresult *res = NULL;
 	char err[256];
 
-	if (*expect_bytes > 0 || pgquery_exec(s->conn, pgquery_tablesize_sql, backup_should_stop, h,
-	                                      &res, err, sizeof(err)) != 0)
+	if (*expect_bytes > 0 || pgquery_exec(s->conn, pgtables_tablesize_sql, backup_should_stop,
+	                                      h, &res, err, sizeof(err)) != 0)
 		return;
 	if (PQntuples(res) == 1)
 		*expect_bytes = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
@@ -150,7 +151,7 @@ backup_session_begin(struct backup_host *h, struct backup_session *s, uint64_t *
 int
 backup_session_count_send(struct backup_host *h, struct backup_session *s, int is_counts_in_dump)
 {
-	const char *sql = is_counts_in_dump ? pgquery_tablelist_sql : pgquery_rowcount_sql;
+	const char *sql = is_counts_in_dump ? pgtables_tablelist_sql : pgtables_rowcount_sql;
 
 	if (PQsendQuery(s->conn, sql) == 0)
 		return backup_fail(h, CT_EPG, "cannot send the row count query: %s",
@@ -167,7 +168,7 @@ count_take(struct backup_session *s, PGresult *res)
 	rc = pgquery_check(res, PGRES_TUPLES_OK, "counting rows", s->count_err,
 	                   sizeof(s->count_err));
 	if (rc == 0 && s->tables == NULL) {
-		rc = pgquery_tables_from_result(res, &s->tables, &s->n_tables);
+		rc = pgtables_from_result(res, &s->tables, &s->n_tables);
 		if (rc != 0)
 			snprintf(s->count_err, sizeof(s->count_err), "cannot read the row counts");
 	}

@@ -21,6 +21,7 @@
 
 #include "monotonic.h"
 #include "pgquery.h"
+#include "pgtables.h"
 #include "verify.h"
 
 /* caretaker_verify_ and the job name folded to [a-z0-9_], within NAMEDATALEN. */
@@ -274,7 +275,7 @@ count_restored(struct verify_host *h, const struct manifest *m, struct verify_re
 		}
 	}
 	if (rc == 0)
-		rc = pgquery_exec(c, pgquery_rowcount_sql, verify_should_stop, h, &res, detail,
+		rc = pgquery_exec(c, pgtables_rowcount_sql, verify_should_stop, h, &res, detail,
 		                  detail_size);
 	if (rc == 0)
 		compare_counts(h, m, res, r);
