@@ -180,54 +180,108 @@ remember_last_line(struct exec_state *st, const char *buf, size_t n)
 	st->last_line[end - start] = '\0';
 }
 
-/* Forward the command's output until both pipes close. */
+/* Milliseconds on the monotonic clock. */
+static int64_t
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* How long output is still read once the command itself has exited:
+ * what it wrote last is in the pipes, but a process it left behind (a
+ * daemon that kept stdout) may hold them open for ever.  The host ends
+ * such processes when the run ends. */
+#define EXEC_DRAIN_MS 1000
+
+/* The command's exit status into st; once reaped, *is_reaped is set. */
+static void
+note_exit(struct exec_state *st, int status, int *is_reaped)
+{
+	*is_reaped = 1;
+	if (WIFEXITED(status))
+		st->exit_code = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		st->term_signal = WTERMSIG(status);
+}
+
+/* Reaps the command if it has exited; then returns when reading stops. */
+static int64_t
+drain_deadline(struct exec_state *st, pid_t pid, int *is_reaped, int64_t deadline_ms)
+{
+	int status;
+
+	if (*is_reaped || waitpid(pid, &status, WNOHANG) != pid)
+		return deadline_ms;
+	note_exit(st, status, is_reaped);
+	return monotonic_ms() + EXEC_DRAIN_MS;
+}
+
+/* Read what one pipe has; at its end the pipe is closed and its fd -1. */
+static void
+pump_one(struct ct_task *t, const struct ct_services *ct, struct exec_state *st, struct pollfd *p,
+         const char *name)
+{
+	char buf[65536];
+	ssize_t n;
+
+	if (p->fd < 0 || !(p->revents & (POLLIN | POLLHUP | POLLERR)))
+		return;
+	n = read(p->fd, buf, sizeof(buf));
+	if (n < 0 && errno == EINTR)
+		return;
+	if (n <= 0) {
+		close(p->fd);
+		p->fd = -1;
+		return;
+	}
+	ct->add_output(t, name, buf, (size_t)n);
+	remember_last_line(st, buf, (size_t)n);
+}
+
+/* Forward the command's output until both pipes close, or until
+ * EXEC_DRAIN_MS after the command exited.  Sets *is_reaped when the
+ * command was reaped here. */
 static void
 pump_output(struct ct_task *t, const struct ct_services *ct, struct exec_state *st, int out_fd,
-            int err_fd, pid_t pid)
+            int err_fd, pid_t pid, int *is_reaped)
 {
 	struct pollfd p[2] = {{.fd = out_fd, .events = POLLIN}, {.fd = err_fd, .events = POLLIN}};
-	static const char *const names[2] = {"stdout", "stderr"};
+	int64_t deadline_ms = INT64_MAX;
 	int is_term_sent = 0;
-	char buf[65536];
 
-	while (p[0].fd >= 0 || p[1].fd >= 0) {
+	while ((p[0].fd >= 0 || p[1].fd >= 0) && monotonic_ms() < deadline_ms) {
 		if (poll(p, 2, 200) < 0 && errno != EINTR)
 			break;
 		if (ct->should_stop(t) && !is_term_sent) {
 			kill(pid, SIGTERM);
 			is_term_sent = 1;
 		}
-		for (int i = 0; i < 2; i++) {
-			ssize_t n;
-
-			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			n = read(p[i].fd, buf, sizeof(buf));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				close(p[i].fd);
-				p[i].fd = -1;
-				continue;
-			}
-			ct->add_output(t, names[i], buf, (size_t)n);
-			remember_last_line(st, buf, (size_t)n);
-		}
+		pump_one(t, ct, st, &p[0], "stdout");
+		pump_one(t, ct, st, &p[1], "stderr");
+		deadline_ms = drain_deadline(st, pid, is_reaped, deadline_ms);
 	}
+	if (p[0].fd >= 0 || p[1].fd >= 0)
+		ct->log(t, CT_LOG_WARNING,
+		        "%s exited, but a process it started still holds its output open: not "
+		        "waited for (caretaker ends it when the run ends)",
+		        st->argv[0]);
+	for (int i = 0; i < 2; i++)
+		if (p[i].fd >= 0)
+			close(p[i].fd);
 }
 
 static int
 wait_child(struct exec_state *st, pid_t pid)
 {
-	int status;
+	int status, is_reaped = 0;
 
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return CT_ECHILD;
-	if (WIFEXITED(status))
-		st->exit_code = WEXITSTATUS(status);
-	else if (WIFSIGNALED(status))
-		st->term_signal = WTERMSIG(status);
+	note_exit(st, status, &is_reaped);
 	return CT_OK;
 }
 
@@ -251,7 +305,7 @@ exec_failed(struct ct_task *t, const struct ct_services *ct, struct exec_state *
 static int
 spawn_and_wait(struct ct_task *t, const struct ct_services *ct, struct exec_state *st)
 {
-	int out[2], err[2], status[2];
+	int out[2], err[2], status[2], is_reaped = 0;
 	struct timespec t0, t1;
 	pid_t pid;
 
@@ -271,8 +325,9 @@ spawn_and_wait(struct ct_task *t, const struct ct_services *ct, struct exec_stat
 		ct->set_status(t, CT_STATUS_FAIL, "fork: %s", strerror(errno));
 		return CT_ESYS;
 	}
-	pump_output(t, ct, st, out[0], err[0], pid);
-	wait_child(st, pid);
+	pump_output(t, ct, st, out[0], err[0], pid, &is_reaped);
+	if (!is_reaped)
+		wait_child(st, pid);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	st->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (exec_failed(t, ct, st, status[0]))
@@ -359,6 +414,8 @@ CT_PLUGIN_DEFINE(.name = "exec", .version = "1.0",
                          "(`caretaker report JOB` shows them; head and tail are kept past "
                          "[caretaker] output_limit). The job's timeout and user keys apply to "
                          "the command. Exit codes in ok_exit_codes succeed, those in "
-                         "warn_exit_codes warn, any other fails.",
+                         "warn_exit_codes warn, any other fails. The job ends a second after "
+                         "the command exits, even when a process it started (a daemon) still "
+                         "holds its output open; caretaker ends such processes with the run.",
                  .flags = CT_PLUGIN_DRY_RUN, .options = exec_options, .init = exec_init,
                  .run = exec_run, .report = exec_report, .fini = exec_fini);

@@ -86,6 +86,29 @@ ct run --dry-run dry
 check "--dry-run plans and does not run the command" \
 	eval 'rc_is 0 && out_has "would run touch" && [ ! -e "$T/work/dry-run-was-not-dry" ]'
 
+# A command that leaves a daemon holding its stdout: the run ends soon
+# after the command does, not at its timeout, and the daemon is ended.
+cat >"$T/daemonize.sh" <<'SH'
+#!/bin/sh
+setsid sleep 287 &
+echo started
+SH
+chmod 755 "$T/daemonize.sh"
+cat >>"$T/caretaker.ini" <<CONF
+
+[leaves-a-daemon]
+plugin = exec
+command = $T/daemonize.sh
+timeout = 20s
+CONF
+started_at=$(date +%s)
+ct run leaves-a-daemon
+took=$(($(date +%s) - started_at))
+check "a command whose daemon keeps its output open ends with the command (took ${took}s)" \
+	eval 'rc_is 0 && [ "$took" -lt 8 ] && report_json leaves-a-daemon | grep -q "\"stdout\": \"started" &&
+		report_json leaves-a-daemon | grep -q "still holds its output open"'
+check "and the daemon does not outlive the run" eval '! pgrep -f "^sleep 287$" >/dev/null'
+
 if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
 	cat >>"$T/caretaker.ini" <<'CONF'
 
