@@ -42,6 +42,7 @@
 #include "log.h"
 #include "options.h"
 #include "proc.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 #define LOADER_NAME "caretaker-now"
@@ -498,6 +499,24 @@ json_dup(struct arena *a, json_t *obj, const char *key)
 	return s ? arena_strdup(a, s) : NULL;
 }
 
+/* A string a person reads (summary, help, a refusal's words), with the
+ * control characters a plugin file could smuggle in made visible: it goes
+ * to the terminal from `plugins`, `describe` and `check`. */
+static const char *
+json_dup_text(struct arena *a, json_t *obj, const char *key, unsigned flags)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+	char *safe;
+	const char *kept;
+
+	if (s == NULL)
+		return NULL;
+	safe = utf8_escape(s, flags);
+	kept = arena_strdup(a, safe);
+	free(safe);
+	return kept;
+}
+
 static void
 options_from_json(struct plugin_info *info, json_t *arr, struct arena *a)
 {
@@ -515,7 +534,7 @@ options_from_json(struct plugin_info *info, json_t *arr, struct arena *a)
 		dst->choices = json_dup(a, o, "choices");
 		dst->min_value = json_integer_value(json_object_get(o, "min"));
 		dst->max_value = json_integer_value(json_object_get(o, "max"));
-		dst->help = json_dup(a, o, "help");
+		dst->help = json_dup_text(a, o, "help", 0);
 	}
 }
 
@@ -539,12 +558,12 @@ options_check(const struct plugin_info *info, struct arena *a)
 static void
 info_from_reply(struct plugin_info *info, json_t *j, struct arena *a)
 {
-	info->refusal = json_dup(a, j, "refusal");
+	info->refusal = json_dup_text(a, j, "refusal", 0);
 	if (info->refusal != NULL)
 		return;
-	info->version = json_dup(a, j, "version");
-	info->summary = json_dup(a, j, "summary");
-	info->help = json_dup(a, j, "help");
+	info->version = json_dup_text(a, j, "version", 0);
+	info->summary = json_dup_text(a, j, "summary", 0);
+	info->help = json_dup_text(a, j, "help", UTF8_ESCAPE_KEEP_LINES);
 	info->abi_version = (uint32_t)json_integer_value(json_object_get(j, "abi"));
 	info->flags = (uint32_t)json_integer_value(json_object_get(j, "flags"));
 	options_from_json(info, json_object_get(j, "options"), a);

@@ -167,7 +167,7 @@ check_LTLIBRARIES += \
 	tests/faults/misnamed.la \
 	tests/faults/slowok.la \
 	tests/faults/loud.la
-check_LTLIBRARIES += tests/faults/slowprogress.la
+check_LTLIBRARIES += tests/faults/slowprogress.la tests/faults/ansi.la
 tests_faults_segv_la_SOURCES = tests/faults/segv.c tests/faults/fault.h
 tests_faults_segv_la_CFLAGS = $(FAULT_CFLAGS)
 tests_faults_segv_la_LDFLAGS = $(FAULT_LDFLAGS)
@@ -208,6 +208,9 @@ check_LTLIBRARIES += tests/faults/ctorhang.la
 tests_faults_ctorhang_la_SOURCES = tests/faults/ctorhang.c tests/faults/fault.h
 tests_faults_ctorhang_la_CFLAGS = $(FAULT_CFLAGS)
 tests_faults_ctorhang_la_LDFLAGS = $(FAULT_LDFLAGS)
+tests_faults_ansi_la_SOURCES = tests/faults/ansi.c tests/faults/fault.h
+tests_faults_ansi_la_CFLAGS = $(FAULT_CFLAGS)
+tests_faults_ansi_la_LDFLAGS = $(FAULT_LDFLAGS)
 tests_faults_slowprogress_la_SOURCES = tests/faults/slowprogress.c tests/faults/fault.h
 tests_faults_slowprogress_la_CFLAGS = $(FAULT_CFLAGS)
 tests_faults_slowprogress_la_LDFLAGS = $(FAULT_LDFLAGS)

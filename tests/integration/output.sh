@@ -6,7 +6,7 @@
 
 command -v python3 >/dev/null || skip_all "python3 is not installed"
 
-install_plugins loud
+install_plugins loud ansi
 write_config <<'CONF'
 [big]
 plugin = loud
@@ -134,5 +134,16 @@ check "the malformed message is in the record's log" \
 ct status
 check "status names why a silent run failed" \
 	eval 'out_has "^silent .*FAIL .*without a summary" && out_has "^overlong .*FAIL .*was dropped"'
+
+# A plugin file's own words (summary, version, help) reach the terminal
+# escaped too: `plugins` and `describe` print them.
+esc=$(printf '\033')
+ct plugins
+check "plugins shows a summary's escape sequence as text" \
+	eval 'rc_is 0 && ! grep -q "$esc" "$out" && out_has "summary \\\\x1b\[31mred"'
+ct describe ansi
+check "describe shows the help's and an option's escapes as text, lines kept" \
+	eval 'rc_is 0 && ! grep -q "$esc" "$out" && out_has "^first line$" &&
+		out_has "title\\\\x07 line" && out_has "option help \\\\x1b\[2J"'
 
 done_testing
