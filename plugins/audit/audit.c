@@ -269,7 +269,8 @@ summary_baseline(struct summary *s, const struct audit_baseline_result *b)
 	size_t changes = b->n_changed + b->n_added + b->n_removed;
 
 	if (b->is_created || b->is_accepted) {
-		summary_add(s, "%sbaseline %s: %zu entries, state %.16s", s->n ? "; " : "",
+		summary_add(s, "%sbaseline %s%s: %zu entries, state %.16s", s->n ? "; " : "",
+		            b->is_written ? "" : "would be ",
 		            b->is_created ? "created" : "accepted", b->n_files, b->fingerprint);
 		return;
 	}
@@ -290,9 +291,12 @@ summary_build(const struct audit_run *r, struct summary *s)
 {
 	if (r->table.is_done) {
 		summary_logins(s, &r->o, r->o.src.table, &r->table, r->table_counts);
-		summary_add(s, "; %lld permission change(s), %lld suspicious event(s)",
-		            (long long)r->listed.permission_changes,
-		            (long long)r->listed.suspicious);
+		if (r->o.permission_events.n > 0)
+			summary_add(s, "; %lld permission change(s)",
+			            (long long)r->listed.permission_changes);
+		if (r->o.suspicious_events.n > 0)
+			summary_add(s, "; %lld suspicious event(s)",
+			            (long long)r->listed.suspicious);
 	}
 	if (r->log.is_done)
 		summary_logins(s, &r->o, "sshd", &r->log, r->log_counts);

@@ -124,23 +124,39 @@ handle_line(struct reader *r, const char *line, size_t len)
 	}
 }
 
+/* Adds a piece of the current line; a line past the buffer is marked and
+ * later skipped whole. */
+static void
+line_append(struct reader *r, const char *p, size_t n)
+{
+	if (r->line_len + n > sizeof(r->line)) {
+		r->is_line_too_long = 1;
+		return;
+	}
+	memcpy(r->line + r->line_len, p, n);
+	r->line_len += n;
+}
+
 /* Splits a block into lines, keeping the unfinished one for the next. */
 static int
 handle_block(struct reader *r, const char *buf, size_t len)
 {
+	const char *p = buf, *end = buf + len;
 	int rc = 0;
 
-	for (size_t i = 0; i < len && rc == 0; i++) {
-		if (buf[i] == '\n') {
-			if (!r->is_line_too_long)
-				rc = handle_line(r, r->line, r->line_len);
-			r->line_len = 0;
-			r->is_line_too_long = 0;
-		} else if (r->line_len < sizeof(r->line)) {
-			r->line[r->line_len++] = buf[i];
-		} else {
-			r->is_line_too_long = 1;
+	while (rc == 0 && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (nl == NULL) {
+			line_append(r, p, (size_t)(end - p));
+			break;
 		}
+		line_append(r, p, (size_t)(nl - p));
+		if (!r->is_line_too_long)
+			rc = handle_line(r, r->line, r->line_len);
+		r->line_len = 0;
+		r->is_line_too_long = 0;
+		p = nl + 1;
 	}
 	return rc;
 }
@@ -149,11 +165,14 @@ static int
 read_stream(struct reader *r, gzFile gz, const char *path)
 {
 	char *buf = malloc(READ_BYTES);
-	int n, rc = 0, zerr;
+	int n = 0, rc = 0, zerr;
 
 	if (buf == NULL)
 		return CT_ENOMEM;
-	while (rc == 0 && (n = gzread(gz, buf, READ_BYTES)) > 0) {
+	while (rc == 0) {
+		n = gzread(gz, buf, READ_BYTES);
+		if (n <= 0)
+			break;
 		r->st->n_bytes += (uint64_t)n;
 		rc = handle_block(r, buf, (size_t)n);
 		if (rc == 0 && audit_should_stop(r->h))

@@ -224,6 +224,8 @@ parse_client(const char *p, const char *end, struct audit_addr *addr)
 static int
 find_client(const char *start, const char *end, const char **at, struct audit_addr *addr)
 {
+	if (end - start < 6)
+		return CT_EINVAL;
 	for (const char *p = end - 6; p >= start; p--)
 		if (memcmp(p, " from ", 6) == 0 && parse_client(p + 6, end, addr) == 0) {
 			*at = p;
