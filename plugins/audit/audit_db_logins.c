@@ -52,18 +52,23 @@ static const char users_sql[] =
         "min(ts)") ", " EPOCH("max(ts)") " FROM f WHERE ip IS NOT NULL GROUP BY username "
                                          "HAVING count(DISTINCT ip) >= $4::bigint";
 
-/* $4 success types, $5 burst_window, $6 burst_threshold. */
+/* $4 success types, $5 burst_window, $6 burst_threshold.  Logins and
+ * failures of the same addresses in one time line, each login counting the
+ * failures within burst_window up to it: one sort, where a join of every
+ * login with every failure of its address would grow with their product. */
 static const char successes_sql[] =
-    FAILURES "SELECT pg_catalog.host(s.ip), COALESCE(s.username, ''), b.n, " EPOCH(
-        "b.first") ", " EPOCH("s.ts") " FROM (SELECT {time} AS ts, {ip} AS ip, {user} AS "
-                                      "username FROM {table} WHERE {type} = ANY ($4::text[]) "
-                                      "AND {time} >= $2::timestamptz) s "
-                                      "CROSS JOIN LATERAL (SELECT count(*) AS n, "
-                                      "min(f.ts) AS first FROM f WHERE f.ip = s.ip "
-                                      "AND f.ts >= s.ts - $5::interval AND f.ts <= s.ts) b "
-                                      "WHERE s.ip IS NOT NULL "
-                                      "AND NOT COALESCE(s.ip <<= ANY ($3::inet[]), false) "
-                                      "AND b.n >= $6::bigint";
+    FAILURES ", s AS (SELECT {time} AS ts, {ip} AS ip, {user} AS username FROM {table} "
+             "WHERE {type} = ANY ($4::text[]) AND {time} >= $2::timestamptz), "
+             "u AS (SELECT ts, ip, username, false AS is_login FROM f WHERE ip IS NOT NULL "
+             "UNION ALL SELECT ts, ip, username, true FROM s "
+             "WHERE ip IN (SELECT ip FROM f) AND NOT COALESCE(ip <<= ANY ($3::inet[]), false)), "
+             "w AS (SELECT ts, ip, username, is_login, "
+             "count(*) FILTER (WHERE NOT is_login) OVER b AS n, "
+             "min(ts) FILTER (WHERE NOT is_login) OVER b AS first FROM u "
+             "WINDOW b AS (PARTITION BY ip ORDER BY ts "
+             "RANGE BETWEEN $5::interval PRECEDING AND CURRENT ROW)) "
+             "SELECT pg_catalog.host(ip), COALESCE(username, ''), n, " EPOCH("first") ", " EPOCH(
+                 "ts") " FROM w WHERE is_login AND n >= $6::bigint";
 
 /* $1 the window's start, $2 private ranges and proxies.  Every event
  * type, allowlisted addresses too: an allowlisted proxy is the case. */

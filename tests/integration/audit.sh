@@ -78,9 +78,11 @@ fixtures() {
 		{ echo "Bail out! the fixtures of $1 could not be inserted"; exit 1; }
 }
 events='"sec ""events"""'
-# A burst: six failures within five minutes.
+# A burst: six failures within five minutes, and a login 25 minutes after
+# it, too late to be its success.
 fixtures "$events" "SELECT 'AUTH_FAILURE', now() - interval '2 hours' + i * interval '1 minute',
-	'192.0.2.50', 'root', '{}'::jsonb FROM generate_series(0, 5) i"
+	'192.0.2.50', 'root', '{}'::jsonb FROM generate_series(0, 5) i
+	UNION ALL SELECT 'AUTH_SUCCESS', now() - interval '90 minutes', '192.0.2.50', 'root', '{}'::jsonb"
 # Distributed guessing: alice fails once from each of ten addresses.
 fixtures "$events" "SELECT 'AUTH_FAILURE', now() - interval '1 day' * (i % 6) - interval '3 hours',
 	'198.18.1.' || i, 'alice', '{}'::jsonb FROM generate_series(1, 10) i"
@@ -154,6 +156,7 @@ same "distributed guessing: alice, failing once from each of ten addresses" \
 	"alice" "$(objects_with fixtures "distributed guessing")"
 check "the login after the burst names the account, critical" \
 	eval 'findings fixtures | grep -q "^critical 192.0.2.70: login as .carol. at .* right after 5 failed logins"'
+same "a login long after a burst is no finding" "192.0.2.70" "$(objects_with fixtures "right after")"
 same "a value that is not an address counts as a failure, under no address" \
 	"52 14" "$(metric fixtures failed_logins) $(metric fixtures failing_addresses)"
 same "the permission changes of the window are listed, with their details" \
