@@ -209,12 +209,15 @@ report_metrics(const struct audit_run *r)
 		metrics_logins(h, "sshd_", &r->log, r->log_counts);
 		h->ct->add_metric(h->t, "sshd_log_files", (double)r->log_stats.n_files, "");
 		h->ct->add_metric(h->t, "sshd_log_bytes", (double)r->log_stats.n_bytes, "bytes");
+		h->ct->add_metric(h->t, "sshd_log_lines", (double)r->log_stats.n_lines, "");
 	}
 	if (r->is_tree_done) {
 		h->ct->add_metric(h->t, "baseline_entries", (double)r->baseline.n_files, "");
 		h->ct->add_metric(h->t, "baseline_changed", (double)r->baseline.n_changed, "");
 		h->ct->add_metric(h->t, "baseline_added", (double)r->baseline.n_added, "");
 		h->ct->add_metric(h->t, "baseline_removed", (double)r->baseline.n_removed, "");
+		h->ct->add_metric(h->t, "baseline_bytes_hashed", (double)r->tree.bytes_hashed,
+		                  "bytes");
 	}
 	h->ct->add_metric(h->t, "duration_seconds", r->seconds, "seconds");
 }
@@ -343,6 +346,8 @@ audit_report(struct ct_task *t, const struct ct_services *ct, void *state)
 	for (size_t i = 0; i < r->f.n; i++)
 		ct->add_finding(t, r->f.items[i].severity, r->f.items[i].object, "%s",
 		                r->f.items[i].message);
+	if (r->f.n_dropped > 0)
+		ct->log(t, CT_LOG_WARNING, "%zu findings lost: out of memory", r->f.n_dropped);
 	report_metrics(r);
 	summary_build(r, &s);
 	if (r->host.err[0] != '\0') {

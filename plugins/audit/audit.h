@@ -289,8 +289,9 @@ struct audit_sshd_line {
 
 /* Parses one line (no newline).  `year_ref` is the time the file was last
  * written: a syslog time carries no year, so it takes the year that puts it
- * at or before year_ref.  Returns 0 with out->kind set (AUDIT_SSHD_NONE for
- * every other line). */
+ * at or before year_ref.  Returns 0 with out->ts and out->kind set
+ * (AUDIT_SSHD_NONE for every line that is not a counted one of sshd's), or
+ * CT_EINVAL when the line does not begin with a time. */
 int audit_sshd_parse(const char *line, size_t len, time_t year_ref, struct audit_sshd_line *out);
 
 /* One counted event of the log. */
@@ -376,12 +377,11 @@ int audit_entry_differs(const struct audit_entry *a, const struct audit_entry *b
 struct audit_baseline_result {
 	size_t n_files; /* entries of the current state */
 	size_t n_changed, n_added, n_removed;
-	int is_created;  /* there was none: the current state became it */
-	int is_accepted; /* baseline_accept named the current state */
-	int is_written;  /* the baseline file was (re)written */
-	char fingerprint[65];
-	char baseline_fingerprint[65];
-	time_t baseline_time;
+	int is_created;       /* there was none: the current state became it */
+	int is_accepted;      /* baseline_accept named the current state */
+	int is_written;       /* the baseline file was (re)written */
+	char fingerprint[65]; /* of the current state */
+	time_t baseline_time; /* when the baseline was made or last accepted */
 };
 
 int audit_baseline_check(struct audit_host *h, const struct audit_opts *o,

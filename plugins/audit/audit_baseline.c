@@ -459,8 +459,7 @@ is_same_paths(const struct audit_opts *o, json_t *stored_paths)
 }
 
 static void
-note_paths(const struct audit_opts *o, const struct stored *s, const struct audit_tree *now,
-           struct audit_findings *f)
+note_paths(const struct audit_opts *o, const struct stored *s, struct audit_findings *f)
 {
 	size_t i;
 	json_t *j;
@@ -480,7 +479,6 @@ note_paths(const struct audit_opts *o, const struct stored *s, const struct audi
 			audit_findings_add(f, CT_SEV_INFO, json_string_value(j),
 			                   "no longer in baseline_paths: left the baseline");
 	}
-	(void)now;
 }
 
 /* baseline_paths changed: the stored entries of the paths both have, the
@@ -508,7 +506,7 @@ merge_paths(struct audit_host *h, const struct audit_opts *o, const char *path,
 		rc = save(h, path, &merged, paths, s->created, s->accepted);
 	r->is_written = rc == 0 && !is_dry_run(h);
 	if (rc == 0)
-		note_paths(o, s, now, f);
+		note_paths(o, s, f);
 	audit_tree_free(&merged);
 	json_decref(paths);
 	return rc;
@@ -535,9 +533,8 @@ accept_matches(const char *accept, const char *fingerprint)
 }
 
 static void
-compare_stored(struct audit_host *h, const struct audit_opts *o, const struct stored *s,
-               const struct audit_tree *now, struct audit_findings *f,
-               struct audit_baseline_result *r)
+compare_stored(const struct audit_opts *o, const struct stored *s, const struct audit_tree *now,
+               struct audit_findings *f, struct audit_baseline_result *r)
 {
 	struct compare c = {.o = o, .f = f, .r = r};
 	char when[32];
@@ -554,7 +551,6 @@ compare_stored(struct audit_host *h, const struct audit_opts *o, const struct st
 		    "changed again after that state was reviewed; review the changes "
 		    "listed and accept the state this run reports",
 		    o->baseline_accept, s->tree.fingerprint, now->fingerprint);
-	(void)h;
 }
 
 static void
@@ -581,14 +577,12 @@ audit_baseline_check(struct audit_host *h, const struct audit_opts *o, const str
 		return create(h, o, path, now, f, r);
 	if (rc != 0)
 		return rc;
-	snprintf(r->baseline_fingerprint, sizeof(r->baseline_fingerprint), "%s",
-	         s.tree.fingerprint);
 	r->baseline_time = s.accepted ? s.accepted : s.created;
 	if (accept_matches(o->baseline_accept, now->fingerprint) &&
 	    strcmp(now->fingerprint, s.tree.fingerprint) != 0)
 		rc = accept(h, o, path, &s, now, f, r);
 	else
-		compare_stored(h, o, &s, now, f, r);
+		compare_stored(o, &s, now, f, r);
 	if (rc == 0 && !r->is_accepted && !is_same_paths(o, s.paths))
 		rc = merge_paths(h, o, path, &s, now, f, r);
 	stored_free(&s);
