@@ -32,6 +32,7 @@ UNIT_TESTS += tests/plugins/test_tartree tests/plugins/test_crypt
 UNIT_TESTS += tests/plugins/test_backupset tests/plugins/test_pgtools
 UNIT_TESTS += tests/plugins/test_dumpcount tests/plugins/test_backupcheck
 UNIT_TESTS += tests/plugins/test_manifest
+UNIT_TESTS += tests/plugins/test_audit
 UNIT_TESTS += tests/core/test_reap
 UNIT_TESTS += tests/fileio/test_fileio
 if HAVE_CMOCKA
@@ -76,6 +77,13 @@ tests_core_test_progress_LDADD = $(UNIT_LDADD)
 tests_plugins_test_exec_argv_SOURCES = tests/plugins/test_exec_argv.c plugins/exec/argv.c
 tests_plugins_test_exec_argv_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/exec
 tests_plugins_test_exec_argv_LDADD = $(CMOCKA_LIBS)
+
+# The audit plugin's sshd lines, addresses and counts (no database).
+tests_plugins_test_audit_SOURCES = tests/plugins/test_audit.c plugins/audit/audit_sshd.c \
+	plugins/audit/audit_net.c plugins/audit/audit_count.c plugins/audit/audit_findings.c
+tests_plugins_test_audit_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBPQ_CFLAGS) \
+	-I$(top_srcdir)/plugins/audit
+tests_plugins_test_audit_LDADD = $(CMOCKA_LIBS)
 
 # ---- fileio: the library the core and the plugins share ----
 tests_fileio_test_fileio_SOURCES = tests/fileio/test_fileio.c
@@ -248,6 +256,7 @@ INTEGRATION_TESTS += tests/integration/progress.sh tests/integration/backup-prog
 INTEGRATION_TESTS += tests/integration/helpers.sh
 INTEGRATION_TESTS += tests/integration/backup.sh tests/integration/verify.sh
 INTEGRATION_TESTS += tests/integration/supervise.sh
+INTEGRATION_TESTS += tests/integration/audit.sh
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/backuplib.sh tests/integration/ttyrun.py \

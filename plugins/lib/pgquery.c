@@ -76,17 +76,15 @@ drain_results(PGconn *conn)
 	return last;
 }
 
-int
-pgquery_exec(PGconn *conn, const char *sql, pgquery_stop_cb *should_stop, void *stop_ctx,
-             PGresult **res, char *err, size_t err_size)
+/* Waits for the statement just sent and checks its result (see
+ * pgquery_exec). */
+static int
+await_result(PGconn *conn, pgquery_stop_cb *should_stop, void *stop_ctx, PGresult **res, char *err,
+             size_t err_size)
 {
 	PGresult *r;
 	int rc;
 
-	if (PQsendQuery(conn, sql) == 0) {
-		snprintf(err, err_size, "cannot send a query: %s", PQerrorMessage(conn));
-		return CT_EPG;
-	}
 	rc = wait_result(conn, should_stop, stop_ctx);
 	if (rc == CT_ECANCELED)
 		cancel_query(conn);
@@ -104,4 +102,26 @@ pgquery_exec(PGconn *conn, const char *sql, pgquery_stop_cb *should_stop, void *
 	else
 		PQclear(r);
 	return rc;
+}
+
+int
+pgquery_exec(PGconn *conn, const char *sql, pgquery_stop_cb *should_stop, void *stop_ctx,
+             PGresult **res, char *err, size_t err_size)
+{
+	if (PQsendQuery(conn, sql) == 0) {
+		snprintf(err, err_size, "cannot send a query: %s", PQerrorMessage(conn));
+		return CT_EPG;
+	}
+	return await_result(conn, should_stop, stop_ctx, res, err, err_size);
+}
+
+int
+pgquery_exec_params(PGconn *conn, const char *sql, const struct pgquery_params *p, PGresult **res,
+                    char *err, size_t err_size)
+{
+	if (PQsendQueryParams(conn, sql, p->n_values, NULL, p->values, NULL, NULL, 0) == 0) {
+		snprintf(err, err_size, "cannot send a query: %s", PQerrorMessage(conn));
+		return CT_EPG;
+	}
+	return await_result(conn, p->should_stop, p->stop_ctx, res, err, err_size);
 }

@@ -26,6 +26,23 @@ typedef int pgquery_stop_cb(void *ctx);
 int pgquery_exec(PGconn *conn, const char *sql, pgquery_stop_cb *should_stop, void *stop_ctx,
                  PGresult **res, char *err, size_t err_size);
 
+/* A statement's values and the stop request it heeds. */
+struct pgquery_params {
+	const char *const *values; /* $1 is values[0], as text; NULL is SQL NULL */
+	int n_values;
+	pgquery_stop_cb *should_stop; /* may be NULL */
+	void *stop_ctx;
+};
+
+/*
+ * As pgquery_exec, with the statement's values passed apart from its text
+ * (PQsendQueryParams, text format): a value never becomes SQL, whatever it
+ * holds.  Identifiers cannot be parameters; quote them with
+ * PQescapeIdentifier.
+ */
+int pgquery_exec_params(PGconn *conn, const char *sql, const struct pgquery_params *p,
+                        PGresult **res, char *err, size_t err_size);
+
 /* Checks a result: 0 when its status is `want`, else CT_EPG with the
  * message (SQLSTATE included) in `err`. */
 int pgquery_check(const PGresult *res, ExecStatusType want, const char *what, char *err,

@@ -20,10 +20,10 @@
  * zeros and reported as vanished.
  */
 #include "tartree.h"
+#include "pathmatch.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,35 +123,11 @@ walk_tar_fail(struct walk *w, const char *path)
 	return archive_errno(w->tar) == ENOMEM ? CT_ENOMEM : CT_EIO;
 }
 
-static int
-walk_pattern_matches(const char *pattern, const char *rel, const char *base, int is_dir)
-{
-	char dir_pattern[1024];
-	size_t n = strlen(pattern);
-
-	if (n > 1 && pattern[n - 1] == '/') {
-		if (!is_dir || n >= sizeof(dir_pattern))
-			return 0;
-		memcpy(dir_pattern, pattern, n - 1);
-		dir_pattern[n - 1] = '\0';
-		pattern = dir_pattern;
-	}
-	return fnmatch(pattern, rel, FNM_PATHNAME) == 0 || fnmatch(pattern, base, 0) == 0;
-}
-
-/* The exclude rule of tartree.h; `rel` is "" for the root. */
+/* The exclude rule of tartree.h (pathmatch.h). */
 static int
 walk_is_excluded(const struct walk *w, const char *rel, int is_dir)
 {
-	const char *slash = strrchr(rel, '/');
-	const char *base = slash != NULL ? slash + 1 : rel;
-
-	if (rel[0] == '\0')
-		return 0;
-	for (size_t i = 0; i < w->p->n_excludes; i++)
-		if (walk_pattern_matches(w->p->excludes[i], rel, base, is_dir))
-			return 1;
-	return 0;
+	return pathmatch_is_excluded(w->p->excludes, w->p->n_excludes, rel, is_dir);
 }
 
 /* Opens a file or directory as libarchive will: 0 if it can, 1 if it has
