@@ -32,6 +32,7 @@ UNIT_TESTS += tests/plugins/test_tartree tests/plugins/test_crypt
 UNIT_TESTS += tests/plugins/test_backupset tests/plugins/test_pgtools
 UNIT_TESTS += tests/plugins/test_dumpcount tests/plugins/test_backupcheck
 UNIT_TESTS += tests/plugins/test_manifest
+UNIT_TESTS += tests/plugins/test_vacuum
 UNIT_TESTS += tests/core/test_reap
 UNIT_TESTS += tests/fileio/test_fileio
 if HAVE_CMOCKA
@@ -76,6 +77,12 @@ tests_core_test_progress_LDADD = $(UNIT_LDADD)
 tests_plugins_test_exec_argv_SOURCES = tests/plugins/test_exec_argv.c plugins/exec/argv.c
 tests_plugins_test_exec_argv_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/exec
 tests_plugins_test_exec_argv_LDADD = $(CMOCKA_LIBS)
+
+# ---- plugins/vacuum: the decisions, without a server ----
+tests_plugins_test_vacuum_SOURCES = tests/plugins/test_vacuum.c plugins/vacuum/vacuum_judge.c
+tests_plugins_test_vacuum_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBPQ_CFLAGS) \
+	-I$(top_srcdir)/plugins/vacuum
+tests_plugins_test_vacuum_LDADD = $(CMOCKA_LIBS)
 
 # ---- fileio: the library the core and the plugins share ----
 tests_fileio_test_fileio_SOURCES = tests/fileio/test_fileio.c

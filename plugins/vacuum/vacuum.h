@@ -127,6 +127,11 @@ enum vacuum_why {
 	VACUUM_WHY_FULL = 1u << 8
 };
 
+/* The plan's order: VACUUM FULL after every other table's work (it runs
+ * in a later step), and tables with nothing to do last. */
+#define VACUUM_PRIORITY_FULL 3
+#define VACUUM_PRIORITY_NONE 4
+
 /* What the plan does to a table. */
 enum vacuum_action {
 	VACUUM_DO_NOTHING = 0,
@@ -166,7 +171,7 @@ struct vacuum_table {
 	/* the plan */
 	unsigned why; /* VACUUM_WHY_* */
 	int action;   /* enum vacuum_action */
-	int priority; /* lower first: freezing, then vacuuming, then analyzing */
+	int priority; /* lower first: freezing, vacuuming, analyzing, VACUUM FULL */
 	char reason[768];
 	/* the outcome */
 	int outcome; /* enum vacuum_outcome */

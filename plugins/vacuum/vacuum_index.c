@@ -313,9 +313,13 @@ static int
 drop_leftover(struct vacuum_host *h, struct vacuum_session *s, struct vacuum_index *ix)
 {
 	char err[512], sqlstate[6];
-	double t0 = monotonic_seconds();
+	double t0;
 	int rc;
 
+	/* Its size now, for the bytes the drop frees: relpages of an index
+	 * whose build never got to fill it says 0. */
+	(void)measure_index(h, s, ix, &ix->bytes_before, err, sizeof(err), sqlstate);
+	t0 = monotonic_seconds();
 	rc = index_exec(h, s, ix, "DROP INDEX CONCURRENTLY IF EXISTS", err, sizeof(err), sqlstate);
 	ix->seconds = monotonic_seconds() - t0;
 	ix->outcome = outcome_of(rc, sqlstate);

@@ -178,7 +178,7 @@ judge_action(struct vacuum_table *tb)
 	const unsigned analyze = VACUUM_WHY_MODIFIED | VACUUM_WHY_ANALYZE_INTERVAL;
 
 	tb->action = VACUUM_DO_NOTHING;
-	tb->priority = 3;
+	tb->priority = VACUUM_PRIORITY_NONE;
 	if (tb->why & analyze) {
 		tb->action = VACUUM_DO_ANALYZE;
 		tb->priority = 2;

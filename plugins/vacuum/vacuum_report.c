@@ -125,13 +125,13 @@ report_index_done(struct vacuum_host *h, const struct vacuum_index *ix)
 		        change, ix->seconds);
 	else if (ix->action == VACUUM_INDEX_DROP_LEFTOVER)
 		finding(h, CT_SEV_WARNING, ix->display,
-		        "%s on %s: dropped (DROP INDEX CONCURRENTLY), %s freed, %.2f s", ix->reason,
+		        "%s on %s: dropped (DROP INDEX CONCURRENTLY), %s, %.2f s", ix->reason,
 		        ix->table_display, change, ix->seconds);
 	else
 		finding(h, ix->is_busy ? CT_SEV_INFO : CT_SEV_WARNING, ix->display, "%s on %s%s",
 		        ix->reason, ix->table_display,
 		        ix->is_busy ? ""
-		                    : "\nhint: DROP INDEX CONCURRENTLY it, then create it again");
+		                    : "; to fix it: DROP INDEX CONCURRENTLY, then create it again");
 }
 
 void

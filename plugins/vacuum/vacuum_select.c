@@ -202,7 +202,7 @@ plan_add(const struct vacuum_opts *o, const struct vacuum_thresholds *th, const 
 	if (vacuum_is_full_table(o, tb->schema, tb->name)) {
 		tb->why = VACUUM_WHY_FULL;
 		tb->action = VACUUM_DO_FULL;
-		tb->priority = 4;
+		tb->priority = VACUUM_PRIORITY_FULL;
 		snprintf(tb->reason, sizeof(tb->reason), "vacuum_full names it");
 		return 0;
 	}
