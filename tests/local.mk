@@ -252,6 +252,7 @@ INTEGRATION_TESTS += tests/integration/progress.sh tests/integration/backup-prog
 INTEGRATION_TESTS += tests/integration/helpers.sh
 INTEGRATION_TESTS += tests/integration/backup.sh tests/integration/verify.sh
 INTEGRATION_TESTS += tests/integration/supervise.sh
+INTEGRATION_TESTS += tests/integration/vacuum.sh
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/backuplib.sh tests/integration/ttyrun.py \
