@@ -149,6 +149,14 @@ bench-backup: caretaker$(EXEEXT) $(plugin_LTLIBRARIES)
 		CARETAKER='$(abs_top_builddir)/caretaker' $(BASH) $(top_srcdir)/tests/bench/backup-bench.sh
 .PHONY: bench-backup
 
+# The vacuum plugin against the runbook's VACUUM ANALYZE on ~1 GB
+# (tests/bench/vacuum-bench.sh).
+EXTRA_DIST += tests/bench/vacuum-bench.sh
+bench-vacuum: caretaker$(EXEEXT) $(plugin_LTLIBRARIES)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+		CARETAKER='$(abs_top_builddir)/caretaker' $(BASH) $(top_srcdir)/tests/bench/vacuum-bench.sh
+.PHONY: bench-vacuum
+
 # ---- schedules against systemd-analyze (skipped where it is missing) ----
 check_PROGRAMS += tests/schedule/schedule-next
 tests_schedule_schedule_next_SOURCES = tests/schedule/schedule-next.c
