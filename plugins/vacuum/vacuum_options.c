@@ -61,7 +61,7 @@ const struct ct_option vacuum_options[] = {
      .type = CT_OPT_INT,
      .default_value = "100000000",
      .min_value = 0,
-     .max_value = INT64_MAX,
+     .max_value = 1000000000000LL,
      .help = "caps the dead tuple threshold of big tables (PostgreSQL 18's "
              "autovacuum_vacuum_max_threshold); 0: no cap"},
     {.key = "insert_threshold",

@@ -58,7 +58,10 @@ notice_warning(struct vacuum_notices *n, const char *sqlstate, const char *msg)
 	if (strcmp(sqlstate, "55P03") == 0) {
 		n->is_skipped = 1;
 		n->is_lock_skip = 1;
-	} else if (strncmp(msg, "skipping", 8) == 0) {
+	} else if (strstr(msg, "skipping") != NULL) {
+		/* "skipping "t" --- only table or database owner can vacuum it"
+		 * (15), "permission denied to vacuum "t", skipping it" (16): no
+		 * SQLSTATE of their own, so the words tell. */
 		n->is_skipped = 1;
 	}
 }

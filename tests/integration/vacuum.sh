@@ -4,7 +4,8 @@
 # off on them), then exactly which tables mode = auto works on and why, the
 # counts before and after, untouched tables left untouched, a dry run that
 # changes nothing, mode = all with exclude, a table locked by another
-# session (SKIP_LOCKED and lock_timeout), reindex = bloated and all, the
+# session (SKIP_LOCKED and lock_timeout) or not the job role's to vacuum,
+# reindex = bloated and all, the
 # leftover of an interrupted REINDEX CONCURRENTLY dropped and another
 # invalid index left alone, a running backup that keeps the strong-lock
 # steps away, VACUUM FULL by name, names with quotes and spaces, the
@@ -221,6 +222,19 @@ check "a table locked exclusively is skipped after lock_timeout ($secs s), namin
 	findings impatient | grep -q "^warning vt.churn: VACUUM (ANALYZE) skipped: lock_timeout passed waiting to measure its size: pid $pid (psql, [a-z ]*, transaction open [0-9]*s) holds AccessExclusiveLock" &&
 	awk -v s="$secs" "BEGIN { exit !(s < 3) }"'
 release "$pid"
+
+each "CREATE ROLE vt_app LOGIN" "GRANT USAGE ON SCHEMA vt TO vt_app" "UPDATE vt.quiet SET v = v WHERE id <= 600"
+wait_stat vt.quiet "n_dead_tup = 600"
+config <<CONF
+[notmine]
+plugin = vacuum
+conninfo = host=$PGHOST port=$PGPORT dbname=$PGDATABASE user=vt_app
+tables = vt.quiet
+CONF
+ct run notmine
+check "a table the job's role may not vacuum is skipped with the server's words" eval 'rc_is 0 &&
+	findings notmine | grep -q "^warning vt.quiet: VACUUM (ANALYZE) skipped: .*skipping.* (wanted because 600 dead tuples"'
+each "VACUUM ANALYZE vt.quiet"
 
 # ---- reindex = bloated, then all ----
 each "CREATE TABLE vt.bloat (id int PRIMARY KEY, v text) WITH (autovacuum_enabled = false)" \
