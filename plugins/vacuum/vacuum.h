@@ -277,6 +277,9 @@ int vacuum_session_open(struct vacuum_host *h, const struct vacuum_opts *o,
  * words in err and its SQLSTATE in sqlstate (may be NULL). */
 int vacuum_session_exec(struct vacuum_host *h, struct vacuum_session *s, const char *sql,
                         PGresult **res, char *err, size_t err_size, char sqlstate[6]);
+/* After a table or index failed: 0 while the session is usable, else
+ * CT_EPG with "lost the connection" in h->err, which ends the run. */
+int vacuum_session_check(struct vacuum_host *h, struct vacuum_session *s);
 /* The maintenance lock (plugins/lib/pgmaint.h), taken exclusively without
  * waiting: 0 with *is_taken set (0: a backup holds it), or an error. */
 int vacuum_session_lock(struct vacuum_host *h, struct vacuum_session *s, int *is_taken);

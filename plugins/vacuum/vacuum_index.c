@@ -445,6 +445,8 @@ vacuum_indexes_run(struct vacuum_host *h, const struct vacuum_opts *o, struct va
 		if (it->action != VACUUM_INDEX_REPORT)
 			progress(h, it, i++, n);
 		rc = run_one(h, o, s, it);
+		if (rc == 0 && it->outcome == VACUUM_FAILED)
+			rc = vacuum_session_check(h, s);
 	}
 	return rc;
 }

@@ -388,9 +388,9 @@ vacuum_report_summary(struct vacuum_host *h, const struct vacuum_plan *p,
                       const struct vacuum_indexes *ix, const struct vacuum_tally *tally,
                       int is_dry_run)
 {
-	char line[1024] = "";
+	char line[2048] = "";
 
-	if (h->err[0] != '\0') {
+	if (h->err[0] != '\0' && (is_dry_run || p->n_tables == 0)) {
 		h->ct->set_status(h->t, CT_STATUS_FAIL, "%s", h->err);
 		return;
 	}
@@ -399,10 +399,13 @@ vacuum_report_summary(struct vacuum_host *h, const struct vacuum_plan *p,
 		h->ct->set_status(h->t, CT_STATUS_OK, "%s", line);
 		return;
 	}
-	if (tally->is_stopped)
+	/* A run that failed halfway still says what it got done. */
+	if (h->err[0] != '\0')
+		line_add(line, sizeof(line), "%s; before that: ", h->err);
+	else if (tally->is_stopped)
 		line_add(line, sizeof(line), "stopped: ");
 	summary_tables(p, tally, line, sizeof(line));
 	summary_rest(tally, line, sizeof(line));
 	report_metrics(h, p, tally);
-	h->ct->set_status(h->t, status_of(h, tally), "%s", line);
+	h->ct->set_status(h->t, h->err[0] ? CT_STATUS_FAIL : status_of(h, tally), "%s", line);
 }

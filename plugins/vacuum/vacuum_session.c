@@ -190,6 +190,18 @@ vacuum_session_open(struct vacuum_host *h, const struct vacuum_opts *o, struct v
 }
 
 int
+vacuum_session_check(struct vacuum_host *h, struct vacuum_session *s)
+{
+	const char *why;
+
+	if (PQstatus(s->conn) == CONNECTION_OK)
+		return 0;
+	why = PQerrorMessage(s->conn);
+	return vacuum_fail(h, CT_EPG, "lost the connection to the database: %.*s",
+	                   (int)strcspn(why, "\n"), why);
+}
+
+int
 vacuum_session_lock(struct vacuum_host *h, struct vacuum_session *s, int *is_taken)
 {
 	PGresult *res = NULL;

@@ -231,6 +231,8 @@ run_tables(struct vacuum_host *h, const struct vacuum_opts *o, struct vacuum_ses
 			return CT_ECANCELED;
 		progress(h, tb, i++, n);
 		rc = run_one(h, o, s, tb, mode);
+		if (rc == 0 && tb->outcome == VACUUM_FAILED)
+			rc = vacuum_session_check(h, s);
 	}
 	return rc;
 }

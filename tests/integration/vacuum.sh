@@ -383,6 +383,28 @@ check "SIGTERM does the same: the waiting statement is cancelled, the rest liste
 	findings slow | grep -q "^warning vt.stats: VACUUM (ANALYZE) not done: the run stopped before it$" &&
 	report_json slow | grep -q "stopped: vacuumed 2 (0 with FREEZE, 0 FULL) and analyzed 0 more of 5 tables" &&
 	[ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = '"'"'caretaker/slow'"'"'")" = 0 ]'
+
+config <<CONF
+[cut]
+plugin = vacuum
+mode = all
+tables = vt.*
+lock_timeout = 0
+CONF
+"$CARETAKER" -c "$T/caretaker.ini" run cut >"$out" 2>"$err" &
+ctpid=$!
+for i in $(seq 100); do
+	[ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'caretaker/cut' AND wait_event_type = 'Lock'")" = 1 ] && break
+	sleep 0.05
+done
+sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'caretaker/cut'" >/dev/null
+wait "$ctpid"
+rc=$?
+check "a run that loses its connection stops, and says what it did and what it did not" eval 'rc_is 1 &&
+	grep -q "failed  *cut .*lost the connection to the database: .*; before that: vacuumed 2 (0 with FREEZE, 0 FULL) and analyzed 0 more of 5 tables" "$out" &&
+	findings cut | grep -q "^error vt.old: VACUUM (ANALYZE) failed: measuring its size: " &&
+	findings cut | grep -q "^warning vt.quiet: VACUUM (ANALYZE) not done: the run stopped before it$" &&
+	findings cut | grep -q "^warning vt.stats: VACUUM (ANALYZE) not done: the run stopped before it$"'
 release "$pid"
 
 done_testing
