@@ -186,7 +186,7 @@ list_from_result(const struct vacuum_opts *o, const PGresult *res, struct vacuum
 		rc = index_from_row(res, row, it);
 		if (rc == 0)
 			judge(o, it);
-		if (rc == 0 && it->action == VACUUM_INDEX_KEEP) {
+		if (rc != 0 || it->action == VACUUM_INDEX_KEEP) {
 			index_free(it);
 			memset(it, 0, sizeof(*it));
 			continue;
