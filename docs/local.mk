@@ -4,3 +4,4 @@ EXTRA_DIST += docs/internals/schedule.md docs/internals/runner.md
 EXTRA_DIST += docs/backup.md
 EXTRA_DIST += docs/encryption.md
 EXTRA_DIST += docs/audit.md
+EXTRA_DIST += docs/vacuum.md

@@ -33,6 +33,7 @@ UNIT_TESTS += tests/plugins/test_backupset tests/plugins/test_pgtools
 UNIT_TESTS += tests/plugins/test_dumpcount tests/plugins/test_backupcheck
 UNIT_TESTS += tests/plugins/test_manifest
 UNIT_TESTS += tests/plugins/test_audit
+UNIT_TESTS += tests/plugins/test_vacuum
 UNIT_TESTS += tests/core/test_reap
 UNIT_TESTS += tests/fileio/test_fileio
 if HAVE_CMOCKA
@@ -84,6 +85,11 @@ tests_plugins_test_audit_SOURCES = tests/plugins/test_audit.c plugins/audit/audi
 tests_plugins_test_audit_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBPQ_CFLAGS) \
 	-I$(top_srcdir)/plugins/audit
 tests_plugins_test_audit_LDADD = $(CMOCKA_LIBS)
+# ---- plugins/vacuum: the decisions, without a server ----
+tests_plugins_test_vacuum_SOURCES = tests/plugins/test_vacuum.c plugins/vacuum/vacuum_judge.c
+tests_plugins_test_vacuum_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBPQ_CFLAGS) \
+	-I$(top_srcdir)/plugins/vacuum
+tests_plugins_test_vacuum_LDADD = $(CMOCKA_LIBS)
 
 # ---- fileio: the library the core and the plugins share ----
 tests_fileio_test_fileio_SOURCES = tests/fileio/test_fileio.c
@@ -149,6 +155,14 @@ bench-backup: caretaker$(EXEEXT) $(plugin_LTLIBRARIES)
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 		CARETAKER='$(abs_top_builddir)/caretaker' $(BASH) $(top_srcdir)/tests/bench/backup-bench.sh
 .PHONY: bench-backup
+
+# The vacuum plugin against the runbook's VACUUM ANALYZE on ~1 GB
+# (tests/bench/vacuum-bench.sh).
+EXTRA_DIST += tests/bench/vacuum-bench.sh
+bench-vacuum: caretaker$(EXEEXT) $(plugin_LTLIBRARIES)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+		CARETAKER='$(abs_top_builddir)/caretaker' $(BASH) $(top_srcdir)/tests/bench/vacuum-bench.sh
+.PHONY: bench-vacuum
 
 # ---- schedules against systemd-analyze (skipped where it is missing) ----
 check_PROGRAMS += tests/schedule/schedule-next
@@ -257,6 +271,7 @@ INTEGRATION_TESTS += tests/integration/helpers.sh
 INTEGRATION_TESTS += tests/integration/backup.sh tests/integration/verify.sh
 INTEGRATION_TESTS += tests/integration/supervise.sh
 INTEGRATION_TESTS += tests/integration/audit.sh
+INTEGRATION_TESTS += tests/integration/vacuum.sh tests/integration/vacuum-latency.sh
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/backuplib.sh tests/integration/ttyrun.py \
