@@ -22,10 +22,14 @@
  * and at most a partial file and a "pending" sidecar, which the next run
  * settles with txid_status() (retention_sidecar.c).
  *
- * The file is the sidecar's manifest.h counterpart, not a backup: a
- * manifest names a dump (pg_dump's version, the tables' counts, its
- * verification history) and sits where backups are listed, so the archive
- * has a small sidecar of its own (docs/retention.md documents it).
+ * Why a sidecar of its own and not plugins/lib/manifest.h: a manifest
+ * describes a dump (pg_dump's version, every table's row count, its
+ * verification history, read by the backup listing and retention), none
+ * of which an archive of deleted rows has, while the archive needs what a
+ * manifest lacks (the column list for COPY FROM, the cutoff, the
+ * transaction id and whether it committed).  The sidecar is small JSON
+ * through jansson, written with the same durable_replace(); the
+ * compression and its digests are libctcompress's, as for backups.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,12 +50,36 @@
 /* The rows of one batch are a few MiB: small blocks keep memory small. */
 #define ARCHIVE_BLOCK_BYTES ((size_t)1 << 20)
 
+/* mkdir -p, each missing folder 0700: archives of people's records are
+ * nobody else's to read. */
+static int
+make_folders(const char *path)
+{
+	char buf[4096];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 int
 retention_archive_prepare(struct retention_host *h, const struct retention_opts *o)
 {
 	struct stat sb;
 
-	if (mkdir(o->archive_to, 0700) != 0 && errno != EEXIST)
+	if (make_folders(o->archive_to) != 0)
 		return retention_fail(h, CT_ESYS, "archive_to: cannot create %s: %s", o->archive_to,
 		                      strerror(errno));
 	if (stat(o->archive_to, &sb) != 0 || !S_ISDIR(sb.st_mode))
