@@ -3,3 +3,4 @@ EXTRA_DIST += docs/abi.md docs/plugin-guide.md docs/architecture.md docs/report-
 EXTRA_DIST += docs/internals/schedule.md docs/internals/runner.md
 EXTRA_DIST += docs/backup.md
 EXTRA_DIST += docs/encryption.md
+EXTRA_DIST += docs/retention.md

@@ -243,14 +243,17 @@ report_plan(const struct retention_run *r, int is_warn)
 	    r->tally.dry_run_rows, r->tg.display, r->o.older_than, r->tg.q_column, r->c.utc);
 }
 
-/* ", archived in N files (X MiB) to DIR" */
+/* "; archived in N file(s) (X KiB) to DIR" */
 static void
 archive_words(const struct retention_run *r, char *out, size_t size)
 {
+	double kib = (double)r->ar.stored_bytes / 1024.0;
+
 	out[0] = '\0';
 	if (r->o.archive_to != NULL)
-		snprintf(out, size, "; archived in %" PRId64 " file(s) (%.1f MiB) to %s",
-		         r->ar.n_files, (double)r->ar.stored_bytes / 1048576.0, r->o.archive_to);
+		snprintf(out, size, "; archived in %" PRId64 " file(s) (%.1f %s) to %s",
+		         r->ar.n_files, kib < 1024 ? kib : kib / 1024.0, kib < 1024 ? "KiB" : "MiB",
+		         r->o.archive_to);
 }
 
 /* "3 batches, longest transaction 41.2 ms" */
