@@ -226,7 +226,7 @@ report_settled(const struct retention_run *r)
 		                   " removed as rolled back (their rows were still in the table), "
 		                   "%" PRId64 " unfinished file(s) removed",
 		                   ar->n_confirmed, ar->n_rolled_back, ar->n_partials);
-	return ar->n_orphans + ar->n_unsettled > 0;
+	return ar->n_orphans + ar->n_unsettled + ar->n_missing > 0;
 }
 
 static void

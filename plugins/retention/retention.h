@@ -128,7 +128,8 @@ struct retention_archive {
 	int64_t n_rolled_back; /* pending files whose delete had not: removed */
 	int64_t n_partials;    /* unfinished files removed */
 	int64_t n_orphans;     /* data files without a sidecar: left, warned */
-	int64_t n_unsettled;   /* pending files the server could not settle yet */
+	int64_t n_unsettled;   /* sidecars that could not be settled (yet) */
+	int64_t n_missing;     /* committed batches whose file is gone */
 };
 
 /* One batch's archive file while it is written (retention_archive.c). */

@@ -6,13 +6,12 @@
  * Every batch is one short transaction that deletes a range of keys.
  * With a btree index led by the column, the key is the column itself: a
  * read-only bound query walks the index from where the last batch ended,
- * `n` entries on, and the batch deletes the rows in [low, high) of the
- * column, so the oldest rows go first; when all `n` entries share one
- * value (a date column, a bulk import) that group goes `n` rows at a time
- * by ctid.  Without such an index
- * the key is the row's place in the table: a range of pages, read with a
- * TID range scan, so the run reads the table once instead of once per
- * batch.
+ * n + 1 entries on, and the batch deletes the rows in [low, high) of the
+ * column, so the oldest rows go first; when all those entries share one
+ * value (a date column, a bulk import) that group goes n rows at a time
+ * by ctid.  Without such an index the key is the row's place in the
+ * table: a range of pages, read with a TID range scan, so the run reads
+ * the table once instead of once per batch.
  *
  * Why a key range and not "SELECT ctid ... FOR UPDATE SKIP LOCKED" for
  * every batch: locking a row writes it (a heap change and a WAL record per

@@ -253,6 +253,7 @@ settle_committed(struct retention_host *h, const char *path, const char *data, j
 	char err[512];
 
 	if (access(data, F_OK) != 0) {
+		ar->n_missing++;
 		h->ct->add_finding(h->t, CT_SEV_ERROR, path,
 		                   "the delete of this batch committed, but its archive file %s is "
 		                   "missing: its rows are gone from the table and from archive_to",
@@ -312,6 +313,7 @@ settle_sidecar(struct retention_host *h, const struct settle_env *env, const cha
 	const char *state;
 
 	if (load_json(path, &root) != 0) {
+		ar->n_unsettled++;
 		h->ct->add_finding(h->t, CT_SEV_WARNING, path,
 		                   "an archive sidecar that does not read "
 		                   "as JSON; left as it is");
