@@ -182,6 +182,20 @@ check "a view, a partitioned table and a missing schema are refused, each with i
 		out_has "^failed .*no-schema .*schema app does not exist"'
 check "none of them deleted a row" eval '[ "$(db_sum names)" = "$before" ]'
 
+# ---- options ----
+{
+	job bounds names table=patient_input_auditlog column=timestamp older_than=90d batch_rows_min=500 batch_rows_max=100
+	job no-wait names table=patient_input_auditlog column=timestamp older_than=90d lock_timeout=0
+} | config
+ct run bounds no-wait
+check "contradicting options are refused before anything runs, each with its reason" \
+	eval 'rc_is 1 && out_has "^failed .*bounds .*batch_rows_min is larger than batch_rows_max" &&
+		out_has "^failed .*no-wait .*lock_timeout must be more than 0" && [ "$(db_sum names)" = "$before" ]'
+job typo names table=patient_input_auditlog column=timestamp older_than=90x | config
+ct check
+check "a bad older_than is a configuration error with file:line from caretaker check" \
+	eval 'rc_is 78 && grep -q "caretaker.ini:[0-9]*: .*older_than.*90x" "$err" "$out"'
+
 # ---- no index; equal times ----
 fresh shapes
 q shapes "CREATE TABLE noindex (id serial, ts timestamp, payload text);
