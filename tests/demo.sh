@@ -17,8 +17,8 @@ mkdir -p "$demo/plugins" "$demo/conf.d"
 cp "$build"/plugins/*/.libs/*.so "$demo/plugins/"
 chmod 644 "$demo"/plugins/*.so
 cp "$src"/conf.d/*.ini "$demo/conf.d/"
-# Backups go to a folder of the demo, not to /var/backups.
-sed -i "s|^dest = /var/backups/caretaker$|dest = $demo/backups|" "$demo"/conf.d/*.ini
+# Backups and archives go to a folder of the demo, not to /var/backups.
+sed -i "s#^\(dest\|archive_to\) = /var/backups/caretaker#\1 = $demo/backups#" "$demo"/conf.d/*.ini
 chmod 644 "$demo"/conf.d/*.ini
 cat >"$demo/caretaker.ini" <<CONF
 [caretaker]

@@ -163,6 +163,13 @@ bench-vacuum: caretaker$(EXEEXT) $(plugin_LTLIBRARIES)
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 		CARETAKER='$(abs_top_builddir)/caretaker' $(BASH) $(top_srcdir)/tests/bench/vacuum-bench.sh
 .PHONY: bench-vacuum
+# The retention plugin against the runbook's single DELETE statements on
+# ~1 GB (tests/bench/retention-bench.sh).
+EXTRA_DIST += tests/bench/retention-bench.sh
+bench-retention: caretaker$(EXEEXT) $(plugin_LTLIBRARIES) tests/integration/insert-writer$(EXEEXT)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+		CARETAKER='$(abs_top_builddir)/caretaker' $(BASH) $(top_srcdir)/tests/bench/retention-bench.sh
+.PHONY: bench-retention
 
 # ---- schedules against systemd-analyze (skipped where it is missing) ----
 check_PROGRAMS += tests/schedule/schedule-next
@@ -272,6 +279,13 @@ INTEGRATION_TESTS += tests/integration/backup.sh tests/integration/verify.sh
 INTEGRATION_TESTS += tests/integration/supervise.sh
 INTEGRATION_TESTS += tests/integration/audit.sh
 INTEGRATION_TESTS += tests/integration/vacuum.sh tests/integration/vacuum-latency.sh
+INTEGRATION_TESTS += tests/integration/retention.sh
+# The application's writes during maintenance, and their latency
+# (retention.sh, tests/bench/retention-bench.sh).
+check_PROGRAMS += tests/integration/insert-writer
+tests_integration_insert_writer_SOURCES = tests/integration/insert-writer.c
+tests_integration_insert_writer_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
+tests_integration_insert_writer_LDADD = $(LIBPQ_LIBS)
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/backuplib.sh tests/integration/ttyrun.py \
