@@ -184,7 +184,8 @@ count_distinct(uint32_t *ids, size_t n)
 {
 	size_t d = 0;
 
-	qsort(ids, n, sizeof(*ids), cmp_u32);
+	if (n > 1)
+		qsort(ids, n, sizeof(*ids), cmp_u32);
 	for (size_t i = 0; i < n; i++)
 		if (i == 0 || ids[i] != ids[i - 1])
 			d++;
@@ -373,7 +374,8 @@ count_users(struct counter *c)
 	for (size_t i = 0; i < c->ev->n; i++)
 		if (!c->ev->items[i].is_success && !c->ev->items[i].is_allowed)
 			f[n++] = c->ev->items[i];
-	qsort(f, n, sizeof(*f), cmp_user_address);
+	if (n > 1)
+		qsort(f, n, sizeof(*f), cmp_user_address);
 	for (size_t i = 1; i <= n && rc == 0; i++)
 		if (i == n || f[i].user != f[start].user) {
 			rc = count_user(c, f + start, i - start);
@@ -399,7 +401,7 @@ audit_count_logins(const struct audit_thresholds *th, const struct audit_nets *n
 	c.fail_users = malloc((ev->n + 1) * sizeof(*c.fail_users));
 	if (c.fail_ts == NULL || c.fail_users == NULL)
 		rc = CT_ENOMEM;
-	if (rc == 0)
+	if (rc == 0 && ev->n > 1)
 		qsort(ev->items, ev->n, sizeof(*ev->items), cmp_address_time);
 	for (size_t i = 1; rc == 0 && i <= ev->n; i++)
 		if (i == ev->n || audit_addr_cmp(&ev->items[i].addr, &ev->items[start].addr) != 0) {

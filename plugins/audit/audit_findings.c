@@ -174,7 +174,8 @@ cmp_hits(const void *pa, const void *pb)
 void
 audit_logins_sort(struct audit_logins *l)
 {
-	qsort(l->hits, l->n_hits, sizeof(*l->hits), cmp_hits);
+	if (l->n_hits > 1) /* qsort wants a real array, even of none */
+		qsort(l->hits, l->n_hits, sizeof(*l->hits), cmp_hits);
 }
 
 /* What a hit's words need besides the hit. */

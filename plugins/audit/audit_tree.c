@@ -368,7 +368,8 @@ audit_tree_finish(struct audit_tree *tree)
 	struct digest_sha256 *d = NULL;
 	int rc;
 
-	qsort(tree->items, tree->n, sizeof(*tree->items), cmp_entries);
+	if (tree->n > 1)
+		qsort(tree->items, tree->n, sizeof(*tree->items), cmp_entries);
 	drop_duplicates(tree);
 	rc = digest_sha256_new(&d);
 	for (size_t i = 0; i < tree->n && rc == 0; i++)

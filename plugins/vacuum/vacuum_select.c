@@ -232,7 +232,8 @@ plan_from_result(struct vacuum_host *h, const struct vacuum_opts *o, const struc
 	}
 	if (rc != 0)
 		return vacuum_fail(h, rc, "out of memory");
-	qsort(p->tables, p->n_tables, sizeof(*p->tables), table_order_cb);
+	if (p->n_tables > 1)
+		qsort(p->tables, p->n_tables, sizeof(*p->tables), table_order_cb);
 	while (p->n_planned < p->n_tables && p->tables[p->n_planned].action != VACUUM_DO_NOTHING)
 		p->n_planned++;
 	return 0;
