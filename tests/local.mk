@@ -83,13 +83,13 @@ tests_plugins_test_exec_argv_LDADD = $(CMOCKA_LIBS)
 tests_plugins_test_audit_SOURCES = tests/plugins/test_audit.c plugins/audit/audit_sshd.c \
 	plugins/audit/audit_net.c plugins/audit/audit_count.c plugins/audit/audit_findings.c
 tests_plugins_test_audit_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBPQ_CFLAGS) \
-	-I$(top_srcdir)/plugins/audit
-tests_plugins_test_audit_LDADD = $(CMOCKA_LIBS)
+	-I$(top_srcdir)/plugins/audit -I$(top_srcdir)/plugins/lib
+tests_plugins_test_audit_LDADD = plugins/lib/libctplughost.la $(CMOCKA_LIBS)
 # ---- plugins/vacuum: the decisions, without a server ----
 tests_plugins_test_vacuum_SOURCES = tests/plugins/test_vacuum.c plugins/vacuum/vacuum_judge.c
 tests_plugins_test_vacuum_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBPQ_CFLAGS) \
-	-I$(top_srcdir)/plugins/vacuum
-tests_plugins_test_vacuum_LDADD = $(CMOCKA_LIBS)
+	-I$(top_srcdir)/plugins/vacuum -I$(top_srcdir)/plugins/lib
+tests_plugins_test_vacuum_LDADD = plugins/lib/libctplughost.la $(CMOCKA_LIBS)
 
 # ---- fileio: the library the core and the plugins share ----
 tests_fileio_test_fileio_SOURCES = tests/fileio/test_fileio.c

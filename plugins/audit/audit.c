@@ -27,7 +27,7 @@
 
 /* One run of the job, from init to fini. */
 struct audit_run {
-	struct audit_host host;
+	struct plugin_host host;
 	struct audit_opts o;
 	struct audit_nets nets;
 	struct audit_db db;
@@ -46,27 +46,6 @@ struct audit_run {
 };
 
 /* ---- the host's services for every step ---- */
-
-int
-audit_should_stop(void *host)
-{
-	struct audit_host *h = host;
-
-	return h->ct->should_stop(h->t);
-}
-
-int
-audit_fail(struct audit_host *h, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (h->err[0] == '\0') {
-		va_start(ap, fmt);
-		vsnprintf(h->err, sizeof(h->err), fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 /* ---- init ---- */
 
@@ -94,7 +73,7 @@ audit_init(struct ct_task *t, const struct ct_services *ct, void **state)
 static int
 audit_database(struct audit_run *r)
 {
-	struct audit_host *h = &r->host;
+	struct plugin_host *h = &r->host;
 	int rc;
 
 	h->ct->progress(h->t, -1, "counting failed logins");
@@ -126,8 +105,8 @@ audit_auth_log(struct audit_run *r)
 	if (rc == 0)
 		rc = audit_count_logins(&r->o.th, &r->nets, &r->events, l);
 	if (rc != 0)
-		return audit_fail(&r->host, rc, "auth_log: counting failed logins: %s",
-		                  r->host.ct->strerror(rc));
+		return plugin_host_fail(&r->host, rc, "auth_log: counting failed logins: %s",
+		                        r->host.ct->strerror(rc));
 	l->oldest = r->log_stats.oldest;
 	audit_logins_report(&r->o, l, &r->f, r->log_counts);
 	return 0;
@@ -172,7 +151,7 @@ audit_run(struct ct_task *t, const struct ct_services *ct, void *state)
 /* ---- report ---- */
 
 static void
-metrics_logins(const struct audit_host *h, const char *prefix, const struct audit_logins *l,
+metrics_logins(const struct plugin_host *h, const char *prefix, const struct audit_logins *l,
                const int64_t counts[AUDIT_HIT__LAST])
 {
 	static const char *const names[AUDIT_HIT__LAST] = {
@@ -197,7 +176,7 @@ metrics_logins(const struct audit_host *h, const char *prefix, const struct audi
 static void
 report_metrics(const struct audit_run *r)
 {
-	const struct audit_host *h = &r->host;
+	const struct plugin_host *h = &r->host;
 
 	if (r->table.is_done) {
 		metrics_logins(h, "", &r->table, r->table_counts);

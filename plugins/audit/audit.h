@@ -33,6 +33,8 @@
 
 #include <caretaker/plugin.h>
 
+#include "plughost.h"
+
 #define AUDIT_PLUGIN_VERSION "1.0"
 
 /* warn_on / fail_on: above every severity. */
@@ -41,14 +43,6 @@
 /* An address as text (INET6_ADDRSTRLEN), or a user name as the finding's
  * object; longer user names are cut (sshd's own limit is lower). */
 #define AUDIT_NAME_SIZE 256
-
-/* The plugin's side of the host: the task and its services, and the words
- * of the run's first failure, which the report gives. */
-struct audit_host {
-	struct ct_task *t;
-	const struct ct_services *ct;
-	char err[1024]; /* the first failure only: later ones are its consequences */
-};
 
 struct audit_list {
 	const char *const *items; /* owned by the host */
@@ -99,7 +93,7 @@ struct audit_opts {
 /* audit_options.c */
 extern const struct ct_option audit_options[];
 /* Reads the job's options into *o; a bad value is the run's failure. */
-int audit_opts_read(struct audit_host *h, struct audit_opts *o);
+int audit_opts_read(struct plugin_host *h, struct audit_opts *o);
 
 /* ---- findings (audit_findings.c) ---- */
 
@@ -202,12 +196,12 @@ struct audit_db {
 	int is_in_transaction;
 };
 
-int audit_db_open(struct audit_host *h, const struct audit_opts *o, struct audit_db *db);
+int audit_db_open(struct plugin_host *h, const struct audit_opts *o, struct audit_db *db);
 /* The table and its columns exist and have usable types; quotes them. */
-int audit_db_check_source(struct audit_host *h, const struct audit_opts *o, struct audit_db *db);
+int audit_db_check_source(struct plugin_host *h, const struct audit_opts *o, struct audit_db *db);
 /* A query with values as parameters, stopped when the host asks; a
  * failure's words begin with `what`. */
-int audit_db_query(struct audit_host *h, const struct audit_db *db, const char *what,
+int audit_db_query(struct plugin_host *h, const struct audit_db *db, const char *what,
                    const char *sql, const char *const *values, int n_values, PGresult **res);
 /* `tmpl` with {table}, {type}, {time}, {ip}, {user} and {details} replaced
  * by the quoted expressions (caller frees; NULL when out of memory). */
@@ -218,7 +212,7 @@ void audit_db_close(struct audit_db *db);
 /* A text[] or inet[] literal of `n` items, for a parameter (caller frees). */
 char *audit_db_array(const char *const *items, size_t n);
 
-int audit_db_logins(struct audit_host *h, const struct audit_opts *o, const struct audit_db *db,
+int audit_db_logins(struct plugin_host *h, const struct audit_opts *o, const struct audit_db *db,
                     struct audit_logins *l);
 
 /* What the listed events (permission changes, suspicious ones) showed. */
@@ -227,7 +221,7 @@ struct audit_listed {
 	int64_t suspicious;
 };
 
-int audit_db_events(struct audit_host *h, const struct audit_opts *o, const struct audit_db *db,
+int audit_db_events(struct plugin_host *h, const struct audit_opts *o, const struct audit_db *db,
                     struct audit_findings *f, struct audit_listed *listed);
 
 /* ---- addresses (audit_net.c) ---- */
@@ -325,7 +319,7 @@ struct audit_authlog_stats {
 };
 
 /* Reads o->auth_log and its rotated siblings written since `cutoff`. */
-int audit_authlog_read(struct audit_host *h, const struct audit_opts *o,
+int audit_authlog_read(struct plugin_host *h, const struct audit_opts *o,
                        const struct audit_nets *nets, time_t cutoff, struct audit_events *ev,
                        struct audit_authlog_stats *st);
 
@@ -364,7 +358,7 @@ struct audit_tree {
 
 /* Walks o->baseline_paths into `tree` (sorted, fingerprinted); a path
  * that does not exist is an info finding. */
-int audit_tree_walk(struct audit_host *h, const struct audit_opts *o, struct audit_tree *tree,
+int audit_tree_walk(struct plugin_host *h, const struct audit_opts *o, struct audit_tree *tree,
                     struct audit_findings *f);
 /* Sorts by path and computes the fingerprint. */
 int audit_tree_finish(struct audit_tree *tree);
@@ -384,14 +378,8 @@ struct audit_baseline_result {
 	time_t baseline_time; /* when the baseline was made or last accepted */
 };
 
-int audit_baseline_check(struct audit_host *h, const struct audit_opts *o,
+int audit_baseline_check(struct plugin_host *h, const struct audit_opts *o,
                          const struct audit_tree *tree, struct audit_findings *f,
                          struct audit_baseline_result *r);
-
-/* ---- audit.c: the host's services for every step ---- */
-int audit_should_stop(void *host);
-/* Keeps the first failure's words for the report and returns rc. */
-int audit_fail(struct audit_host *h, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 #endif

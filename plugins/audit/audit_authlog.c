@@ -44,7 +44,7 @@ struct pending {
 
 /* One file being read. */
 struct reader {
-	struct audit_host *h;
+	struct plugin_host *h;
 	const struct audit_nets *nets;
 	time_t cutoff;
 	time_t year_ref; /* the file's mtime */
@@ -175,11 +175,11 @@ read_stream(struct reader *r, gzFile gz, const char *path)
 			break;
 		r->st->n_bytes += (uint64_t)n;
 		rc = handle_block(r, buf, (size_t)n);
-		if (rc == 0 && audit_should_stop(r->h))
+		if (rc == 0 && plugin_host_should_stop(r->h))
 			rc = CT_ECANCELED;
 	}
 	if (rc == 0 && n < 0)
-		rc = audit_fail(r->h, CT_EIO, "auth_log: %s: %s", path, gzerror(gz, &zerr));
+		rc = plugin_host_fail(r->h, CT_EIO, "auth_log: %s: %s", path, gzerror(gz, &zerr));
 	if (rc == 0 && r->line_len > 0 && !r->is_line_too_long)
 		rc = handle_line(r, r->line, r->line_len);
 	free(buf);
@@ -195,11 +195,11 @@ read_file(struct reader *r, const char *path)
 
 	rc = fdio_open_regular(path, O_RDONLY, 0, &fd, err, sizeof(err));
 	if (rc != 0)
-		return audit_fail(r->h, rc, "auth_log: %s", err);
+		return plugin_host_fail(r->h, rc, "auth_log: %s", err);
 	gz = gzdopen(fd, "rb");
 	if (gz == NULL) {
 		close(fd);
-		return audit_fail(r->h, CT_ENOMEM, "auth_log: %s: cannot read", path);
+		return plugin_host_fail(r->h, CT_ENOMEM, "auth_log: %s: cannot read", path);
 	}
 	r->h->ct->progress(r->h->t, -1, "reading the auth log");
 	rc = read_stream(r, gz, path);
@@ -255,7 +255,7 @@ read_siblings(struct reader *r, const char *base)
 }
 
 int
-audit_authlog_read(struct audit_host *h, const struct audit_opts *o, const struct audit_nets *nets,
+audit_authlog_read(struct plugin_host *h, const struct audit_opts *o, const struct audit_nets *nets,
                    time_t cutoff, struct audit_events *ev, struct audit_authlog_stats *st)
 {
 	struct reader *r;
@@ -263,11 +263,12 @@ audit_authlog_read(struct audit_host *h, const struct audit_opts *o, const struc
 	int rc;
 
 	if (stat(o->auth_log, &sb) != 0)
-		return audit_fail(h, errno == ENOENT ? CT_ENOENT : CT_ESYS,
-		                  "auth_log: %s: %s\nhint: Debian writes sshd's log there "
-		                  "only with rsyslog installed; journald alone keeps it in the "
-		                  "journal",
-		                  o->auth_log, strerror(errno));
+		return plugin_host_fail(
+		    h, errno == ENOENT ? CT_ENOENT : CT_ESYS,
+		    "auth_log: %s: %s\nhint: Debian writes sshd's log there "
+		    "only with rsyslog installed; journald alone keeps it in the "
+		    "journal",
+		    o->auth_log, strerror(errno));
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return CT_ENOMEM;

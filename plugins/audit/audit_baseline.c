@@ -130,7 +130,7 @@ parse_stored(json_t *root, struct stored *s)
 
 /* CT_ENOENT when there is no baseline yet. */
 static int
-load(struct audit_host *h, const char *path, struct stored *s)
+load(struct plugin_host *h, const char *path, struct stored *s)
 {
 	char err[512], *data = NULL;
 	json_error_t jerr;
@@ -146,17 +146,18 @@ load(struct audit_host *h, const char *path, struct stored *s)
 	if (fd >= 0)
 		close(fd);
 	if (rc != 0)
-		return audit_fail(h, rc, "baseline: %s", err);
+		return plugin_host_fail(h, rc, "baseline: %s", err);
 	root = json_loadb(data, len, 0, &jerr);
 	rc = root != NULL ? parse_stored(root, s) : CT_EINVAL;
 	json_decref(root);
 	free(data);
 	if (rc != 0)
-		return audit_fail(h, rc,
-		                  "baseline: %s is damaged%s%s\nhint: nothing was compared; if you "
-		                  "trust the files as they are now, move it aside and run the job "
-		                  "to make a new baseline",
-		                  path, root == NULL ? ": " : "", root == NULL ? jerr.text : "");
+		return plugin_host_fail(
+		    h, rc,
+		    "baseline: %s is damaged%s%s\nhint: nothing was compared; if you "
+		    "trust the files as they are now, move it aside and run the job "
+		    "to make a new baseline",
+		    path, root == NULL ? ": " : "", root == NULL ? jerr.text : "");
 	return 0;
 }
 
@@ -178,7 +179,7 @@ stored_to_json(const struct audit_tree *tree, json_t *paths, time_t created, tim
 }
 
 static int
-save(struct audit_host *h, const char *path, const struct audit_tree *tree, json_t *paths,
+save(struct plugin_host *h, const char *path, const struct audit_tree *tree, json_t *paths,
      time_t created, time_t accepted)
 {
 	json_t *root = stored_to_json(tree, paths, created, accepted);
@@ -188,11 +189,11 @@ save(struct audit_host *h, const char *path, const struct audit_tree *tree, json
 
 	json_decref(root);
 	if (text == NULL)
-		return audit_fail(h, CT_ENOMEM, "baseline: out of memory");
+		return plugin_host_fail(h, CT_ENOMEM, "baseline: out of memory");
 	rc = durable_replace(path, text, strlen(text), 0600, DURABLE_SYNC_ALL, err, sizeof(err));
 	free(text);
 	if (rc != 0)
-		return audit_fail(h, rc, "baseline: %s", err);
+		return plugin_host_fail(h, rc, "baseline: %s", err);
 	return 0;
 }
 
@@ -388,14 +389,14 @@ config_paths(const struct audit_opts *o)
 }
 
 static int
-is_dry_run(const struct audit_host *h)
+is_dry_run(const struct plugin_host *h)
 {
 	return h->ct->is_dry_run(h->t);
 }
 
 /* The first run: the current state is the baseline. */
 static int
-create(struct audit_host *h, const struct audit_opts *o, const char *path,
+create(struct plugin_host *h, const struct audit_opts *o, const char *path,
        const struct audit_tree *now, struct audit_findings *f, struct audit_baseline_result *r)
 {
 	json_t *paths = config_paths(o);
@@ -403,7 +404,7 @@ create(struct audit_host *h, const struct audit_opts *o, const char *path,
 
 	r->is_created = 1;
 	if (paths == NULL)
-		return audit_fail(h, CT_ENOMEM, "baseline: out of memory");
+		return plugin_host_fail(h, CT_ENOMEM, "baseline: out of memory");
 	if (!is_dry_run(h))
 		rc = save(h, path, now, paths, time(NULL), 0);
 	r->is_written = rc == 0 && !is_dry_run(h);
@@ -419,7 +420,7 @@ create(struct audit_host *h, const struct audit_opts *o, const char *path,
 
 /* baseline_accept names the current state: it becomes the baseline. */
 static int
-accept(struct audit_host *h, const struct audit_opts *o, const char *path, const struct stored *s,
+accept(struct plugin_host *h, const struct audit_opts *o, const char *path, const struct stored *s,
        const struct audit_tree *now, struct audit_findings *f, struct audit_baseline_result *r)
 {
 	struct audit_findings scratch = {0};
@@ -430,7 +431,7 @@ accept(struct audit_host *h, const struct audit_opts *o, const char *path, const
 	compare_trees(&c, s, now);
 	audit_findings_free(&scratch);
 	if (paths == NULL)
-		return audit_fail(h, CT_ENOMEM, "baseline: out of memory");
+		return plugin_host_fail(h, CT_ENOMEM, "baseline: out of memory");
 	if (!is_dry_run(h))
 		rc = save(h, path, now, paths, s->created, time(NULL));
 	json_decref(paths);
@@ -484,7 +485,7 @@ note_paths(const struct audit_opts *o, const struct stored *s, struct audit_find
 /* baseline_paths changed: the stored entries of the paths both have, the
  * current ones of the new paths. */
 static int
-merge_paths(struct audit_host *h, const struct audit_opts *o, const char *path,
+merge_paths(struct plugin_host *h, const struct audit_opts *o, const char *path,
             const struct stored *s, const struct audit_tree *now, struct audit_findings *f,
             struct audit_baseline_result *r)
 {
@@ -501,7 +502,7 @@ merge_paths(struct audit_host *h, const struct audit_opts *o, const char *path,
 	if (rc == 0)
 		rc = audit_tree_finish(&merged);
 	if (rc != 0)
-		rc = audit_fail(h, rc, "baseline: out of memory");
+		rc = plugin_host_fail(h, rc, "baseline: out of memory");
 	if (rc == 0 && !is_dry_run(h))
 		rc = save(h, path, &merged, paths, s->created, s->accepted);
 	r->is_written = rc == 0 && !is_dry_run(h);
@@ -561,8 +562,9 @@ stored_free(struct stored *s)
 }
 
 int
-audit_baseline_check(struct audit_host *h, const struct audit_opts *o, const struct audit_tree *now,
-                     struct audit_findings *f, struct audit_baseline_result *r)
+audit_baseline_check(struct plugin_host *h, const struct audit_opts *o,
+                     const struct audit_tree *now, struct audit_findings *f,
+                     struct audit_baseline_result *r)
 {
 	struct stored s = {0};
 	char path[4096];

@@ -27,19 +27,19 @@
 #define IP_TEXT_PATTERN "^((" OCTET "[.]){3}" OCTET "|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$"
 
 int
-audit_db_query(struct audit_host *h, const struct audit_db *db, const char *what, const char *sql,
+audit_db_query(struct plugin_host *h, const struct audit_db *db, const char *what, const char *sql,
                const char *const *values, int n_values, PGresult **res)
 {
 	struct pgquery_params p = {.values = values,
 	                           .n_values = n_values,
-	                           .should_stop = audit_should_stop,
+	                           .should_stop = plugin_host_should_stop,
 	                           .stop_ctx = h};
 	char err[768];
 	int rc;
 
 	rc = pgquery_exec_params(db->conn, sql, &p, res, err, sizeof(err));
 	if (rc != 0)
-		return audit_fail(h, rc, "%s: %s", what, err);
+		return plugin_host_fail(h, rc, "%s: %s", what, err);
 	return 0;
 }
 
@@ -130,7 +130,7 @@ audit_db_expand(const struct audit_db *db, const char *tmpl)
 /* ---- the session ---- */
 
 static int
-set_timeouts(struct audit_host *h, const struct audit_opts *o, struct audit_db *db)
+set_timeouts(struct plugin_host *h, const struct audit_opts *o, struct audit_db *db)
 {
 	char statement[32], lock[32];
 	const char *values[2] = {statement, lock};
@@ -146,7 +146,7 @@ set_timeouts(struct audit_host *h, const struct audit_opts *o, struct audit_db *
 /* The transaction, and the instants every query of the run counts from:
  * now() and the start of each window, from the server's clock. */
 static int
-begin_snapshot(struct audit_host *h, const struct audit_opts *o, struct audit_db *db)
+begin_snapshot(struct plugin_host *h, const struct audit_opts *o, struct audit_db *db)
 {
 	char window[32], events_window[32];
 	const char *values[2] = {window, events_window};
@@ -178,14 +178,14 @@ begin_snapshot(struct audit_host *h, const struct audit_opts *o, struct audit_db
 }
 
 int
-audit_db_open(struct audit_host *h, const struct audit_opts *o, struct audit_db *db)
+audit_db_open(struct plugin_host *h, const struct audit_opts *o, struct audit_db *db)
 {
 	int rc;
 
 	rc = h->ct->pg_connect(h->t, o->conninfo, &db->conn);
 	if (rc != 0)
-		return audit_fail(h, rc,
-		                  "cannot connect to the database (the log has libpq's words)");
+		return plugin_host_fail(
+		    h, rc, "cannot connect to the database (the log has libpq's words)");
 	rc = set_timeouts(h, o, db);
 	if (rc == 0)
 		rc = begin_snapshot(h, o, db);
@@ -235,7 +235,7 @@ quote(PGconn *conn, const char *name)
 
 /* "schema"."table", or "table" for the search path. */
 static int
-quote_table(struct audit_host *h, const struct audit_opts *o, struct audit_db *db)
+quote_table(struct plugin_host *h, const struct audit_opts *o, struct audit_db *db)
 {
 	char *s = o->src.schema ? quote(db->conn, o->src.schema) : strdup("");
 	char *t = quote(db->conn, o->src.table);
@@ -244,7 +244,7 @@ quote_table(struct audit_host *h, const struct audit_opts *o, struct audit_db *d
 
 	db->sql.table = malloc(size);
 	if (s == NULL || t == NULL || db->sql.table == NULL)
-		rc = audit_fail(h, CT_ENOMEM, "out of memory quoting event_table");
+		rc = plugin_host_fail(h, CT_ENOMEM, "out of memory quoting event_table");
 	else
 		snprintf(db->sql.table, size, "%s%s%s", s, s[0] ? "." : "", t);
 	free(s);
@@ -253,7 +253,7 @@ quote_table(struct audit_host *h, const struct audit_opts *o, struct audit_db *d
 }
 
 static int
-find_table(struct audit_host *h, const struct audit_opts *o, const struct audit_db *db, char *oid,
+find_table(struct plugin_host *h, const struct audit_opts *o, const struct audit_db *db, char *oid,
            size_t oid_size)
 {
 	const char *values[2] = {o->src.table, o->src.schema};
@@ -270,13 +270,13 @@ find_table(struct audit_host *h, const struct audit_opts *o, const struct audit_
 	if (rc != 0)
 		return rc;
 	if (PQntuples(res) != 1)
-		rc =
-		    audit_fail(h, CT_ENOENT,
-		               "event_table: no table \"%s\" in %s%s%s\nhint: set event_table (and "
-		               "event_schema) to the table the application records security "
-		               "events in",
-		               o->src.table, o->src.schema ? "schema \"" : "the search path",
-		               o->src.schema ? o->src.schema : "", o->src.schema ? "\"" : "");
+		rc = plugin_host_fail(
+		    h, CT_ENOENT,
+		    "event_table: no table \"%s\" in %s%s%s\nhint: set event_table (and "
+		    "event_schema) to the table the application records security "
+		    "events in",
+		    o->src.table, o->src.schema ? "schema \"" : "the search path",
+		    o->src.schema ? o->src.schema : "", o->src.schema ? "\"" : "");
 	else
 		snprintf(oid, oid_size, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
@@ -285,7 +285,7 @@ find_table(struct audit_host *h, const struct audit_opts *o, const struct audit_
 
 /* Fills each wanted column's type from the table's columns. */
 static int
-read_columns(struct audit_host *h, const struct audit_db *db, const char *oid, struct column *cols,
+read_columns(struct plugin_host *h, const struct audit_db *db, const char *oid, struct column *cols,
              size_t n_cols)
 {
 	const char *values[1] = {oid};
@@ -313,23 +313,24 @@ read_columns(struct audit_host *h, const struct audit_db *db, const char *oid, s
 }
 
 static int
-check_columns(struct audit_host *h, const struct audit_opts *o, const struct column *cols,
+check_columns(struct plugin_host *h, const struct audit_opts *o, const struct column *cols,
               size_t n_cols)
 {
 	for (size_t i = 0; i < n_cols; i++)
 		if (cols[i].name != NULL && cols[i].category == '\0')
-			return audit_fail(h, CT_ENOENT,
-			                  "%s: table %s has no column \"%s\"\nhint: set %s to the "
-			                  "column that holds it",
-			                  cols[i].key, o->src.table, cols[i].name, cols[i].key);
+			return plugin_host_fail(
+			    h, CT_ENOENT,
+			    "%s: table %s has no column \"%s\"\nhint: set %s to the "
+			    "column that holds it",
+			    cols[i].key, o->src.table, cols[i].name, cols[i].key);
 	if (cols[1].category != 'D')
-		return audit_fail(h, CT_EINVAL,
-		                  "time_column: column \"%s\" of %s is %s, not a timestamp",
-		                  cols[1].name, o->src.table, cols[1].type);
+		return plugin_host_fail(h, CT_EINVAL,
+		                        "time_column: column \"%s\" of %s is %s, not a timestamp",
+		                        cols[1].name, o->src.table, cols[1].type);
 	if (cols[2].category != 'I' && cols[2].category != 'S')
-		return audit_fail(h, CT_EINVAL,
-		                  "ip_column: column \"%s\" of %s is %s, not inet, cidr or text",
-		                  cols[2].name, o->src.table, cols[2].type);
+		return plugin_host_fail(
+		    h, CT_EINVAL, "ip_column: column \"%s\" of %s is %s, not inet, cidr or text",
+		    cols[2].name, o->src.table, cols[2].type);
 	return 0;
 }
 
@@ -357,7 +358,7 @@ column_expr(const struct column *c, const char *quoted)
 }
 
 static int
-quote_columns(struct audit_host *h, const struct audit_db *db, struct column *cols, size_t n_cols)
+quote_columns(struct plugin_host *h, const struct audit_db *db, struct column *cols, size_t n_cols)
 {
 	for (size_t i = 0; i < n_cols; i++) {
 		char *q;
@@ -368,13 +369,14 @@ quote_columns(struct audit_host *h, const struct audit_db *db, struct column *co
 		*cols[i].quoted = q != NULL ? column_expr(&cols[i], q) : NULL;
 		free(q);
 		if (*cols[i].quoted == NULL)
-			return audit_fail(h, CT_ENOMEM, "out of memory quoting %s", cols[i].key);
+			return plugin_host_fail(h, CT_ENOMEM, "out of memory quoting %s",
+			                        cols[i].key);
 	}
 	return 0;
 }
 
 int
-audit_db_check_source(struct audit_host *h, const struct audit_opts *o, struct audit_db *db)
+audit_db_check_source(struct plugin_host *h, const struct audit_opts *o, struct audit_db *db)
 {
 	const struct audit_source *s = &o->src;
 	int has_details = s->details_column != NULL && s->details_column[0] != '\0';

@@ -47,7 +47,7 @@ list_row(const PGresult *res, int r, const struct listing *k, struct audit_findi
 }
 
 static int
-list_kind(struct audit_host *h, const struct audit_opts *o, const struct audit_db *db,
+list_kind(struct plugin_host *h, const struct audit_opts *o, const struct audit_db *db,
           const struct listing *k, struct audit_findings *f)
 {
 	char limit[32], *types = audit_db_array(k->types->items, k->types->n);
@@ -59,7 +59,7 @@ list_kind(struct audit_host *h, const struct audit_opts *o, const struct audit_d
 	snprintf(limit, sizeof(limit), "%lld", (long long)o->list_limit);
 	snprintf(what, sizeof(what), "listing %s in %s", k->what, o->src.table);
 	rc = types && sql ? audit_db_query(h, db, what, sql, values, 3, &res)
-	                  : audit_fail(h, CT_ENOMEM, "out of memory");
+	                  : plugin_host_fail(h, CT_ENOMEM, "out of memory");
 	for (int r = 0; rc == 0 && r < PQntuples(res); r++)
 		list_row(res, r, k, f);
 	*k->count = rc == 0 && PQntuples(res) > 0 ? strtoll(PQgetvalue(res, 0, 5), NULL, 10) : 0;
@@ -74,7 +74,7 @@ list_kind(struct audit_host *h, const struct audit_opts *o, const struct audit_d
 }
 
 int
-audit_db_events(struct audit_host *h, const struct audit_opts *o, const struct audit_db *db,
+audit_db_events(struct plugin_host *h, const struct audit_opts *o, const struct audit_db *db,
                 struct audit_findings *f, struct audit_listed *listed)
 {
 	const struct listing kinds[] = {

@@ -82,7 +82,7 @@ static const char oldest_sql[] = "SELECT " EPOCH("min({time})") " FROM {table}";
 
 /* What the queries share: the session, and values $1..$3. */
 struct login_query {
-	struct audit_host *h;
+	struct plugin_host *h;
 	const struct audit_opts *o;
 	const struct audit_db *db;
 	struct audit_logins *l;
@@ -109,7 +109,7 @@ run(struct login_query *q, const char *tmpl, const char *const *extra, int n_ext
 	int rc;
 
 	if (sql == NULL)
-		return audit_fail(q->h, CT_ENOMEM, "out of memory");
+		return plugin_host_fail(q->h, CT_ENOMEM, "out of memory");
 	for (int i = 0; i < n_extra; i++)
 		values[3 + i] = extra[i];
 	rc = audit_db_query(q->h, q->db, q->what, sql, values, 3 + n_extra, res);
@@ -141,7 +141,7 @@ add_hit(struct login_query *q, int kind, const PGresult *res, int row,
 	x.kind = kind;
 	snprintf(x.object, sizeof(x.object), "%s", PQgetvalue(res, row, 0));
 	if (audit_logins_add_hit(q->l, &x) != 0)
-		return audit_fail(q->h, CT_ENOMEM, "out of memory");
+		return plugin_host_fail(q->h, CT_ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -247,7 +247,7 @@ find_top(struct login_query *q)
 	int rc;
 
 	if (sql == NULL)
-		return audit_fail(q->h, CT_ENOMEM, "out of memory");
+		return plugin_host_fail(q->h, CT_ENOMEM, "out of memory");
 	rc = audit_db_query(q->h, q->db, q->what, sql, values, 2, &res);
 	free(sql);
 	if (rc == 0 && PQntuples(res) == 1) {
@@ -268,7 +268,7 @@ find_oldest(struct login_query *q)
 	int rc;
 
 	if (sql == NULL)
-		return audit_fail(q->h, CT_ENOMEM, "out of memory");
+		return plugin_host_fail(q->h, CT_ENOMEM, "out of memory");
 	rc = audit_db_query(q->h, q->db, q->what, sql, NULL, 0, &res);
 	free(sql);
 	if (rc == 0)
@@ -302,7 +302,7 @@ query_values(struct login_query *q)
 }
 
 int
-audit_db_logins(struct audit_host *h, const struct audit_opts *o, const struct audit_db *db,
+audit_db_logins(struct plugin_host *h, const struct audit_opts *o, const struct audit_db *db,
                 struct audit_logins *l)
 {
 	struct login_query q = {.h = h, .o = o, .db = db, .l = l};
@@ -316,7 +316,7 @@ audit_db_logins(struct audit_host *h, const struct audit_opts *o, const struct a
 	l->cutoff = db->cutoff_epoch;
 	rc = query_values(&q);
 	if (rc != 0)
-		rc = audit_fail(h, rc, "out of memory");
+		rc = plugin_host_fail(h, rc, "out of memory");
 	if (rc == 0)
 		rc = count_totals(&q);
 	if (rc == 0)

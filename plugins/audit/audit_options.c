@@ -181,39 +181,6 @@ const struct ct_option audit_options[] = {
     {.key = NULL},
 };
 
-static int64_t
-opt_int(struct audit_host *h, const char *key)
-{
-	int64_t v = 0;
-
-	(void)h->ct->opt_int(h->t, key, &v);
-	return v;
-}
-
-static int64_t
-opt_ms(struct audit_host *h, const char *key)
-{
-	int64_t v = 0;
-
-	(void)h->ct->opt_duration_ms(h->t, key, &v);
-	return v;
-}
-
-static void
-opt_list(struct audit_host *h, const char *key, struct audit_list *l)
-{
-	(void)h->ct->opt_list(h->t, key, &l->items, &l->n);
-}
-
-static const char *
-opt_str(struct audit_host *h, const char *key)
-{
-	const char *v = NULL;
-
-	(void)h->ct->opt_string(h->t, key, &v);
-	return v;
-}
-
 static int
 severity_of(const char *word)
 {
@@ -226,77 +193,82 @@ severity_of(const char *word)
 }
 
 static void
-read_source(struct audit_host *h, struct audit_source *s)
+read_source(struct plugin_host *h, struct audit_source *s)
 {
-	s->schema = opt_str(h, "event_schema");
-	s->table = opt_str(h, "event_table");
-	s->type_column = opt_str(h, "type_column");
-	s->time_column = opt_str(h, "time_column");
-	s->ip_column = opt_str(h, "ip_column");
-	s->user_column = opt_str(h, "user_column");
-	s->details_column = opt_str(h, "details_column");
+	s->schema = plugin_host_opt_str(h, "event_schema");
+	s->table = plugin_host_opt_str(h, "event_table");
+	s->type_column = plugin_host_opt_str(h, "type_column");
+	s->time_column = plugin_host_opt_str(h, "time_column");
+	s->ip_column = plugin_host_opt_str(h, "ip_column");
+	s->user_column = plugin_host_opt_str(h, "user_column");
+	s->details_column = plugin_host_opt_str(h, "details_column");
 }
 
 static void
-read_thresholds(struct audit_host *h, struct audit_thresholds *th)
+read_thresholds(struct plugin_host *h, struct audit_thresholds *th)
 {
-	th->window_ms = opt_ms(h, "window");
-	th->events_window_ms = opt_ms(h, "events_window");
+	th->window_ms = plugin_host_opt_ms(h, "window", 0);
+	th->events_window_ms = plugin_host_opt_ms(h, "events_window", 0);
 	if (th->events_window_ms == 0)
 		th->events_window_ms = th->window_ms;
-	th->threshold = opt_int(h, "threshold");
-	th->burst_window_ms = opt_ms(h, "burst_window");
-	th->burst_threshold = opt_int(h, "burst_threshold");
-	th->distributed_ips = opt_int(h, "distributed_ips");
-	th->stuffing_users = opt_int(h, "stuffing_users");
-	th->proxy_share_pct = opt_int(h, "proxy_share");
+	th->threshold = plugin_host_opt_int(h, "threshold", 0);
+	th->burst_window_ms = plugin_host_opt_ms(h, "burst_window", 0);
+	th->burst_threshold = plugin_host_opt_int(h, "burst_threshold", 0);
+	th->distributed_ips = plugin_host_opt_int(h, "distributed_ips", 0);
+	th->stuffing_users = plugin_host_opt_int(h, "stuffing_users", 0);
+	th->proxy_share_pct = plugin_host_opt_int(h, "proxy_share", 0);
 }
 
 static int
-check(struct audit_host *h, const struct audit_opts *o)
+check(struct plugin_host *h, const struct audit_opts *o)
 {
 	if (!o->is_database && o->auth_log == NULL && o->baseline_paths.n == 0)
-		return audit_fail(h, CT_ECONFIG,
-		                  "nothing to audit: database = no, and neither auth_log nor "
-		                  "baseline_paths is set");
+		return plugin_host_fail(h, CT_ECONFIG,
+		                        "nothing to audit: database = no, and neither auth_log nor "
+		                        "baseline_paths is set");
 	if (o->th.window_ms < 1000 || o->th.burst_window_ms < 1000)
-		return audit_fail(h, CT_ECONFIG, "window and burst_window must be 1s or more");
+		return plugin_host_fail(h, CT_ECONFIG,
+		                        "window and burst_window must be 1s or more");
 	if (o->is_database && (o->src.table[0] == '\0' || o->failure_events.n == 0))
-		return audit_fail(h, CT_ECONFIG,
-		                  "event_table and failure_events must name something\nhint: "
-		                  "database = no audits without the event table");
+		return plugin_host_fail(h, CT_ECONFIG,
+		                        "event_table and failure_events must name something\nhint: "
+		                        "database = no audits without the event table");
 	if (o->baseline_accept != NULL &&
 	    (strlen(o->baseline_accept) < 16 ||
 	     strspn(o->baseline_accept, "0123456789abcdef") != strlen(o->baseline_accept)))
-		return audit_fail(h, CT_ECONFIG,
-		                  "baseline_accept: '%s' is not a fingerprint (16 to 64 lowercase "
-		                  "hex digits, as the run's summary prints it)",
-		                  o->baseline_accept);
+		return plugin_host_fail(
+		    h, CT_ECONFIG,
+		    "baseline_accept: '%s' is not a fingerprint (16 to 64 lowercase "
+		    "hex digits, as the run's summary prints it)",
+		    o->baseline_accept);
 	return 0;
 }
 
 int
-audit_opts_read(struct audit_host *h, struct audit_opts *o)
+audit_opts_read(struct plugin_host *h, struct audit_opts *o)
 {
-	o->conninfo = opt_str(h, "conninfo");
+	o->conninfo = plugin_host_opt_str(h, "conninfo");
 	(void)h->ct->opt_bool(h->t, "database", &o->is_database);
 	read_source(h, &o->src);
-	opt_list(h, "failure_events", &o->failure_events);
-	opt_list(h, "success_events", &o->success_events);
-	opt_list(h, "permission_events", &o->permission_events);
-	opt_list(h, "suspicious_events", &o->suspicious_events);
-	o->permission_severity = severity_of(opt_str(h, "permission_severity"));
+	plugin_host_opt_list(h, "failure_events", &o->failure_events.items, &o->failure_events.n);
+	plugin_host_opt_list(h, "success_events", &o->success_events.items, &o->success_events.n);
+	plugin_host_opt_list(h, "permission_events", &o->permission_events.items,
+	                     &o->permission_events.n);
+	plugin_host_opt_list(h, "suspicious_events", &o->suspicious_events.items,
+	                     &o->suspicious_events.n);
+	o->permission_severity = severity_of(plugin_host_opt_str(h, "permission_severity"));
 	read_thresholds(h, &o->th);
-	opt_list(h, "allow", &o->allow);
-	opt_list(h, "proxies", &o->proxies);
-	o->auth_log = opt_str(h, "auth_log");
-	opt_list(h, "baseline_paths", &o->baseline_paths);
-	opt_list(h, "baseline_exclude", &o->baseline_exclude);
-	o->baseline_accept = opt_str(h, "baseline_accept");
-	o->list_limit = opt_int(h, "list_limit");
-	o->warn_on = severity_of(opt_str(h, "warn_on"));
-	o->fail_on = severity_of(opt_str(h, "fail_on"));
-	o->statement_timeout_ms = opt_ms(h, "statement_timeout");
-	o->lock_timeout_ms = opt_ms(h, "lock_timeout");
+	plugin_host_opt_list(h, "allow", &o->allow.items, &o->allow.n);
+	plugin_host_opt_list(h, "proxies", &o->proxies.items, &o->proxies.n);
+	o->auth_log = plugin_host_opt_str(h, "auth_log");
+	plugin_host_opt_list(h, "baseline_paths", &o->baseline_paths.items, &o->baseline_paths.n);
+	plugin_host_opt_list(h, "baseline_exclude", &o->baseline_exclude.items,
+	                     &o->baseline_exclude.n);
+	o->baseline_accept = plugin_host_opt_str(h, "baseline_accept");
+	o->list_limit = plugin_host_opt_int(h, "list_limit", 0);
+	o->warn_on = severity_of(plugin_host_opt_str(h, "warn_on"));
+	o->fail_on = severity_of(plugin_host_opt_str(h, "fail_on"));
+	o->statement_timeout_ms = plugin_host_opt_ms(h, "statement_timeout", 0);
+	o->lock_timeout_ms = plugin_host_opt_ms(h, "lock_timeout", 0);
 	return check(h, o);
 }

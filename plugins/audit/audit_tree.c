@@ -35,7 +35,7 @@
 
 /* One configured path being walked. */
 struct walk {
-	struct audit_host *h;
+	struct plugin_host *h;
 	const struct audit_opts *o;
 	struct audit_tree *tree;
 	struct audit_findings *f;
@@ -209,7 +209,7 @@ walk_child(struct walk *w, int dirfd, const char *name, int depth)
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return errno == ENOENT
 		           ? 0
-		           : audit_fail(w->h, CT_EIO, "%s: %s", w->path, strerror(errno));
+		           : plugin_host_fail(w->h, CT_EIO, "%s: %s", w->path, strerror(errno));
 	if (pathmatch_is_excluded(w->o->baseline_exclude.items, w->o->baseline_exclude.n, rel,
 	                          S_ISDIR(st.st_mode)))
 		return 0;
@@ -217,8 +217,8 @@ walk_child(struct walk *w, int dirfd, const char *name, int depth)
 	if (rc != 0 || !S_ISDIR(st.st_mode) || st.st_dev != w->dev)
 		return rc;
 	if (depth >= MAX_DEPTH)
-		return audit_fail(w->h, CT_EINVAL, "%s: more than %d folders deep", w->path,
-		                  MAX_DEPTH);
+		return plugin_host_fail(w->h, CT_EINVAL, "%s: more than %d folders deep", w->path,
+		                        MAX_DEPTH);
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return 0; /* recorded; its entries are not readable (the entry says so if it
@@ -237,7 +237,7 @@ walk_dir(struct walk *w, int fd, int depth)
 
 	if (d == NULL) {
 		close(fd);
-		return audit_fail(w->h, CT_EIO, "%s: %s", w->path, strerror(errno));
+		return plugin_host_fail(w->h, CT_EIO, "%s: %s", w->path, strerror(errno));
 	}
 	while (rc == 0) {
 		de = readdir(d);
@@ -247,12 +247,13 @@ walk_dir(struct walk *w, int fd, int depth)
 			continue;
 		rc = path_push(w, de->d_name);
 		if (rc != 0)
-			rc = audit_fail(w->h, rc, "%s/%s: path too long", w->path, de->d_name);
+			rc =
+			    plugin_host_fail(w->h, rc, "%s/%s: path too long", w->path, de->d_name);
 		if (rc == 0)
 			rc = walk_child(w, dirfd(d), de->d_name, depth);
 		w->len = len;
 		w->path[len] = '\0';
-		if (rc == 0 && audit_should_stop(w->h))
+		if (rc == 0 && plugin_host_should_stop(w->h))
 			rc = CT_ECANCELED;
 	}
 	closedir(d);
@@ -269,14 +270,14 @@ walk_root(struct walk *w, const char *root)
 	while (w->len > 1 && root[w->len - 1] == '/')
 		w->len--;
 	if (w->len >= sizeof(w->path))
-		return audit_fail(w->h, CT_EINVAL, "baseline_paths: %s: path too long", root);
+		return plugin_host_fail(w->h, CT_EINVAL, "baseline_paths: %s: path too long", root);
 	memcpy(w->path, root, w->len);
 	w->path[w->len] = '\0';
 	w->root_len = w->len;
 	if (lstat(w->path, &st) != 0) {
 		if (errno != ENOENT)
-			return audit_fail(w->h, CT_EIO, "baseline_paths: %s: %s", w->path,
-			                  strerror(errno));
+			return plugin_host_fail(w->h, CT_EIO, "baseline_paths: %s: %s", w->path,
+			                        strerror(errno));
 		audit_findings_add(w->f, CT_SEV_INFO, w->path,
 		                   "does not exist: nothing to watch here until it does");
 		return 0;
@@ -287,12 +288,13 @@ walk_root(struct walk *w, const char *root)
 		return rc;
 	fd = open(w->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return audit_fail(w->h, CT_EIO, "baseline_paths: %s: %s", w->path, strerror(errno));
+		return plugin_host_fail(w->h, CT_EIO, "baseline_paths: %s: %s", w->path,
+		                        strerror(errno));
 	return walk_dir(w, fd, 0);
 }
 
 int
-audit_tree_walk(struct audit_host *h, const struct audit_opts *o, struct audit_tree *tree,
+audit_tree_walk(struct plugin_host *h, const struct audit_opts *o, struct audit_tree *tree,
                 struct audit_findings *f)
 {
 	struct walk *w = calloc(1, sizeof(*w));
@@ -302,7 +304,7 @@ audit_tree_walk(struct audit_host *h, const struct audit_opts *o, struct audit_t
 		w->buf = malloc(HASH_BLOCK_BYTES);
 	if (w == NULL || w->buf == NULL) {
 		free(w);
-		return audit_fail(h, CT_ENOMEM, "out of memory");
+		return plugin_host_fail(h, CT_ENOMEM, "out of memory");
 	}
 	w->h = h;
 	w->o = o;

@@ -26,7 +26,7 @@
 
 /* One run of the job, from init to fini. */
 struct backup_run {
-	struct backup_host host;
+	struct plugin_host host;
 	struct backup_opts o;
 	struct backup_session s;
 	struct backup_programs progs;
@@ -42,17 +42,9 @@ struct backup_run {
 
 /* ---- the host's services for every step ---- */
 
-int
-backup_should_stop(void *host)
-{
-	struct backup_host *h = host;
-
-	return h->ct->should_stop(h->t);
-}
-
 /* The host thins the calls out, so this may run for every read. */
 void
-backup_progress_bytes(struct backup_host *h, const char *step, uint64_t done, uint64_t expect_bytes)
+backup_progress_bytes(struct plugin_host *h, const char *step, uint64_t done, uint64_t expect_bytes)
 {
 	double f = -1;
 
@@ -62,22 +54,9 @@ backup_progress_bytes(struct backup_host *h, const char *step, uint64_t done, ui
 }
 
 void
-backup_progress_step(struct backup_host *h, const char *step)
+backup_progress_step(struct plugin_host *h, const char *step)
 {
 	h->ct->progress(h->t, -1, step);
-}
-
-int
-backup_fail(struct backup_host *h, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (h->err[0] == '\0') {
-		va_start(ap, fmt);
-		vsnprintf(h->err, sizeof(h->err), fmt, ap);
-		va_end(ap);
-	}
-	return rc;
 }
 
 /* ---- init ---- */
@@ -101,7 +80,7 @@ backup_init(struct ct_task *t, const struct ct_services *ct, void **state)
 /* ---- run ---- */
 
 static int
-find_programs(struct backup_host *h, const struct backup_opts *o, int server_version_num,
+find_programs(struct plugin_host *h, const struct backup_opts *o, int server_version_num,
               struct backup_programs *progs)
 {
 	char err[512];
@@ -113,7 +92,7 @@ find_programs(struct backup_host *h, const struct backup_opts *o, int server_ver
 		rc = pgtools_find("pg_restore", o->pg_bindir, server_version_num,
 		                  &progs->pg_restore, err, sizeof(err));
 	if (rc != 0)
-		return backup_fail(h, rc, "%s", err);
+		return plugin_host_fail(h, rc, "%s", err);
 	return 0;
 }
 
@@ -200,7 +179,7 @@ make_backup(struct backup_run *r)
 /* Retention only counts backups verified to L2, and runs only after the
  * new one got there. */
 static void
-retain(struct backup_host *h, const struct backup_opts *o, const struct backup_check *c,
+retain(struct plugin_host *h, const struct backup_opts *o, const struct backup_check *c,
        const struct backup_files *f, struct backup_retention *rt)
 {
 	if (c->result.passed >= MANIFEST_L2) {
@@ -237,7 +216,7 @@ backup_run(struct ct_task *t, const struct ct_services *ct, void *state)
 static void
 report_metrics(const struct backup_run *r)
 {
-	const struct backup_host *h = &r->host;
+	const struct plugin_host *h = &r->host;
 	double raw = (double)r->f.st.raw_bytes, stored = (double)r->f.st.stored_bytes;
 
 	h->ct->add_metric(h->t, "bytes", stored, "bytes");
@@ -256,7 +235,7 @@ report_metrics(const struct backup_run *r)
 static void
 report_plan(const struct backup_run *r)
 {
-	const struct backup_host *h = &r->host;
+	const struct plugin_host *h = &r->host;
 	const struct backup_retention *rt = &r->retention;
 
 	if (h->err[0] != '\0') {
@@ -282,7 +261,7 @@ report_plan(const struct backup_run *r)
 static void
 report_done(const struct backup_run *r)
 {
-	const struct backup_host *h = &r->host;
+	const struct plugin_host *h = &r->host;
 	const struct backup_retention *rt = &r->retention;
 	double raw = (double)r->f.st.raw_bytes, stored = (double)r->f.st.stored_bytes;
 

@@ -18,7 +18,7 @@
  * structs it reads as const pointers and those it writes as plain ones:
  * the signature says what a step touches.  Every step that talks to the
  * host (findings, log, progress, the stop request, the run's failure) is
- * handed struct backup_host.  Only backup.c sees the run as a whole, to
+ * handed struct plugin_host.  Only backup.c sees the run as a whole, to
  * hand each step its part.
  */
 #ifndef CARETAKER_PLUGINS_BACKUP_H
@@ -33,6 +33,7 @@
 #include <caretaker/plugin.h>
 
 #include "backupcheck.h"
+#include "plughost.h"
 #include "backupset.h"
 #include "compress.h"
 #include "crypt.h"
@@ -41,14 +42,6 @@
 #include "tartree.h"
 
 #define BACKUP_PLUGIN_VERSION "1.0"
-
-/* The plugin's side of the host: the task and its services, fixed at init,
- * and the words of the run's first failure, which the report gives. */
-struct backup_host {
-	struct ct_task *t;
-	const struct ct_services *ct;
-	char err[1024]; /* the first failure only: later ones are its consequences */
-};
 
 /* The job's options, read once in init; const for every step after. */
 struct backup_opts {
@@ -134,66 +127,66 @@ struct backup_retention {
 /* backup_options.c */
 extern const struct ct_option backup_options[];
 /* Reads the job's options into *o; a bad value sets the task's status. */
-int backup_opts_read(struct backup_host *h, struct backup_opts *o);
+int backup_opts_read(struct plugin_host *h, struct backup_opts *o);
 
 /* backup_snapshot.c: every function fails with h->err set */
 /* Connects (the host's connection) and learns what the server is. */
-int backup_session_open(struct backup_host *h, const char *conninfo, struct backup_session *s);
+int backup_session_open(struct plugin_host *h, const char *conninfo, struct backup_session *s);
 /* The lock, the transaction and its snapshot; guesses *expect_bytes from
  * the tables' size on disk when it is still 0. */
-int backup_session_begin(struct backup_host *h, struct backup_session *s, uint64_t *expect_bytes);
+int backup_session_begin(struct plugin_host *h, struct backup_session *s, uint64_t *expect_bytes);
 /* Starts listing the tables (counts from the dump's output) or counting
  * their rows here, beside the dump; poll when the session's socket is
  * readable, wait after the dump. */
-int backup_session_count_send(struct backup_host *h, struct backup_session *s,
+int backup_session_count_send(struct plugin_host *h, struct backup_session *s,
                               int is_counts_in_dump);
 int backup_session_count_poll(struct backup_session *s);
-int backup_session_count_wait(struct backup_host *h, struct backup_session *s);
+int backup_session_count_wait(struct plugin_host *h, struct backup_session *s);
 /* Cancels a count in flight, commits, unlocks; safe on every path. */
 void backup_session_end(struct backup_session *s);
 
 /* backup_dump.c: pg_dump in s's snapshot into f, followed by c; the row
  * counts into s; *seconds from pg_dump's start to the synced file. */
-int backup_dump_run(struct backup_host *h, const struct backup_opts *o,
+int backup_dump_run(struct plugin_host *h, const struct backup_opts *o,
                     const struct pgtools_prog *pg_dump, struct backup_session *s,
                     struct backup_check *c, struct backup_files *f, double *seconds);
 
 /* backup_archive.c: o->paths as one tar stream into f, followed by c;
  * *tree counts what went in, *seconds as for the dump. */
-int backup_archive_run(struct backup_host *h, const struct backup_opts *o, struct backup_check *c,
+int backup_archive_run(struct plugin_host *h, const struct backup_opts *o, struct backup_check *c,
                        struct backup_files *f, struct tartree_stats *tree, double *seconds);
 
 /* backup_files.c */
 /* dest made (0700), leftovers of killed runs handled, the names chosen. */
-int backup_files_prepare(struct backup_host *h, const struct backup_opts *o,
+int backup_files_prepare(struct plugin_host *h, const struct backup_opts *o,
                          struct backup_files *f);
 /* Refuses when dest cannot hold a backup like the last; guesses
  * f->expect_bytes from it. */
-int backup_files_check_space(struct backup_host *h, const struct backup_opts *o,
+int backup_files_check_space(struct plugin_host *h, const struct backup_opts *o,
                              struct backup_files *f);
 /* The partial file (created, locked) and its writer, and c following it. */
-int backup_files_open(struct backup_host *h, const struct backup_opts *o, struct backup_check *c,
+int backup_files_open(struct plugin_host *h, const struct backup_opts *o, struct backup_check *c,
                       struct backup_files *f);
 /* The writer finished into f->st, c told, the file synced. */
-int backup_files_finish_writing(struct backup_host *h, struct backup_check *c,
+int backup_files_finish_writing(struct plugin_host *h, struct backup_check *c,
                                 struct backup_files *f);
 /* Frees the writer and closes the partial file; safe on every path. */
 void backup_files_close(struct backup_files *f);
 /* The partial file under its name, then m written beside it. */
-int backup_files_publish(struct backup_host *h, const struct manifest *m, struct backup_files *f);
+int backup_files_publish(struct plugin_host *h, const struct manifest *m, struct backup_files *f);
 /* After a failure: removes what the run left in dest. */
 void backup_files_discard(const char *dest, struct backup_files *f);
 
 /* backup_check.c */
 /* Sets c->opts: f's partial file against m, stopping when the host asks. */
-void backup_check_setup(struct backup_host *h, const struct backup_opts *o,
+void backup_check_setup(struct plugin_host *h, const struct backup_opts *o,
                         const struct backup_files *f, const struct pgtools_prog *pg_restore,
                         const struct manifest *m, struct backup_check *c);
 /* Starts following the file (c->follow), or leaves the check for later. */
-void backup_check_follow(struct backup_host *h, struct backup_check *c);
+void backup_check_follow(struct plugin_host *h, struct backup_check *c);
 /* The check's verdict into c->result and m->verified; digests the writer
  * left to it into st and m. */
-int backup_check_run(struct backup_host *h, struct backup_check *c, struct compress_stats *st,
+int backup_check_run(struct plugin_host *h, struct backup_check *c, struct compress_stats *st,
                      struct manifest *m);
 /* Stops a check still following the file; safe on every path. */
 void backup_check_abandon(struct backup_check *c);
@@ -208,19 +201,14 @@ void backup_manifest_tree(const struct backup_opts *o, const struct tartree_stat
 void backup_manifest_stream(const struct compress_stats *st, struct manifest *m);
 
 /* backup_retain.c: 0, or an error described in rt->err. */
-int backup_retain_apply(struct backup_host *h, const struct backup_opts *o,
+int backup_retain_apply(struct plugin_host *h, const struct backup_opts *o,
                         struct backup_retention *rt);
 
-/* backup.c: the host's services for every step */
-int backup_should_stop(void *host);
 /* Progress of the current step: `done` bytes of `expect_bytes` (a guess:
  * kept below 1.0; 0, unknown, shows no fraction). */
-void backup_progress_bytes(struct backup_host *h, const char *step, uint64_t done,
+void backup_progress_bytes(struct plugin_host *h, const char *step, uint64_t done,
                            uint64_t expect_bytes);
 /* Progress of a step whose share of the whole is unknown. */
-void backup_progress_step(struct backup_host *h, const char *step);
-/* Keeps the first failure's words for the report and returns rc. */
-int backup_fail(struct backup_host *h, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void backup_progress_step(struct plugin_host *h, const char *step);
 
 #endif

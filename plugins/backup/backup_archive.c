@@ -21,7 +21,7 @@
 /* The tar stream on its way into the file: where it goes, and the first
  * failure of the way (the library returns only its code). */
 struct tar_feed {
-	struct backup_host *h;
+	struct plugin_host *h;
 	struct backup_files *f; /* the writer, and the guess of the stream's size */
 	uint64_t bytes;         /* of the tar stream so far */
 	int rc;
@@ -33,7 +33,7 @@ tar_write_cb(void *ctx, const void *buf, size_t len)
 {
 	struct tar_feed *feed = ctx;
 
-	if (backup_should_stop(feed->h)) {
+	if (plugin_host_should_stop(feed->h)) {
 		feed->rc = CT_ECANCELED;
 		snprintf(feed->err, sizeof(feed->err), "stopped while archiving");
 		return feed->rc;
@@ -47,7 +47,7 @@ tar_write_cb(void *ctx, const void *buf, size_t len)
 static void
 tar_warn_cb(void *ctx, const char *msg)
 {
-	struct backup_host *h = ctx;
+	struct plugin_host *h = ctx;
 
 	h->ct->add_finding(h->t, CT_SEV_WARNING, NULL, "%s", msg);
 }
@@ -68,14 +68,14 @@ tree_into(const struct backup_opts *o, struct tar_feed *feed, struct tartree_sta
 
 	rc = tartree_paths_write(&p, tree, err, sizeof(err));
 	if (rc != 0 && feed->rc != 0)
-		return backup_fail(feed->h, rc, "%s", feed->err);
+		return plugin_host_fail(feed->h, rc, "%s", feed->err);
 	if (rc != 0)
-		return backup_fail(feed->h, rc, "archiving: %s", err);
+		return plugin_host_fail(feed->h, rc, "archiving: %s", err);
 	return 0;
 }
 
 int
-backup_archive_run(struct backup_host *h, const struct backup_opts *o, struct backup_check *c,
+backup_archive_run(struct plugin_host *h, const struct backup_opts *o, struct backup_check *c,
                    struct backup_files *f, struct tartree_stats *tree, double *seconds)
 {
 	struct tar_feed feed = {.h = h, .f = f};
@@ -90,9 +90,9 @@ backup_archive_run(struct backup_host *h, const struct backup_opts *o, struct ba
 	if (rc == 0)
 		rc = backup_files_finish_writing(h, c, f);
 	if (rc == 0 && f->st.raw_bytes < o->min_size)
-		rc = backup_fail(h, CT_ECORRUPT,
-		                 "the archive holds only %llu bytes, less than min_size",
-		                 (unsigned long long)f->st.raw_bytes);
+		rc = plugin_host_fail(h, CT_ECORRUPT,
+		                      "the archive holds only %llu bytes, less than min_size",
+		                      (unsigned long long)f->st.raw_bytes);
 	backup_files_close(f);
 	*seconds = monotonic_seconds() - t0;
 	return rc;

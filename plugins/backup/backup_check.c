@@ -20,7 +20,7 @@
 /* The partial file against `m`, which the run fills in step by step: it is
  * complete by the time backup_check_run() compares. */
 void
-backup_check_setup(struct backup_host *h, const struct backup_opts *o, const struct backup_files *f,
+backup_check_setup(struct plugin_host *h, const struct backup_opts *o, const struct backup_files *f,
                    const struct pgtools_prog *pg_restore, const struct manifest *m,
                    struct backup_check *c)
 {
@@ -29,7 +29,7 @@ backup_check_setup(struct backup_host *h, const struct backup_opts *o, const str
 	                                    .n_threads = o->n_threads,
 	                                    .pg_restore = pg_restore,
 	                                    .secret_key_path = o->decrypt_key,
-	                                    .should_stop = backup_should_stop,
+	                                    .should_stop = plugin_host_should_stop,
 	                                    .stop_ctx = h};
 }
 
@@ -42,7 +42,7 @@ backup_check_setup(struct backup_host *h, const struct backup_opts *o, const str
  * cores the dump needs (bench dump, 2 cores, 4 runs: system time 1.34-1.44
  * s against 1.48-1.59 s, wall 6.72 s against 6.81 s, medians). */
 void
-backup_check_follow(struct backup_host *h, struct backup_check *c)
+backup_check_follow(struct plugin_host *h, struct backup_check *c)
 {
 	struct backupcheck_opts o = c->opts;
 	char err[256];
@@ -57,11 +57,11 @@ backup_check_follow(struct backup_host *h, struct backup_check *c)
 /* The writer left both SHA-256 digests to the check that followed the
  * file (backup_files_open): they come from what it read. */
 static int
-adopt_digests(struct backup_host *h, const struct backupcheck_result *r, struct compress_stats *st,
+adopt_digests(struct plugin_host *h, const struct backupcheck_result *r, struct compress_stats *st,
               struct manifest *m)
 {
 	if (r->raw_sha256[0] == '\0' || r->stored_sha256[0] == '\0')
-		return backup_fail(h, CT_EINVAL, "no SHA-256 of the backup from its check");
+		return plugin_host_fail(h, CT_EINVAL, "no SHA-256 of the backup from its check");
 	memcpy(st->raw_sha256, r->raw_sha256, sizeof(st->raw_sha256));
 	memcpy(m->raw_sha256, r->raw_sha256, sizeof(m->raw_sha256));
 	memcpy(st->stored_sha256, r->stored_sha256, sizeof(st->stored_sha256));
@@ -73,7 +73,7 @@ adopt_digests(struct backup_host *h, const struct backupcheck_result *r, struct 
  * encrypted backup when the job has no decrypt_key).  The follow, if any,
  * ends here; the result is recorded in m->verified. */
 int
-backup_check_run(struct backup_host *h, struct backup_check *c, struct compress_stats *st,
+backup_check_run(struct plugin_host *h, struct backup_check *c, struct compress_stats *st,
                  struct manifest *m)
 {
 	struct backupcheck_result *r = &c->result;
@@ -86,7 +86,7 @@ backup_check_run(struct backup_host *h, struct backup_check *c, struct compress_
 		rc = backupcheck_run(&c->opts, r);
 	c->follow = NULL;
 	if (rc != 0)
-		return backup_fail(h, rc, "the new backup failed verification: %s", r->detail);
+		return plugin_host_fail(h, rc, "the new backup failed verification: %s", r->detail);
 	if (m->raw_sha256[0] == '\0' || m->stored_sha256[0] == '\0') {
 		rc = adopt_digests(h, r, st, m);
 		if (rc != 0)

@@ -46,7 +46,7 @@
 /* The dump step: what it reads (const) and writes, and the loop's own
  * state. */
 struct pump {
-	struct backup_host *h;
+	struct plugin_host *h;
 	const struct backup_opts *o;
 	const struct pgtools_prog *pg_dump;
 	struct backup_session *s; /* its snapshot; the row counts arrive here */
@@ -85,7 +85,7 @@ start_output(struct pump *p, struct backup_check *c)
 		return rc;
 	p->dc = dumpcount_new();
 	if (p->dc == NULL)
-		return backup_fail(p->h, CT_ENOMEM, "out of memory for the row counts");
+		return plugin_host_fail(p->h, CT_ENOMEM, "out of memory for the row counts");
 	return 0;
 }
 
@@ -98,12 +98,12 @@ conn_options(struct pump *p, PQconninfoOption **opts)
 
 	if (p->o->conninfo == NULL) {
 		*opts = PQconninfo(p->s->conn);
-		return *opts ? 0 : backup_fail(p->h, CT_ENOMEM, "out of memory for conninfo");
+		return *opts ? 0 : plugin_host_fail(p->h, CT_ENOMEM, "out of memory for conninfo");
 	}
 	*opts = PQconninfoParse(p->o->conninfo, &msg);
 	if (*opts != NULL)
 		return 0;
-	backup_fail(p->h, CT_ECONFIG, "conninfo: %s", msg ? msg : "out of memory");
+	plugin_host_fail(p->h, CT_ECONFIG, "conninfo: %s", msg ? msg : "out of memory");
 	PQfreemem(msg);
 	return CT_ECONFIG;
 }
@@ -159,14 +159,15 @@ start_pg_dump(struct pump *p)
 	if (rc == 0)
 		rc = pgtools_env_new(opts, NULL, app, &env, err, sizeof(err));
 	if (rc != 0 && opts != NULL)
-		rc = backup_fail(p->h, rc, "%s", err);
+		rc = plugin_host_fail(p->h, rc, "%s", err);
 	if (rc == 0 && dump_argv(p, env, &args) != 0)
-		rc = backup_fail(p->h, CT_EINVAL, "conninfo: too many options without a variable");
+		rc = plugin_host_fail(p->h, CT_EINVAL,
+		                      "conninfo: too many options without a variable");
 	if (rc == 0) {
 		rc = pgtools_spawn(p->pg_dump->path, args.argv, pgtools_env_envp(env),
 		                   PGTOOLS_STDOUT, &p->child, err, sizeof(err));
 		if (rc != 0)
-			rc = backup_fail(p->h, rc, "%s", err);
+			rc = plugin_host_fail(p->h, rc, "%s", err);
 	}
 	pgtools_env_free(env);
 	PQconninfoFree(opts);
@@ -268,15 +269,16 @@ take_data(struct pump *p, const char *buf, size_t n)
 	backup_progress_bytes(p->h, "dumping", p->raw_bytes, p->f->expect_bytes);
 	rc = p->dc != NULL ? dumpcount_add(p->dc, buf, n) : 0;
 	if (rc != 0) {
-		p->rc = backup_fail(p->h, rc,
-		                    "counting rows in pg_dump's output: %s\n"
-		                    "hint: row_counts = snapshot counts them on the server instead",
-		                    dumpcount_error(p->dc));
+		p->rc = plugin_host_fail(
+		    p->h, rc,
+		    "counting rows in pg_dump's output: %s\n"
+		    "hint: row_counts = snapshot counts them on the server instead",
+		    dumpcount_error(p->dc));
 		return;
 	}
 	rc = compress_writer_commit(p->f->w, n, err, sizeof(err));
 	if (rc != 0)
-		p->rc = backup_fail(p->h, rc, "writing %s: %s", p->f->partial_path, err);
+		p->rc = plugin_host_fail(p->h, rc, "writing %s: %s", p->f->partial_path, err);
 }
 
 /* Reads straight into the writer's block: no copy on the way. */
@@ -295,7 +297,8 @@ read_stdout(struct pump *p)
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n < 0)
-		p->rc = backup_fail(p->h, CT_EIO, "reading pg_dump's output: %s", strerror(errno));
+		p->rc =
+		    plugin_host_fail(p->h, CT_EIO, "reading pg_dump's output: %s", strerror(errno));
 	if (n <= 0) {
 		close(p->child.out_fd);
 		p->child.out_fd = -1;
@@ -317,7 +320,7 @@ pump_round(struct pump *p)
 
 	if (poll(fds, 3, POLL_MS) < 0) {
 		if (errno != EINTR)
-			p->rc = backup_fail(p->h, CT_ESYS, "poll: %s", strerror(errno));
+			p->rc = plugin_host_fail(p->h, CT_ESYS, "poll: %s", strerror(errno));
 		return;
 	}
 	if (fds[0].revents != 0)
@@ -332,8 +335,8 @@ static void
 pump_loop(struct pump *p)
 {
 	while (p->rc == 0 && (p->child.out_fd >= 0 || p->child.err_fd >= 0)) {
-		if (backup_should_stop(p->h)) {
-			p->rc = backup_fail(p->h, CT_ECANCELED, "stopped during the dump");
+		if (plugin_host_should_stop(p->h)) {
+			p->rc = plugin_host_fail(p->h, CT_ECANCELED, "stopped during the dump");
 			break;
 		}
 		pump_round(p);
@@ -343,7 +346,7 @@ pump_loop(struct pump *p)
 		return;
 	}
 	if (pgtools_wait(&p->child, &p->status) != 0)
-		p->rc = backup_fail(p->h, CT_ECHILD, "cannot wait for pg_dump");
+		p->rc = plugin_host_fail(p->h, CT_ECHILD, "cannot wait for pg_dump");
 }
 
 /* ---- the verdict ---- */
@@ -358,7 +361,7 @@ check_exit(struct pump *p)
 	pgtools_status_text(p->status, how, sizeof(how));
 	if (p->o->lock_wait_ms > 0 && p->lock_table[0] != '\0' &&
 	    strstr(p->first_error, "statement timeout") != NULL)
-		return backup_fail(
+		return plugin_host_fail(
 		    p->h, CT_ECHILD,
 		    "pg_dump could not lock table %s within lock_wait_timeout (%lld ms): "
 		    "another session holds a conflicting lock (lock timeout)\n"
@@ -367,28 +370,29 @@ check_exit(struct pump *p)
 		    "lock_wait_timeout",
 		    p->lock_table, (long long)p->o->lock_wait_ms, p->lock_table);
 	if (WIFEXITED(p->status) && WEXITSTATUS(p->status) == 0)
-		return backup_fail(p->h, CT_ECHILD, "pg_dump exited 0 but reported %d error(s): %s",
-		                   p->n_errors, p->first_error);
-	return backup_fail(p->h, CT_ECHILD, "pg_dump %s: %s", how,
-	                   p->n_errors ? p->first_error : "see its output in the report");
+		return plugin_host_fail(p->h, CT_ECHILD,
+		                        "pg_dump exited 0 but reported %d error(s): %s",
+		                        p->n_errors, p->first_error);
+	return plugin_host_fail(p->h, CT_ECHILD, "pg_dump %s: %s", how,
+	                        p->n_errors ? p->first_error : "see its output in the report");
 }
 
 static int
 check_output(struct pump *p)
 {
 	if (!is_custom(p->o) && !pgtools_tail_is_complete(&p->tail))
-		return backup_fail(
+		return plugin_host_fail(
 		    p->h, CT_ECORRUPT,
 		    "pg_dump's output lacks its completion line: the dump was cut short");
 	if (is_custom(p->o) && (p->head_len < 5 || memcmp(p->head, "PGDMP", 5) != 0))
-		return backup_fail(p->h, CT_ECORRUPT,
-		                   "pg_dump's output is not a custom-format archive");
+		return plugin_host_fail(p->h, CT_ECORRUPT,
+		                        "pg_dump's output is not a custom-format archive");
 	if (p->raw_bytes < p->o->min_size)
-		return backup_fail(p->h, CT_ECORRUPT,
-		                   "pg_dump wrote only %llu bytes, less than min_size (%llu)\n"
-		                   "hint: lower min_size if the database really is this small",
-		                   (unsigned long long)p->raw_bytes,
-		                   (unsigned long long)p->o->min_size);
+		return plugin_host_fail(p->h, CT_ECORRUPT,
+		                        "pg_dump wrote only %llu bytes, less than min_size (%llu)\n"
+		                        "hint: lower min_size if the database really is this small",
+		                        (unsigned long long)p->raw_bytes,
+		                        (unsigned long long)p->o->min_size);
 	return 0;
 }
 
@@ -402,18 +406,19 @@ take_counts(struct pump *p)
 	int64_t rows;
 
 	if (dumpcount_is_in_section(p->dc))
-		return backup_fail(
+		return plugin_host_fail(
 		    p->h, CT_ECORRUPT,
 		    "pg_dump's output ends inside a table's rows: the dump was cut short");
 	if (twice != NULL)
-		return backup_fail(p->h, CT_ECORRUPT,
-		                   "pg_dump's output has two COPY sections for table %s\n"
-		                   "hint: row_counts = snapshot counts rows on the server instead",
-		                   twice);
+		return plugin_host_fail(
+		    p->h, CT_ECORRUPT,
+		    "pg_dump's output has two COPY sections for table %s\n"
+		    "hint: row_counts = snapshot counts rows on the server instead",
+		    twice);
 	for (size_t i = 0; i < s->n_tables; i++) {
 		rows = dumpcount_rows(p->dc, s->tables[i].name);
 		if (rows < 0)
-			return backup_fail(
+			return plugin_host_fail(
 			    p->h, CT_ECORRUPT,
 			    "pg_dump's output has no rows section (COPY) for table %s, "
 			    "which the database has: the dump is incomplete",
@@ -451,7 +456,7 @@ pump_judge(struct pump *p, struct backup_check *c)
 }
 
 int
-backup_dump_run(struct backup_host *h, const struct backup_opts *o,
+backup_dump_run(struct plugin_host *h, const struct backup_opts *o,
                 const struct pgtools_prog *pg_dump, struct backup_session *s,
                 struct backup_check *c, struct backup_files *f, double *seconds)
 {

@@ -24,13 +24,13 @@
 
 /* mkdir -p with mode 0700: backups hold the whole database. */
 static int
-make_dest(struct backup_host *h, const char *dest)
+make_dest(struct plugin_host *h, const char *dest)
 {
 	char path[4096];
 	size_t len = strlen(dest);
 
 	if (len >= sizeof(path))
-		return backup_fail(h, CT_EINVAL, "dest is too long");
+		return plugin_host_fail(h, CT_EINVAL, "dest is too long");
 	memcpy(path, dest, len + 1);
 	for (char *p = path + 1;; p++) {
 		if (*p != '/' && *p != '\0')
@@ -39,8 +39,8 @@ make_dest(struct backup_host *h, const char *dest)
 
 		*p = '\0';
 		if (mkdir(path, 0700) != 0 && errno != EEXIST)
-			return backup_fail(h, CT_EIO, "cannot create folder %s: %s", path,
-			                   strerror(errno));
+			return plugin_host_fail(h, CT_EIO, "cannot create folder %s: %s", path,
+			                        strerror(errno));
 		*p = saved;
 		if (saved == '\0')
 			return 0;
@@ -56,7 +56,7 @@ file_ext(const struct backup_opts *o)
 }
 
 static int
-names_for(struct backup_host *h, const struct backup_opts *o, time_t at, struct backup_files *f)
+names_for(struct plugin_host *h, const struct backup_opts *o, time_t at, struct backup_files *f)
 {
 	int n;
 
@@ -71,7 +71,7 @@ names_for(struct backup_host *h, const struct backup_opts *o, time_t at, struct 
 	             BACKUPSET_PARTIAL_SUFFIX) >= (int)sizeof(f->partial_path) ||
 	    snprintf(f->manifest_path, sizeof(f->manifest_path), "%s/%s-%s%s", o->dest, o->name,
 	             f->stamp, MANIFEST_SUFFIX) >= (int)sizeof(f->manifest_path))
-		return backup_fail(h, CT_EINVAL, "dest or name is too long for a file name");
+		return plugin_host_fail(h, CT_EINVAL, "dest or name is too long for a file name");
 	return 0;
 }
 
@@ -84,7 +84,7 @@ names_are_free(const struct backup_files *f)
 
 /* Two runs within one second would share a stamp: the second waits. */
 static int
-choose_names(struct backup_host *h, const struct backup_opts *o, struct backup_files *f)
+choose_names(struct plugin_host *h, const struct backup_opts *o, struct backup_files *f)
 {
 	int rc;
 
@@ -94,12 +94,12 @@ choose_names(struct backup_host *h, const struct backup_opts *o, struct backup_f
 			return rc;
 		sleep(1);
 	}
-	return backup_fail(h, CT_EIO, "%s already exists", f->file_path);
+	return plugin_host_fail(h, CT_EIO, "%s already exists", f->file_path);
 }
 
 /* A partial file nobody holds locked was left by a killed run. */
 static void
-remove_stale_partial(struct backup_host *h, const char *path)
+remove_stale_partial(struct plugin_host *h, const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
@@ -113,7 +113,7 @@ remove_stale_partial(struct backup_host *h, const char *path)
 }
 
 static void
-report_strays(struct backup_host *h, const struct backupset *set)
+report_strays(struct plugin_host *h, const struct backupset *set)
 {
 	for (size_t i = 0; i < set->n_strays; i++) {
 		const struct backupset_stray *s = &set->strays[i];
@@ -133,7 +133,7 @@ report_strays(struct backup_host *h, const struct backupset *set)
 
 /* dest made, leftovers of killed runs handled, the new backup's names. */
 int
-backup_files_prepare(struct backup_host *h, const struct backup_opts *o, struct backup_files *f)
+backup_files_prepare(struct plugin_host *h, const struct backup_opts *o, struct backup_files *f)
 {
 	struct backupset set = {0};
 	char err[512];
@@ -171,23 +171,23 @@ struct space {
 };
 
 static int
-space_refuse(struct backup_host *h, const struct backup_opts *o, const struct space *sp)
+space_refuse(struct plugin_host *h, const struct backup_opts *o, const struct space *sp)
 {
 	char f[32], n[32], l[32];
 
 	human_bytes(sp->free_bytes, f, sizeof(f));
 	human_bytes(sp->need, n, sizeof(n));
 	if (sp->last > 0 && sp->need > (double)o->min_free)
-		return backup_fail(
+		return plugin_host_fail(
 		    h, CT_ENOSPC,
 		    "not enough free space in %s: %s free, need %s (%.2f x the last "
 		    "backup's %s)\nhint: free space there, tighten retention, or lower "
 		    "min_free_factor",
 		    o->dest, f, n, o->min_free_factor, human_bytes((double)sp->last, l, sizeof(l)));
-	return backup_fail(h, CT_ENOSPC,
-	                   "not enough free space in %s: %s free, min_free is %s\nhint: free "
-	                   "space there or lower min_free",
-	                   o->dest, f, n);
+	return plugin_host_fail(h, CT_ENOSPC,
+	                        "not enough free space in %s: %s free, min_free is %s\nhint: free "
+	                        "space there or lower min_free",
+	                        o->dest, f, n);
 }
 
 /* statvfs() of dest, or of the folder it will be created in (a dry run
@@ -224,7 +224,7 @@ expect_like_last(const struct backup_opts *o, const struct backupset *set, uint6
 
 /* Refuses to start when dest cannot hold another backup like the last. */
 int
-backup_files_check_space(struct backup_host *h, const struct backup_opts *o, struct backup_files *f)
+backup_files_check_space(struct plugin_host *h, const struct backup_opts *o, struct backup_files *f)
 {
 	struct backupset set = {0};
 	struct statvfs vfs;
@@ -232,8 +232,8 @@ backup_files_check_space(struct backup_host *h, const struct backup_opts *o, str
 	char err[512];
 
 	if (statvfs_existing(o->dest, &vfs) != 0)
-		return backup_fail(h, CT_EIO, "cannot read free space of %s: %s", o->dest,
-		                   strerror(errno));
+		return plugin_host_fail(h, CT_EIO, "cannot read free space of %s: %s", o->dest,
+		                        strerror(errno));
 	if (backupset_load(o->dest, o->name, &set, err, sizeof(err)) == 0 && set.n_entries > 0)
 		sp.last = set.entries[0].m.stored_bytes;
 	expect_like_last(o, &set, &f->expect_bytes);
@@ -250,23 +250,23 @@ backup_files_check_space(struct backup_host *h, const struct backup_opts *o, str
 /* The partial file, locked so that a later run can tell it from one a
  * killed run left (backup_files_prepare removes only unlocked ones). */
 static int
-open_partial(struct backup_host *h, struct backup_files *f)
+open_partial(struct plugin_host *h, struct backup_files *f)
 {
 	f->fd = open(f->partial_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (f->fd < 0)
-		return backup_fail(h, errno == ENOSPC ? CT_ENOSPC : CT_EIO, "cannot create %s: %s",
-		                   f->partial_path, strerror(errno));
+		return plugin_host_fail(h, errno == ENOSPC ? CT_ENOSPC : CT_EIO,
+		                        "cannot create %s: %s", f->partial_path, strerror(errno));
 	f->is_partial_open = 1;
 	if (flock(f->fd, LOCK_EX | LOCK_NB) != 0)
-		return backup_fail(h, CT_ELOCKED, "cannot lock %s: %s", f->partial_path,
-		                   strerror(errno));
+		return plugin_host_fail(h, CT_ELOCKED, "cannot lock %s: %s", f->partial_path,
+		                        strerror(errno));
 	return 0;
 }
 
 /* The compression writer, with encryption as its output stage when the
  * job has encrypt_to: the file then holds ciphertext only. */
 static int
-writer_new(struct backup_host *h, const struct backup_opts *o, struct backup_files *f)
+writer_new(struct plugin_host *h, const struct backup_opts *o, struct backup_files *f)
 {
 	struct compress_out_stage stage;
 	struct compress_writer_params p = {
@@ -277,20 +277,20 @@ writer_new(struct backup_host *h, const struct backup_opts *o, struct backup_fil
 	if (o->encrypt_to != NULL) {
 		rc = crypt_writer_new(&o->pk, &f->cw, err, sizeof(err));
 		if (rc != 0)
-			return backup_fail(h, rc, "encryption: %s", err);
+			return plugin_host_fail(h, rc, "encryption: %s", err);
 		crypt_writer_out_stage(f->cw, &stage);
 		p.stage = &stage;
 	}
 	rc = compress_writer_new(f->fd, &p, &f->w, err, sizeof(err));
 	if (rc != 0)
-		return backup_fail(h, rc, "compression: %s", err);
+		return plugin_host_fail(h, rc, "compression: %s", err);
 	return 0;
 }
 
 /* The partial file and its writer, and the check that follows the file
  * as it grows (c->opts must be set up). */
 int
-backup_files_open(struct backup_host *h, const struct backup_opts *o, struct backup_check *c,
+backup_files_open(struct plugin_host *h, const struct backup_opts *o, struct backup_check *c,
                   struct backup_files *f)
 {
 	char err[512];
@@ -309,20 +309,20 @@ backup_files_open(struct backup_host *h, const struct backup_opts *o, struct bac
 		return 0;
 	rc = compress_writer_leave_digests(f->w, err, sizeof(err));
 	if (rc != 0)
-		return backup_fail(h, rc, "compression: %s", err);
+		return plugin_host_fail(h, rc, "compression: %s", err);
 	return 0;
 }
 
 /* Everything written and synced, or an error. */
 int
-backup_files_finish_writing(struct backup_host *h, struct backup_check *c, struct backup_files *f)
+backup_files_finish_writing(struct plugin_host *h, struct backup_check *c, struct backup_files *f)
 {
 	char err[512];
 	int rc;
 
 	rc = compress_writer_finish(f->w, &f->st, err, sizeof(err));
 	if (rc != 0)
-		return backup_fail(h, rc, "writing %s: %s", f->partial_path, err);
+		return plugin_host_fail(h, rc, "writing %s: %s", f->partial_path, err);
 	/* The check reads its last blocks from the page cache while the fsync
 	 * runs: the same bytes either way. */
 	if (c->follow != NULL)
@@ -330,7 +330,7 @@ backup_files_finish_writing(struct backup_host *h, struct backup_check *c, struc
 	backup_progress_step(h, "syncing");
 	rc = durable_fsync_fd(f->fd, f->partial_path, err, sizeof(err));
 	if (rc != 0)
-		return backup_fail(h, rc, "%s", err);
+		return plugin_host_fail(h, rc, "%s", err);
 	return 0;
 }
 
@@ -348,19 +348,19 @@ backup_files_close(struct backup_files *f)
 
 /* The checked file under its name, then its manifest: the backup exists. */
 int
-backup_files_publish(struct backup_host *h, const struct manifest *m, struct backup_files *f)
+backup_files_publish(struct plugin_host *h, const struct manifest *m, struct backup_files *f)
 {
 	char err[512];
 	int rc;
 
 	rc = durable_rename(f->partial_path, f->file_path, err, sizeof(err));
 	if (rc != 0)
-		return backup_fail(h, rc, "%s", err);
+		return plugin_host_fail(h, rc, "%s", err);
 	f->is_partial_open = 0;
 	f->is_file_renamed = 1;
 	rc = manifest_write(f->manifest_path, m, err, sizeof(err));
 	if (rc != 0)
-		return backup_fail(h, rc, "%s", err);
+		return plugin_host_fail(h, rc, "%s", err);
 	f->is_file_renamed = 0;
 	f->is_done = 1;
 	return 0;

@@ -136,20 +136,10 @@ const struct ct_option backup_options[] = {
     {.key = NULL},
 };
 
-/* Every INT option has a default, so the getter always answers. */
-static int64_t
-opt_int(struct backup_host *h, const char *key)
-{
-	int64_t v = 0;
-
-	(void)h->ct->opt_int(h->t, key, &v);
-	return v;
-}
-
 /* The level for o->kind: its measured default for 0, else within the
  * kind's range. */
 static int
-read_level(struct backup_host *h, int64_t level, struct backup_opts *o)
+read_level(struct plugin_host *h, int64_t level, struct backup_opts *o)
 {
 	static const int defaults[COMPRESS__LAST] = {0, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL};
 	static const int max[COMPRESS__LAST] = {0, 12, 19};
@@ -172,7 +162,7 @@ read_level(struct backup_host *h, int64_t level, struct backup_opts *o)
 }
 
 static int
-read_factor(struct backup_host *h, struct backup_opts *o)
+read_factor(struct plugin_host *h, struct backup_opts *o)
 {
 	const char *s = "1.5";
 	char *end;
@@ -188,7 +178,7 @@ read_factor(struct backup_host *h, struct backup_opts *o)
 }
 
 static int
-read_name(struct backup_host *h, struct backup_opts *o)
+read_name(struct plugin_host *h, struct backup_opts *o)
 {
 	const char *n = h->ct->job_name(h->t);
 
@@ -205,19 +195,19 @@ read_name(struct backup_host *h, struct backup_opts *o)
 }
 
 static void
-read_policy(struct backup_host *h, struct backupset_policy *p)
+read_policy(struct plugin_host *h, struct backupset_policy *p)
 {
-	p->daily = opt_int(h, "keep_daily");
-	p->weekly = opt_int(h, "keep_weekly");
-	p->monthly = opt_int(h, "keep_monthly");
-	p->days = opt_int(h, "keep_days");
-	p->min = opt_int(h, "keep_min");
+	p->daily = plugin_host_opt_int(h, "keep_daily", 0);
+	p->weekly = plugin_host_opt_int(h, "keep_weekly", 0);
+	p->monthly = plugin_host_opt_int(h, "keep_monthly", 0);
+	p->days = plugin_host_opt_int(h, "keep_days", 0);
+	p->min = plugin_host_opt_int(h, "keep_min", 0);
 }
 
 /* encrypt_to: the public key now, so that a bad file fails before any
  * dump; paths: file trees, which need no database. */
 static int
-read_targets(struct backup_host *h, struct backup_opts *o)
+read_targets(struct plugin_host *h, struct backup_opts *o)
 {
 	char err[400];
 
@@ -242,7 +232,7 @@ read_targets(struct backup_host *h, struct backup_opts *o)
 
 /* Counting in the dump's output needs the plain format's COPY sections. */
 static int
-read_counts(struct backup_host *h, const char *counts, struct backup_opts *o)
+read_counts(struct plugin_host *h, const char *counts, struct backup_opts *o)
 {
 	int is_custom = strcmp(o->format, "custom") == 0;
 
@@ -260,7 +250,7 @@ read_counts(struct backup_host *h, const char *counts, struct backup_opts *o)
 
 /* The values the table types and checks alone. */
 static void
-read_values(struct backup_host *h, struct backup_opts *o)
+read_values(struct plugin_host *h, struct backup_opts *o)
 {
 	const struct ct_services *ct = h->ct;
 
@@ -276,12 +266,12 @@ read_values(struct backup_host *h, struct backup_opts *o)
 	ct->opt_duration_ms(h->t, "lock_wait_timeout", &o->lock_wait_ms);
 	ct->opt_size_bytes(h->t, "min_size", &o->min_size);
 	ct->opt_size_bytes(h->t, "min_free", &o->min_free);
-	o->n_threads = (int)opt_int(h, "threads");
+	o->n_threads = (int)plugin_host_opt_int(h, "threads", 0);
 	read_policy(h, &o->policy);
 }
 
 int
-backup_opts_read(struct backup_host *h, struct backup_opts *o)
+backup_opts_read(struct plugin_host *h, struct backup_opts *o)
 {
 	const char *kind = "gzip", *counts = "auto";
 	int rc;
@@ -293,7 +283,7 @@ backup_opts_read(struct backup_host *h, struct backup_opts *o)
 	if (rc == 0)
 		rc = read_counts(h, counts, o);
 	if (rc == 0)
-		rc = read_level(h, opt_int(h, "level"), o);
+		rc = read_level(h, plugin_host_opt_int(h, "level", 0), o);
 	if (rc == 0)
 		rc = read_factor(h, o);
 	if (rc == 0)

@@ -30,7 +30,7 @@ policy_text(const struct backupset_policy *p, char *buf, size_t size)
 }
 
 static int
-delete_backup(struct backup_host *h, const char *dest, const struct backupset_entry *e)
+delete_backup(struct plugin_host *h, const char *dest, const struct backupset_entry *e)
 {
 	char err[512];
 	int rc;
@@ -46,7 +46,7 @@ delete_backup(struct backup_host *h, const char *dest, const struct backupset_en
 }
 
 static void
-report_uncounted(struct backup_host *h, const struct backupset_entry *e)
+report_uncounted(struct plugin_host *h, const struct backupset_entry *e)
 {
 	const struct manifest_check *v = &e->m.verified;
 
@@ -63,7 +63,7 @@ report_uncounted(struct backup_host *h, const struct backupset_entry *e)
 /* One backup the policy does not keep: delete it, or say we would.
  * `policy` is the policy in words, for the finding. */
 static int
-drop_one(struct backup_host *h, const char *dest, const struct backupset_entry *e, time_t now,
+drop_one(struct plugin_host *h, const char *dest, const struct backupset_entry *e, time_t now,
          const char *policy)
 {
 	char when[MANIFEST_TIME_SIZE];
@@ -82,7 +82,7 @@ drop_one(struct backup_host *h, const char *dest, const struct backupset_entry *
 /* Carries out the decision in `items`, one per entry of `set`, taken as of
  * `now`. */
 static int
-apply(struct backup_host *h, const struct backup_opts *o, const struct backupset *set,
+apply(struct plugin_host *h, const struct backup_opts *o, const struct backupset *set,
       const struct backupset_item *items, time_t now, struct backup_retention *rt)
 {
 	char policy[200];
@@ -121,7 +121,7 @@ select_kept(const struct backup_opts *o, const struct backupset *set, time_t now
 }
 
 int
-backup_retain_apply(struct backup_host *h, const struct backup_opts *o, struct backup_retention *rt)
+backup_retain_apply(struct plugin_host *h, const struct backup_opts *o, struct backup_retention *rt)
 {
 	struct backupset set = {0};
 	struct backupset_item *items = NULL;

@@ -32,27 +32,27 @@
 #include "pgtables.h"
 
 static int
-session_exec(struct backup_host *h, struct backup_session *s, const char *sql, PGresult **res)
+session_exec(struct plugin_host *h, struct backup_session *s, const char *sql, PGresult **res)
 {
 	char err[512];
-	int rc = pgquery_exec(s->conn, sql, backup_should_stop, h, res, err, sizeof(err));
+	int rc = pgquery_exec(s->conn, sql, plugin_host_should_stop, h, res, err, sizeof(err));
 
 	if (rc != 0)
-		return backup_fail(h, rc, "%s", err);
+		return plugin_host_fail(h, rc, "%s", err);
 	return 0;
 }
 
 /* Connects and learns what the server is. */
 int
-backup_session_open(struct backup_host *h, const char *conninfo, struct backup_session *s)
+backup_session_open(struct plugin_host *h, const char *conninfo, struct backup_session *s)
 {
 	const char *v, *db, *enc;
 	int rc;
 
 	rc = h->ct->pg_connect(h->t, conninfo, &s->conn);
 	if (rc != 0)
-		return backup_fail(h, rc,
-		                   "cannot connect to the database (the log has libpq's words)");
+		return plugin_host_fail(
+		    h, rc, "cannot connect to the database (the log has libpq's words)");
 	s->server_version_num = PQserverVersion(s->conn);
 	v = PQparameterStatus(s->conn, "server_version");
 	db = PQdb(s->conn);
@@ -70,13 +70,14 @@ backup_session_open(struct backup_host *h, const char *conninfo, struct backup_s
  * unknown.  Asked before the transaction begins, which an error would
  * abort, and from the catalog only, so a locked table cannot hold it up. */
 static void
-session_estimate(struct backup_host *h, const struct backup_session *s, uint64_t *expect_bytes)
+session_estimate(struct plugin_host *h, const struct backup_session *s, uint64_t *expect_bytes)
 {
 	PGresult *res = NULL;
 	char err[256];
 
-	if (*expect_bytes > 0 || pgquery_exec(s->conn, pgtables_tablesize_sql, backup_should_stop,
-	                                      h, &res, err, sizeof(err)) != 0)
+	if (*expect_bytes > 0 ||
+	    pgquery_exec(s->conn, pgtables_tablesize_sql, plugin_host_should_stop, h, &res, err,
+	                 sizeof(err)) != 0)
 		return;
 	if (PQntuples(res) == 1)
 		*expect_bytes = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
@@ -85,7 +86,7 @@ session_estimate(struct backup_host *h, const struct backup_session *s, uint64_t
 
 /* Waits for strong-lock maintenance, saying so, then shares the lock. */
 static int
-session_lock(struct backup_host *h, struct backup_session *s)
+session_lock(struct plugin_host *h, struct backup_session *s)
 {
 	PGresult *res = NULL;
 	int rc, is_free;
@@ -106,7 +107,7 @@ session_lock(struct backup_host *h, struct backup_session *s)
 }
 
 static int
-session_export(struct backup_host *h, struct backup_session *s)
+session_export(struct plugin_host *h, struct backup_session *s)
 {
 	PGresult *res = NULL;
 	int rc;
@@ -126,7 +127,7 @@ session_export(struct backup_host *h, struct backup_session *s)
  * dump and the application need, for a count nobody waits on, so they are
  * off too. */
 int
-backup_session_begin(struct backup_host *h, struct backup_session *s, uint64_t *expect_bytes)
+backup_session_begin(struct plugin_host *h, struct backup_session *s, uint64_t *expect_bytes)
 {
 	int rc;
 
@@ -149,13 +150,13 @@ backup_session_begin(struct backup_host *h, struct backup_session *s, uint64_t *
 /* Lists the tables (row counts from the dump's output) or counts their
  * rows here, in the dump's snapshot, while the dump runs. */
 int
-backup_session_count_send(struct backup_host *h, struct backup_session *s, int is_counts_in_dump)
+backup_session_count_send(struct plugin_host *h, struct backup_session *s, int is_counts_in_dump)
 {
 	const char *sql = is_counts_in_dump ? pgtables_tablelist_sql : pgtables_rowcount_sql;
 
 	if (PQsendQuery(s->conn, sql) == 0)
-		return backup_fail(h, CT_EPG, "cannot send the row count query: %s",
-		                   PQerrorMessage(s->conn));
+		return plugin_host_fail(h, CT_EPG, "cannot send the row count query: %s",
+		                        PQerrorMessage(s->conn));
 	s->is_counting = 1;
 	return 0;
 }
@@ -204,20 +205,20 @@ backup_session_count_poll(struct backup_session *s)
 
 /* After the dump: waits for the counts still running, if any. */
 int
-backup_session_count_wait(struct backup_host *h, struct backup_session *s)
+backup_session_count_wait(struct plugin_host *h, struct backup_session *s)
 {
 	struct pollfd p = {.fd = PQsocket(s->conn), .events = POLLIN};
 
 	while (s->is_counting) {
-		if (backup_should_stop(h))
+		if (plugin_host_should_stop(h))
 			return CT_ECANCELED;
 		if (poll(&p, 1, 200) < 0 && errno != EINTR)
-			return backup_fail(h, CT_ESYS, "poll: %s", strerror(errno));
+			return plugin_host_fail(h, CT_ESYS, "poll: %s", strerror(errno));
 		if (backup_session_count_poll(s) != 0)
 			break;
 	}
 	if (s->count_rc != 0)
-		return backup_fail(h, s->count_rc, "%s", s->count_err);
+		return plugin_host_fail(h, s->count_rc, "%s", s->count_err);
 	return 0;
 }
 

@@ -51,8 +51,8 @@ wait_result(PGconn *conn, pgquery_stop_cb *should_stop, void *stop_ctx)
 	return 0;
 }
 
-static void
-cancel_query(PGconn *conn)
+void
+pgquery_cancel(PGconn *conn)
 {
 	PGcancel *c = PQgetCancel(conn);
 	char buf[256];
@@ -87,7 +87,7 @@ await_result(PGconn *conn, pgquery_stop_cb *should_stop, void *stop_ctx, PGresul
 
 	rc = wait_result(conn, should_stop, stop_ctx);
 	if (rc == CT_ECANCELED)
-		cancel_query(conn);
+		pgquery_cancel(conn);
 	r = drain_results(conn);
 	if (rc == CT_ECANCELED) {
 		snprintf(err, err_size, "query cancelled: the run was asked to stop");

@@ -43,6 +43,10 @@ struct pgquery_params {
 int pgquery_exec_params(PGconn *conn, const char *sql, const struct pgquery_params *p,
                         PGresult **res, char *err, size_t err_size);
 
+/* Asks the server to cancel what `conn` runs now (PQcancel); what the
+ * cancel achieved shows in the statement's own result. */
+void pgquery_cancel(PGconn *conn);
+
 /* Checks a result: 0 when its status is `want`, else CT_EPG with the
  * message (SQLSTATE included) in `err`. */
 int pgquery_check(const PGresult *res, ExecStatusType want, const char *what, char *err,

@@ -23,7 +23,7 @@
 
 /* One run of the job, from init to fini. */
 struct retention_run {
-	struct retention_host host;
+	struct plugin_host host;
 	struct retention_opts o;
 	PGconn *conn; /* the host's: never PQfinish()ed here */
 	struct retention_target tg;
@@ -34,27 +34,6 @@ struct retention_run {
 };
 
 /* ---- the host's services for every step ---- */
-
-int
-retention_should_stop(void *host)
-{
-	struct retention_host *h = host;
-
-	return h->ct->should_stop(h->t);
-}
-
-int
-retention_fail(struct retention_host *h, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (h->err[0] == '\0') {
-		va_start(ap, fmt);
-		vsnprintf(h->err, sizeof(h->err), fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 int
 retention_sprintf(char **out, const char *fmt, ...)
@@ -109,12 +88,12 @@ retention_init(struct ct_task *t, const struct ct_services *ct, void **state)
 static int
 prepare(struct retention_run *r)
 {
-	struct retention_host *h = &r->host;
+	struct plugin_host *h = &r->host;
 	int rc;
 
 	rc = h->ct->pg_connect(h->t, r->o.conninfo, (struct pg_conn **)&r->conn);
 	if (rc != 0)
-		return retention_fail(h, rc, "cannot connect to the database (the log says why)");
+		return plugin_host_fail(h, rc, "cannot connect to the database (the log says why)");
 	rc = retention_session_setup(h, &r->o, r->conn);
 	if (rc == 0)
 		rc = retention_target_resolve(h, &r->o, r->conn, &r->tg);
@@ -129,7 +108,7 @@ prepare(struct retention_run *r)
 static void
 count_left(struct retention_run *r)
 {
-	struct retention_host *h = &r->host;
+	struct plugin_host *h = &r->host;
 	char keep[sizeof(h->err)];
 
 	if (r->tally.skip_locked_batches == 0 && !r->tally.is_cut_short)
@@ -144,7 +123,7 @@ static int
 retention_run(struct ct_task *t, const struct ct_services *ct, void *state)
 {
 	struct retention_run *r = state;
-	struct retention_host *h = &r->host;
+	struct plugin_host *h = &r->host;
 	int rc;
 
 	(void)t;
@@ -168,7 +147,7 @@ retention_run(struct ct_task *t, const struct ct_services *ct, void *state)
 static void
 report_metrics(const struct retention_run *r)
 {
-	const struct retention_host *h = &r->host;
+	const struct plugin_host *h = &r->host;
 	const struct retention_tally *ty = &r->tally;
 
 	h->ct->add_metric(h->t, "rows_deleted", (double)ty->rows_deleted, "rows");
@@ -194,7 +173,7 @@ report_metrics(const struct retention_run *r)
 static int
 report_index(const struct retention_run *r)
 {
-	const struct retention_host *h = &r->host;
+	const struct plugin_host *h = &r->host;
 	const char *object = r->tg.display;
 	double mib = (double)r->tg.table_bytes / 1048576.0;
 
@@ -216,7 +195,7 @@ report_index(const struct retention_run *r)
 static int
 report_settled(const struct retention_run *r)
 {
-	const struct retention_host *h = &r->host;
+	const struct plugin_host *h = &r->host;
 	const struct retention_archive *ar = &r->ar;
 
 	if (ar->n_confirmed + ar->n_rolled_back + ar->n_partials > 0)
@@ -232,7 +211,7 @@ report_settled(const struct retention_run *r)
 static void
 report_plan(const struct retention_run *r, int is_warn)
 {
-	const struct retention_host *h = &r->host;
+	const struct plugin_host *h = &r->host;
 
 	h->ct->add_metric(h->t, "rows_to_delete", (double)r->tally.dry_run_rows, "rows");
 	h->ct->add_metric(h->t, "rows_estimated", (double)r->c.estimate, "rows");
@@ -270,7 +249,7 @@ batch_words(const struct retention_tally *ty, char *out, size_t size)
 static void
 report_done(const struct retention_run *r, int is_warn)
 {
-	const struct retention_host *h = &r->host;
+	const struct plugin_host *h = &r->host;
 	const struct retention_tally *ty = &r->tally;
 	char archived[4400], left[160] = "", batches[128];
 
@@ -293,7 +272,7 @@ static int
 retention_report(struct ct_task *t, const struct ct_services *ct, void *state)
 {
 	const struct retention_run *r = state;
-	const struct retention_host *h = &r->host;
+	const struct plugin_host *h = &r->host;
 	int is_warn = 0;
 
 	(void)t;

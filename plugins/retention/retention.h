@@ -31,6 +31,7 @@
 #include <caretaker/plugin.h>
 
 #include "compress.h"
+#include "plughost.h"
 #include "pgquery.h"
 
 #define RETENTION_PLUGIN_VERSION "1.0"
@@ -39,14 +40,6 @@
  * build, more in one with a larger NAMEDATALEN) and for a value's text. */
 #define RETENTION_NAME_SIZE 256
 #define RETENTION_VALUE_SIZE 512
-
-/* The plugin's side of the host: the task and its services, fixed at init,
- * and the words of the run's first failure, which the report gives. */
-struct retention_host {
-	struct ct_task *t;
-	const struct ct_services *ct;
-	char err[2048]; /* the first failure only: later ones are its consequences */
-};
 
 /* The job's options, read once in init; const for every step after. */
 struct retention_opts {
@@ -152,20 +145,20 @@ struct retention_archive_file {
 /* retention_options.c */
 extern const struct ct_option retention_options[];
 /* Reads the job's options into *o; a bad value sets the task's status. */
-int retention_opts_read(struct retention_host *h, struct retention_opts *o);
+int retention_opts_read(struct plugin_host *h, struct retention_opts *o);
 
 /* retention_target.c: every function fails with h->err set */
 /* lock_timeout, statement_timeout, DateStyle for the session. */
-int retention_session_setup(struct retention_host *h, const struct retention_opts *o, PGconn *conn);
+int retention_session_setup(struct plugin_host *h, const struct retention_opts *o, PGconn *conn);
 /* The table, the column, its index, and (archive_to) the column list. */
-int retention_target_resolve(struct retention_host *h, const struct retention_opts *o, PGconn *conn,
+int retention_target_resolve(struct plugin_host *h, const struct retention_opts *o, PGconn *conn,
                              struct retention_target *tg);
 void retention_target_free(struct retention_target *tg);
 /* now() - older_than, once; and the planner's estimate of the rows. */
-int retention_cutoff_compute(struct retention_host *h, const struct retention_opts *o, PGconn *conn,
+int retention_cutoff_compute(struct plugin_host *h, const struct retention_opts *o, PGconn *conn,
                              const struct retention_target *tg, struct retention_cutoff *c);
 /* The exact number of rows older than the cutoff, into *rows. */
-int retention_count_old(struct retention_host *h, PGconn *conn, const struct retention_target *tg,
+int retention_count_old(struct plugin_host *h, PGconn *conn, const struct retention_target *tg,
                         const struct retention_cutoff *c, int64_t *rows);
 /* `name` for people: as is when it is a plain lowercase name, else in
  * double quotes with inner ones doubled, as SQL writes it. */
@@ -176,7 +169,7 @@ void retention_rule_words(const struct retention_opts *o, const struct retention
 
 /* retention_batch.c: every batch until none is left, the run is stopped or
  * max_runtime has passed; `ar` NULL without archive_to. */
-int retention_batches_run(struct retention_host *h, const struct retention_opts *o, PGconn *conn,
+int retention_batches_run(struct plugin_host *h, const struct retention_opts *o, PGconn *conn,
                           const struct retention_target *tg, const struct retention_cutoff *c,
                           struct retention_archive *ar, struct retention_tally *tally);
 
@@ -192,22 +185,22 @@ struct retention_archive_batch {
 	double *transaction_s; /* BEGIN to COMMIT */
 };
 /* archive_to made (0700) if missing; fails the run when it is unusable. */
-int retention_archive_prepare(struct retention_host *h, const struct retention_opts *o);
+int retention_archive_prepare(struct plugin_host *h, const struct retention_opts *o);
 /* The failure's words go to `err` (the caller decides what a lock
  * timeout means); the files are then gone and nothing was deleted. */
-int retention_archive_batch(struct retention_host *h, PGconn *conn,
+int retention_archive_batch(struct plugin_host *h, PGconn *conn,
                             const struct retention_archive_batch *b, struct retention_archive *ar,
                             int64_t *rows, char *err, size_t err_size);
 
 /* retention_sidecar.c */
 /* Writes the sidecar of `f` in state "pending" or "committed", durably
  * (durable_replace: all of it or none). */
-int retention_sidecar_write(struct retention_host *h, const struct retention_archive_batch *b,
+int retention_sidecar_write(struct plugin_host *h, const struct retention_archive_batch *b,
                             const struct retention_archive_file *f, int is_committed, char *err,
                             size_t err_size);
 /* Settles what earlier runs of this job left in archive_to (see the file),
  * counting it in *ar. */
-int retention_sidecar_settle(struct retention_host *h, const struct retention_opts *o, PGconn *conn,
+int retention_sidecar_settle(struct plugin_host *h, const struct retention_opts *o, PGconn *conn,
                              struct retention_archive *ar);
 
 /* retention_copy.c: runs `sql` (a COPY ... TO STDOUT), handing each row to
@@ -224,11 +217,6 @@ struct retention_copy {
 int retention_copy_out(PGconn *conn, const struct retention_copy *cp, int64_t *rows, char *err,
                        size_t err_size);
 
-/* retention.c: the host's services for every step */
-int retention_should_stop(void *host);
-/* Keeps the first failure's words for the report and returns rc. */
-int retention_fail(struct retention_host *h, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 /* Formats into a new string: 0 and *out (free it), or CT_ENOMEM. */
 int retention_sprintf(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Non-zero when `err` (from pgquery) carries SQLSTATE `state`. */

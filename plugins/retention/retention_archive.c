@@ -75,18 +75,18 @@ make_folders(const char *path)
 }
 
 int
-retention_archive_prepare(struct retention_host *h, const struct retention_opts *o)
+retention_archive_prepare(struct plugin_host *h, const struct retention_opts *o)
 {
 	struct stat sb;
 
 	if (make_folders(o->archive_to) != 0)
-		return retention_fail(h, CT_ESYS, "archive_to: cannot create %s: %s", o->archive_to,
-		                      strerror(errno));
+		return plugin_host_fail(h, CT_ESYS, "archive_to: cannot create %s: %s",
+		                        o->archive_to, strerror(errno));
 	if (stat(o->archive_to, &sb) != 0 || !S_ISDIR(sb.st_mode))
-		return retention_fail(h, CT_EINVAL, "archive_to: %s is not a folder",
-		                      o->archive_to);
+		return plugin_host_fail(h, CT_EINVAL, "archive_to: %s is not a folder",
+		                        o->archive_to);
 	if (access(o->archive_to, W_OK | X_OK) != 0)
-		return retention_fail(
+		return plugin_host_fail(
 		    h, CT_EPERM, "archive_to: %s is not writable by the job's user", o->archive_to);
 	return 0;
 }
@@ -115,7 +115,7 @@ read_xid(PGconn *conn, long long *xid, char *err, size_t err_size)
 /* ---- the file ---- */
 
 static int
-name_files(struct retention_host *h, const struct retention_archive_batch *b, int64_t seq,
+name_files(struct plugin_host *h, const struct retention_archive_batch *b, int64_t seq,
            struct retention_archive_file *f, char *err, size_t err_size)
 {
 	const char *dir = b->o->archive_to, *job = h->ct->job_name(h->t);
@@ -212,11 +212,11 @@ discard_files(const char *dir, struct retention_archive_file *f)
 
 /* COPY of the delete's RETURNING rows into the partial file. */
 static int
-copy_rows(struct retention_host *h, PGconn *conn, const struct retention_archive_batch *b,
+copy_rows(struct plugin_host *h, PGconn *conn, const struct retention_archive_batch *b,
           struct retention_archive_file *f, char *err, size_t err_size)
 {
 	struct retention_copy cp = {
-	    .sink = sink_row, .sink_ctx = f, .should_stop = retention_should_stop, .stop_ctx = h};
+	    .sink = sink_row, .sink_ctx = f, .should_stop = plugin_host_should_stop, .stop_ctx = h};
 	char *sql = NULL;
 	int rc;
 
@@ -234,7 +234,7 @@ copy_rows(struct retention_host *h, PGconn *conn, const struct retention_archive
 
 /* Everything up to the COMMIT: the rows deleted into a durable file. */
 static int
-write_batch(struct retention_host *h, PGconn *conn, const struct retention_archive_batch *b,
+write_batch(struct plugin_host *h, PGconn *conn, const struct retention_archive_batch *b,
             struct retention_archive_file *f, char *err, size_t err_size)
 {
 	int rc;
@@ -275,7 +275,7 @@ commit(PGconn *conn, struct retention_archive_file *f, char *err, size_t err_siz
 }
 
 static void
-count_file(struct retention_host *h, const struct retention_archive_file *f,
+count_file(struct plugin_host *h, const struct retention_archive_file *f,
            struct retention_archive *ar)
 {
 	ar->n_files++;
@@ -289,7 +289,7 @@ count_file(struct retention_host *h, const struct retention_archive_file *f,
 /* After the COMMIT: the sidecar says so.  Failing here loses nothing (the
  * next run settles a pending sidecar), so it is a warning. */
 static void
-mark_committed(struct retention_host *h, const struct retention_archive_batch *b,
+mark_committed(struct plugin_host *h, const struct retention_archive_batch *b,
                struct retention_archive_file *f)
 {
 	char err[1024];
@@ -314,7 +314,7 @@ abandon(PGconn *conn, const char *dir, struct retention_archive_file *f)
 }
 
 int
-retention_archive_batch(struct retention_host *h, PGconn *conn,
+retention_archive_batch(struct plugin_host *h, PGconn *conn,
                         const struct retention_archive_batch *b, struct retention_archive *ar,
                         int64_t *rows, char *err, size_t err_size)
 {

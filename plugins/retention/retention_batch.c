@@ -112,7 +112,7 @@ walk_init(const struct retention_opts *o, const struct retention_target *tg, str
  * later on new pages are younger than the cutoff.  It takes the lock any
  * reader takes, so it may meet a table another session holds. */
 static int
-walk_measure(struct retention_host *h, const struct batch_env *env, struct batch_walk *w, char *err,
+walk_measure(struct plugin_host *h, const struct batch_env *env, struct batch_walk *w, char *err,
              size_t err_size)
 {
 	PGresult *res = NULL;
@@ -124,7 +124,7 @@ walk_measure(struct retention_host *h, const struct batch_env *env, struct batch
 	snprintf(sql, sizeof(sql),
 	         "SELECT pg_relation_size(%u) / current_setting('block_size')::bigint",
 	         env->tg->oid);
-	rc = pgquery_exec(env->conn, sql, retention_should_stop, h, &res, err, err_size);
+	rc = pgquery_exec(env->conn, sql, plugin_host_should_stop, h, &res, err, err_size);
 	if (rc == 0)
 		w->end_page = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
@@ -235,7 +235,7 @@ read_bound(const PGresult *res, const struct batch_walk *w, struct batch_range *
 /* The bound query: reads size + 1 index entries past the walk's start, so
  * that [low, the last one) holds `size` rows. */
 static int
-plan_range(struct retention_host *h, const struct batch_env *env, const struct batch_walk *w,
+plan_range(struct plugin_host *h, const struct batch_env *env, const struct batch_walk *w,
            struct batch_range *r, char *err, size_t err_size)
 {
 	struct batch_range from = {.kind = BATCH_RANGE, .is_low_strict = w->is_low_strict};
@@ -258,7 +258,7 @@ plan_range(struct retention_host *h, const struct batch_env *env, const struct b
 	}
 	rc = sql_close(f, &sql, err, err_size);
 	if (rc == 0)
-		rc = pgquery_exec(env->conn, sql, retention_should_stop, h, &res, err, err_size);
+		rc = pgquery_exec(env->conn, sql, plugin_host_should_stop, h, &res, err, err_size);
 	if (rc == 0)
 		read_bound(res, w, r);
 	PQclear(res);
@@ -267,7 +267,7 @@ plan_range(struct retention_host *h, const struct batch_env *env, const struct b
 }
 
 static int
-plan_next(struct retention_host *h, const struct batch_env *env, const struct batch_walk *w,
+plan_next(struct plugin_host *h, const struct batch_env *env, const struct batch_walk *w,
           struct batch_range *r, char *err, size_t err_size)
 {
 	memset(r, 0, sizeof(*r));
@@ -316,14 +316,14 @@ build_delete(const struct batch_env *env, const struct batch_range *r, int is_pi
 /* The delete in one autocommit statement; its duration is the
  * transaction's. */
 static int
-delete_plain(struct retention_host *h, PGconn *conn, const char *sql, int64_t *rows,
+delete_plain(struct plugin_host *h, PGconn *conn, const char *sql, int64_t *rows,
              double *transaction_s, char *err, size_t err_size)
 {
 	PGresult *res = NULL;
 	double t0 = monotonic_seconds();
 	int rc;
 
-	rc = pgquery_exec(conn, sql, retention_should_stop, h, &res, err, err_size);
+	rc = pgquery_exec(conn, sql, plugin_host_should_stop, h, &res, err, err_size);
 	*transaction_s = monotonic_seconds() - t0;
 	if (rc == 0)
 		*rows = strtoll(PQcmdTuples(res), NULL, 10);
@@ -332,7 +332,7 @@ delete_plain(struct retention_host *h, PGconn *conn, const char *sql, int64_t *r
 }
 
 static int
-delete_once(struct retention_host *h, const struct batch_env *env, const struct batch_range *r,
+delete_once(struct plugin_host *h, const struct batch_env *env, const struct batch_range *r,
             int is_pinned, struct retention_archive *ar, struct retention_tally *tally,
             int64_t *rows, char *err, size_t err_size)
 {
@@ -357,7 +357,7 @@ delete_once(struct retention_host *h, const struct batch_env *env, const struct 
 /* One batch's delete.  A lock_timeout on a row redoes the batch pinned
  * (rows others hold skipped); one on the table returns CT_ELOCKED. */
 static int
-delete_batch(struct retention_host *h, const struct batch_env *env, const struct batch_range *r,
+delete_batch(struct plugin_host *h, const struct batch_env *env, const struct batch_range *r,
              struct retention_archive *ar, struct retention_tally *tally, int64_t *rows, char *err,
              size_t err_size)
 {
@@ -384,7 +384,7 @@ delete_batch(struct retention_host *h, const struct batch_env *env, const struct
 
 /* Sleeps `ms`, waking for a stop request. */
 static int
-wait_ms(struct retention_host *h, int64_t ms)
+wait_ms(struct plugin_host *h, int64_t ms)
 {
 	struct timespec slice = {.tv_nsec = 50 * 1000000L};
 	double until = monotonic_seconds() + (double)ms / 1000.0;
@@ -400,8 +400,7 @@ wait_ms(struct retention_host *h, int64_t ms)
 /* The table stayed locked for a whole batch: wait and try again, or give
  * up after lock_retries batches in a row. */
 static int
-lock_wait(struct retention_host *h, const struct batch_env *env, const char *err,
-          struct batch_walk *w)
+lock_wait(struct plugin_host *h, const struct batch_env *env, const char *err, struct batch_walk *w)
 {
 	char rule[1024];
 
@@ -414,16 +413,16 @@ lock_wait(struct retention_host *h, const struct batch_env *env, const char *err
 		return wait_ms(h, LOCK_RETRY_WAIT_MS * w->lock_failures);
 	}
 	retention_rule_words(env->o, env->tg, rule, sizeof(rule));
-	return retention_fail(h, CT_ELOCKED,
-	                      "rule %s: table %s stayed locked by another session through "
-	                      "%" PRId64 " tries of lock_timeout (%" PRId64 " ms) each\n"
-	                      "hint: look for a long ALTER TABLE, VACUUM FULL, CLUSTER or LOCK "
-	                      "TABLE in pg_stat_activity",
-	                      rule, env->tg->display, w->lock_failures, env->o->lock_timeout_ms);
+	return plugin_host_fail(h, CT_ELOCKED,
+	                        "rule %s: table %s stayed locked by another session through "
+	                        "%" PRId64 " tries of lock_timeout (%" PRId64 " ms) each\n"
+	                        "hint: look for a long ALTER TABLE, VACUUM FULL, CLUSTER or LOCK "
+	                        "TABLE in pg_stat_activity",
+	                        rule, env->tg->display, w->lock_failures, env->o->lock_timeout_ms);
 }
 
 static void
-show_progress(struct retention_host *h, const struct batch_env *env, const struct batch_walk *w,
+show_progress(struct plugin_host *h, const struct batch_env *env, const struct batch_walk *w,
               const struct retention_tally *tally)
 {
 	char what[sizeof(env->tg->display) + 16]; /* the host cuts it at 127 bytes */
@@ -440,23 +439,23 @@ show_progress(struct retention_host *h, const struct batch_env *env, const struc
 /* ---- the loop ---- */
 
 static int
-batch_failed(struct retention_host *h, const struct batch_env *env, int rc,
+batch_failed(struct plugin_host *h, const struct batch_env *env, int rc,
              const struct retention_tally *tally, const char *err)
 {
 	char rule[1024];
 
 	if (rc == CT_ECANCELED)
-		return retention_fail(h, rc,
-		                      "stopped on request after %" PRId64 " rows in %" PRId64
-		                      " batches; the batch in flight was rolled back",
-		                      tally->rows_deleted, tally->batches);
+		return plugin_host_fail(h, rc,
+		                        "stopped on request after %" PRId64 " rows in %" PRId64
+		                        " batches; the batch in flight was rolled back",
+		                        tally->rows_deleted, tally->batches);
 	retention_rule_words(env->o, env->tg, rule, sizeof(rule));
-	return retention_fail(h, rc, "rule %s: batch %" PRId64 ": %s", rule, tally->batches + 1,
-	                      err);
+	return plugin_host_fail(h, rc, "rule %s: batch %" PRId64 ": %s", rule, tally->batches + 1,
+	                        err);
 }
 
 static int
-batch_once(struct retention_host *h, const struct batch_env *env, struct retention_archive *ar,
+batch_once(struct plugin_host *h, const struct batch_env *env, struct retention_archive *ar,
            struct batch_walk *w, struct retention_tally *tally)
 {
 	struct batch_range r;
@@ -496,7 +495,7 @@ batch_once(struct retention_host *h, const struct batch_env *env, struct retenti
 
 /* Between two batches: a stop request, max_runtime, the pause. */
 static int
-between_batches(struct retention_host *h, const struct batch_env *env, double started,
+between_batches(struct plugin_host *h, const struct batch_env *env, double started,
                 struct retention_tally *tally)
 {
 	const struct retention_opts *o = env->o;
@@ -513,7 +512,7 @@ between_batches(struct retention_host *h, const struct batch_env *env, double st
 }
 
 int
-retention_batches_run(struct retention_host *h, const struct retention_opts *o, PGconn *conn,
+retention_batches_run(struct plugin_host *h, const struct retention_opts *o, PGconn *conn,
                       const struct retention_target *tg, const struct retention_cutoff *c,
                       struct retention_archive *ar, struct retention_tally *tally)
 {

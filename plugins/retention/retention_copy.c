@@ -14,21 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "pgquery.h"
 #include "retention.h"
 
 #define POLL_MS 200
-
-static void
-cancel_query(PGconn *conn)
-{
-	PGcancel *c = PQgetCancel(conn);
-	char buf[256];
-
-	if (c != NULL) {
-		(void)PQcancel(c, buf, sizeof(buf));
-		PQfreeCancel(c);
-	}
-}
 
 /* Waits until libpq has read more, or the caller wants out. */
 static int
@@ -156,7 +145,7 @@ retention_copy_out(PGconn *conn, const struct retention_copy *cp, int64_t *rows,
 	if (rc == 0)
 		rc = stream_rows(conn, cp, err, err_size);
 	if (rc == CT_ECANCELED || (rc != 0 && rc != CT_EPG))
-		cancel_query(conn);
+		pgquery_cancel(conn);
 	res = finish_results(conn);
 	if (rc == 0)
 		rc = pgquery_check(res, PGRES_COMMAND_OK, "COPY", err, err_size);

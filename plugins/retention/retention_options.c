@@ -121,7 +121,7 @@ duration_words(int64_t ms, char *out, size_t size)
 }
 
 static void
-read_values(struct retention_host *h, struct retention_opts *o)
+read_values(struct plugin_host *h, struct retention_opts *o)
 {
 	const struct ct_services *ct = h->ct;
 
@@ -144,7 +144,7 @@ read_values(struct retention_host *h, struct retention_opts *o)
 
 /* An empty name would match nothing and say so late; say it now. */
 static int
-check_names(struct retention_host *h, const struct retention_opts *o)
+check_names(struct plugin_host *h, const struct retention_opts *o)
 {
 	const char *empty = o->table[0] == '\0'                  ? "table"
 	                    : o->column[0] == '\0'               ? "column"
@@ -158,7 +158,7 @@ check_names(struct retention_host *h, const struct retention_opts *o)
 }
 
 static int
-check_bounds(struct retention_host *h, const struct retention_opts *o)
+check_bounds(struct plugin_host *h, const struct retention_opts *o)
 {
 	const char *why = NULL;
 
@@ -176,7 +176,7 @@ check_bounds(struct retention_host *h, const struct retention_opts *o)
 }
 
 int
-retention_opts_read(struct retention_host *h, struct retention_opts *o)
+retention_opts_read(struct plugin_host *h, struct retention_opts *o)
 {
 	const char *kind = "gzip";
 	int rc;

@@ -100,7 +100,7 @@ file_json(const struct retention_archive_batch *b, const struct retention_archiv
 }
 
 static json_t *
-origin_json(struct retention_host *h, const struct retention_target *tg)
+origin_json(struct plugin_host *h, const struct retention_target *tg)
 {
 	char host[256];
 
@@ -114,7 +114,7 @@ origin_json(struct retention_host *h, const struct retention_target *tg)
 }
 
 static json_t *
-sidecar_json(struct retention_host *h, const struct retention_archive_batch *b,
+sidecar_json(struct plugin_host *h, const struct retention_archive_batch *b,
              const struct retention_archive_file *f, int is_committed)
 {
 	json_t *root = json_pack("{s:i, s:s, s:o}", "caretaker_retention_archive", SIDECAR_FORMAT,
@@ -152,7 +152,7 @@ write_json(const char *path, json_t *root, unsigned flags, char *err, size_t err
 }
 
 int
-retention_sidecar_write(struct retention_host *h, const struct retention_archive_batch *b,
+retention_sidecar_write(struct plugin_host *h, const struct retention_archive_batch *b,
                         const struct retention_archive_file *f, int is_committed, char *err,
                         size_t err_size)
 {
@@ -247,7 +247,7 @@ data_path(const struct settle_env *env, json_t *root, char *out, size_t size)
 
 /* The server committed the batch: the sidecar now says so. */
 static void
-settle_committed(struct retention_host *h, const char *path, const char *data, json_t *root,
+settle_committed(struct plugin_host *h, const char *path, const char *data, json_t *root,
                  struct retention_archive *ar)
 {
 	char err[512];
@@ -270,7 +270,7 @@ settle_committed(struct retention_host *h, const char *path, const char *data, j
 }
 
 static void
-settle_aborted(struct retention_host *h, const char *path, const char *data,
+settle_aborted(struct plugin_host *h, const char *path, const char *data,
                struct retention_archive *ar)
 {
 	(void)unlink(data);
@@ -283,8 +283,8 @@ settle_aborted(struct retention_host *h, const char *path, const char *data,
 }
 
 static void
-settle_pending(struct retention_host *h, const struct settle_env *env, const char *path,
-               json_t *root, struct retention_archive *ar)
+settle_pending(struct plugin_host *h, const struct settle_env *env, const char *path, json_t *root,
+               struct retention_archive *ar)
 {
 	long long xid = json_integer_value(json_object_get(root, "xid"));
 	char status[32], data[4096], err[1024];
@@ -306,7 +306,7 @@ settle_pending(struct retention_host *h, const struct settle_env *env, const cha
 }
 
 static void
-settle_sidecar(struct retention_host *h, const struct settle_env *env, const char *path,
+settle_sidecar(struct plugin_host *h, const struct settle_env *env, const char *path,
                struct retention_archive *ar)
 {
 	json_t *root = NULL;
@@ -327,7 +327,7 @@ settle_sidecar(struct retention_host *h, const struct settle_env *env, const cha
 
 /* An archive file needs its sidecar: JOB-STAMP-SEQ.json. */
 static void
-check_orphan(struct retention_host *h, const struct settle_env *env, const char *name,
+check_orphan(struct plugin_host *h, const struct settle_env *env, const char *name,
              struct retention_archive *ar)
 {
 	char sidecar[4096];
@@ -344,7 +344,7 @@ check_orphan(struct retention_host *h, const struct settle_env *env, const char 
 }
 
 static void
-settle_entry(struct retention_host *h, const struct settle_env *env, const char *name,
+settle_entry(struct plugin_host *h, const struct settle_env *env, const char *name,
              struct retention_archive *ar)
 {
 	char path[4096];
@@ -387,7 +387,7 @@ list_names(const char *dir, char ***names, size_t *n)
 }
 
 int
-retention_sidecar_settle(struct retention_host *h, const struct retention_opts *o, PGconn *conn,
+retention_sidecar_settle(struct plugin_host *h, const struct retention_opts *o, PGconn *conn,
                          struct retention_archive *ar)
 {
 	struct settle_env env = {.dir = o->archive_to, .job = h->ct->job_name(h->t), .conn = conn};
@@ -396,8 +396,8 @@ retention_sidecar_settle(struct retention_host *h, const struct retention_opts *
 	int64_t before = ar->n_partials + ar->n_rolled_back;
 
 	if (list_names(env.dir, &names, &n) != 0)
-		return retention_fail(h, CT_ESYS, "archive_to: cannot read %s: %s", env.dir,
-		                      strerror(errno));
+		return plugin_host_fail(h, CT_ESYS, "archive_to: cannot read %s: %s", env.dir,
+		                        strerror(errno));
 	for (size_t i = 0; i < n; i++) {
 		settle_entry(h, &env, names[i], ar);
 		free(names[i]);

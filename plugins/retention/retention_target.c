@@ -66,11 +66,11 @@ retention_rule_words(const struct retention_opts *o, const struct retention_targ
 /* ---- running catalog queries ---- */
 
 /* A statement into *out; only memory can fail. */
-static int sql_printf(struct retention_host *h, char **out, const char *fmt, ...)
+static int sql_printf(struct plugin_host *h, char **out, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int
-sql_printf(struct retention_host *h, char **out, const char *fmt, ...)
+sql_printf(struct plugin_host *h, char **out, const char *fmt, ...)
 {
 	va_list ap;
 	char *s = NULL;
@@ -88,19 +88,19 @@ sql_printf(struct retention_host *h, char **out, const char *fmt, ...)
 	if (!is_bad)
 		return 0;
 	free(s);
-	return retention_fail(h, CT_ENOMEM, "out of memory building a statement");
+	return plugin_host_fail(h, CT_ENOMEM, "out of memory building a statement");
 }
 
 /* Runs `sql`; a failure is the run's, in the words "WHAT: the error". */
 static int
-query(struct retention_host *h, PGconn *conn, const char *sql, const char *what, PGresult **res)
+query(struct plugin_host *h, PGconn *conn, const char *sql, const char *what, PGresult **res)
 {
 	char err[1024];
 	int rc;
 
-	rc = pgquery_exec(conn, sql, retention_should_stop, h, res, err, sizeof(err));
+	rc = pgquery_exec(conn, sql, plugin_host_should_stop, h, res, err, sizeof(err));
 	if (rc != 0)
-		return retention_fail(h, rc, "%s: %s", what, err);
+		return plugin_host_fail(h, rc, "%s: %s", what, err);
 	return 0;
 }
 
@@ -126,7 +126,7 @@ int_field(const PGresult *res, int row, int col)
 /* ---- the session ---- */
 
 int
-retention_session_setup(struct retention_host *h, const struct retention_opts *o, PGconn *conn)
+retention_session_setup(struct plugin_host *h, const struct retention_opts *o, PGconn *conn)
 {
 	char *sql = NULL;
 	int rc;
@@ -153,7 +153,7 @@ retention_session_setup(struct retention_host *h, const struct retention_opts *o
 /* ---- the table ---- */
 
 static int
-missing_words(struct retention_host *h, const struct retention_opts *o, const char *rule,
+missing_words(struct plugin_host *h, const struct retention_opts *o, const char *rule,
               int is_schema, const char *path)
 {
 	char s[RETENTION_NAME_SIZE * 2] = "", t[RETENTION_NAME_SIZE * 2];
@@ -162,20 +162,19 @@ missing_words(struct retention_host *h, const struct retention_opts *o, const ch
 		retention_name_words(o->schema, s, sizeof(s));
 	retention_name_words(o->table, t, sizeof(t));
 	if (!is_schema)
-		return retention_fail(h, CT_ENOENT, "rule %s: schema %s does not exist", rule, s);
+		return plugin_host_fail(h, CT_ENOENT, "rule %s: schema %s does not exist", rule, s);
 	if (o->schema != NULL)
-		return retention_fail(h, CT_ENOENT, "rule %s: table %s does not exist in schema %s",
-		                      rule, t, s);
-	return retention_fail(h, CT_ENOENT,
-	                      "rule %s: table %s does not exist on the search_path (%s)\n"
-	                      "hint: set schema, or check the name's spelling and case",
-	                      rule, t, path);
+		return plugin_host_fail(
+		    h, CT_ENOENT, "rule %s: table %s does not exist in schema %s", rule, t, s);
+	return plugin_host_fail(h, CT_ENOENT,
+	                        "rule %s: table %s does not exist on the search_path (%s)\n"
+	                        "hint: set schema, or check the name's spelling and case",
+	                        rule, t, path);
 }
 
 /* Why the table was not found: a missing schema, or no such table. */
 static int
-table_missing(struct retention_host *h, PGconn *conn, const struct retention_opts *o,
-              const char *rule)
+table_missing(struct plugin_host *h, PGconn *conn, const struct retention_opts *o, const char *rule)
 {
 	PGresult *res = NULL;
 	char *lit = o->schema ? literal(conn, o->schema) : NULL, *sql = NULL, path[512] = "";
@@ -202,19 +201,19 @@ table_missing(struct retention_host *h, PGconn *conn, const struct retention_opt
 
 /* Views, foreign and partitioned tables are refused, each with its reason. */
 static int
-check_relkind(struct retention_host *h, char relkind, const char *rule, const char *table)
+check_relkind(struct plugin_host *h, char relkind, const char *rule, const char *table)
 {
 	if (relkind == 'r')
 		return 0;
 	if (relkind == 'p')
-		return retention_fail(
+		return plugin_host_fail(
 		    h, CT_EUNSUPPORTED,
 		    "rule %s: %s is a partitioned table\n"
 		    "hint: drop or detach its old partitions instead, or name one "
 		    "partition as the table",
 		    rule, table);
-	return retention_fail(h, CT_EUNSUPPORTED, "rule %s: %s is not a table (relkind '%c')", rule,
-	                      table, relkind);
+	return plugin_host_fail(h, CT_EUNSUPPORTED, "rule %s: %s is not a table (relkind '%c')",
+	                        rule, table, relkind);
 }
 
 /* schema.table for messages and the report. */
@@ -229,7 +228,7 @@ display_name(struct retention_target *tg)
 }
 
 static int
-read_table(struct retention_host *h, const PGresult *res, const char *rule,
+read_table(struct plugin_host *h, const PGresult *res, const char *rule,
            struct retention_target *tg, unsigned *oid)
 {
 	*oid = (unsigned)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
@@ -242,15 +241,15 @@ read_table(struct retention_host *h, const PGresult *res, const char *rule,
 	copy_field(res, 0, 8, tg->server_version, sizeof(tg->server_version));
 	display_name(tg);
 	if (PQgetvalue(res, 0, 4)[0] != 't')
-		return retention_fail(h, CT_EPERM,
-		                      "rule %s: the role may not SELECT and DELETE from %s\n"
-		                      "hint: GRANT SELECT, DELETE ON the table TO the job's role",
-		                      rule, tg->display);
+		return plugin_host_fail(h, CT_EPERM,
+		                        "rule %s: the role may not SELECT and DELETE from %s\n"
+		                        "hint: GRANT SELECT, DELETE ON the table TO the job's role",
+		                        rule, tg->display);
 	return check_relkind(h, PQgetvalue(res, 0, 3)[0], rule, tg->display);
 }
 
 static int
-find_table(struct retention_host *h, PGconn *conn, const struct retention_opts *o, const char *rule,
+find_table(struct plugin_host *h, PGconn *conn, const struct retention_opts *o, const char *rule,
            struct retention_target *tg, unsigned *oid)
 {
 	PGresult *res = NULL;
@@ -287,7 +286,7 @@ find_table(struct retention_host *h, PGconn *conn, const struct retention_opts *
 /* ---- the column and its index ---- */
 
 static int
-read_column(struct retention_host *h, const PGresult *res, const char *rule,
+read_column(struct plugin_host *h, const PGresult *res, const char *rule,
             struct retention_target *tg, int *attnum)
 {
 	char c[RETENTION_NAME_SIZE * 2];
@@ -298,26 +297,26 @@ read_column(struct retention_host *h, const PGresult *res, const char *rule,
 	if (PQgetvalue(res, 0, 3)[0] == 't')
 		return 0;
 	retention_name_words(tg->column, c, sizeof(c));
-	return retention_fail(h, CT_EINVAL,
-	                      "rule %s: column %s of %s is %s, not a timestamp\n"
-	                      "hint: name a timestamptz, timestamp or date column",
-	                      rule, c, tg->display, tg->column_type);
+	return plugin_host_fail(h, CT_EINVAL,
+	                        "rule %s: column %s of %s is %s, not a timestamp\n"
+	                        "hint: name a timestamptz, timestamp or date column",
+	                        rule, c, tg->display, tg->column_type);
 }
 
 static int
-column_missing(struct retention_host *h, const struct retention_opts *o, const char *rule,
+column_missing(struct plugin_host *h, const struct retention_opts *o, const char *rule,
                const struct retention_target *tg)
 {
 	char c[RETENTION_NAME_SIZE * 2];
 
 	retention_name_words(o->column, c, sizeof(c));
-	return retention_fail(h, CT_ENOENT, "rule %s: column %s does not exist in %s", rule, c,
-	                      tg->display);
+	return plugin_host_fail(h, CT_ENOENT, "rule %s: column %s does not exist in %s", rule, c,
+	                        tg->display);
 }
 
 static int
-find_column(struct retention_host *h, PGconn *conn, const struct retention_opts *o,
-            const char *rule, unsigned oid, struct retention_target *tg, int *attnum)
+find_column(struct plugin_host *h, PGconn *conn, const struct retention_opts *o, const char *rule,
+            unsigned oid, struct retention_target *tg, int *attnum)
 {
 	PGresult *res = NULL;
 	char *col = literal(conn, o->column), *sql = NULL;
@@ -347,7 +346,7 @@ find_column(struct retention_host *h, PGconn *conn, const struct retention_opts 
 /* A valid, whole (not partial) btree index whose first key is the column
  * serves both the ordered walk and the bound of every batch. */
 static int
-find_index(struct retention_host *h, PGconn *conn, unsigned oid, int attnum,
+find_index(struct plugin_host *h, PGconn *conn, unsigned oid, int attnum,
            struct retention_target *tg)
 {
 	PGresult *res = NULL;
@@ -373,7 +372,7 @@ find_index(struct retention_host *h, PGconn *conn, unsigned oid, int attnum,
 
 /* "a", "b", ... from the names, each quoted by libpq. */
 static int
-quote_columns(struct retention_host *h, PGconn *conn, struct retention_target *tg)
+quote_columns(struct plugin_host *h, PGconn *conn, struct retention_target *tg)
 {
 	char *list = NULL, *q;
 	size_t len = 0;
@@ -392,26 +391,26 @@ quote_columns(struct retention_host *h, PGconn *conn, struct retention_target *t
 		rc = CT_ENOMEM;
 	if (rc != 0) {
 		free(list);
-		return retention_fail(h, rc, "out of memory quoting the column names");
+		return plugin_host_fail(h, rc, "out of memory quoting the column names");
 	}
 	tg->q_columns = list;
 	return 0;
 }
 
 static int
-keep_columns(struct retention_host *h, const PGresult *res, struct retention_target *tg)
+keep_columns(struct plugin_host *h, const PGresult *res, struct retention_target *tg)
 {
 	size_t n = (size_t)PQntuples(res);
 
 	tg->column_names = calloc(n + 1, sizeof(char *));
 	tg->column_types = calloc(n + 1, sizeof(char *));
 	if (tg->column_names == NULL || tg->column_types == NULL)
-		return retention_fail(h, CT_ENOMEM, "out of memory listing the columns");
+		return plugin_host_fail(h, CT_ENOMEM, "out of memory listing the columns");
 	for (size_t i = 0; i < n; i++) {
 		tg->column_names[i] = strdup(PQgetvalue(res, (int)i, 0));
 		tg->column_types[i] = strdup(PQgetvalue(res, (int)i, 1));
 		if (tg->column_names[i] == NULL || tg->column_types[i] == NULL)
-			return retention_fail(h, CT_ENOMEM, "out of memory listing the columns");
+			return plugin_host_fail(h, CT_ENOMEM, "out of memory listing the columns");
 		tg->n_columns = i + 1;
 	}
 	return 0;
@@ -420,7 +419,7 @@ keep_columns(struct retention_host *h, const PGresult *res, struct retention_tar
 /* Generated columns are left out: COPY FROM refuses them, and the server
  * computes them again on restore. */
 static int
-find_columns(struct retention_host *h, PGconn *conn, unsigned oid, struct retention_target *tg)
+find_columns(struct plugin_host *h, PGconn *conn, unsigned oid, struct retention_target *tg)
 {
 	PGresult *res = NULL;
 	char *sql = NULL;
@@ -445,7 +444,7 @@ find_columns(struct retention_host *h, PGconn *conn, unsigned oid, struct retent
 /* ---- the rule as a whole ---- */
 
 static int
-quote_names(struct retention_host *h, PGconn *conn, struct retention_target *tg)
+quote_names(struct plugin_host *h, PGconn *conn, struct retention_target *tg)
 {
 	char *s = PQescapeIdentifier(conn, tg->schema, strlen(tg->schema));
 	char *t = PQescapeIdentifier(conn, tg->table, strlen(tg->table));
@@ -454,7 +453,7 @@ quote_names(struct retention_host *h, PGconn *conn, struct retention_target *tg)
 	tg->q_column = PQescapeIdentifier(conn, tg->column, strlen(tg->column));
 	if (s == NULL || t == NULL || tg->q_column == NULL ||
 	    retention_sprintf(&tg->q_table, "%s.%s", s, t) != 0) {
-		rc = retention_fail(h, CT_ENOMEM, "out of memory quoting the names");
+		rc = plugin_host_fail(h, CT_ENOMEM, "out of memory quoting the names");
 	}
 	PQfreemem(s);
 	PQfreemem(t);
@@ -462,7 +461,7 @@ quote_names(struct retention_host *h, PGconn *conn, struct retention_target *tg)
 }
 
 int
-retention_target_resolve(struct retention_host *h, const struct retention_opts *o, PGconn *conn,
+retention_target_resolve(struct plugin_host *h, const struct retention_opts *o, PGconn *conn,
                          struct retention_target *tg)
 {
 	char rule[1024];
@@ -517,7 +516,7 @@ read_cutoff(const PGresult *res, struct retention_cutoff *c)
  * progress depends on it, so only a stop request fails the run here (the
  * planner locks the table, which another session may hold). */
 static int
-estimate_rows(struct retention_host *h, PGconn *conn, const struct retention_target *tg,
+estimate_rows(struct plugin_host *h, PGconn *conn, const struct retention_target *tg,
               struct retention_cutoff *c)
 {
 	PGresult *res = NULL;
@@ -528,7 +527,7 @@ estimate_rows(struct retention_host *h, PGconn *conn, const struct retention_tar
 	rc = sql_printf(h, &sql, "EXPLAIN (FORMAT JSON) SELECT 1 FROM ONLY %s WHERE %s < %s",
 	                tg->q_table, tg->q_column, c->sql);
 	if (rc == 0)
-		rc = pgquery_exec(conn, sql, retention_should_stop, h, &res, err, sizeof(err));
+		rc = pgquery_exec(conn, sql, plugin_host_should_stop, h, &res, err, sizeof(err));
 	if (rc == 0)
 		plan = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
 	c->estimate = (int64_t)json_number_value(
@@ -537,14 +536,14 @@ estimate_rows(struct retention_host *h, PGconn *conn, const struct retention_tar
 	PQclear(res);
 	free(sql);
 	if (rc == CT_ECANCELED)
-		return retention_fail(h, rc, "estimating the rows to delete: %s", err);
+		return plugin_host_fail(h, rc, "estimating the rows to delete: %s", err);
 	if (rc != 0)
 		h->ct->log(h->t, CT_LOG_INFO, "no estimate of the rows to delete: %s", err);
 	return rc == CT_ENOMEM ? rc : 0;
 }
 
 int
-retention_cutoff_compute(struct retention_host *h, const struct retention_opts *o, PGconn *conn,
+retention_cutoff_compute(struct plugin_host *h, const struct retention_opts *o, PGconn *conn,
                          const struct retention_target *tg, struct retention_cutoff *c)
 {
 	PGresult *res = NULL;
@@ -571,7 +570,7 @@ retention_cutoff_compute(struct retention_host *h, const struct retention_opts *
 }
 
 int
-retention_count_old(struct retention_host *h, PGconn *conn, const struct retention_target *tg,
+retention_count_old(struct plugin_host *h, PGconn *conn, const struct retention_target *tg,
                     const struct retention_cutoff *c, int64_t *rows)
 {
 	PGresult *res = NULL;

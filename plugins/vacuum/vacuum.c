@@ -30,7 +30,7 @@
 
 /* One run of the job, from init to fini. */
 struct vacuum_run {
-	struct vacuum_host host;
+	struct plugin_host host;
 	struct vacuum_opts o;
 	struct vacuum_session s;
 	struct vacuum_plan plan;
@@ -39,27 +39,6 @@ struct vacuum_run {
 };
 
 /* ---- the host's services for every step ---- */
-
-int
-vacuum_should_stop(void *host)
-{
-	struct vacuum_host *h = host;
-
-	return h->ct->should_stop(h->t);
-}
-
-int
-vacuum_fail(struct vacuum_host *h, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (h->err[0] == '\0') {
-		va_start(ap, fmt);
-		vsnprintf(h->err, sizeof(h->err), fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 /* ---- init ---- */
 
@@ -82,7 +61,7 @@ vacuum_init(struct ct_task *t, const struct ct_services *ct, void **state)
 static int
 plan_only(struct vacuum_run *r)
 {
-	struct vacuum_host *h = &r->host;
+	struct plugin_host *h = &r->host;
 	int rc;
 
 	rc = vacuum_session_open(h, &r->o, &r->s);
@@ -112,7 +91,7 @@ count_strong(const struct vacuum_plan *p, const struct vacuum_indexes *ix)
 /* A backup holds the maintenance lock: every strong-lock step is skipped
  * and said; the invalid indexes are still reported. */
 static void
-skip_strong(struct vacuum_host *h, struct vacuum_plan *p, struct vacuum_indexes *ix)
+skip_strong(struct plugin_host *h, struct vacuum_plan *p, struct vacuum_indexes *ix)
 {
 	h->ct->log(h->t, CT_LOG_NOTICE,
 	           "a backup holds the maintenance lock: VACUUM FULL, rebuilds and drops wait "
@@ -136,7 +115,7 @@ skip_strong(struct vacuum_host *h, struct vacuum_plan *p, struct vacuum_indexes 
 static int
 strong_steps(struct vacuum_run *r)
 {
-	struct vacuum_host *h = &r->host;
+	struct plugin_host *h = &r->host;
 	int rc, is_taken = 0;
 
 	rc = vacuum_indexes_list(h, &r->o, &r->s, &r->indexes);
@@ -159,7 +138,7 @@ strong_steps(struct vacuum_run *r)
 static int
 work(struct vacuum_run *r)
 {
-	struct vacuum_host *h = &r->host;
+	struct plugin_host *h = &r->host;
 	double t0;
 	int rc;
 

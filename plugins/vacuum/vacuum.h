@@ -17,7 +17,7 @@
  *
  * As in the backup plugin (plugins/backup/backup.h): each step gets the
  * structs it reads as const pointers and those it writes as plain ones;
- * struct vacuum_host is what every step that talks to the host gets; only
+ * struct plugin_host is what every step that talks to the host gets; only
  * vacuum.c's entry points see the run whole.
  */
 #ifndef CARETAKER_PLUGINS_VACUUM_H
@@ -30,21 +30,14 @@
 
 #include <caretaker/plugin.h>
 
+#include "plughost.h"
+
 #define VACUUM_PLUGIN_VERSION "1.0"
 
 /* The oldest server the plugin talks to, and the first with REINDEX
  * CONCURRENTLY and VACUUM (SKIP_LOCKED). */
 #define VACUUM_MIN_SERVER 90600
 #define VACUUM_CONCURRENT_SERVER 120000
-
-/* The plugin's side of the host: the task and its services, fixed at init,
- * and the words of the run's first failure, which the report gives. */
-struct vacuum_host {
-	struct ct_task *t;
-	const struct ct_services *ct;
-	char err[1024];
-	size_t n_warnings; /* findings of WARNING or worse said so far */
-};
 
 enum vacuum_mode { VACUUM_MODE_AUTO = 0, VACUUM_MODE_ALL = 1 };
 enum vacuum_reindex { VACUUM_REINDEX_NONE = 0, VACUUM_REINDEX_BLOATED = 1, VACUUM_REINDEX_ALL = 2 };
@@ -94,7 +87,7 @@ struct vacuum_opts {
 
 /* What the server said during the statement in flight (its notices). */
 struct vacuum_notices {
-	struct vacuum_host *h;
+	struct plugin_host *h;
 	int is_verbose;   /* INFO lines go to the report's "verbose" stream */
 	int is_skipped;   /* a WARNING said the relation was skipped */
 	int is_lock_skip; /* ... because its lock was not available */
@@ -239,7 +232,7 @@ struct vacuum_tally {
 /* ---- vacuum_options.c ---- */
 extern const struct ct_option vacuum_options[];
 /* Reads the job's options into *o; a bad value fails with h->err set. */
-int vacuum_opts_read(struct vacuum_host *h, struct vacuum_opts *o);
+int vacuum_opts_read(struct plugin_host *h, struct vacuum_opts *o);
 
 /* ---- vacuum_judge.c: no server, no host ---- */
 /* Sets tb->why, action, priority and reason from its statistics: autovacuum's
@@ -270,19 +263,19 @@ void vacuum_format_bytes(int64_t bytes, char *buf, size_t size);
 /* ---- vacuum_session.c: every function fails with h->err set ---- */
 /* Connects (the host's connection), learns what the server is, refuses a
  * server the job cannot use, sets the session's timeouts. */
-int vacuum_session_open(struct vacuum_host *h, const struct vacuum_opts *o,
+int vacuum_session_open(struct plugin_host *h, const struct vacuum_opts *o,
                         struct vacuum_session *s);
 /* Runs one statement, cancelled by a stop request; the notices it brings
  * are in s->notices.  Returns 0, CT_ECANCELED, or CT_EPG with the server's
  * words in err and its SQLSTATE in sqlstate (may be NULL). */
-int vacuum_session_exec(struct vacuum_host *h, struct vacuum_session *s, const char *sql,
+int vacuum_session_exec(struct plugin_host *h, struct vacuum_session *s, const char *sql,
                         PGresult **res, char *err, size_t err_size, char sqlstate[6]);
 /* After a table or index failed: 0 while the session is usable, else
  * CT_EPG with "lost the connection" in h->err, which ends the run. */
-int vacuum_session_check(struct vacuum_host *h, struct vacuum_session *s);
+int vacuum_session_check(struct plugin_host *h, struct vacuum_session *s);
 /* The maintenance lock (plugins/lib/pgmaint.h), taken exclusively without
  * waiting: 0 with *is_taken set (0: a backup holds it), or an error. */
-int vacuum_session_lock(struct vacuum_host *h, struct vacuum_session *s, int *is_taken);
+int vacuum_session_lock(struct plugin_host *h, struct vacuum_session *s, int *is_taken);
 /* Releases the maintenance lock if held, so that a dump waiting for it
  * goes on. */
 void vacuum_session_unlock(struct vacuum_session *s);
@@ -292,17 +285,17 @@ void vacuum_session_end(struct vacuum_session *s);
  * words for a finding ("pid 123 (psql, idle in transaction, transaction
  * open 40s) holds AccessExclusiveLock"); empty when nobody, or when the
  * query fails. */
-void vacuum_session_lockers(struct vacuum_host *h, struct vacuum_session *s, uint32_t relation_oid,
+void vacuum_session_lockers(struct plugin_host *h, struct vacuum_session *s, uint32_t relation_oid,
                             const char *mode, char *buf, size_t size);
 /* The oldest open transaction of another session, which a concurrent index
  * build waits for, in the same words; empty when none. */
-void vacuum_session_oldest(struct vacuum_host *h, struct vacuum_session *s, char *buf, size_t size);
+void vacuum_session_oldest(struct plugin_host *h, struct vacuum_session *s, char *buf, size_t size);
 
 /* ---- vacuum_select.c ---- */
 /* The tables in scope with their statistics, judged; the planned ones first,
  * in the order of work.  Names in o->tables that match nothing, and
  * o->full names that match no table or several, fail the run. */
-int vacuum_plan_make(struct vacuum_host *h, const struct vacuum_opts *o, struct vacuum_session *s,
+int vacuum_plan_make(struct plugin_host *h, const struct vacuum_opts *o, struct vacuum_session *s,
                      struct vacuum_plan *p);
 /* Non-zero when vacuum_full names the table. */
 int vacuum_is_full_table(const struct vacuum_opts *o, const char *schema, const char *name);
@@ -313,42 +306,36 @@ void vacuum_plan_free(struct vacuum_plan *p);
 /* ---- vacuum_table.c ---- */
 /* The planned tables one at a time, except VACUUM FULL; stops at a stop
  * request (CT_ECANCELED), every other trouble is the table's outcome. */
-int vacuum_tables_run(struct vacuum_host *h, const struct vacuum_opts *o, struct vacuum_session *s,
+int vacuum_tables_run(struct plugin_host *h, const struct vacuum_opts *o, struct vacuum_session *s,
                       struct vacuum_plan *p);
 /* The VACUUM FULL tables, under the maintenance lock the caller holds. */
-int vacuum_tables_run_full(struct vacuum_host *h, const struct vacuum_opts *o,
+int vacuum_tables_run_full(struct plugin_host *h, const struct vacuum_opts *o,
                            struct vacuum_session *s, struct vacuum_plan *p);
 
 /* ---- vacuum_index.c ---- */
 /* The indexes of the tables in scope that reindex and leftover cleanup look
  * at, with their estimates, judged. */
-int vacuum_indexes_list(struct vacuum_host *h, const struct vacuum_opts *o,
+int vacuum_indexes_list(struct plugin_host *h, const struct vacuum_opts *o,
                         struct vacuum_session *s, struct vacuum_indexes *ix);
 /* Drops leftovers, rebuilds, under the maintenance lock the caller holds;
  * reports the invalid indexes that are not to be dropped. */
-int vacuum_indexes_run(struct vacuum_host *h, const struct vacuum_opts *o, struct vacuum_session *s,
+int vacuum_indexes_run(struct plugin_host *h, const struct vacuum_opts *o, struct vacuum_session *s,
                        struct vacuum_indexes *ix);
 void vacuum_indexes_free(struct vacuum_indexes *ix);
 
 /* ---- vacuum_report.c ---- */
 /* One finding per table and index of the plan, said as it happens. */
-void vacuum_report_table(struct vacuum_host *h, const struct vacuum_table *tb, int is_dry_run);
-void vacuum_report_index(struct vacuum_host *h, const struct vacuum_index *ix, int is_dry_run);
+void vacuum_report_table(struct plugin_host *h, const struct vacuum_table *tb, int is_dry_run);
+void vacuum_report_index(struct plugin_host *h, const struct vacuum_index *ix, int is_dry_run);
 /* What the run did not get to (stop request, backup), in a few findings. */
-void vacuum_report_not_done(struct vacuum_host *h, const struct vacuum_plan *p,
+void vacuum_report_not_done(struct plugin_host *h, const struct vacuum_plan *p,
                             const struct vacuum_indexes *ix);
 /* The tally of the items, counted once the run ends. */
 void vacuum_tally_count(const struct vacuum_plan *p, const struct vacuum_indexes *ix,
                         struct vacuum_tally *tally);
 /* Status, summary and metrics. */
-void vacuum_report_summary(struct vacuum_host *h, const struct vacuum_plan *p,
+void vacuum_report_summary(struct plugin_host *h, const struct vacuum_plan *p,
                            const struct vacuum_indexes *ix, const struct vacuum_tally *tally,
                            int is_dry_run);
-
-/* ---- vacuum.c: the host's services for every step ---- */
-int vacuum_should_stop(void *host);
-/* Keeps the first failure's words for the report and returns rc. */
-int vacuum_fail(struct vacuum_host *h, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 #endif

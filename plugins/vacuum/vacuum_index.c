@@ -197,7 +197,7 @@ list_from_result(const struct vacuum_opts *o, const PGresult *res, struct vacuum
 }
 
 int
-vacuum_indexes_list(struct vacuum_host *h, const struct vacuum_opts *o, struct vacuum_session *s,
+vacuum_indexes_list(struct plugin_host *h, const struct vacuum_opts *o, struct vacuum_session *s,
                     struct vacuum_indexes *ix)
 {
 	const char *busy = s->server_version_num >= VACUUM_CONCURRENT_SERVER ? BUSY_SQL : "false";
@@ -208,12 +208,12 @@ vacuum_indexes_list(struct vacuum_host *h, const struct vacuum_opts *o, struct v
 	snprintf(sql, sizeof(sql), INDEXES_SQL, busy);
 	rc = vacuum_session_exec(h, s, sql, &res, err, sizeof(err), NULL);
 	if (rc != 0)
-		return vacuum_fail(h, rc, "cannot list the indexes: %s", err);
+		return plugin_host_fail(h, rc, "cannot list the indexes: %s", err);
 	if (PQnfields(res) != COL__COUNT)
-		rc = vacuum_fail(h, CT_EPG, "the index query gave %d columns, not %d",
-		                 PQnfields(res), COL__COUNT);
+		rc = plugin_host_fail(h, CT_EPG, "the index query gave %d columns, not %d",
+		                      PQnfields(res), COL__COUNT);
 	if (rc == 0 && list_from_result(o, res, ix) != 0)
-		rc = vacuum_fail(h, CT_ENOMEM, "out of memory");
+		rc = plugin_host_fail(h, CT_ENOMEM, "out of memory");
 	PQclear(res);
 	return rc;
 }
@@ -229,7 +229,7 @@ vacuum_indexes_list(struct vacuum_host *h, const struct vacuum_opts *o, struct v
 /* The index by name (REINDEX CONCURRENTLY gives the name to a new index):
  * 0 with *bytes, or the query's error with its SQLSTATE. */
 static int
-measure_index(struct vacuum_host *h, struct vacuum_session *s, const struct vacuum_index *ix,
+measure_index(struct plugin_host *h, struct vacuum_session *s, const struct vacuum_index *ix,
               int64_t *bytes, char *err, size_t err_size, char sqlstate[6])
 {
 	char *schema = NULL, *name = NULL, *sql = NULL;
@@ -279,7 +279,7 @@ outcome_of(int rc, const char *sqlstate)
 /* `verb` (a statement without its object) on the index, by its quoted
  * name. */
 static int
-index_exec(struct vacuum_host *h, struct vacuum_session *s, const struct vacuum_index *ix,
+index_exec(struct plugin_host *h, struct vacuum_session *s, const struct vacuum_index *ix,
            const char *verb, char *err, size_t err_size, char sqlstate[6])
 {
 	char *qualified = NULL, sql[1024];
@@ -297,7 +297,7 @@ index_exec(struct vacuum_host *h, struct vacuum_session *s, const struct vacuum_
 /* A lock wait that timed out: a conflicting lock on the table, else the
  * old transactions a concurrent build waits for. */
 static void
-explain_wait(struct vacuum_host *h, struct vacuum_session *s, struct vacuum_index *ix)
+explain_wait(struct plugin_host *h, struct vacuum_session *s, struct vacuum_index *ix)
 {
 	char who[400];
 	size_t len = strlen(ix->detail);
@@ -310,7 +310,7 @@ explain_wait(struct vacuum_host *h, struct vacuum_session *s, struct vacuum_inde
 }
 
 static int
-drop_leftover(struct vacuum_host *h, struct vacuum_session *s, struct vacuum_index *ix)
+drop_leftover(struct plugin_host *h, struct vacuum_session *s, struct vacuum_index *ix)
 {
 	char err[512], sqlstate[6];
 	double t0;
@@ -342,7 +342,7 @@ drop_leftover(struct vacuum_host *h, struct vacuum_session *s, struct vacuum_ind
 /* After a rebuild failed: its transient index dropped now rather than left
  * for the next run, and said in the rebuild's detail. */
 static void
-drop_own_leftovers(struct vacuum_host *h, struct vacuum_session *s, struct vacuum_index *ix)
+drop_own_leftovers(struct plugin_host *h, struct vacuum_session *s, struct vacuum_index *ix)
 {
 	char sql[sizeof(LEFTOVERS_SQL) + 16], err[512];
 	PGresult *res = NULL;
@@ -367,7 +367,7 @@ drop_own_leftovers(struct vacuum_host *h, struct vacuum_session *s, struct vacuu
 }
 
 static int
-rebuild(struct vacuum_host *h, const struct vacuum_opts *o, struct vacuum_session *s,
+rebuild(struct plugin_host *h, const struct vacuum_opts *o, struct vacuum_session *s,
         struct vacuum_index *ix)
 {
 	const char *verb =
@@ -400,7 +400,7 @@ rebuild(struct vacuum_host *h, const struct vacuum_opts *o, struct vacuum_sessio
 }
 
 static void
-progress(struct vacuum_host *h, const struct vacuum_index *ix, size_t i, size_t n)
+progress(struct plugin_host *h, const struct vacuum_index *ix, size_t i, size_t n)
 {
 	char words[128];
 
@@ -411,7 +411,7 @@ progress(struct vacuum_host *h, const struct vacuum_index *ix, size_t i, size_t 
 }
 
 static int
-run_one(struct vacuum_host *h, const struct vacuum_opts *o, struct vacuum_session *s,
+run_one(struct plugin_host *h, const struct vacuum_opts *o, struct vacuum_session *s,
         struct vacuum_index *ix)
 {
 	int rc = 0;
@@ -429,7 +429,7 @@ run_one(struct vacuum_host *h, const struct vacuum_opts *o, struct vacuum_sessio
 }
 
 int
-vacuum_indexes_run(struct vacuum_host *h, const struct vacuum_opts *o, struct vacuum_session *s,
+vacuum_indexes_run(struct plugin_host *h, const struct vacuum_opts *o, struct vacuum_session *s,
                    struct vacuum_indexes *ix)
 {
 	size_t n = 0, i = 0;

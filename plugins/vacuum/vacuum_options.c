@@ -159,7 +159,7 @@ const struct ct_option vacuum_options[] = {
 
 /* A number the option types cannot say: `key`'s text, lo <= value <= hi. */
 static int
-read_number(struct vacuum_host *h, const char *key, const char *fallback, double lo, double hi,
+read_number(struct plugin_host *h, const char *key, const char *fallback, double lo, double hi,
             double *value)
 {
 	const char *s = fallback;
@@ -175,37 +175,19 @@ read_number(struct vacuum_host *h, const char *key, const char *fallback, double
 	return 0;
 }
 
-static int64_t
-opt_int(struct vacuum_host *h, const char *key, int64_t fallback)
-{
-	int64_t v = fallback;
-
-	h->ct->opt_int(h->t, key, &v);
-	return v;
-}
-
-static int64_t
-opt_ms(struct vacuum_host *h, const char *key)
-{
-	int64_t v = 0;
-
-	h->ct->opt_duration_ms(h->t, key, &v);
-	return v;
-}
-
 static int
-read_thresholds(struct vacuum_host *h, struct vacuum_thresholds *th)
+read_thresholds(struct plugin_host *h, struct vacuum_thresholds *th)
 {
 	int rc;
 
-	th->vacuum_base = opt_int(h, "vacuum_threshold", 50);
-	th->vacuum_max = opt_int(h, "vacuum_max_threshold", 100000000);
-	th->insert_base = opt_int(h, "insert_threshold", 1000);
-	th->analyze_base = opt_int(h, "analyze_threshold", 50);
-	th->freeze_age = opt_int(h, "freeze_age", 0);
-	th->multixact_freeze_age = opt_int(h, "multixact_freeze_age", 0);
-	th->vacuum_interval_ms = opt_ms(h, "vacuum_max_interval");
-	th->analyze_interval_ms = opt_ms(h, "analyze_max_interval");
+	th->vacuum_base = plugin_host_opt_int(h, "vacuum_threshold", 50);
+	th->vacuum_max = plugin_host_opt_int(h, "vacuum_max_threshold", 100000000);
+	th->insert_base = plugin_host_opt_int(h, "insert_threshold", 1000);
+	th->analyze_base = plugin_host_opt_int(h, "analyze_threshold", 50);
+	th->freeze_age = plugin_host_opt_int(h, "freeze_age", 0);
+	th->multixact_freeze_age = plugin_host_opt_int(h, "multixact_freeze_age", 0);
+	th->vacuum_interval_ms = plugin_host_opt_ms(h, "vacuum_max_interval", 0);
+	th->analyze_interval_ms = plugin_host_opt_ms(h, "analyze_max_interval", 0);
 	rc = read_number(h, "vacuum_scale_factor", "0.2", 0, 100, &th->vacuum_scale);
 	if (rc == 0)
 		rc = read_number(h, "insert_scale_factor", "0.2", 0, 100, &th->insert_scale);
@@ -217,7 +199,7 @@ read_thresholds(struct vacuum_host *h, struct vacuum_thresholds *th)
 /* VACUUM FULL takes a table's ACCESS EXCLUSIVE lock: a glob could name the
  * whole database by accident, so only names are taken. */
 static int
-read_full(struct vacuum_host *h, struct vacuum_opts *o)
+read_full(struct plugin_host *h, struct vacuum_opts *o)
 {
 	h->ct->opt_list(h->t, "vacuum_full", &o->full, &o->n_full);
 	for (size_t i = 0; i < o->n_full; i++) {
@@ -233,7 +215,7 @@ read_full(struct vacuum_host *h, struct vacuum_opts *o)
 }
 
 static int
-enum_index(struct vacuum_host *h, const char *key, const char *const *words, size_t n)
+enum_index(struct plugin_host *h, const char *key, const char *const *words, size_t n)
 {
 	const char *s = words[0];
 
@@ -245,7 +227,7 @@ enum_index(struct vacuum_host *h, const char *key, const char *const *words, siz
 }
 
 static void
-read_values(struct vacuum_host *h, struct vacuum_opts *o)
+read_values(struct plugin_host *h, struct vacuum_opts *o)
 {
 	static const char *const modes[] = {"auto", "all"};
 	static const char *const reindexes[] = {"none", "bloated", "all"};
@@ -268,7 +250,7 @@ read_values(struct vacuum_host *h, struct vacuum_opts *o)
 }
 
 int
-vacuum_opts_read(struct vacuum_host *h, struct vacuum_opts *o)
+vacuum_opts_read(struct plugin_host *h, struct vacuum_opts *o)
 {
 	int rc;
 

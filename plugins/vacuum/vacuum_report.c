@@ -32,11 +32,11 @@ static const char *const statements[] = {
     [VACUUM_DO_FULL] = "VACUUM (FULL, ANALYZE)",
 };
 
-static void finding(struct vacuum_host *h, int severity, const char *object, const char *fmt, ...)
+static void finding(struct plugin_host *h, int severity, const char *object, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static void
-finding(struct vacuum_host *h, int severity, const char *object, const char *fmt, ...)
+finding(struct plugin_host *h, int severity, const char *object, const char *fmt, ...)
 {
 	char msg[2048];
 	va_list ap;
@@ -63,7 +63,7 @@ format_change(int64_t before, int64_t after, char *buf, size_t size)
 }
 
 static void
-report_table_done(struct vacuum_host *h, const struct vacuum_table *tb)
+report_table_done(struct plugin_host *h, const struct vacuum_table *tb)
 {
 	int is_full = tb->action == VACUUM_DO_FULL;
 	char tbl[80], idx[80], dead[32] = "?";
@@ -82,7 +82,7 @@ report_table_done(struct vacuum_host *h, const struct vacuum_table *tb)
 }
 
 void
-vacuum_report_table(struct vacuum_host *h, const struct vacuum_table *tb, int is_dry_run)
+vacuum_report_table(struct plugin_host *h, const struct vacuum_table *tb, int is_dry_run)
 {
 	const char *what = statements[tb->action];
 
@@ -114,7 +114,7 @@ vacuum_report_table(struct vacuum_host *h, const struct vacuum_table *tb, int is
 }
 
 static void
-report_index_done(struct vacuum_host *h, const struct vacuum_index *ix)
+report_index_done(struct plugin_host *h, const struct vacuum_index *ix)
 {
 	char change[80];
 
@@ -135,7 +135,7 @@ report_index_done(struct vacuum_host *h, const struct vacuum_index *ix)
 }
 
 void
-vacuum_report_index(struct vacuum_host *h, const struct vacuum_index *ix, int is_dry_run)
+vacuum_report_index(struct plugin_host *h, const struct vacuum_index *ix, int is_dry_run)
 {
 	static const char *const verbs[] = {
 	    [VACUUM_INDEX_REBUILD] = "REINDEX INDEX CONCURRENTLY",
@@ -162,7 +162,7 @@ vacuum_report_index(struct vacuum_host *h, const struct vacuum_index *ix, int is
 
 /* Items the run did not get to, one by one up to NOT_DONE_LISTED. */
 static void
-not_done(struct vacuum_host *h, const char *object, const char *what, int outcome, size_t *n)
+not_done(struct plugin_host *h, const char *object, const char *what, int outcome, size_t *n)
 {
 	if (outcome != VACUUM_NOT_DONE && outcome != VACUUM_CANCELLED)
 		return;
@@ -175,7 +175,7 @@ not_done(struct vacuum_host *h, const char *object, const char *what, int outcom
 }
 
 void
-vacuum_report_not_done(struct vacuum_host *h, const struct vacuum_plan *p,
+vacuum_report_not_done(struct plugin_host *h, const struct vacuum_plan *p,
                        const struct vacuum_indexes *ix)
 {
 	size_t n = 0;
@@ -258,7 +258,7 @@ vacuum_tally_count(const struct vacuum_plan *p, const struct vacuum_indexes *ix,
 }
 
 static void
-report_metrics(struct vacuum_host *h, const struct vacuum_plan *p, const struct vacuum_tally *t)
+report_metrics(struct plugin_host *h, const struct vacuum_plan *p, const struct vacuum_tally *t)
 {
 	static const char *const none = "";
 	const struct {
@@ -374,7 +374,7 @@ summary_rest(const struct vacuum_tally *t, char *buf, size_t size)
 }
 
 static int
-status_of(const struct vacuum_host *h, const struct vacuum_tally *t)
+status_of(const struct plugin_host *h, const struct vacuum_tally *t)
 {
 	if (t->is_stopped || t->n_failed + t->n_idx_failed > 0)
 		return CT_STATUS_FAIL;
@@ -384,7 +384,7 @@ status_of(const struct vacuum_host *h, const struct vacuum_tally *t)
 }
 
 void
-vacuum_report_summary(struct vacuum_host *h, const struct vacuum_plan *p,
+vacuum_report_summary(struct plugin_host *h, const struct vacuum_plan *p,
                       const struct vacuum_indexes *ix, const struct vacuum_tally *tally,
                       int is_dry_run)
 {

@@ -121,7 +121,7 @@ vacuum_is_full_table(const struct vacuum_opts *o, const char *schema, const char
  * say, not a table to skip quietly: a plain `tables` name must match a
  * table, a vacuum_full name exactly one. */
 static int
-check_names(struct vacuum_host *h, const struct vacuum_opts *o, const struct vacuum_session *s,
+check_names(struct plugin_host *h, const struct vacuum_opts *o, const struct vacuum_session *s,
             const PGresult *res)
 {
 	for (size_t i = 0; i < o->n_tables + o->n_full; i++) {
@@ -135,16 +135,17 @@ check_names(struct vacuum_host *h, const struct vacuum_opts *o, const struct vac
 			n += vacuum_name_matches(item, PQgetvalue(res, row, COL_SCHEMA),
 			                         PQgetvalue(res, row, COL_NAME));
 		if (n == 0)
-			return vacuum_fail(h, CT_ENOENT,
-			                   "%s: no table '%s' in database %s\nhint: name it as "
-			                   "schema.table, as \\dt in psql lists it",
-			                   is_full_item ? "vacuum_full" : "tables", item,
-			                   s->database);
+			return plugin_host_fail(
+			    h, CT_ENOENT,
+			    "%s: no table '%s' in database %s\nhint: name it as "
+			    "schema.table, as \\dt in psql lists it",
+			    is_full_item ? "vacuum_full" : "tables", item, s->database);
 		if (n > 1 && is_full_item)
-			return vacuum_fail(h, CT_ECONFIG,
-			                   "vacuum_full: '%s' names %d tables\nhint: name it as "
-			                   "schema.table",
-			                   item, n);
+			return plugin_host_fail(
+			    h, CT_ECONFIG,
+			    "vacuum_full: '%s' names %d tables\nhint: name it as "
+			    "schema.table",
+			    item, n);
 	}
 	return 0;
 }
@@ -211,18 +212,18 @@ plan_add(const struct vacuum_opts *o, const struct vacuum_thresholds *th, const 
 }
 
 static int
-plan_from_result(struct vacuum_host *h, const struct vacuum_opts *o, const struct vacuum_session *s,
+plan_from_result(struct plugin_host *h, const struct vacuum_opts *o, const struct vacuum_session *s,
                  const PGresult *res, struct vacuum_plan *p)
 {
 	struct vacuum_thresholds th = resolved_thresholds(o, s);
 	int n = PQntuples(res), rc = 0;
 
 	if (PQnfields(res) != COL__COUNT)
-		return vacuum_fail(h, CT_EPG, "the statistics query gave %d columns, not %d",
-		                   PQnfields(res), COL__COUNT);
+		return plugin_host_fail(h, CT_EPG, "the statistics query gave %d columns, not %d",
+		                        PQnfields(res), COL__COUNT);
 	p->tables = calloc((size_t)n + 1, sizeof(*p->tables));
 	if (p->tables == NULL)
-		return vacuum_fail(h, CT_ENOMEM, "out of memory");
+		return plugin_host_fail(h, CT_ENOMEM, "out of memory");
 	for (int row = 0; rc == 0 && row < n; row++) {
 		const char *schema = PQgetvalue(res, row, COL_SCHEMA);
 		const char *name = PQgetvalue(res, row, COL_NAME);
@@ -231,7 +232,7 @@ plan_from_result(struct vacuum_host *h, const struct vacuum_opts *o, const struc
 			rc = plan_add(o, &th, res, row, p);
 	}
 	if (rc != 0)
-		return vacuum_fail(h, rc, "out of memory");
+		return plugin_host_fail(h, rc, "out of memory");
 	if (p->n_tables > 1)
 		qsort(p->tables, p->n_tables, sizeof(*p->tables), table_order_cb);
 	while (p->n_planned < p->n_tables && p->tables[p->n_planned].action != VACUUM_DO_NOTHING)
@@ -240,7 +241,7 @@ plan_from_result(struct vacuum_host *h, const struct vacuum_opts *o, const struc
 }
 
 int
-vacuum_plan_make(struct vacuum_host *h, const struct vacuum_opts *o, struct vacuum_session *s,
+vacuum_plan_make(struct plugin_host *h, const struct vacuum_opts *o, struct vacuum_session *s,
                  struct vacuum_plan *p)
 {
 	const char *ins =
@@ -253,7 +254,7 @@ vacuum_plan_make(struct vacuum_host *h, const struct vacuum_opts *o, struct vacu
 	snprintf(sql, sizeof(sql), TABLES_SQL, ins);
 	rc = vacuum_session_exec(h, s, sql, &res, err, sizeof(err), NULL);
 	if (rc != 0)
-		return vacuum_fail(h, rc, "cannot read the tables' statistics: %s", err);
+		return plugin_host_fail(h, rc, "cannot read the tables' statistics: %s", err);
 	rc = check_names(h, o, s, res);
 	if (rc == 0)
 		rc = plan_from_result(h, o, s, res, p);

@@ -93,7 +93,7 @@ notice_quiet_cb(void *arg, const PGresult *res)
 }
 
 int
-vacuum_session_exec(struct vacuum_host *h, struct vacuum_session *s, const char *sql,
+vacuum_session_exec(struct plugin_host *h, struct vacuum_session *s, const char *sql,
                     PGresult **res, char *err, size_t err_size, char sqlstate[6])
 {
 	int rc;
@@ -101,7 +101,7 @@ vacuum_session_exec(struct vacuum_host *h, struct vacuum_session *s, const char 
 	s->notices.is_skipped = 0;
 	s->notices.is_lock_skip = 0;
 	s->notices.words[0] = '\0';
-	rc = pgquery_exec(s->conn, sql, vacuum_should_stop, h, res, err, err_size);
+	rc = pgquery_exec(s->conn, sql, plugin_host_should_stop, h, res, err, err_size);
 	if (sqlstate != NULL)
 		sqlstate_of(rc == CT_EPG ? err : "", sqlstate);
 	if (rc == CT_EPG)
@@ -110,20 +110,20 @@ vacuum_session_exec(struct vacuum_host *h, struct vacuum_session *s, const char 
 }
 
 static int
-exec_simple(struct vacuum_host *h, struct vacuum_session *s, const char *sql)
+exec_simple(struct plugin_host *h, struct vacuum_session *s, const char *sql)
 {
 	char err[512];
 	int rc = vacuum_session_exec(h, s, sql, NULL, err, sizeof(err), NULL);
 
 	if (rc != 0)
-		return vacuum_fail(h, rc, "%s: %s", sql, err);
+		return plugin_host_fail(h, rc, "%s: %s", sql, err);
 	return 0;
 }
 
 /* Timeouts and memory for this session only; the values are numbers the
  * host parsed, never text from the configuration. */
 static int
-session_settings(struct vacuum_host *h, const struct vacuum_opts *o, struct vacuum_session *s)
+session_settings(struct plugin_host *h, const struct vacuum_opts *o, struct vacuum_session *s)
 {
 	char sql[128];
 	int rc;
@@ -143,7 +143,7 @@ session_settings(struct vacuum_host *h, const struct vacuum_opts *o, struct vacu
 
 /* The freeze limits and the page size, as this server has them. */
 static int
-session_facts(struct vacuum_host *h, struct vacuum_session *s)
+session_facts(struct plugin_host *h, struct vacuum_session *s)
 {
 	static const char sql[] = "SELECT current_setting('autovacuum_freeze_max_age')::bigint, "
 	                          "current_setting('autovacuum_multixact_freeze_max_age')::bigint, "
@@ -154,7 +154,7 @@ session_facts(struct vacuum_host *h, struct vacuum_session *s)
 
 	rc = vacuum_session_exec(h, s, sql, &res, err, sizeof(err), NULL);
 	if (rc != 0)
-		return vacuum_fail(h, rc, "cannot read the server's settings: %s", err);
+		return plugin_host_fail(h, rc, "cannot read the server's settings: %s", err);
 	s->freeze_max_age = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	s->multixact_freeze_max_age = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	s->block_size = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
@@ -164,7 +164,7 @@ session_facts(struct vacuum_host *h, struct vacuum_session *s)
 }
 
 int
-vacuum_session_open(struct vacuum_host *h, const struct vacuum_opts *o, struct vacuum_session *s)
+vacuum_session_open(struct plugin_host *h, const struct vacuum_opts *o, struct vacuum_session *s)
 {
 	const char *v;
 	char err[512];
@@ -172,14 +172,14 @@ vacuum_session_open(struct vacuum_host *h, const struct vacuum_opts *o, struct v
 
 	rc = h->ct->pg_connect(h->t, o->conninfo, &s->conn);
 	if (rc != 0)
-		return vacuum_fail(h, rc,
-		                   "cannot connect to the database (the log has libpq's words)");
+		return plugin_host_fail(
+		    h, rc, "cannot connect to the database (the log has libpq's words)");
 	s->server_version_num = PQserverVersion(s->conn);
 	v = PQparameterStatus(s->conn, "server_version");
 	snprintf(s->server_version, sizeof(s->server_version), "%s", v ? v : "?");
 	rc = vacuum_server_check(s->server_version_num, o->reindex, err, sizeof(err));
 	if (rc != 0)
-		return vacuum_fail(h, rc, "%s", err);
+		return plugin_host_fail(h, rc, "%s", err);
 	s->notices.h = h;
 	s->notices.is_verbose = o->is_verbose;
 	PQsetNoticeReceiver(s->conn, notice_cb, &s->notices);
@@ -190,19 +190,19 @@ vacuum_session_open(struct vacuum_host *h, const struct vacuum_opts *o, struct v
 }
 
 int
-vacuum_session_check(struct vacuum_host *h, struct vacuum_session *s)
+vacuum_session_check(struct plugin_host *h, struct vacuum_session *s)
 {
 	const char *why;
 
 	if (PQstatus(s->conn) == CONNECTION_OK)
 		return 0;
 	why = PQerrorMessage(s->conn);
-	return vacuum_fail(h, CT_EPG, "lost the connection to the database: %.*s",
-	                   (int)strcspn(why, "\n"), why);
+	return plugin_host_fail(h, CT_EPG, "lost the connection to the database: %.*s",
+	                        (int)strcspn(why, "\n"), why);
 }
 
 int
-vacuum_session_lock(struct vacuum_host *h, struct vacuum_session *s, int *is_taken)
+vacuum_session_lock(struct plugin_host *h, struct vacuum_session *s, int *is_taken)
 {
 	PGresult *res = NULL;
 	char err[512];
@@ -210,7 +210,7 @@ vacuum_session_lock(struct vacuum_host *h, struct vacuum_session *s, int *is_tak
 
 	rc = vacuum_session_exec(h, s, PGMAINT_SQL_TRY_LOCK, &res, err, sizeof(err), NULL);
 	if (rc != 0)
-		return vacuum_fail(h, rc, "cannot try the maintenance lock: %s", err);
+		return plugin_host_fail(h, rc, "cannot try the maintenance lock: %s", err);
 	*is_taken = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	s->is_maint_locked = *is_taken;
 	PQclear(res);
@@ -240,21 +240,22 @@ vacuum_session_end(struct vacuum_session *s)
 }
 
 void
-vacuum_session_lockers(struct vacuum_host *h, struct vacuum_session *s, uint32_t relation_oid,
+vacuum_session_lockers(struct plugin_host *h, struct vacuum_session *s, uint32_t relation_oid,
                        const char *mode, char *buf, size_t size)
 {
 	char err[256];
 
-	if (pglocks_holders(s->conn, relation_oid, mode, vacuum_should_stop, h, buf, size, err,
+	if (pglocks_holders(s->conn, relation_oid, mode, plugin_host_should_stop, h, buf, size, err,
 	                    sizeof(err)) != 0)
 		buf[0] = '\0';
 }
 
 void
-vacuum_session_oldest(struct vacuum_host *h, struct vacuum_session *s, char *buf, size_t size)
+vacuum_session_oldest(struct plugin_host *h, struct vacuum_session *s, char *buf, size_t size)
 {
 	char err[256];
 
-	if (pglocks_oldest_xact(s->conn, vacuum_should_stop, h, buf, size, err, sizeof(err)) != 0)
+	if (pglocks_oldest_xact(s->conn, plugin_host_should_stop, h, buf, size, err, sizeof(err)) !=
+	    0)
 		buf[0] = '\0';
 }

@@ -58,7 +58,7 @@ outcome_of(const char *sqlstate)
 /* 0 with *m set, CT_ENOENT when the table is gone, or the query's error
  * with the outcome it means in *outcome. */
 static int
-measure(struct vacuum_host *h, struct vacuum_session *s, uint32_t oid, struct table_measure *m,
+measure(struct plugin_host *h, struct vacuum_session *s, uint32_t oid, struct table_measure *m,
         int *outcome, char *err, size_t err_size)
 {
 	char sql[sizeof(MEASURE_SQL) + 16], sqlstate[6];
@@ -85,7 +85,7 @@ measure(struct vacuum_host *h, struct vacuum_session *s, uint32_t oid, struct ta
 
 /* A table that was not free: who held it, when the server can tell. */
 static void
-explain_lock(struct vacuum_host *h, struct vacuum_session *s, struct vacuum_table *tb,
+explain_lock(struct plugin_host *h, struct vacuum_session *s, struct vacuum_table *tb,
              const char *mode, const char *how)
 {
 	char who[400];
@@ -97,7 +97,7 @@ explain_lock(struct vacuum_host *h, struct vacuum_session *s, struct vacuum_tabl
 /* The outcome of a statement that ran: done, or skipped by the server with
  * a WARNING (SKIP_LOCKED, a permission), or failed by SQLSTATE. */
 static void
-judge_outcome(struct vacuum_host *h, struct vacuum_session *s, int rc, const char *sqlstate,
+judge_outcome(struct plugin_host *h, struct vacuum_session *s, int rc, const char *sqlstate,
               const char *err, const char *mode, struct vacuum_table *tb)
 {
 	const struct vacuum_notices *n = &s->notices;
@@ -126,7 +126,7 @@ judge_outcome(struct vacuum_host *h, struct vacuum_session *s, int rc, const cha
 /* Before: a table the measure cannot lock within lock_timeout is skipped
  * like one VACUUM skips. */
 static int
-measure_before(struct vacuum_host *h, struct vacuum_session *s, struct vacuum_table *tb)
+measure_before(struct plugin_host *h, struct vacuum_session *s, struct vacuum_table *tb)
 {
 	struct table_measure m;
 	char err[512];
@@ -149,7 +149,7 @@ measure_before(struct vacuum_host *h, struct vacuum_session *s, struct vacuum_ta
 /* After: what the work left; a measure that fails leaves the figures
  * unknown (-1), not the work undone. */
 static int
-measure_after(struct vacuum_host *h, struct vacuum_session *s, struct vacuum_table *tb)
+measure_after(struct plugin_host *h, struct vacuum_session *s, struct vacuum_table *tb)
 {
 	struct table_measure m = {-1, -1, -1};
 	char err[512];
@@ -164,7 +164,7 @@ measure_after(struct vacuum_host *h, struct vacuum_session *s, struct vacuum_tab
 
 /* One table: measured, worked on, measured again, reported. */
 static int
-run_one(struct vacuum_host *h, const struct vacuum_opts *o, struct vacuum_session *s,
+run_one(struct plugin_host *h, const struct vacuum_opts *o, struct vacuum_session *s,
         struct vacuum_table *tb, const char *mode)
 {
 	char *qualified = NULL, err[512], sql[1024], sqlstate[6] = "";
@@ -197,7 +197,7 @@ out:
 }
 
 static void
-progress(struct vacuum_host *h, const struct vacuum_table *tb, size_t i, size_t n)
+progress(struct plugin_host *h, const struct vacuum_table *tb, size_t i, size_t n)
 {
 	static const char *const verbs[] = {
 	    [VACUUM_DO_ANALYZE] = "analyzing",
@@ -214,7 +214,7 @@ progress(struct vacuum_host *h, const struct vacuum_table *tb, size_t i, size_t 
 
 /* The tables of the plan that `is_full` selects, in the plan's order. */
 static int
-run_tables(struct vacuum_host *h, const struct vacuum_opts *o, struct vacuum_session *s,
+run_tables(struct plugin_host *h, const struct vacuum_opts *o, struct vacuum_session *s,
            struct vacuum_plan *p, int is_full, const char *mode)
 {
 	size_t n = 0, i = 0;
@@ -238,14 +238,14 @@ run_tables(struct vacuum_host *h, const struct vacuum_opts *o, struct vacuum_ses
 }
 
 int
-vacuum_tables_run(struct vacuum_host *h, const struct vacuum_opts *o, struct vacuum_session *s,
+vacuum_tables_run(struct plugin_host *h, const struct vacuum_opts *o, struct vacuum_session *s,
                   struct vacuum_plan *p)
 {
 	return run_tables(h, o, s, p, 0, "ShareUpdateExclusiveLock");
 }
 
 int
-vacuum_tables_run_full(struct vacuum_host *h, const struct vacuum_opts *o, struct vacuum_session *s,
+vacuum_tables_run_full(struct plugin_host *h, const struct vacuum_opts *o, struct vacuum_session *s,
                        struct vacuum_plan *p)
 {
 	return run_tables(h, o, s, p, 1, "AccessExclusiveLock");

@@ -23,7 +23,7 @@
 
 /* One run of the job, from init to fini. */
 struct verify_run {
-	struct verify_host host;
+	struct plugin_host host;
 	struct verify_opts o;
 	struct verify_tally tally;
 };
@@ -75,16 +75,8 @@ static const struct ct_option verify_options[] = {
     {.key = NULL},
 };
 
-int
-verify_should_stop(void *host)
-{
-	struct verify_host *h = host;
-
-	return h->ct->should_stop(h->t);
-}
-
 static void
-read_opts(struct verify_host *h, struct verify_opts *o)
+read_opts(struct plugin_host *h, struct verify_opts *o)
 {
 	const struct ct_services *ct = h->ct;
 	int64_t threads = 0;
@@ -118,7 +110,7 @@ verify_init(struct ct_task *t, const struct ct_services *ct, void **state)
 /* ---- what is in dest ---- */
 
 static void
-report_strays(struct verify_host *h, const struct backupset *set, struct verify_tally *tally)
+report_strays(struct plugin_host *h, const struct backupset *set, struct verify_tally *tally)
 {
 	static const char *const words[] = {
 	    [BACKUPSET_ORPHAN] = "backup file without a manifest: incomplete (its run was killed "
@@ -153,7 +145,7 @@ find_pg_restore(const char *pg_bindir, const struct manifest *m, struct pgtools_
 }
 
 static void
-record(struct verify_host *h, struct backupset_entry *e, const struct manifest_check *c)
+record(struct plugin_host *h, struct backupset_entry *e, const struct manifest_check *c)
 {
 	/* manifest_record_check says nothing of why: it fails only for memory. */
 	char err[512] = "out of memory";
@@ -167,7 +159,7 @@ record(struct verify_host *h, struct backupset_entry *e, const struct manifest_c
 /* Counts the stream as the check reads it, for the progress the operator
  * sees, and passes it on (to the restore test, if any). */
 struct verify_watch {
-	struct verify_host *h;
+	struct plugin_host *h;
 	const char *step;      /* progress words */
 	uint64_t expect_bytes; /* the manifest's raw size, 0: unknown */
 	uint64_t done;
@@ -188,7 +180,7 @@ watch_data_cb(const void *buf, size_t len, void *ctx)
 
 /* Put the watch between the check and whoever gets the stream. */
 static void
-watch_install(struct verify_watch *w, struct verify_host *h, const struct verify_item *it,
+watch_install(struct verify_watch *w, struct plugin_host *h, const struct verify_item *it,
               struct backupcheck_opts *bo)
 {
 	*w = (struct verify_watch){.h = h,
@@ -204,7 +196,7 @@ watch_install(struct verify_watch *w, struct verify_host *h, const struct verify
 /* L1 and L2 as the check gives them: rc judges the backup unless the check
  * itself could not run. */
 static int
-check_levels(struct verify_host *h, struct backupcheck_opts *bo, struct verify_item *it)
+check_levels(struct plugin_host *h, struct backupcheck_opts *bo, struct verify_item *it)
 {
 	struct backupcheck_result res;
 	struct verify_watch w;
@@ -220,7 +212,7 @@ check_levels(struct verify_host *h, struct backupcheck_opts *bo, struct verify_i
 
 /* L3 around the L2 read: begins before, judges after, always cleans up. */
 static int
-check_with_restore(struct verify_host *h, const struct verify_opts *o, struct backupcheck_opts *bo,
+check_with_restore(struct plugin_host *h, const struct verify_opts *o, struct backupcheck_opts *bo,
                    struct verify_item *it)
 {
 	struct verify_restore r = {0};
@@ -247,7 +239,7 @@ check_with_restore(struct verify_host *h, const struct verify_opts *o, struct ba
 /* L3 restores database dumps; a file archive, or an encrypted backup
  * without the key, gets what can be had, said in a finding. */
 static int
-can_restore(struct verify_host *h, const struct verify_opts *o, const struct backupset_entry *e)
+can_restore(struct plugin_host *h, const struct verify_opts *o, const struct backupset_entry *e)
 {
 	const char *why = NULL;
 
@@ -262,7 +254,7 @@ can_restore(struct verify_host *h, const struct verify_opts *o, const struct bac
 
 /* The levels the job asks for, as far as the backup allows. */
 static int
-check_one(struct verify_host *h, const struct verify_opts *o, struct verify_item *it)
+check_one(struct plugin_host *h, const struct verify_opts *o, struct verify_item *it)
 {
 	struct backupset_entry *e = it->e;
 	struct pgtools_prog pg_restore;
@@ -271,7 +263,7 @@ check_one(struct verify_host *h, const struct verify_opts *o, struct verify_item
 	                              .n_threads = o->n_threads,
 	                              .pg_restore = &pg_restore,
 	                              .secret_key_path = o->decrypt_key,
-	                              .should_stop = verify_should_stop,
+	                              .should_stop = plugin_host_should_stop,
 	                              .stop_ctx = h};
 	int rc;
 
@@ -285,7 +277,7 @@ check_one(struct verify_host *h, const struct verify_opts *o, struct verify_item
 
 /* A check that could not run: counted as a failure, not recorded. */
 static void
-count_unverified(struct verify_host *h, const struct verify_item *it, struct verify_tally *tally)
+count_unverified(struct plugin_host *h, const struct verify_item *it, struct verify_tally *tally)
 {
 	tally->n_failed++;
 	h->ct->add_finding(h->t, CT_SEV_ERROR, it->e->file_path, "could not verify: %s",
@@ -297,7 +289,7 @@ count_unverified(struct verify_host *h, const struct verify_item *it, struct ver
 
 /* A verdict: recorded in the backup's manifest, then counted. */
 static void
-count_verdict(struct verify_host *h, struct verify_item *it, struct verify_tally *tally)
+count_verdict(struct plugin_host *h, struct verify_item *it, struct verify_tally *tally)
 {
 	record(h, it->e, &it->c);
 	if (!it->c.is_ok) {
@@ -315,7 +307,7 @@ count_verdict(struct verify_host *h, struct verify_item *it, struct verify_tally
 
 /* One backup: checked, then recorded and counted. */
 static int
-verify_one(struct verify_host *h, const struct verify_opts *o, struct verify_item *it,
+verify_one(struct plugin_host *h, const struct verify_opts *o, struct verify_item *it,
            struct verify_tally *tally)
 {
 	int rc;
@@ -342,7 +334,7 @@ how_many(const struct verify_opts *o, const struct backupset *set)
 
 /* The newest backups in `set`, or under --dry-run what would be checked. */
 static int
-verify_set(struct verify_host *h, const struct verify_opts *o, struct backupset *set,
+verify_set(struct plugin_host *h, const struct verify_opts *o, struct backupset *set,
            struct verify_tally *tally)
 {
 	size_t n = how_many(o, set);
@@ -367,7 +359,7 @@ static int
 verify_run(struct ct_task *t, const struct ct_services *ct, void *state)
 {
 	struct verify_run *r = state;
-	struct verify_host *h = &r->host;
+	struct plugin_host *h = &r->host;
 	struct backupset set = {0};
 	int rc;
 

@@ -7,7 +7,7 @@
  *
  * As in the backup plugin (plugins/backup/backup.h): each step gets the
  * structs it reads as const pointers and those it writes as plain ones,
- * struct verify_host is what every step that talks to the host gets, and
+ * struct plugin_host is what every step that talks to the host gets, and
  * only verify.c's entry points see the run whole.
  */
 #ifndef CARETAKER_PLUGINS_VERIFY_H
@@ -21,17 +21,10 @@
 #include <caretaker/plugin.h>
 
 #include "backupcheck.h"
+#include "plughost.h"
 #include "backupset.h"
 #include "manifest.h"
 #include "pgtools.h"
-
-/* The plugin's side of the host: the task and its services, fixed at init,
- * and why the run itself could not go on (not a backup's verdict). */
-struct verify_host {
-	struct ct_task *t;
-	const struct ct_services *ct;
-	char err[512];
-};
 
 /* The job's options, read once in init; const for every step after. */
 struct verify_opts {
@@ -71,7 +64,7 @@ struct verify_restore {
 
 /* Creates the scratch database and starts the program that restores into
  * it.  Returns 0, or a CT_* code with the reason in `detail`. */
-int verify_restore_begin(struct verify_host *h, const struct verify_opts *o,
+int verify_restore_begin(struct plugin_host *h, const struct verify_opts *o,
                          const struct manifest *m, struct verify_restore *r, char *detail,
                          size_t detail_size);
 
@@ -82,14 +75,11 @@ int verify_restore_feed_cb(const void *buf, size_t len, void *ctx);
 /* Ends the restore and compares row counts with the manifest (findings
  * per table).  Returns 0 when all match, CT_ECORRUPT with the reason in
  * `detail`, or another CT_* code when the test itself could not run. */
-int verify_restore_end(struct verify_host *h, const struct manifest *m, struct verify_restore *r,
+int verify_restore_end(struct plugin_host *h, const struct manifest *m, struct verify_restore *r,
                        char *detail, size_t detail_size);
 
 /* Drops the scratch database (WITH (FORCE)) and frees; safe on every path,
  * also after a failed begin. */
-void verify_restore_cleanup(struct verify_host *h, struct verify_restore *r);
-
-/* verify.c: the stop callback of the checks and queries, on the host */
-int verify_should_stop(void *host);
+void verify_restore_cleanup(struct plugin_host *h, struct verify_restore *r);
 
 #endif

@@ -87,7 +87,7 @@ scratch_create(struct verify_restore *r, const struct manifest *m, char *detail,
 }
 
 static int
-restore_connect(struct verify_host *h, const char *conninfo, struct verify_restore *r, char *detail,
+restore_connect(struct plugin_host *h, const char *conninfo, struct verify_restore *r, char *detail,
                 size_t detail_size)
 {
 	char *msg = NULL;
@@ -126,7 +126,7 @@ restore_find(const char *pg_bindir, const struct manifest *m, struct verify_rest
 }
 
 static int
-restore_spawn(struct verify_host *h, const struct manifest *m, struct verify_restore *r,
+restore_spawn(struct plugin_host *h, const struct manifest *m, struct verify_restore *r,
               char *detail, size_t detail_size)
 {
 	struct pgtools_env *env = NULL;
@@ -159,7 +159,7 @@ restore_spawn(struct verify_host *h, const struct manifest *m, struct verify_res
 }
 
 int
-verify_restore_begin(struct verify_host *h, const struct verify_opts *o, const struct manifest *m,
+verify_restore_begin(struct plugin_host *h, const struct verify_opts *o, const struct manifest *m,
                      struct verify_restore *r, char *detail, size_t detail_size)
 {
 	int rc;
@@ -191,7 +191,7 @@ verify_restore_feed_cb(const void *buf, size_t len, void *ctx)
 
 /* The restore program's verdict; its stderr goes to the report. */
 static int
-restore_wait(struct verify_host *h, struct verify_restore *r, char *detail, size_t detail_size)
+restore_wait(struct plugin_host *h, struct verify_restore *r, char *detail, size_t detail_size)
 {
 	char said[4096], how[64];
 	size_t len;
@@ -225,7 +225,7 @@ result_rows(const PGresult *res, const char *table)
 
 /* One finding per table that differs. */
 static void
-compare_counts(struct verify_host *h, const struct manifest *m, const PGresult *res,
+compare_counts(struct plugin_host *h, const struct manifest *m, const PGresult *res,
                struct verify_restore *r)
 {
 	for (size_t i = 0; i < m->n_tables; i++) {
@@ -257,7 +257,7 @@ compare_counts(struct verify_host *h, const struct manifest *m, const PGresult *
 
 /* Counts in the scratch database, on a connection of our own. */
 static int
-count_restored(struct verify_host *h, const struct manifest *m, struct verify_restore *r,
+count_restored(struct plugin_host *h, const struct manifest *m, struct verify_restore *r,
                char *detail, size_t detail_size)
 {
 	PGresult *res = NULL;
@@ -275,8 +275,8 @@ count_restored(struct verify_host *h, const struct manifest *m, struct verify_re
 		}
 	}
 	if (rc == 0)
-		rc = pgquery_exec(c, pgtables_rowcount_sql, verify_should_stop, h, &res, detail,
-		                  detail_size);
+		rc = pgquery_exec(c, pgtables_rowcount_sql, plugin_host_should_stop, h, &res,
+		                  detail, detail_size);
 	if (rc == 0)
 		compare_counts(h, m, res, r);
 	PQclear(res);
@@ -286,7 +286,7 @@ count_restored(struct verify_host *h, const struct manifest *m, struct verify_re
 }
 
 int
-verify_restore_end(struct verify_host *h, const struct manifest *m, struct verify_restore *r,
+verify_restore_end(struct plugin_host *h, const struct manifest *m, struct verify_restore *r,
                    char *detail, size_t detail_size)
 {
 	int rc;
@@ -311,7 +311,7 @@ verify_restore_end(struct verify_host *h, const struct manifest *m, struct verif
 }
 
 void
-verify_restore_cleanup(struct verify_host *h, struct verify_restore *r)
+verify_restore_cleanup(struct plugin_host *h, struct verify_restore *r)
 {
 	char detail[512];
 

@@ -1,0 +1,47 @@
+/*
+ * plughost.h — what every step of a bundled plugin gets from the host: the
+ * task, the services table, and the run's first failure in words.  One
+ * struct for every plugin, so that "should I stop?" and "remember why this
+ * failed" are written once (plugins/lib/plughost.c, libctplughost).
+ *
+ * A plugin keeps one struct plugin_host per run (in its run struct) and
+ * passes a pointer to every step that reports, logs, shows progress, may
+ * be stopped or may fail (docs/architecture.md, "Inside a plugin").
+ */
+#ifndef CARETAKER_PLUGINS_PLUGHOST_H
+#define CARETAKER_PLUGINS_PLUGHOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <caretaker/plugin.h>
+
+struct plugin_host {
+	struct ct_task *t;
+	const struct ct_services *ct;
+	char err[2048];    /* the first failure only: later ones are its consequences */
+	size_t n_warnings; /* findings of WARNING or worse said so far, for plugins that count */
+};
+
+/* Non-zero once the host wants the run to end (its should_stop service).
+ * `host` is a struct plugin_host *; the void * lets it serve as a
+ * pgquery_stop_cb and the like. */
+int plugin_host_should_stop(void *host);
+
+/* Keep the words of the run's first failure in h->err (later ones are left
+ * out: they follow from it) and return `rc`, so a step can end with
+ * `return plugin_host_fail(h, CT_EIO, "...", ...)`. */
+int plugin_host_fail(struct plugin_host *h, int rc, const char *fmt, ...) CT_PRINTF(3, 4);
+
+/* An option's value, or `fallback` when it is unset and has no default
+ * (the host has checked every value against the plugin's table before
+ * the run, so a declared key of the right type always answers). */
+int64_t plugin_host_opt_int(struct plugin_host *h, const char *key, int64_t fallback);
+int64_t plugin_host_opt_ms(struct plugin_host *h, const char *key, int64_t fallback);
+/* A string, enum or path option; NULL when unset.  Owned by the host. */
+const char *plugin_host_opt_str(struct plugin_host *h, const char *key);
+/* A list or path-list option; no items when unset.  Owned by the host. */
+void plugin_host_opt_list(struct plugin_host *h, const char *key, const char *const **items,
+                          size_t *n);
+
+#endif
