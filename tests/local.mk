@@ -36,6 +36,7 @@ UNIT_TESTS += tests/plugins/test_audit
 UNIT_TESTS += tests/plugins/test_vacuum
 UNIT_TESTS += tests/core/test_reap
 UNIT_TESTS += tests/fileio/test_fileio
+UNIT_TESTS += tests/plugins/test_treewalk
 if HAVE_CMOCKA
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -90,6 +91,11 @@ tests_plugins_test_vacuum_SOURCES = tests/plugins/test_vacuum.c plugins/vacuum/v
 tests_plugins_test_vacuum_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBPQ_CFLAGS) \
 	-I$(top_srcdir)/plugins/vacuum -I$(top_srcdir)/plugins/lib
 tests_plugins_test_vacuum_LDADD = plugins/lib/libctplughost.la $(CMOCKA_LIBS)
+
+# ---- plugins/lib: the safe tree walk of prune and perms ----
+tests_plugins_test_treewalk_SOURCES = tests/plugins/test_treewalk.c
+tests_plugins_test_treewalk_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/lib
+tests_plugins_test_treewalk_LDADD = plugins/lib/libcttreewalk.la $(CMOCKA_LIBS)
 
 # ---- fileio: the library the core and the plugins share ----
 tests_fileio_test_fileio_SOURCES = tests/fileio/test_fileio.c
@@ -280,6 +286,7 @@ INTEGRATION_TESTS += tests/integration/supervise.sh
 INTEGRATION_TESTS += tests/integration/audit.sh
 INTEGRATION_TESTS += tests/integration/vacuum.sh tests/integration/vacuum-latency.sh
 INTEGRATION_TESTS += tests/integration/retention.sh
+INTEGRATION_TESTS += tests/integration/prune.sh tests/integration/perms.sh
 # The application's writes during maintenance, and their latency
 # (retention.sh, tests/bench/retention-bench.sh).
 check_PROGRAMS += tests/integration/insert-writer

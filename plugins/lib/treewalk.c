@@ -1,0 +1,307 @@
+/*
+ * treewalk.c — the walk of treewalk.h: folders opened relative to their
+ * parent's descriptor, never through a link, entries reported with their
+ * errors instead of ending the walk.  Also the small helpers the callers
+ * need around it: reopening a folder of the tree safely later, and
+ * splitting a glob into the folder it walks and the pattern below it.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memrchr */
+#endif
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <caretaker/errors.h>
+
+#include "treewalk.h"
+
+#define DIR_OPEN_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+
+struct walk {
+	const struct treewalk_params *p;
+	dev_t root_dev;
+	char path[4096];
+	size_t root_len; /* where rel starts in path (after the '/') */
+};
+
+static const char *
+rel_of(const struct walk *w)
+{
+	size_t len = strlen(w->path);
+
+	return len <= w->root_len ? "" : w->path + w->root_len;
+}
+
+static int
+visit_error(struct walk *w, int dir_fd, const char *name, const struct stat *st, int depth,
+            int error, const char *what)
+{
+	struct treewalk_entry e = {.dir_fd = dir_fd, .name = name, .path = w->path,
+	                           .rel = rel_of(w), .st = st, .depth = depth,
+	                           .error = error, .what = what};
+	int rc = w->p->visit(&e, w->p->arg);
+
+	return rc < 0 ? rc : 0;
+}
+
+static int walk_dir(struct walk *w, int dir_fd, int depth);
+
+/* Open the folder `name` of dir_fd that fstatat described as `st`, and
+ * check that what was opened is that folder: one swapped for another in
+ * between (a rename, a mount) is not entered. */
+static int
+open_checked(int dir_fd, const char *name, const struct stat *st, int *fd_out, int *error)
+{
+	struct stat now;
+	int fd = openat(dir_fd, name, DIR_OPEN_FLAGS);
+
+	if (fd < 0) {
+		*error = errno;
+		return -1;
+	}
+	if (fstat(fd, &now) != 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino) {
+		close(fd);
+		*error = ESTALE;
+		return -1;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+static int
+descend(struct walk *w, int dir_fd, const char *name, const struct stat *st, int depth)
+{
+	int fd = -1, error = 0, rc;
+
+	if (open_checked(dir_fd, name, st, &fd, &error) != 0)
+		return visit_error(w, dir_fd, name, st, depth, error,
+		                   error == ESTALE ? "open (replaced during the walk)" : "open");
+	rc = walk_dir(w, fd, depth + 1);
+	return rc;
+}
+
+/* One entry of a folder: look, visit, and enter it when it is a folder
+ * the walk may enter. */
+static int
+walk_entry(struct walk *w, int dir_fd, const char *name, int depth)
+{
+	struct stat st;
+	struct treewalk_entry e = {.dir_fd = dir_fd, .name = name, .path = w->path,
+	                           .depth = depth};
+	int rc;
+
+	e.rel = rel_of(w);
+	if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return visit_error(w, dir_fd, name, NULL, depth, errno, "stat");
+	e.st = &st;
+	e.is_other_fs = S_ISDIR(st.st_mode) && w->p->is_one_file_system && st.st_dev != w->root_dev;
+	rc = w->p->visit(&e, w->p->arg);
+	if (rc < 0)
+		return rc;
+	if (rc == TREEWALK_SKIP || !S_ISDIR(st.st_mode) || e.is_other_fs ||
+	    depth >= w->p->max_depth)
+		return 0;
+	return descend(w, dir_fd, name, &st, depth);
+}
+
+/* Append "/name" to w->path; 0, or -1 when it would not fit. */
+static int
+path_push(struct walk *w, const char *name, size_t *saved)
+{
+	size_t len = strlen(w->path);
+	int n = snprintf(w->path + len, sizeof(w->path) - len, "%s%s",
+	                 len > 0 && w->path[len - 1] == '/' ? "" : "/", name);
+
+	*saved = len;
+	if (n < 0 || (size_t)n >= sizeof(w->path) - len) {
+		w->path[len] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+/* Read the open folder `fd` (closed here) and walk each of its entries. */
+static int
+walk_dir(struct walk *w, int fd, int depth)
+{
+	DIR *d = fdopendir(fd);
+	struct dirent *de;
+	int rc = 0;
+
+	if (d == NULL) {
+		close(fd);
+		return visit_error(w, -1, "", NULL, depth - 1, errno, "read");
+	}
+	for (;;) {
+		size_t saved;
+
+		errno = 0;
+		de = readdir(d);
+		if (de == NULL)
+			break;
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (path_push(w, de->d_name, &saved) != 0)
+			rc = visit_error(w, dirfd(d), de->d_name, NULL, depth, ENAMETOOLONG, "stat");
+		else
+			rc = walk_entry(w, dirfd(d), de->d_name, depth);
+		w->path[saved] = '\0';
+		if (rc < 0)
+			break;
+	}
+	if (rc == 0 && de == NULL && errno != 0)
+		rc = visit_error(w, dirfd(d), "", NULL, depth - 1, errno, "read");
+	closedir(d);
+	return rc;
+}
+
+/* The root's folder and name: "/a/b/" gives "/a" and "b", "/b" gives "/"
+ * and "b", "/" gives "/" and ".", "x" gives "." and "x". */
+static int
+root_split(const char *root, char *parent, char *name, size_t size)
+{
+	size_t len = strlen(root);
+	const char *slash;
+
+	while (len > 1 && root[len - 1] == '/')
+		len--;
+	if (len == 0 || len >= size)
+		return -1;
+	if (len == 1 && root[0] == '/') {
+		snprintf(parent, size, "/");
+		snprintf(name, size, ".");
+		return 0;
+	}
+	slash = memrchr(root, '/', len);
+	if (slash == NULL) {
+		snprintf(parent, size, ".");
+		snprintf(name, size, "%.*s", (int)len, root);
+		return 0;
+	}
+	snprintf(parent, size, "%.*s", slash == root ? 1 : (int)(slash - root), root);
+	snprintf(name, size, "%.*s", (int)(len - (size_t)(slash + 1 - root)), slash + 1);
+	return 0;
+}
+
+static int
+walk_root(struct walk *w, int parent_fd, const char *name)
+{
+	struct stat st;
+	struct treewalk_entry e = {.dir_fd = parent_fd, .name = name, .path = w->path,
+	                           .rel = ""};
+	int rc;
+
+	if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return visit_error(w, parent_fd, name, NULL, 0, errno, "stat");
+	w->root_dev = st.st_dev;
+	e.st = &st;
+	rc = w->p->visit(&e, w->p->arg);
+	if (rc < 0)
+		return rc;
+	if (rc == TREEWALK_SKIP || !S_ISDIR(st.st_mode) || w->p->max_depth <= 0)
+		return 0;
+	return descend(w, parent_fd, name, &st, 0);
+}
+
+int
+treewalk_run(const struct treewalk_params *p)
+{
+	struct walk w = {.p = p};
+	char parent[4096], name[4096];
+	int parent_fd, rc;
+
+	snprintf(w.path, sizeof(w.path), "%s", p->root);
+	while (strlen(w.path) > 1 && w.path[strlen(w.path) - 1] == '/')
+		w.path[strlen(w.path) - 1] = '\0';
+	w.root_len = strlen(w.path) + (strcmp(w.path, "/") == 0 ? 0 : 1);
+	if (root_split(p->root, parent, name, sizeof(parent)) != 0)
+		return visit_error(&w, -1, "", NULL, 0, ENAMETOOLONG, "stat");
+	parent_fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (parent_fd < 0)
+		return visit_error(&w, -1, name, NULL, 0, errno, "stat");
+	rc = walk_root(&w, parent_fd, name);
+	close(parent_fd);
+	return rc;
+}
+
+/* Step from the open folder *fd into its folder `name`, closing *fd. */
+static int
+open_step(int *fd, const char *name, char *err, size_t err_size)
+{
+	int next = openat(*fd, name, DIR_OPEN_FLAGS);
+
+	if (next < 0) {
+		snprintf(err, err_size, "%s: %s", name, strerror(errno));
+		return errno == ENOENT ? CT_ENOENT : CT_EIO;
+	}
+	close(*fd);
+	*fd = next;
+	return 0;
+}
+
+int
+treewalk_open_dir(const char *root, const char *rel_dir, int *fd_out, char *err, size_t err_size)
+{
+	char buf[4096];
+	char *save = NULL, *part;
+	int fd = open(root, DIR_OPEN_FLAGS), rc = 0;
+
+	if (fd < 0) {
+		snprintf(err, err_size, "%s: %s", root, strerror(errno));
+		return errno == ENOENT ? CT_ENOENT : CT_EIO;
+	}
+	if (snprintf(buf, sizeof(buf), "%s", rel_dir) >= (int)sizeof(buf)) {
+		snprintf(err, err_size, "%s/%s: path too long", root, rel_dir);
+		close(fd);
+		return CT_EIO;
+	}
+	for (part = strtok_r(buf, "/", &save); part != NULL && rc == 0;
+	     part = strtok_r(NULL, "/", &save))
+		rc = open_step(&fd, part, err, err_size);
+	if (rc != 0) {
+		close(fd);
+		return rc;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+int
+treewalk_glob_split(const char *glob, char *root, size_t root_size, const char **pattern)
+{
+	const char *first = strpbrk(glob, "*?[");
+	size_t cut;
+
+	if (glob[0] != '/')
+		return CT_EINVAL;
+	if (first == NULL) {
+		if (strlen(glob) >= root_size)
+			return CT_EINVAL;
+		snprintf(root, root_size, "%s", glob);
+		*pattern = "";
+		return 0;
+	}
+	while (first > glob && first[-1] != '/')
+		first--;
+	cut = (size_t)(first - glob);
+	if (cut >= root_size)
+		return CT_EINVAL;
+	memcpy(root, glob, cut);
+	root[cut > 1 ? cut - 1 : cut] = '\0';
+	*pattern = first;
+	return 0;
+}
+
+int
+treewalk_pattern_depth(const char *pattern)
+{
+	int n = pattern[0] != '\0';
+
+	for (const char *c = pattern; *c != '\0'; c++)
+		n += *c == '/' && c[1] != '\0';
+	return n;
+}
