@@ -1,0 +1,202 @@
+#!/bin/bash
+# The prune plugin on real files: older_than, keep_min, max_total_size,
+# globs below a folder, links and other files left alone, --dry-run, and
+# the ok, warn and fail paths.
+. "$top_srcdir/tests/integration/lib.sh"
+
+install_plugins
+D="$T/data"
+
+# mkfile PATH AGE_DAYS [BYTES]: a regular file last written AGE_DAYS ago.
+mkfile() {
+	mkdir -p "$(dirname "$1")"
+	head -c "${3:-10}" /dev/zero >"$1"
+	touch -d "$2 days ago" "$1"
+}
+
+# present PATH...: every path still exists (links not followed).
+present() { for p in "$@"; do [ -e "$p" ] || [ -L "$p" ] || return 1; done; }
+# metric JOB NAME: the value of NAME in JOB's newest run ("" when absent).
+metric() {
+	report_json "$1" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["runs"][0]
+print(next(("%.17g" % m["value"] for m in r["metrics"] if m["name"] == sys.argv[1]), ""))' "$2"
+}
+absent() { for p in "$@"; do { [ -e "$p" ] || [ -L "$p" ]; } && return 1; done; return 0; }
+
+write_config <<CONF
+[age]
+plugin = prune
+paths = $D/age/*.log.*
+older_than = 30d
+
+[keep]
+plugin = prune
+paths = $D/keep/*.gz
+older_than = 30d
+keep_min = 3
+
+[size]
+plugin = prune
+paths = $D/size
+max_total_size = 3000
+keep_min = 1
+
+[links]
+plugin = prune
+paths = $D/links/*
+older_than = 30d
+
+[nested]
+plugin = prune
+paths = $D/nested/*/*.log
+older_than = 30d
+
+[dry]
+plugin = prune
+paths = $D/dry/*.log
+older_than = 30d
+
+[rootlink]
+plugin = prune
+paths = $D/rootlink/*.log
+older_than = 1d
+
+[locked]
+plugin = prune
+paths = $D/locked
+older_than = 30d
+user = nobody
+
+[undeletable]
+plugin = prune
+paths = $D/undeletable/*.log
+older_than = 30d
+user = nobody
+
+[no-limit]
+plugin = prune
+paths = $D/age
+CONF
+
+mkfile "$D/age/app.log.1" 2
+mkfile "$D/age/app.log.2" 29
+mkfile "$D/age/app.log.3" 31
+mkfile "$D/age/app.log.4" 90
+mkfile "$D/age/app.log" 100
+ct run age
+check "files older than older_than go, younger ones and those the glob misses stay" \
+	eval 'rc_is 0 && absent "$D/age/app.log.3" "$D/age/app.log.4" &&
+		present "$D/age/app.log.1" "$D/age/app.log.2" "$D/age/app.log"'
+check "the report counts the removed files and the bytes freed" \
+	eval '[ "$(metric age files_removed)" = 2 ] && [ "$(metric age bytes_freed)" = 20 ] &&
+		[ "$(metric age files_kept)" = 2 ]'
+
+for i in 1 2 3 4 5; do mkfile "$D/keep/k$i.gz" $((40 + i)); done
+ct run keep
+check "keep_min keeps the newest files whatever their age" \
+	eval 'rc_is 0 && present "$D/keep/k1.gz" "$D/keep/k2.gz" "$D/keep/k3.gz" &&
+		absent "$D/keep/k4.gz" "$D/keep/k5.gz" && out_has "3 among the keep_min newest"'
+
+# Newest first: s1 (1000), s2 (1000), s3 (1000) fill the 3000 bytes; s4 and
+# s5 are past it.  In sub/ too: a folder without a glob is walked whole.
+mkfile "$D/size/s1" 1 1000
+mkfile "$D/size/sub/s2" 2 1000
+mkfile "$D/size/s3" 3 1000
+mkfile "$D/size/s4" 4 1
+mkfile "$D/size/sub/s5" 5 1000
+ct run size
+check "max_total_size removes the oldest files past the limit, counting from the newest" \
+	eval 'rc_is 0 && present "$D/size/s1" "$D/size/sub/s2" "$D/size/s3" &&
+		absent "$D/size/s4" "$D/size/sub/s5"'
+
+mkdir -p "$D/size2"
+mkfile "$D/size2/big-new" 1 5000
+mkfile "$D/size2/old" 2 10
+cat >>"$T/caretaker.ini" <<CONF
+[size-keep]
+plugin = prune
+paths = $D/size2
+max_total_size = 3000
+keep_min = 1
+CONF
+ct run size-keep
+check "keep_min is honoured even when the newest alone pass max_total_size" \
+	eval 'rc_is 0 && present "$D/size2/big-new" && absent "$D/size2/old"'
+
+# A link in the tree pointing out of it, to a folder of old files and to an
+# old file; a FIFO and a folder the glob matches.
+mkfile "$D/outside/victim.log" 100
+mkfile "$D/outside/dir/deep.log" 100
+mkdir -p "$D/links"
+ln -s "$D/outside" "$D/links/out"
+ln -s "$D/outside/victim.log" "$D/links/victim.log"
+touch -h -d "100 days ago" "$D/links/out" "$D/links/victim.log"
+mkfifo "$D/links/fifo"
+touch -d "100 days ago" "$D/links/fifo"
+mkdir "$D/links/folder"
+touch -d "100 days ago" "$D/links/folder"
+mkfile "$D/links/real.log" 100
+ct run links
+check "a link out of the tree is neither followed nor deleted, nor what it points to" \
+	eval 'rc_is 0 && present "$D/outside/victim.log" "$D/outside/dir/deep.log" \
+		"$D/links/out" "$D/links/victim.log"'
+check "a FIFO and a folder the glob matches stay; the regular file goes" \
+	eval '[ -p "$D/links/fifo" ] && [ -d "$D/links/folder" ] && absent "$D/links/real.log"'
+check "the report counts what it left alone as not regular" \
+	eval 'out_has "4 not regular files left alone"'
+
+mkfile "$D/nested/a/old.log" 40
+mkfile "$D/nested/a/new.log" 1
+mkfile "$D/nested/old.log" 40
+mkfile "$D/nested/a/b/old.log" 40
+ct run nested
+check "a glob with a folder part matches one level below, '*' not crossing '/'" \
+	eval 'rc_is 0 && absent "$D/nested/a/old.log" &&
+		present "$D/nested/a/new.log" "$D/nested/old.log" "$D/nested/a/b/old.log"'
+
+mkfile "$D/dry/old.log" 40
+mkfile "$D/dry/new.log" 1
+ct run --dry-run dry
+check "--dry-run deletes nothing and lists what would go" \
+	eval 'rc_is 0 && present "$D/dry/old.log" "$D/dry/new.log" && out_has "would remove 1 file" &&
+		report_json dry | grep -q "would remove (older than older_than) $D/dry/old.log"'
+
+mkfile "$D/target/precious.log" 40
+ln -s "$D/target" "$D/rootlink"
+ct run rootlink
+check "a walked folder that is a link is not followed: a warning, nothing deleted" \
+	eval 'rc_is 0 && out_has "^warn .*rootlink" && present "$D/target/precious.log" &&
+		report_json rootlink | grep -q "symbolic link: not followed"'
+
+# The job runs as nobody: the locked folder (root's, 0700) is unreadable.
+mkfile "$D/locked/old.log" 40
+mkfile "$D/locked/secret/old.log" 40
+chown -R nobody "$D/locked"
+chown root "$D/locked/secret"
+chmod 700 "$D/locked/secret"
+chmod 755 "$D" "$T"
+ct run locked
+check "an unreadable folder is a warning naming it, and the rest is pruned" \
+	eval 'rc_is 0 && out_has "^warn .*locked" && absent "$D/locked/old.log" &&
+		present "$D/locked/secret/old.log" && report_json locked | grep -q "Permission denied"'
+
+# A folder nobody cannot write to: the delete fails, the job fails.
+mkfile "$D/undeletable/old.log" 40
+chmod 755 "$D/undeletable"
+ct run undeletable
+check "a file that cannot be deleted fails the job, with a finding naming it" \
+	eval '[ "$rc" -ne 0 ] && out_has "^FAIL\|^fail" && present "$D/undeletable/old.log" &&
+		report_json undeletable | grep -q "cannot delete"'
+
+ct run no-limit
+check "a job with neither older_than nor max_total_size is refused before anything goes" \
+	eval '[ "$rc" -ne 0 ] && present "$D/age/app.log.1" && grep -rq "neither older_than" "$out" "$err"'
+
+describes() { for k in "$@"; do out_has "^ *$k" || return 1; done; }
+ct describe prune
+check "describe prune documents every option" \
+	eval 'rc_is 0 && describes paths older_than keep_min max_total_size max_depth one_file_system'
+
+done_testing
