@@ -22,6 +22,18 @@ sed -i "s#^\(dest\|archive_to\) = /var/backups/caretaker#\1 = $demo/backups#" "$
 # The security audit's file baseline watches the demo's own plugins (a
 # machine without nginx has nothing at the shipped paths).
 sed -i "s#^baseline_paths = .*#baseline_paths = $demo/plugins#" "$demo"/conf.d/*.ini
+# prune and perms work on a demo tree: rotated logs of every age, and the
+# application's settings and .env readable by their group.
+mkdir -p "$demo/log" "$demo/srv/patient_input/patient_input"
+for age in 1 2 5 9 14 29 33 41 60 95; do
+	head -c $((age * 4096)) /dev/urandom >"$demo/log/error.log.$age"
+	touch -d "$age days ago" "$demo/log/error.log.$age"
+done
+printf "SECRET_KEY = 'demo-only'\n" >"$demo/srv/patient_input/patient_input/settings.py"
+printf 'DATABASE_URL=postgres://demo\n' >"$demo/srv/patient_input/.env"
+chmod 640 "$demo/srv/patient_input/patient_input/settings.py" "$demo/srv/patient_input/.env"
+sed -i "/^\(paths\|scan\) = /{s#/var/log/patient_input#$demo/log#g;s#/srv/patient_input#$demo/srv/patient_input#g}" \
+	"$demo"/conf.d/*.ini
 chmod 644 "$demo"/conf.d/*.ini
 cat >"$demo/caretaker.ini" <<CONF
 [caretaker]
