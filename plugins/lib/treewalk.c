@@ -40,9 +40,14 @@ static int
 visit_error(struct walk *w, int dir_fd, const char *name, const struct stat *st, int depth,
             int error, const char *what)
 {
-	struct treewalk_entry e = {.dir_fd = dir_fd, .name = name, .path = w->path,
-	                           .rel = rel_of(w), .st = st, .depth = depth,
-	                           .error = error, .what = what};
+	struct treewalk_entry e = {.dir_fd = dir_fd,
+	                           .name = name,
+	                           .path = w->path,
+	                           .rel = rel_of(w),
+	                           .st = st,
+	                           .depth = depth,
+	                           .error = error,
+	                           .what = what};
 	int rc = w->p->visit(&e, w->p->arg);
 
 	return rc < 0 ? rc : 0;
@@ -90,8 +95,7 @@ static int
 walk_entry(struct walk *w, int dir_fd, const char *name, int depth)
 {
 	struct stat st;
-	struct treewalk_entry e = {.dir_fd = dir_fd, .name = name, .path = w->path,
-	                           .depth = depth};
+	struct treewalk_entry e = {.dir_fd = dir_fd, .name = name, .path = w->path, .depth = depth};
 	int rc;
 
 	e.rel = rel_of(w);
@@ -146,7 +150,8 @@ walk_dir(struct walk *w, int fd, int depth)
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		if (path_push(w, de->d_name, &saved) != 0)
-			rc = visit_error(w, dirfd(d), de->d_name, NULL, depth, ENAMETOOLONG, "stat");
+			rc =
+			    visit_error(w, dirfd(d), de->d_name, NULL, depth, ENAMETOOLONG, "stat");
 		else
 			rc = walk_entry(w, dirfd(d), de->d_name, depth);
 		w->path[saved] = '\0';
@@ -191,8 +196,7 @@ static int
 walk_root(struct walk *w, int parent_fd, const char *name)
 {
 	struct stat st;
-	struct treewalk_entry e = {.dir_fd = parent_fd, .name = name, .path = w->path,
-	                           .rel = ""};
+	struct treewalk_entry e = {.dir_fd = parent_fd, .name = name, .path = w->path, .rel = ""};
 	int rc;
 
 	if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)

@@ -32,15 +32,15 @@
 #define TREEWALK_MAX_DEPTH 256
 
 struct treewalk_entry {
-	int dir_fd;              /* the parent folder, open; valid during the callback only */
-	const char *name;        /* the entry's name in dir_fd */
-	const char *path;        /* root + "/" + rel, for people */
-	const char *rel;         /* relative to the root; "" for the root itself */
-	const struct stat *st;   /* lstat-like; NULL when error != 0 and nothing was read */
-	int depth;               /* 0 for the root, 1 for its entries... */
-	int error;               /* 0, or the errno of what failed (see `what`) */
-	const char *what;        /* the step that failed ("stat", "open", "read"), or NULL */
-	int is_other_fs;         /* a folder on another file system: not entered */
+	int dir_fd;            /* the parent folder, open; valid during the callback only */
+	const char *name;      /* the entry's name in dir_fd */
+	const char *path;      /* root + "/" + rel, for people */
+	const char *rel;       /* relative to the root; "" for the root itself */
+	const struct stat *st; /* lstat-like; NULL when error != 0 and nothing was read */
+	int depth;             /* 0 for the root, 1 for its entries... */
+	int error;             /* 0, or the errno of what failed (see `what`) */
+	const char *what;      /* the step that failed ("stat", "open", "read"), or NULL */
+	int is_other_fs;       /* a folder on another file system: not entered */
 };
 
 /* Return TREEWALK_CONTINUE, TREEWALK_SKIP (folders: not entered), or a

@@ -91,7 +91,8 @@ add_metrics(struct plugin_host *h, const struct perms_tally *y)
 
 	for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
 		h->ct->add_metric(h->t, metrics[i].name,
-		                  (double)*(const int64_t *)((const char *)y + metrics[i].offset), "");
+		                  (double)*(const int64_t *)((const char *)y + metrics[i].offset),
+		                  "");
 }
 
 /* The job's status is its worst finding. */
@@ -124,9 +125,9 @@ perms_report(struct ct_task *t, const struct ct_services *ct, void *state)
 	               "%lld of %lld checked do not match the rule%s; scanned %lld: %lld "
 	               "world-writable, %lld setuid/setgid, %lld secret(s) readable by group or "
 	               "others; %lld link(s) not followed, %lld unreadable",
-	               (long long)y->mismatched, (long long)y->checked, fixed, (long long)y->scanned,
-	               (long long)y->world_writable, (long long)y->setid, (long long)y->secrets,
-	               (long long)y->links, (long long)y->errors);
+	               (long long)y->mismatched, (long long)y->checked, fixed,
+	               (long long)y->scanned, (long long)y->world_writable, (long long)y->setid,
+	               (long long)y->secrets, (long long)y->links, (long long)y->errors);
 	return CT_OK;
 }
 

@@ -35,9 +35,9 @@ struct perms_rule {
 	uid_t uid;
 	const char *group;
 	gid_t gid;
-	int mode;         /* exact, 0..07777; -1: unset */
-	int max_mode;     /* no bit outside it; -1: unset */
-	int dir_mode;     /* the same for folders; -1: derived (perms_rule.c) */
+	int mode;     /* exact, 0..07777; -1: unset */
+	int max_mode; /* no bit outside it; -1: unset */
+	int dir_mode; /* the same for folders; -1: derived (perms_rule.c) */
 	int dir_max_mode;
 	int is_recursive;
 };
@@ -60,17 +60,17 @@ struct perms_opts {
 
 /* What the run found, for the report; `worst` is the status. */
 struct perms_tally {
-	int64_t checked;   /* entries a rule looked at */
+	int64_t checked; /* entries a rule looked at */
 	int64_t mismatched;
-	int64_t changed;   /* fixes applied (or listed under --dry-run) */
+	int64_t changed; /* fixes applied (or listed under --dry-run) */
 	int64_t fix_failed;
-	int64_t scanned;   /* entries the scans looked at */
+	int64_t scanned; /* entries the scans looked at */
 	int64_t world_writable;
 	int64_t setid;
 	int64_t secrets;
-	int64_t links;     /* links met and left alone */
-	int64_t errors;    /* entries that could not be read */
-	int worst;         /* the worst finding's severity; -1: none */
+	int64_t links;  /* links met and left alone */
+	int64_t errors; /* entries that could not be read */
+	int worst;      /* the worst finding's severity; -1: none */
 };
 
 extern const struct ct_option perms_options[];

@@ -206,8 +206,9 @@ visit_cb(const struct treewalk_entry *e, void *arg)
 	if (!S_ISREG(e->st->st_mode) && !S_ISDIR(e->st->st_mode)) {
 		rw->y->links += S_ISLNK(e->st->st_mode);
 		if (e->depth == 0)
-			perms_finding(rw->h, rw->y, CT_SEV_WARNING, e->path,
-			              "is not a file or a folder (a link is never followed): not checked");
+			perms_finding(
+			    rw->h, rw->y, CT_SEV_WARNING, e->path,
+			    "is not a file or a folder (a link is never followed): not checked");
 		return TREEWALK_SKIP;
 	}
 	rw->y->checked++;
@@ -224,7 +225,8 @@ perms_rule_check(struct plugin_host *h, const struct perms_opts *o, struct perms
 
 	for (size_t i = 0; i < o->rule.n_paths && rc == 0; i++) {
 		struct treewalk_params p = {.root = o->rule.paths[i],
-		                            .max_depth = o->rule.is_recursive ? (int)o->max_depth : 0,
+		                            .max_depth =
+		                                o->rule.is_recursive ? (int)o->max_depth : 0,
 		                            .is_one_file_system = o->is_one_file_system,
 		                            .visit = visit_cb,
 		                            .arg = &rw};

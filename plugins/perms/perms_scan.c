@@ -55,7 +55,8 @@ name_matches(const char *const *patterns, size_t n, const char *name)
 static int
 file_holds(const struct treewalk_entry *e, size_t limit, const char *a, const char *b)
 {
-	int fd = openat(e->dir_fd, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	int fd =
+	    openat(e->dir_fd, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	char *buf = NULL;
 	struct stat st;
 	ssize_t got = 0, n = 1;

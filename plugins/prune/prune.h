@@ -48,16 +48,16 @@ enum prune_fate {
 
 /* What happened when a file that was to go was deleted. */
 enum prune_outcome {
-	PRUNE_PENDING,  /* not tried (yet), or to stay */
-	PRUNE_REMOVED,  /* deleted (or, under --dry-run, would be) */
-	PRUNE_CHANGED,  /* no longer the file that was looked at: kept */
-	PRUNE_FAILED    /* the delete failed: a finding says why */
+	PRUNE_PENDING, /* not tried (yet), or to stay */
+	PRUNE_REMOVED, /* deleted (or, under --dry-run, would be) */
+	PRUNE_CHANGED, /* no longer the file that was looked at: kept */
+	PRUNE_FAILED   /* the delete failed: a finding says why */
 };
 
 /* One matched regular file. */
 struct prune_file {
-	char *rel;      /* relative to its set's root */
-	size_t set;     /* which `paths` item matched it first */
+	char *rel;  /* relative to its set's root */
+	size_t set; /* which `paths` item matched it first */
 	dev_t dev;
 	ino_t ino;
 	int64_t bytes;

@@ -105,12 +105,15 @@ walk_set(struct plugin_host *h, const struct prune_opts *o, struct prune_found *
 {
 	struct collect c = {.h = h, .f = f, .set = i};
 	struct prune_set *s = &f->sets[i];
-	struct treewalk_params p = {.root = s->root, .is_one_file_system = o->is_one_file_system,
-	                            .visit = visit_cb, .arg = &c};
+	struct treewalk_params p = {.root = s->root,
+	                            .is_one_file_system = o->is_one_file_system,
+	                            .visit = visit_cb,
+	                            .arg = &c};
 
 	if (treewalk_glob_split(s->glob, s->root, sizeof(s->root), &s->pattern) != 0)
 		return plugin_host_fail(h, CT_ECONFIG, "paths: '%s' is too long", s->glob);
-	p.max_depth = s->pattern[0] != '\0' ? treewalk_pattern_depth(s->pattern) : (int)o->max_depth;
+	p.max_depth =
+	    s->pattern[0] != '\0' ? treewalk_pattern_depth(s->pattern) : (int)o->max_depth;
 	return treewalk_run(&p);
 }
 

@@ -49,7 +49,8 @@ select_set(const struct prune_opts *o, struct prune_file *f, size_t n, int64_t c
 	for (size_t i = 0; i < n; i++) {
 		if ((int64_t)i < o->keep_min)
 			f[i].fate = PRUNE_KEEP_NEWEST;
-		else if (is_over || (o->max_total_bytes >= 0 && total + f[i].bytes > o->max_total_bytes))
+		else if (is_over ||
+		         (o->max_total_bytes >= 0 && total + f[i].bytes > o->max_total_bytes))
 			f[i].fate = PRUNE_REMOVE_OVERSIZE;
 		else if (o->older_than_ms >= 0 && f[i].mtime_s < cutoff_s)
 			f[i].fate = PRUNE_REMOVE_OLD;
@@ -155,7 +156,8 @@ line_words(const struct prune_file *pf, int is_dry_run)
 		return "not deleted (see findings)";
 	if (pf->outcome == PRUNE_REMOVED)
 		return pf->fate == PRUNE_REMOVE_OLD
-		           ? (is_dry_run ? "would remove (older than older_than)" : "removed (older than older_than)")
+		           ? (is_dry_run ? "would remove (older than older_than)"
+		                         : "removed (older than older_than)")
 		           : (is_dry_run ? "would remove (past max_total_size)"
 		                         : "removed (past max_total_size)");
 	return kept[pf->fate];

@@ -87,8 +87,8 @@ make(const char *fmt, ...)
 static void
 walk(struct seen *s, const char *root, int max_depth)
 {
-	struct treewalk_params p = {.root = root, .max_depth = max_depth, .visit = record_cb,
-	                            .arg = s};
+	struct treewalk_params p = {
+	    .root = root, .max_depth = max_depth, .visit = record_cb, .arg = s};
 
 	assert_int_equal(treewalk_run(&p), 0);
 }
@@ -282,16 +282,15 @@ test_glob_split_cuts_at_the_first_component_with_a_glob(void **state)
 	assert_int_equal(treewalk_glob_split("/*/x", root, sizeof(root), &pattern), 0);
 	assert_string_equal(root, "/");
 	assert_int_equal(treewalk_pattern_depth("a*/*.log"), 2);
-	assert_int_equal(treewalk_glob_split("rel/*.log", root, sizeof(root), &pattern),
-	                 CT_EINVAL);
+	assert_int_equal(treewalk_glob_split("rel/*.log", root, sizeof(root), &pattern), CT_EINVAL);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_walk_visits_the_root_then_every_entry_with_its_depth,
-	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_walk_visits_the_root_then_every_entry_with_its_depth, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_walk_reports_a_link_to_outside_and_never_enters_it,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
