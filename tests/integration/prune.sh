@@ -190,6 +190,36 @@ check "a file that cannot be deleted fails the job, with a finding naming it" \
 	eval '[ "$rc" -ne 0 ] && out_has "^FAIL\|^fail" && present "$D/undeletable/old.log" &&
 		report_json undeletable | grep -q "cannot delete"'
 
+# A file system mounted below the walked folder: left alone by default.
+mkfile "$D/mounts/old.log" 40
+mkdir -p "$D/mounts/below"
+cat >>"$T/caretaker.ini" <<CONF
+[one-fs]
+plugin = prune
+paths = $D/mounts
+older_than = 30d
+
+[all-fs]
+plugin = prune
+paths = $D/mounts
+older_than = 30d
+one_file_system = no
+CONF
+if [ "$(id -u)" -ne 0 ]; then
+	skip_test_inapplicable "one_file_system leaves a mount below the folder alone" "needs root to mount"
+elif mount -t tmpfs caretaker-test "$D/mounts/below" 2>"$T/mount.err"; then
+	mkfile "$D/mounts/below/old.log" 40
+	ct run one-fs
+	check "one_file_system leaves a file system mounted below the folder alone" \
+		eval 'rc_is 0 && absent "$D/mounts/old.log" && present "$D/mounts/below/old.log"'
+	ct run all-fs
+	check "one_file_system = no prunes below a mount too" \
+		eval 'rc_is 0 && absent "$D/mounts/below/old.log"'
+	umount "$D/mounts/below"
+else
+	skip_test "one_file_system leaves a mount below the folder alone" "mount: $(cat "$T/mount.err")"
+fi
+
 ct run no-limit
 check "a job with neither older_than nor max_total_size is refused before anything goes" \
 	eval '[ "$rc" -ne 0 ] && present "$D/age/app.log.1" && grep -rq "neither older_than" "$out" "$err"'
