@@ -80,13 +80,12 @@ open_checked(int dir_fd, const char *name, const struct stat *st, int *fd_out, i
 static int
 descend(struct walk *w, int dir_fd, const char *name, const struct stat *st, int depth)
 {
-	int fd = -1, error = 0, rc;
+	int fd = -1, error = 0;
 
 	if (open_checked(dir_fd, name, st, &fd, &error) != 0)
 		return visit_error(w, dir_fd, name, st, depth, error,
 		                   error == ESTALE ? "open (replaced during the walk)" : "open");
-	rc = walk_dir(w, fd, depth + 1);
-	return rc;
+	return walk_dir(w, fd, depth + 1);
 }
 
 /* One entry of a folder: look, visit, and enter it when it is a folder

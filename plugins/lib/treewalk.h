@@ -17,6 +17,10 @@
  * error, and the walk goes on: one locked folder is a finding, not the end
  * of the run.  The walk is depth-first, depth bounded, and optionally stays
  * on the root's file system (as find -xdev).
+ *
+ * The folders above the root are resolved as the kernel does (a link
+ * among them is followed: they are the administrator's choice); the root
+ * itself and everything below it are never reached through a link.
  */
 #ifndef CARETAKER_PLUGINS_TREEWALK_H
 #define CARETAKER_PLUGINS_TREEWALK_H
@@ -32,7 +36,8 @@
 #define TREEWALK_MAX_DEPTH 256
 
 struct treewalk_entry {
-	int dir_fd;            /* the parent folder, open; valid during the callback only */
+	int dir_fd;            /* the parent folder, open; valid during the callback only;
+	                          -1 for an error reading a folder (`what` is "read") */
 	const char *name;      /* the entry's name in dir_fd */
 	const char *path;      /* root + "/" + rel, for people */
 	const char *rel;       /* relative to the root; "" for the root itself */

@@ -109,25 +109,50 @@ status_of(const struct perms_tally *y)
 	return y->worst < 0 ? CT_STATUS_OK : by_severity[y->worst];
 }
 
+/* "3 of 12 checked do not match the rule, changed 3; " or "" without a rule. */
+static void
+rule_words(const struct perms_run *r, int is_dry_run, char *out, size_t size)
+{
+	const struct perms_tally *y = &r->tally;
+	char fixed[64] = " (fix = no)";
+
+	out[0] = '\0';
+	if (r->opts.rule.n_paths == 0)
+		return;
+	if (r->opts.is_fix)
+		snprintf(fixed, sizeof(fixed), ", %s %lld", is_dry_run ? "would change" : "changed",
+		         (long long)y->changed);
+	snprintf(out, size, "%lld of %lld checked do not match the rule%s; ",
+	         (long long)y->mismatched, (long long)y->checked, fixed);
+}
+
+/* "scanned 412: 0 world-writable, ...; " or "" without scans. */
+static void
+scan_words(const struct perms_run *r, char *out, size_t size)
+{
+	const struct perms_tally *y = &r->tally;
+
+	out[0] = '\0';
+	if (r->opts.n_scan == 0)
+		return;
+	snprintf(out, size,
+	         "scanned %lld: %lld world-writable, %lld setuid/setgid, %lld secret(s) readable "
+	         "by group or others; ",
+	         (long long)y->scanned, (long long)y->world_writable, (long long)y->setid,
+	         (long long)y->secrets);
+}
+
 static int
 perms_report(struct ct_task *t, const struct ct_services *ct, void *state)
 {
 	struct perms_run *r = state;
-	const struct perms_tally *y = &r->tally;
-	int is_fix = r->opts.is_fix;
-	char fixed[64] = " (fix = no)";
+	char rule[256], scan[256];
 
-	add_metrics(&r->host, y);
-	if (is_fix)
-		snprintf(fixed, sizeof(fixed), ", %s %lld",
-		         ct->is_dry_run(t) ? "would change" : "changed", (long long)y->changed);
-	ct->set_status(t, status_of(y),
-	               "%lld of %lld checked do not match the rule%s; scanned %lld: %lld "
-	               "world-writable, %lld setuid/setgid, %lld secret(s) readable by group or "
-	               "others; %lld link(s) not followed, %lld unreadable",
-	               (long long)y->mismatched, (long long)y->checked, fixed,
-	               (long long)y->scanned, (long long)y->world_writable, (long long)y->setid,
-	               (long long)y->secrets, (long long)y->links, (long long)y->errors);
+	add_metrics(&r->host, &r->tally);
+	rule_words(r, ct->is_dry_run(t), rule, sizeof(rule));
+	scan_words(r, scan, sizeof(scan));
+	ct->set_status(t, status_of(&r->tally), "%s%s%lld link(s) not followed, %lld unreadable",
+	               rule, scan, (long long)r->tally.links, (long long)r->tally.errors);
 	return CT_OK;
 }
 

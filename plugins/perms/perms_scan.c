@@ -149,6 +149,9 @@ visit_cb(const struct treewalk_entry *e, void *arg)
 		return TREEWALK_SKIP;
 	if (S_ISLNK(e->st->st_mode)) {
 		sw->y->links++;
+		if (e->depth == 0)
+			perms_finding(sw->h, sw->y, CT_SEV_WARNING, e->path,
+			              "is a symbolic link: not followed, not scanned");
 		return TREEWALK_SKIP;
 	}
 	sw->y->scanned++;

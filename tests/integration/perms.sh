@@ -210,6 +210,29 @@ check "world-writable files and folders and secrets readable by others fail the 
 check "a scan follows no link out of its tree and leaves out what exclude names" \
 	eval '! report_json scan-bad | grep -q "elsewhere\|skipped/world"'
 
+mk "$D/scanned/world" 666
+ln -s "$D/scanned" "$D/scanlink"
+mkdir -p "$D/locked/inner"
+mk "$D/locked/inner/world" 666
+chmod 700 "$D/locked/inner"
+cat >>"$T/caretaker.ini" <<CONF
+[scan-link]
+plugin = perms
+scan = $D/scanlink
+
+[scan-locked]
+plugin = perms
+scan = $D/locked
+user = nobody
+CONF
+ct run scan-link
+check "a scan tree that is a link is a warning and is not scanned" \
+	eval 'rc_is 0 && out_has "^warn .*scan-link" && ! report_json scan-link | grep -q "world-writable file"'
+ct run scan-locked
+check "a folder the scan cannot read is a warning naming it, and the scan goes on" \
+	eval 'rc_is 0 && out_has "^warn .*scan-locked" &&
+		report_json scan-locked | grep -q "inner" && report_json scan-locked | grep -q "Permission denied"'
+
 ct run both-modes
 check "mode and max_mode together are refused" \
 	eval '[ "$rc" -ne 0 ] && grep -q "exact or at most" "$out" "$err"'
