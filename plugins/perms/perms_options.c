@@ -125,6 +125,8 @@ read_mode(struct plugin_host *h, const char *key, int *out)
 static int
 read_id(struct plugin_host *h, const char *key, int is_user, const char **name, unsigned *id)
 {
+	const struct passwd *pw = NULL;
+	const struct group *gr = NULL;
 	char *end = NULL;
 	unsigned long n;
 
@@ -136,15 +138,15 @@ read_id(struct plugin_host *h, const char *key, int is_user, const char **name, 
 		*id = (unsigned)n;
 		return 0;
 	}
-	if (is_user && getpwnam(*name) != NULL) {
-		*id = getpwnam(*name)->pw_uid;
-		return 0;
-	}
-	if (!is_user && getgrnam(*name) != NULL) {
-		*id = getgrnam(*name)->gr_gid;
-		return 0;
-	}
-	return fail(h, "%s: no such %s on this host: %s", key, is_user ? "user" : "group", *name);
+	if (is_user)
+		pw = getpwnam(*name);
+	else
+		gr = getgrnam(*name);
+	if (pw == NULL && gr == NULL)
+		return fail(h, "%s: no such %s on this host: %s", key, is_user ? "user" : "group",
+		            *name);
+	*id = pw != NULL ? pw->pw_uid : gr->gr_gid;
+	return 0;
 }
 
 static int

@@ -237,6 +237,16 @@ ct run both-modes
 check "mode and max_mode together are refused" \
 	eval '[ "$rc" -ne 0 ] && grep -q "exact or at most" "$out" "$err"'
 
+cat >>"$T/caretaker.ini" <<CONF
+[no-such-owner]
+plugin = perms
+paths = $D/exact/ok.conf
+owner = caretaker-no-such-user
+CONF
+ct run no-such-owner
+check "an owner that does not exist on the host is refused, naming it" \
+	eval '[ "$rc" -ne 0 ] && grep -q "no such user on this host: caretaker-no-such-user" "$out" "$err"'
+
 ct describe perms
 check "describe perms documents every option" \
 	eval 'rc_is 0 && describes paths owner group mode max_mode dir_mode dir_max_mode recursive fix scan secret_names settings_files exclude max_depth one_file_system'
