@@ -5,6 +5,8 @@
 # what the rule names, links never followed, and the ok, warn and fail
 # paths.
 . "$top_srcdir/tests/integration/lib.sh"
+[ "$(id -u)" -eq 0 ] ||
+	skip_all_inapplicable "owners, groups and fixes of other users' files need root"
 
 install_plugins
 D="$T/data"

@@ -6,6 +6,10 @@
 
 install_plugins
 D="$T/data"
+# The jobs that must meet a folder they cannot read or write run as nobody
+# when the tests run as root (root reads and writes everything).
+as_nobody=
+[ "$(id -u)" -ne 0 ] || as_nobody="user = nobody"
 
 # mkfile PATH AGE_DAYS [BYTES]: a regular file last written AGE_DAYS ago.
 mkfile() {
@@ -67,13 +71,13 @@ older_than = 1d
 plugin = prune
 paths = $D/locked
 older_than = 30d
-user = nobody
+$as_nobody
 
 [undeletable]
 plugin = prune
 paths = $D/undeletable/*.log
 older_than = 30d
-user = nobody
+$as_nobody
 
 [no-limit]
 plugin = prune
@@ -170,25 +174,32 @@ check "a walked folder that is a link is not followed: a warning, nothing delete
 	eval 'rc_is 0 && out_has "^warn .*rootlink" && present "$D/target/precious.log" &&
 		report_json rootlink | grep -q "symbolic link: not followed"'
 
-# The job runs as nobody: the locked folder (root's, 0700) is unreadable.
+# The locked folder is unreadable to the job: root's and 0700 for nobody,
+# 0000 for the user running the tests.
 mkfile "$D/locked/old.log" 40
 mkfile "$D/locked/secret/old.log" 40
-chown -R nobody "$D/locked"
-chown root "$D/locked/secret"
-chmod 700 "$D/locked/secret"
 chmod 755 "$D" "$T"
+if [ -n "$as_nobody" ]; then
+	chown -R nobody "$D/locked"
+	chown root "$D/locked/secret"
+	chmod 700 "$D/locked/secret"
+else
+	chmod 000 "$D/locked/secret"
+fi
 ct run locked
+chmod 755 "$D/locked/secret"
 check "an unreadable folder is a warning naming it, and the rest is pruned" \
 	eval 'rc_is 0 && out_has "^warn .*locked" && absent "$D/locked/old.log" &&
 		present "$D/locked/secret/old.log" && report_json locked | grep -q "Permission denied"'
 
-# A folder nobody cannot write to: the delete fails, the job fails.
+# A folder the job cannot write to: the delete fails, the job fails.
 mkfile "$D/undeletable/old.log" 40
-chmod 755 "$D/undeletable"
+if [ -n "$as_nobody" ]; then chmod 755 "$D/undeletable"; else chmod 555 "$D/undeletable"; fi
 ct run undeletable
 check "a file that cannot be deleted fails the job, with a finding naming it" \
 	eval '[ "$rc" -ne 0 ] && out_has "^FAIL\|^fail" && present "$D/undeletable/old.log" &&
 		report_json undeletable | grep -q "cannot delete"'
+chmod 755 "$D/undeletable"
 
 # A file system mounted below the walked folder: left alone by default.
 mkfile "$D/mounts/old.log" 40
