@@ -36,7 +36,7 @@ UNIT_TESTS += tests/plugins/test_audit
 UNIT_TESTS += tests/plugins/test_vacuum
 UNIT_TESTS += tests/core/test_reap
 UNIT_TESTS += tests/fileio/test_fileio
-UNIT_TESTS += tests/plugins/test_treewalk
+UNIT_TESTS += tests/plugins/test_treewalk tests/plugins/test_prune
 if HAVE_CMOCKA
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -96,6 +96,11 @@ tests_plugins_test_vacuum_LDADD = plugins/lib/libctplughost.la $(CMOCKA_LIBS)
 tests_plugins_test_treewalk_SOURCES = tests/plugins/test_treewalk.c
 tests_plugins_test_treewalk_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/lib
 tests_plugins_test_treewalk_LDADD = plugins/lib/libcttreewalk.la $(CMOCKA_LIBS)
+# ---- plugins/prune: which files go, without a file system ----
+tests_plugins_test_prune_SOURCES = tests/plugins/test_prune.c plugins/prune/prune_select.c
+tests_plugins_test_prune_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) \
+	-I$(top_srcdir)/plugins/prune -I$(top_srcdir)/plugins/lib
+tests_plugins_test_prune_LDADD = plugins/lib/libcttreewalk.la plugins/lib/libctplughost.la $(CMOCKA_LIBS)
 
 # ---- fileio: the library the core and the plugins share ----
 tests_fileio_test_fileio_SOURCES = tests/fileio/test_fileio.c
