@@ -24,6 +24,7 @@
 struct walk {
 	const struct treewalk_params *p;
 	dev_t root_dev;
+	int max_depth; /* the caller's, at most TREEWALK_MAX_DEPTH */
 	char path[4096];
 	size_t root_len; /* where rel starts in path (after the '/') */
 };
@@ -105,8 +106,7 @@ walk_entry(struct walk *w, int dir_fd, const char *name, int depth)
 	rc = w->p->visit(&e, w->p->arg);
 	if (rc < 0)
 		return rc;
-	if (rc == TREEWALK_SKIP || !S_ISDIR(st.st_mode) || e.is_other_fs ||
-	    depth >= w->p->max_depth)
+	if (rc == TREEWALK_SKIP || !S_ISDIR(st.st_mode) || e.is_other_fs || depth >= w->max_depth)
 		return 0;
 	return descend(w, dir_fd, name, &st, depth);
 }
@@ -158,7 +158,7 @@ walk_dir(struct walk *w, int fd, int depth)
 			break;
 	}
 	if (rc == 0 && de == NULL && errno != 0)
-		rc = visit_error(w, dirfd(d), "", NULL, depth - 1, errno, "read");
+		rc = visit_error(w, -1, "", NULL, depth - 1, errno, "read");
 	closedir(d);
 	return rc;
 }
@@ -205,7 +205,7 @@ walk_root(struct walk *w, int parent_fd, const char *name)
 	rc = w->p->visit(&e, w->p->arg);
 	if (rc < 0)
 		return rc;
-	if (rc == TREEWALK_SKIP || !S_ISDIR(st.st_mode) || w->p->max_depth <= 0)
+	if (rc == TREEWALK_SKIP || !S_ISDIR(st.st_mode) || w->max_depth <= 0)
 		return 0;
 	return descend(w, parent_fd, name, &st, 0);
 }
@@ -213,10 +213,12 @@ walk_root(struct walk *w, int parent_fd, const char *name)
 int
 treewalk_run(const struct treewalk_params *p)
 {
-	struct walk w = {.p = p};
+	struct walk w = {.p = p, .max_depth = p->max_depth};
 	char parent[4096], name[4096];
 	int parent_fd, rc;
 
+	if (w.max_depth > TREEWALK_MAX_DEPTH)
+		w.max_depth = TREEWALK_MAX_DEPTH;
 	snprintf(w.path, sizeof(w.path), "%s", p->root);
 	while (strlen(w.path) > 1 && w.path[strlen(w.path) - 1] == '/')
 		w.path[strlen(w.path) - 1] = '\0';

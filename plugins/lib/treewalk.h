@@ -54,7 +54,8 @@ typedef int treewalk_visit_cb(const struct treewalk_entry *e, void *arg);
 
 struct treewalk_params {
 	const char *root;         /* a folder or a file; a link here is reported, not followed */
-	int max_depth;            /* entries deeper than this are not visited (0: the root only) */
+	int max_depth;            /* entries deeper than this are not visited (0: the root only;
+	                             at most TREEWALK_MAX_DEPTH) */
 	int is_one_file_system;   /* do not enter folders on another file system */
 	treewalk_visit_cb *visit; /* called for every entry, a folder before what it holds */
 	void *arg;
