@@ -29,11 +29,25 @@ struct seen {
 	int depths[64];
 	int other_fs[64];
 	size_t n;
-	const char *swap_dir; /* a folder of the tree to replace by a link when first seen */
-	const char *swap_target;
+	const char *swap_dir;    /* a folder of the tree to replace by a link when first seen */
+	const char *swap_target; /* NULL: replace it by a new folder instead */
 };
 
 static char tmp[256];
+
+/* A new folder at `path` with a file "planted" in it. */
+static void
+plant_folder(const char *path)
+{
+	char file[600];
+	int fd;
+
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(file, sizeof(file), "%s/planted", path);
+	fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+}
 
 static int
 record_cb(const struct treewalk_entry *e, void *arg)
@@ -49,7 +63,10 @@ record_cb(const struct treewalk_entry *e, void *arg)
 	}
 	if (s->swap_dir != NULL && strcmp(e->rel, s->swap_dir) == 0) {
 		assert_int_equal(rename(e->path, "/tmp/treewalk-swapped-away") == 0 ? 0 : errno, 0);
-		assert_int_equal(symlink(s->swap_target, e->path), 0);
+		if (s->swap_target != NULL)
+			assert_int_equal(symlink(s->swap_target, e->path), 0);
+		else
+			plant_folder(e->path);
 		s->swap_dir = NULL;
 	}
 	return TREEWALK_CONTINUE;
@@ -168,6 +185,24 @@ test_walk_does_not_follow_a_folder_swapped_for_a_link_during_the_walk(void **sta
 	assert_int_equal(seen_index(&s, "b/secret.txt"), -1);
 	assert_int_equal(seen_index(&s, "b/deep.txt"), -1);
 	assert_int_not_equal(s.errors[seen_index(&s, "b") + 1], 0);
+}
+
+static void
+test_walk_does_not_enter_a_folder_replaced_by_another_during_the_walk(void **state)
+{
+	char root[300];
+	struct seen s = {0};
+	int i;
+
+	(void)state;
+	snprintf(root, sizeof(root), "%s/a", tmp);
+	s.swap_dir = "b";
+	walk(&s, root, 10);
+	/* The folder opened is not the one fstatat saw: an error, not a walk of it. */
+	i = seen_index(&s, "b");
+	assert_int_equal(s.errors[i + 1], ESTALE);
+	assert_int_equal(seen_index(&s, "b/deep.txt"), -1);
+	assert_int_equal(seen_index(&s, "b/planted"), -1);
 }
 
 /* The walk of the unreadable-folder test, as a user the folder's mode
@@ -295,6 +330,9 @@ main(void)
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_walk_does_not_follow_a_folder_swapped_for_a_link_during_the_walk, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_walk_does_not_enter_a_folder_replaced_by_another_during_the_walk, setup,
 	        teardown),
 	    cmocka_unit_test_setup_teardown(test_walk_reports_an_unreadable_folder_and_goes_on,
 	                                    setup, teardown),
