@@ -591,6 +591,10 @@ run_take_host_lock(struct runner *rn, const struct job *job, int *lock_fd, struc
 	return 0;
 }
 
+/* A job that did not succeed blocks the jobs that require it, whatever
+ * the reason: skipped because it is disabled, its only_if_exists path is
+ * missing or another host runs it count too.  An upgrade that requires a
+ * backup must not run because the backup was switched off. */
 static void
 run_account(struct runner *rn, const struct job *job, const struct run_result *r)
 {
@@ -598,8 +602,7 @@ run_account(struct runner *rn, const struct job *job, const struct run_result *r
 	rn->is_any_config_error |= r->is_config_error;
 	rn->is_any_locked |= r->is_locked;
 	rn->is_blocking[job_index(rn->cfg, job)] =
-	    r->status == CT_STATUS_FAIL || r->is_locked ||
-	    (r->status == CT_STATUS_SKIPPED && job->lock == JOB_LOCK_DATABASE);
+	    r->status == CT_STATUS_FAIL || r->status == CT_STATUS_SKIPPED || r->is_locked;
 }
 
 /* Lock, spawn, record.  Returns the run's status. */

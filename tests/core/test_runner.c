@@ -229,6 +229,18 @@ test_runner_skips_a_job_whose_requirement_failed(void **state)
 }
 
 static void
+test_runner_skips_a_job_whose_requirement_is_disabled(void **state)
+{
+	(void)state;
+	assert_int_equal(run_jobs("[backup]\nplugin = hello\nenabled = no\n"
+	                          "[upgrade]\nplugin = hello\nrequires = backup\n",
+	                          "upgrade", 0),
+	                 EXIT_OK);
+	assert_run("backup", "skipped", "disabled");
+	assert_run("upgrade", "skipped", "requires backup, which did not succeed");
+}
+
+static void
 test_runner_fails_a_job_with_a_config_error_without_running_it(void **state)
 {
 	(void)state;
@@ -456,6 +468,8 @@ main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_runner_skips_a_job_whose_requirement_failed, setup,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_runner_skips_a_job_whose_requirement_is_disabled,
+	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_runner_fails_a_job_with_a_config_error_without_running_it, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_runner_dry_run_skips_plugins_without_support,
