@@ -1,0 +1,105 @@
+#!/bin/bash
+# The update chain of conf.d/50-update.ini against a throwaway cluster, with
+# the shipped rollback script: a migration step changes the database after
+# the pre-update backup and then fails on purpose.  The steps after it are
+# skipped, the rollback is handed the failure and the chain's artifacts,
+# restores the database from that backup and puts the Python packages
+# back, and the history has every step.  The apt step is a stand-in that
+# records an empty versions list (tests/integration/apt.sh tests apt).
+. "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/backuplib.sh"
+
+# A virtualenv's pip that only says what it was asked.
+mkdir -p "$T/venv/bin" "$T/app"
+printf '#!/bin/sh\necho "$*" >>%s/pip.log\n' "$T" >"$T/venv/bin/pip"
+chmod 755 "$T/venv/bin/pip"
+touch "$T/app/requirements.txt"
+
+config <<CONF
+[update-backup]
+plugin = backup
+dest = $T/backups
+on_failure = update-rollback
+
+[update-apt]
+plugin = exec
+command = sh -c ': > $T/versions.list'
+artifacts = package-versions=$T/versions.list
+requires = update-backup
+on_failure = update-rollback
+
+[update-pip-freeze]
+plugin = exec
+command = sh -c 'echo six==1.16.0 > $T/freeze.txt'
+artifacts = pip-freeze=$T/freeze.txt
+requires = update-apt
+on_failure = update-rollback
+
+[update-pip]
+plugin = exec
+command = $T/venv/bin/pip install --upgrade -r requirements.txt
+cwd = $T/app
+requires = update-pip-freeze
+on_failure = update-rollback
+
+[update-migrate]
+plugin = exec
+command = sh -c 'psql -X -q -c "CREATE TABLE migration_0042 (id int)" && echo "migration 0042 failed half-way" && exit 1'
+requires = update-pip
+on_failure = update-rollback
+
+[update-restart]
+plugin = exec
+command = touch $T/restarted
+requires = update-migrate
+on_failure = update-rollback
+
+[update-rollback]
+plugin = exec
+command = $top_srcdir/conf.d/update-rollback
+env = ROLLBACK_DATABASE=$PGDATABASE, ROLLBACK_DB_JOBS=update-migrate update-restart, ROLLBACK_VENV=$T/venv
+enabled = no
+CONF
+
+rows_before=$(sql "SELECT count(*) FROM auth_user")
+ct run update-restart
+check "the chain runs in order, the failed step's rollback right after it, the rest skipped" \
+	eval 'rc_is 1 && [ "$(awk "{print \$1, \$2}" "$out" | tr "\n" ",")" = "ok update-backup,ok update-apt,ok update-pip-freeze,ok update-pip,failed update-migrate,ok update-rollback,skipped update-restart," ]'
+check "the step after the failed one did not run" \
+	eval '[ ! -e "$T/restarted" ] && out_has "requires update-migrate, which did not succeed"'
+
+backup=$(report_json update-backup | python3 -c 'import json, sys
+r = json.load(sys.stdin)["runs"][0]
+print(next(a["path"] for a in r["artifacts"] if a["kind"] == "backup"))')
+report_json update-rollback >"$T/rollback.json"
+rollback_out() { python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))["runs"][0]
+print(r.get("output", {}).get("stdout", ""))' "$T/rollback.json"; }
+check "the rollback was handed the failed job and its words" \
+	eval 'rollback_out | grep -q "^rollback: update-migrate failed: sh exited 1: migration 0042 failed half-way$"'
+check "the rollback restored the database from this run's backup ($(basename "$backup"))" \
+	eval '[ -f "$backup" ] && rollback_out | grep -qF "database $PGDATABASE restored from $backup"'
+check "the change made after the backup is gone, the data from before it is there" \
+	eval '[ -z "$(sql "SELECT to_regclass('\''migration_0042'\'')")" ] &&
+	[ "$(sql "SELECT count(*) FROM auth_user")" = "$rows_before" ]'
+check "the database as the failed step left it is kept under another name" \
+	eval '[ "$(sql "SELECT count(*) FROM pg_database WHERE datname LIKE '\''${PGDATABASE}_failed_%'\''")" = 1 ]'
+check "the rollback put the recorded Python packages back" \
+	eval 'tail -n 1 "$T/pip.log" | grep -qx -- "install -q -r $T/freeze.txt"'
+
+hist="$T/state/history.jsonl"
+check "the history has every step with its status, the rollback after the failure" \
+	eval 'python3 - "$hist" <<'\''PY'\''
+import json, sys
+runs = [json.loads(l) for l in open(sys.argv[1])]
+got = [(r["job"], r["status"]) for r in runs]
+want = [("update-backup", "ok"), ("update-apt", "ok"), ("update-pip-freeze", "ok"),
+        ("update-pip", "ok"), ("update-migrate", "failed"), ("update-rollback", "ok"),
+        ("update-restart", "skipped")]
+sys.exit(0 if got == want else "history: %s" % got)
+PY'
+ct report update-rollback
+check "caretaker report shows the rollback's words" \
+	eval 'rc_is 0 && out_has "restored from"'
+
+done_testing
