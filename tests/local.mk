@@ -31,6 +31,7 @@ UNIT_TESTS = \
 UNIT_TESTS += tests/plugins/test_tartree tests/plugins/test_crypt
 UNIT_TESTS += tests/plugins/test_backupset tests/plugins/test_pgtools
 UNIT_TESTS += tests/plugins/test_dumpcount tests/plugins/test_backupcheck
+UNIT_TESTS += tests/plugins/test_apt_plan
 UNIT_TESTS += tests/plugins/test_manifest
 UNIT_TESTS += tests/plugins/test_audit
 UNIT_TESTS += tests/plugins/test_vacuum
@@ -78,6 +79,12 @@ tests_core_test_progress_LDADD = $(UNIT_LDADD)
 tests_plugins_test_exec_argv_SOURCES = tests/plugins/test_exec_argv.c plugins/exec/argv.c
 tests_plugins_test_exec_argv_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/exec
 tests_plugins_test_exec_argv_LDADD = $(CMOCKA_LIBS)
+
+# The apt plugin's reading of apt-get -s (no apt run).
+tests_plugins_test_apt_plan_SOURCES = tests/plugins/test_apt_plan.c plugins/apt/apt_plan.c
+tests_plugins_test_apt_plan_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/apt \
+	-I$(top_srcdir)/plugins/lib
+tests_plugins_test_apt_plan_LDADD = $(CMOCKA_LIBS)
 
 # The audit plugin's sshd lines, addresses and counts (no database).
 tests_plugins_test_audit_SOURCES = tests/plugins/test_audit.c plugins/audit/audit_sshd.c \

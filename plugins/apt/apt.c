@@ -275,16 +275,23 @@ report_lists(struct apt_run *run)
 		    run->outcome.reboot_pkgs[0] ? " by " : "", run->outcome.reboot_pkgs);
 }
 
+static size_t
+n_security(const struct apt_plan *plan)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < plan->n_pkgs; i++)
+		n += (size_t)plan->pkgs[i].is_security;
+	return n;
+}
+
 static void
 report_metrics(struct apt_run *run)
 {
 	const struct ct_services *ct = run->host.ct;
-	size_t n_security = 0;
 
-	for (size_t i = 0; i < run->plan.n_pkgs; i++)
-		n_security += (size_t)run->plan.pkgs[i].is_security;
 	ct->add_metric(run->host.t, "upgradable_packages", (double)run->plan.n_pkgs, "");
-	ct->add_metric(run->host.t, "security_upgrades", (double)n_security, "");
+	ct->add_metric(run->host.t, "security_upgrades", (double)n_security(&run->plan), "");
 	ct->add_metric(run->host.t, "upgraded_packages", (double)run->outcome.n_upgraded, "");
 	ct->add_metric(run->host.t, "held_packages", (double)run->plan.n_held, "");
 	ct->add_metric(run->host.t, "reboot_required", run->outcome.is_reboot_required, "");
@@ -305,6 +312,11 @@ report_status(struct apt_run *run)
 		status = CT_STATUS_WARN;
 	if (run->host.err[0] != '\0')
 		run->host.ct->set_status(run->host.t, CT_STATUS_FAIL, "%s", run->host.err);
+	else if (run->opts.upgrade == APT_UPGRADE_NONE)
+		run->host.ct->set_status(run->host.t, status,
+		                         "%zu packages upgradable, %zu of them security updates "
+		                         "(upgrade = none); %s",
+		                         run->plan.n_pkgs, n_security(&run->plan), tail);
 	else if (run->is_dry_run)
 		run->host.ct->set_status(run->host.t, CT_STATUS_OK,
 		                         "would upgrade %zu of %zu packages (upgrade = %s); %s",
