@@ -113,7 +113,9 @@ plan_find(struct apt_plan *plan, const char *name, size_t len)
 	return NULL;
 }
 
-/* "name version ii " lines from dpkg-query into pkg->now. */
+/* "name[:arch] version ii " lines from dpkg-query into pkg->now.  dpkg
+ * qualifies a Multi-Arch: same package with its architecture
+ * ("libc6:amd64") where apt-get -s names it bare for the native one. */
 static void
 read_installed(struct apt_plan *plan, const char *text)
 {
@@ -123,6 +125,8 @@ read_installed(struct apt_plan *plan, const char *text)
 		size_t ver_len = strcspn(ver, " \n");
 		struct apt_pkg *p = plan_find(plan, line, name_len);
 
+		if (p == NULL)
+			p = plan_find(plan, line, strcspn(line, ": \n"));
 		if (p != NULL && ver + ver_len < line + len &&
 		    strncmp(ver + ver_len, " ii", 3) == 0) {
 			free(p->now);

@@ -14,15 +14,20 @@ done
 if dpkg-query -W -f '${Status}' "$PKG" 2>/dev/null | grep -q installed; then
 	skip_all "$PKG is installed already: another run of this test is under way or was killed"
 fi
-trap 'dpkg --purge "$PKG" >/dev/null 2>&1; rm -rf "$T"' EXIT
+# Others may run apt or dpkg on this machine meanwhile: every command of the
+# test's own waits for their locks.
+LOCK_WAIT=(-o DPkg::Lock::Timeout=300)
+trap 'apt-get "${LOCK_WAIT[@]}" -y -q purge "$PKG" >/dev/null 2>&1; rm -rf "$T"' EXIT
 install_plugins
 
 # build_deb VERSION: $T/debs/PKG_VERSION_all.deb
 build_deb() {
 	local root="$T/build/$1"
 	mkdir -p "$root/DEBIAN" "$root/usr/share/$PKG" "$T/debs"
-	printf 'Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: caretaker tests <root@localhost>\nDescription: caretaker test package\n' \
-		"$PKG" "$1" >"$root/DEBIAN/control"
+	# Multi-Arch: same, as most libraries are: dpkg then names it
+	# PKG:ARCH where apt-get names it PKG.
+	printf 'Package: %s\nVersion: %s\nArchitecture: %s\nMulti-Arch: same\nMaintainer: caretaker tests <root@localhost>\nDescription: caretaker test package\n' \
+		"$PKG" "$1" "$(dpkg --print-architecture)" >"$root/DEBIAN/control"
 	echo "$1" >"$root/usr/share/$PKG/version"
 	dpkg-deb --build --root-owner-group "$root" "$T/debs/${PKG}_$1_all.deb" >/dev/null
 }
@@ -48,7 +53,7 @@ mkdir -p "$A/sources.list.d" "$A/preferences.d" "$A/lists/partial" "$A/cache/arc
 echo "deb [trusted=yes] file:$T/repo ./" >"$A/sources.list"
 APT_OPTS=(-o "Dir::Etc::SourceList=$A/sources.list" -o "Dir::Etc::SourceParts=$A/sources.list.d"
 	-o "Dir::Etc::PreferencesParts=$A/preferences.d" -o "Dir::State::Lists=$A/lists"
-	-o "Dir::Cache=$A/cache")
+	-o "Dir::Cache=$A/cache" "${LOCK_WAIT[@]}")
 JOB_APT_OPTIONS="Dir::Etc::SourceList=$A/sources.list, Dir::Etc::SourceParts=$A/sources.list.d, Dir::Etc::PreferencesParts=$A/preferences.d, Dir::State::Lists=$A/lists, Dir::Cache=$A/cache"
 apt_private() { DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTS[@]}" "$@"; }
 installed() { dpkg-query -W -f '${Version}' "$PKG" 2>/dev/null; }
@@ -156,9 +161,16 @@ wait "$lock_pid" 2>/dev/null
 check "a dpkg lock held past lock_timeout fails the run and upgrades nothing" \
 	eval 'rc_is 1 && out_has "dpkg frontend lock" && [ "$(installed)" = 1 ]'
 
-apt-mark hold "$PKG" >/dev/null
+# mark hold|unhold: apt-mark fails while another dpkg holds its lock.
+mark() {
+	for _ in $(seq 300); do
+		apt-mark "$1" "$PKG" >/dev/null 2>&1 && return
+		sleep 1
+	done
+}
+mark hold
 ct run upgrade-all
-apt-mark unhold "$PKG" >/dev/null
+mark unhold
 check "a held package is reported and left alone" \
 	eval 'rc_is 0 && out_has "1 held" && [ "$(installed)" = 1 ] &&
 	report_json upgrade-all | grep -q "held: never upgraded"'
@@ -167,7 +179,7 @@ publish "$T/security" 2 "$(printf 'Origin: Debian\nLabel: Debian-Security\nSuite
 rm -f "$T/repo/${PKG}_2_all.deb" && publish "$T/repo" 1
 echo "deb [trusted=yes] file:$T/security ./" >>"$A/sources.list"
 rm -f "$T/reboot-required"
-apt-mark auto "$PKG" >/dev/null
+mark auto
 ct run upgrade-security
 check "upgrade = security takes the version a security origin offers" \
 	eval 'rc_is 0 && out_has "upgraded 1 of 1 packages (upgrade = security)" && [ "$(installed)" = 2 ] &&
