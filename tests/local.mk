@@ -296,7 +296,7 @@ tests_integration_insert_writer_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
 tests_integration_insert_writer_LDADD = $(LIBPQ_LIBS)
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += tests/integration/backuplib.sh tests/integration/ttyrun.py \
+EXTRA_DIST += tests/integration/aptlib.sh tests/integration/backuplib.sh tests/integration/ttyrun.py \
 	tests/integration/liveline.py
 EXTRA_DIST += tests/skip.h
 EXTRA_DIST += tests/integration/lib.sh tests/abi/v1/caretaker/plugin.h \

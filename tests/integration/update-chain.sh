@@ -4,10 +4,34 @@
 # the pre-update backup and then fails on purpose.  The steps after it are
 # skipped, the rollback is handed the failure and the chain's artifacts,
 # restores the database from that backup and puts the Python packages
-# back, and the history has every step.  The apt step is a stand-in that
-# records an empty versions list (tests/integration/apt.sh tests apt).
+# back, and the history has every step.  As root the apt step is the apt
+# plugin upgrading a test package from version 1 to 2 in a private
+# repository (aptlib.sh), and the rollback reinstalls version 1; otherwise
+# it is an exec stand-in that records an empty versions list.
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/backuplib.sh"
+
+PKG=caretaker-test-chain-pkg
+is_real_apt=0
+if [ "$(id -u)" -eq 0 ]; then
+	. "$top_srcdir/tests/integration/aptlib.sh"
+	is_real_apt=1
+	build_deb 1
+	build_deb 2
+	publish "$T/repo" 1
+	{ apt_private -q update && apt_private -q -y install "$PKG"; } >"$T/setup.log" 2>&1
+	publish "$T/repo" 2
+	apt_job="plugin = apt
+upgrade = all
+apt_options = $JOB_APT_OPTIONS
+reboot_required_file = $T/reboot-required"
+	rollback_apt="ROLLBACK_APT_OPTIONS=${APT_OPTS[*]}"
+else
+	apt_job="plugin = exec
+command = sh -c ': > $T/versions.list'
+artifacts = package-versions=$T/versions.list"
+	rollback_apt="ROLLBACK_APT_OPTIONS="
+fi
 
 # A virtualenv's pip that only says what it was asked.
 mkdir -p "$T/venv/bin" "$T/app"
@@ -22,9 +46,7 @@ dest = $T/backups
 on_failure = update-rollback
 
 [update-apt]
-plugin = exec
-command = sh -c ': > $T/versions.list'
-artifacts = package-versions=$T/versions.list
+$apt_job
 requires = update-backup
 on_failure = update-rollback
 
@@ -57,7 +79,7 @@ on_failure = update-rollback
 [update-rollback]
 plugin = exec
 command = $top_srcdir/conf.d/update-rollback
-env = ROLLBACK_DATABASE=$PGDATABASE, ROLLBACK_DB_JOBS=update-migrate update-restart, ROLLBACK_VENV=$T/venv
+env = ROLLBACK_DATABASE=$PGDATABASE, ROLLBACK_DB_JOBS=update-migrate update-restart, ROLLBACK_VENV=$T/venv, $rollback_apt
 enabled = no
 CONF
 
@@ -86,6 +108,16 @@ check "the database as the failed step left it is kept under another name" \
 	eval '[ "$(sql "SELECT count(*) FROM pg_database WHERE datname LIKE '\''${PGDATABASE}_failed_%'\''")" = 1 ]'
 check "the rollback put the recorded Python packages back" \
 	eval 'tail -n 1 "$T/pip.log" | grep -qx -- "install -q -r $T/freeze.txt"'
+
+if [ "$is_real_apt" = 1 ]; then
+	check "the apt step upgraded the package from 1 to 2" \
+		eval 'report_json update-apt | grep -q "upgraded 1 -> 2"'
+	check "the rollback reinstalled the package versions the apt step recorded" \
+		eval '[ "$(installed)" = 1 ] && rollback_out | grep -q "^rollback: packages reinstalled at the versions in $T/state/jobs/update-apt/versions-"'
+else
+	skip_test_inapplicable "the apt step upgraded the package from 1 to 2" "installs a package: needs root"
+	skip_test_inapplicable "the rollback reinstalled the package versions" "installs a package: needs root"
+fi
 
 hist="$T/state/history.jsonl"
 check "the history has every step with its status, the rollback after the failure" \
