@@ -459,6 +459,12 @@ CT_PLUGIN_DEFINE(.name = "exec", .version = "1.0",
                          "the command. Exit codes in ok_exit_codes succeed, those in "
                          "warn_exit_codes warn, any other fails. The job ends a second after "
                          "the command exits, even when a process it started (a daemon) still "
-                         "holds its output open; caretaker ends such processes with the run.",
+                         "holds its output open; caretaker ends such processes with the run. "
+                         "Run as another job's on_failure, the command gets the failure and the "
+                         "artifacts of that job's chain as CARETAKER_FAILED_JOB, "
+                         "CARETAKER_FAILED_STATUS, CARETAKER_FAILED_SUMMARY, "
+                         "CARETAKER_CHAIN_ARTIFACTS, CARETAKER_CHAIN_<i>_JOB/_KIND/_PATH and "
+                         "CARETAKER_ARTIFACT_<JOB>_<KIND> (caretaker.ini(5), on_failure; "
+                         "docs/updates.md).",
                  .flags = CT_PLUGIN_DRY_RUN, .options = exec_options, .init = exec_init,
                  .run = exec_run, .report = exec_report, .fini = exec_fini);
