@@ -66,8 +66,8 @@ static const struct ct_option exec_options[] = {
      .help = "exit codes that mean done, with a warning"},
     {.key = "artifacts",
      .type = CT_OPT_LIST,
-     .help = "KIND=PATH files the command writes, recorded as the run's artifacts when it "
-             "succeeds (a later on_failure job gets them)"},
+     .help = "KIND=/absolute/path files the command writes, recorded as the run's artifacts "
+             "when it succeeds (a later on_failure job gets them)"},
     {.key = NULL},
 };
 
@@ -98,12 +98,17 @@ static int
 check_pairs(struct ct_task *t, const struct ct_services *ct, const char *key,
             const char *const *items, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strchr(items[i], '=') == NULL || items[i][0] == '=') {
+	int is_env = strcmp(key, "env") == 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *eq = strchr(items[i], '=');
+
+		if (eq == NULL || items[i][0] == '=' || (!is_env && eq[1] != '/')) {
 			ct->set_status(t, CT_STATUS_FAIL, "%s: '%s' is not %s", key, items[i],
-			               strcmp(key, "env") == 0 ? "NAME=value" : "KIND=PATH");
+			               is_env ? "NAME=value" : "KIND=/absolute/path");
 			return CT_EINVAL;
 		}
+	}
 	return CT_OK;
 }
 
