@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "chain.h"
 #include "config.h"
 #include "due.h"
 #include "fdio.h"
@@ -74,10 +75,12 @@ struct runner {
 	const struct runner_options *opts;
 	struct loader_policy pol;
 	struct arena *arena;
-	enum job_state *state; /* per cfg->jobs index */
-	int *status;           /* ct_status of finished jobs */
-	int *is_blocking;      /* finished without success: dependents skip */
-	int64_t *elapse_us;    /* run --due: the elapse each due job handles */
+	enum job_state *state;           /* per cfg->jobs index */
+	int *status;                     /* ct_status of finished jobs */
+	int *is_blocking;                /* finished without success: dependents skip */
+	int64_t *elapse_us;              /* run --due: the elapse each due job handles */
+	struct chain_log *chain;         /* the runs so far, for on_failure jobs */
+	const struct task_cause **cause; /* per job: why it runs as on_failure */
 	int is_any_failed;
 	int is_any_locked;
 	int is_any_config_error;
@@ -318,7 +321,8 @@ runner_child(struct runner *rn, const struct job *job, const struct child_args *
 		task_fail_early(a->report_fd, "load", "plugin %s refused: %s", info->name, err);
 		proc_child_exit(0);
 	}
-	task_execute(lp.desc, rn->cfg, job, a->state_dir, rn->opts->is_dry_run, a->report_fd);
+	task_execute(lp.desc, rn->cfg, job, a->state_dir, rn->opts->is_dry_run, a->report_fd,
+	             rn->cause[job->index]);
 	child_end_leftovers(a->report_fd);
 	proc_child_exit(0);
 }
@@ -587,6 +591,10 @@ run_take_host_lock(struct runner *rn, const struct job *job, int *lock_fd, struc
 	return 0;
 }
 
+/* A job that did not succeed blocks the jobs that require it, whatever
+ * the reason: skipped because it is disabled, its only_if_exists path is
+ * missing or another host runs it count too.  An upgrade that requires a
+ * backup must not run because the backup was switched off. */
 static void
 run_account(struct runner *rn, const struct job *job, const struct run_result *r)
 {
@@ -594,8 +602,7 @@ run_account(struct runner *rn, const struct job *job, const struct run_result *r
 	rn->is_any_config_error |= r->is_config_error;
 	rn->is_any_locked |= r->is_locked;
 	rn->is_blocking[job_index(rn->cfg, job)] =
-	    r->status == CT_STATUS_FAIL || r->is_locked ||
-	    (r->status == CT_STATUS_SKIPPED && job->lock == JOB_LOCK_DATABASE);
+	    r->status == CT_STATUS_FAIL || r->status == CT_STATUS_SKIPPED || r->is_locked;
 }
 
 /* Lock, spawn, record.  Returns the run's status. */
@@ -621,6 +628,7 @@ run_one(struct runner *rn, const struct job *job, int is_named)
 		run_record(rn, r, rn->elapse_us[job_index(rn->cfg, job)]);
 	run_print(rn, r);
 	run_account(rn, job, r);
+	chain_log_add(rn->chain, job, r);
 	status = r->status;
 	fleet_lock_release(fleet);
 	if (lock_fd >= 0)
@@ -691,6 +699,9 @@ run_with_requires(struct runner *rn, struct job *job, int is_named)
 
 		if (handler != NULL) {
 			log_notice("%s failed: running %s (on_failure)", job->name, handler->name);
+			if (rn->cause[handler->index] == NULL)
+				rn->cause[handler->index] =
+				    chain_log_cause(rn->chain, rn->cfg, job);
 			run_with_requires(rn, handler, 1);
 		}
 	}
@@ -768,6 +779,8 @@ runner_init(struct runner *rn, struct config *cfg, const struct runner_options *
 	rn->status = xcalloc(cfg->n_jobs + 1, sizeof(*rn->status));
 	rn->is_blocking = xcalloc(cfg->n_jobs + 1, sizeof(*rn->is_blocking));
 	rn->elapse_us = xcalloc(cfg->n_jobs + 1, sizeof(*rn->elapse_us));
+	rn->chain = chain_log_new();
+	rn->cause = xcalloc(cfg->n_jobs + 1, sizeof(*rn->cause));
 }
 
 static void
@@ -777,6 +790,8 @@ runner_fini(struct runner *rn)
 	free(rn->status);
 	free(rn->is_blocking);
 	free(rn->elapse_us);
+	free(rn->cause);
+	chain_log_free(rn->chain);
 	arena_free(rn->arena);
 }
 

@@ -37,6 +37,7 @@ struct ct_task {
 	const struct job *job;
 	const char *state_dir;
 	int is_dry_run;
+	const struct task_cause *cause; /* NULL unless an on_failure run */
 	int fd;
 	int is_status_set;
 	int status;
@@ -409,6 +410,32 @@ svc_host_version(void)
 	return PACKAGE_VERSION;
 }
 
+static int
+svc_failed_job(struct ct_task *t, const char **name, int *status, const char **summary)
+{
+	if (t->cause == NULL)
+		return CT_ENOENT;
+	*name = t->cause->job;
+	*status = t->cause->status;
+	*summary = t->cause->summary;
+	return CT_OK;
+}
+
+static int
+svc_chain_artifact(struct ct_task *t, size_t index, const char **job, const char **kind,
+                   const char **path)
+{
+	const struct task_artifact *a;
+
+	if (t->cause == NULL || index >= t->cause->n_artifacts)
+		return CT_ENOENT;
+	a = &t->cause->artifacts[index];
+	*job = a->job;
+	*kind = a->kind;
+	*path = a->path;
+	return CT_OK;
+}
+
 const struct ct_services task_services = {
     .abi_version = CT_ABI_VERSION,
     .size = sizeof(struct ct_services),
@@ -433,6 +460,8 @@ const struct ct_services task_services = {
     .state_dir = svc_state_dir,
     .strerror = ct_strerror,
     .host_version = svc_host_version,
+    .failed_job = svc_failed_job,
+    .chain_artifact = svc_chain_artifact,
 };
 
 static void
@@ -505,7 +534,7 @@ task_call_sequence(struct ct_task *t, const struct ct_plugin *d, const char **ph
 
 void
 task_execute(const struct ct_plugin *desc, const struct config *cfg, const struct job *job,
-             const char *state_dir, int is_dry_run, int report_fd)
+             const char *state_dir, int is_dry_run, int report_fd, const struct task_cause *cause)
 {
 	struct ct_task t = {0};
 	const char *phase = "init";
@@ -515,6 +544,7 @@ task_execute(const struct ct_plugin *desc, const struct config *cfg, const struc
 	t.job = job;
 	t.state_dir = state_dir;
 	t.is_dry_run = is_dry_run;
+	t.cause = cause;
 	t.fd = report_fd;
 	rc = task_call_sequence(&t, desc, &phase);
 	if (rc == 0 && !t.is_status_set)

@@ -24,6 +24,8 @@
 #ifndef CT_TASK_H
 #define CT_TASK_H
 
+#include <stddef.h>
+
 #include <caretaker/plugin.h>
 
 struct config;
@@ -39,11 +41,30 @@ struct job;
  * Prometheus metric name). */
 int task_metric_name_is_valid(const char *name);
 
+/* One artifact of an earlier run in the same caretaker run. */
+struct task_artifact {
+	const char *job;
+	const char *kind;
+	const char *path;
+};
+
+/* What a job started as another job's `on_failure` is handed (the
+ * failed_job and chain_artifact services, ABI 1.1; chain.h builds it). */
+struct task_cause {
+	const char *job;     /* the failed job */
+	int status;          /* enum ct_status */
+	const char *summary; /* its reason or summary, never NULL */
+	const struct task_artifact *artifacts;
+	size_t n_artifacts;
+};
+
 /* Run the plugin described by `desc` for `job`, writing messages to
- * report_fd.  Called in the job's child process; returns when fini has
- * returned (the caller then _exit()s). */
+ * report_fd.  `cause` is NULL unless the job runs as an on_failure
+ * handler; it must outlive the call.  Called in the job's child process;
+ * returns when fini has returned (the caller then _exit()s). */
 void task_execute(const struct ct_plugin *desc, const struct config *cfg, const struct job *job,
-                  const char *state_dir, int is_dry_run, int report_fd);
+                  const char *state_dir, int is_dry_run, int report_fd,
+                  const struct task_cause *cause);
 
 /* Send a status and the end message without any plugin (refused plugin,
  * failed privilege drop...). */

@@ -7,3 +7,4 @@ EXTRA_DIST += docs/audit.md
 EXTRA_DIST += docs/vacuum.md
 EXTRA_DIST += docs/retention.md
 EXTRA_DIST += docs/prune.md docs/perms.md
+EXTRA_DIST += docs/apt.md docs/updates.md

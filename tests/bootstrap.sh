@@ -33,6 +33,8 @@ packages+=(zstd tzdata gcovr)
 packages+=(clang-14 libclang-rt-14-dev)
 # style.sh checks the tree's .clang-format and the link with nm
 packages+=(clang-format binutils)
+# apt.sh builds a private package repository (dpkg-scanpackages)
+packages+=(dpkg-dev)
 
 say() { printf '\n== %s\n' "$*"; }
 

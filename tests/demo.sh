@@ -47,6 +47,14 @@ timeout = 10min
 description = the example plugin
 plugin = hello
 who = the patient-records team
+
+; What apt could upgrade, from the package lists as they are: changes
+; nothing (the update chain of conf.d/50-update.ini upgrades).
+[apt-available]
+description = upgradable system packages, security updates counted
+plugin = apt
+upgrade = none
+update = no
 CONF
 chmod 644 "$demo/caretaker.ini"
 

@@ -31,6 +31,7 @@ UNIT_TESTS = \
 UNIT_TESTS += tests/plugins/test_tartree tests/plugins/test_crypt
 UNIT_TESTS += tests/plugins/test_backupset tests/plugins/test_pgtools
 UNIT_TESTS += tests/plugins/test_dumpcount tests/plugins/test_backupcheck
+UNIT_TESTS += tests/plugins/test_apt_plan
 UNIT_TESTS += tests/plugins/test_manifest
 UNIT_TESTS += tests/plugins/test_audit
 UNIT_TESTS += tests/plugins/test_vacuum
@@ -79,6 +80,12 @@ tests_core_test_progress_LDADD = $(UNIT_LDADD)
 tests_plugins_test_exec_argv_SOURCES = tests/plugins/test_exec_argv.c plugins/exec/argv.c
 tests_plugins_test_exec_argv_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/exec
 tests_plugins_test_exec_argv_LDADD = $(CMOCKA_LIBS)
+
+# The apt plugin's reading of apt-get -s (no apt run).
+tests_plugins_test_apt_plan_SOURCES = tests/plugins/test_apt_plan.c plugins/apt/apt_plan.c
+tests_plugins_test_apt_plan_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/apt \
+	-I$(top_srcdir)/plugins/lib
+tests_plugins_test_apt_plan_LDADD = $(CMOCKA_LIBS)
 
 # The audit plugin's sshd lines, addresses and counts (no database).
 tests_plugins_test_audit_SOURCES = tests/plugins/test_audit.c plugins/audit/audit_sshd.c \
@@ -292,6 +299,7 @@ INTEGRATION_TESTS += tests/integration/audit.sh
 INTEGRATION_TESTS += tests/integration/vacuum.sh tests/integration/vacuum-latency.sh
 INTEGRATION_TESTS += tests/integration/retention.sh
 INTEGRATION_TESTS += tests/integration/prune.sh tests/integration/perms.sh
+INTEGRATION_TESTS += tests/integration/apt.sh tests/integration/update-chain.sh
 # The application's writes during maintenance, and their latency
 # (retention.sh, tests/bench/retention-bench.sh).
 check_PROGRAMS += tests/integration/insert-writer
@@ -300,7 +308,7 @@ tests_integration_insert_writer_CFLAGS = $(AM_CFLAGS) $(LIBPQ_CFLAGS)
 tests_integration_insert_writer_LDADD = $(LIBPQ_LIBS)
 TESTS += $(INTEGRATION_TESTS)
 dist_check_SCRIPTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += tests/integration/backuplib.sh tests/integration/ttyrun.py \
+EXTRA_DIST += tests/integration/aptlib.sh tests/integration/backuplib.sh tests/integration/ttyrun.py \
 	tests/integration/liveline.py
 EXTRA_DIST += tests/skip.h
 EXTRA_DIST += tests/integration/lib.sh tests/abi/v1/caretaker/plugin.h \

@@ -22,6 +22,7 @@
 #include <caretaker/plugin.h>
 
 #include "argv.h"
+#include "causeenv.h"
 
 extern char **environ;
 
@@ -31,6 +32,9 @@ struct exec_state {
 	const char *cwd;
 	const char *const *env;
 	size_t n_env;
+	char **cause_env;             /* CARETAKER_FAILED_* and artifacts, NULL-terminated */
+	const char *const *artifacts; /* KIND=PATH the command writes */
+	size_t n_artifacts;
 	int is_clearing_env;
 	int ok_codes[256];   /* 1 where the exit code counts as success */
 	int warn_codes[256]; /* 1 where it counts as a warning */
@@ -60,6 +64,10 @@ static const struct ct_option exec_options[] = {
     {.key = "warn_exit_codes",
      .type = CT_OPT_LIST,
      .help = "exit codes that mean done, with a warning"},
+    {.key = "artifacts",
+     .type = CT_OPT_LIST,
+     .help = "KIND=/absolute/path files the command writes, recorded as the run's artifacts "
+             "when it succeeds (a later on_failure job gets them)"},
     {.key = NULL},
 };
 
@@ -85,6 +93,25 @@ parse_codes(struct ct_task *t, const struct ct_services *ct, const char *key, in
 	return CT_OK;
 }
 
+/* Checks a list of NAME=value items. */
+static int
+check_pairs(struct ct_task *t, const struct ct_services *ct, const char *key,
+            const char *const *items, size_t n)
+{
+	int is_env = strcmp(key, "env") == 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *eq = strchr(items[i], '=');
+
+		if (eq == NULL || items[i][0] == '=' || (!is_env && eq[1] != '/')) {
+			ct->set_status(t, CT_STATUS_FAIL, "%s: '%s' is not %s", key, items[i],
+			               is_env ? "NAME=value" : "KIND=/absolute/path");
+			return CT_EINVAL;
+		}
+	}
+	return CT_OK;
+}
+
 static int
 exec_init(struct ct_task *t, const struct ct_services *ct, void **state)
 {
@@ -106,13 +133,14 @@ exec_init(struct ct_task *t, const struct ct_services *ct, void **state)
 		ct->set_status(t, CT_STATUS_FAIL, "command: %s", err);
 		return rc;
 	}
-	for (size_t i = 0; i < st->n_env; i++)
-		if (strchr(st->env[i], '=') == NULL || st->env[i][0] == '=') {
-			ct->set_status(t, CT_STATUS_FAIL, "env: '%s' is not NAME=value",
-			               st->env[i]);
-			return CT_EINVAL;
-		}
-	rc = parse_codes(t, ct, "ok_exit_codes", st->ok_codes);
+	ct->opt_list(t, "artifacts", &st->artifacts, &st->n_artifacts);
+	rc = check_pairs(t, ct, "env", st->env, st->n_env);
+	if (rc == CT_OK)
+		rc = check_pairs(t, ct, "artifacts", st->artifacts, st->n_artifacts);
+	if (rc == CT_OK)
+		rc = cause_env_build(t, ct, &st->cause_env);
+	if (rc == CT_OK)
+		rc = parse_codes(t, ct, "ok_exit_codes", st->ok_codes);
 	if (rc == CT_OK)
 		rc = parse_codes(t, ct, "warn_exit_codes", st->warn_codes);
 	return rc;
@@ -136,6 +164,8 @@ child_environment(const struct exec_state *st)
 		if (getenv("PATH") == NULL)
 			setenv("PATH", "/usr/local/bin:/usr/bin:/bin", 1);
 	}
+	for (size_t i = 0; st->cause_env != NULL && st->cause_env[i] != NULL; i++)
+		putenv(st->cause_env[i]);
 	for (size_t i = 0; i < st->n_env; i++)
 		putenv((char *)st->env[i]);
 }
@@ -364,6 +394,24 @@ exec_run(struct ct_task *t, const struct ct_services *ct, void *state)
 	return spawn_and_wait(t, ct, st);
 }
 
+/* The files the job says the command writes, once it succeeded. */
+static void
+add_artifacts(struct ct_task *t, const struct ct_services *ct, const struct exec_state *st)
+{
+	for (size_t i = 0; i < st->n_artifacts; i++) {
+		const char *eq = strchr(st->artifacts[i], '=');
+		char kind[65];
+
+		snprintf(kind, sizeof(kind), "%.*s", (int)(eq - st->artifacts[i]),
+		         st->artifacts[i]);
+		if (access(eq + 1, F_OK) != 0)
+			ct->log(t, CT_LOG_WARNING, "artifact %s: %s: %s", kind, eq + 1,
+			        strerror(errno));
+		else
+			ct->add_artifact(t, kind, eq + 1);
+	}
+}
+
 static int
 exec_report(struct ct_task *t, const struct ct_services *ct, void *state)
 {
@@ -381,15 +429,14 @@ exec_report(struct ct_task *t, const struct ct_services *ct, void *state)
 	if (st->exit_code < 0)
 		return CT_OK; /* exec_failed said why */
 	ct->add_metric(t, "exit_code", st->exit_code, "");
-	if (st->ok_codes[st->exit_code])
-		ct->set_status(t, CT_STATUS_OK, "%s exited %d: %s", st->argv[0], st->exit_code,
-		               tail);
-	else if (st->warn_codes[st->exit_code])
-		ct->set_status(t, CT_STATUS_WARN, "%s exited %d: %s", st->argv[0], st->exit_code,
-		               tail);
-	else
+	if (st->ok_codes[st->exit_code] || st->warn_codes[st->exit_code]) {
+		ct->set_status(t, st->ok_codes[st->exit_code] ? CT_STATUS_OK : CT_STATUS_WARN,
+		               "%s exited %d: %s", st->argv[0], st->exit_code, tail);
+		add_artifacts(t, ct, st);
+	} else {
 		ct->set_status(t, CT_STATUS_FAIL, "%s exited %d: %s", st->argv[0], st->exit_code,
 		               tail);
+	}
 	return CT_OK;
 }
 
@@ -403,6 +450,7 @@ exec_fini(struct ct_task *t, const struct ct_services *ct, void *state)
 	if (st == NULL)
 		return;
 	argv_free(st->argv);
+	cause_env_free(st->cause_env);
 	free(st);
 }
 
@@ -416,6 +464,12 @@ CT_PLUGIN_DEFINE(.name = "exec", .version = "1.0",
                          "the command. Exit codes in ok_exit_codes succeed, those in "
                          "warn_exit_codes warn, any other fails. The job ends a second after "
                          "the command exits, even when a process it started (a daemon) still "
-                         "holds its output open; caretaker ends such processes with the run.",
+                         "holds its output open; caretaker ends such processes with the run. "
+                         "Run as another job's on_failure, the command gets the failure and the "
+                         "artifacts of that job's chain as CARETAKER_FAILED_JOB, "
+                         "CARETAKER_FAILED_STATUS, CARETAKER_FAILED_SUMMARY, "
+                         "CARETAKER_CHAIN_ARTIFACTS, CARETAKER_CHAIN_<i>_JOB/_KIND/_PATH and "
+                         "CARETAKER_ARTIFACT_<JOB>_<KIND> (caretaker.ini(5), on_failure; "
+                         "docs/updates.md).",
                  .flags = CT_PLUGIN_DRY_RUN, .options = exec_options, .init = exec_init,
                  .run = exec_run, .report = exec_report, .fini = exec_fini);

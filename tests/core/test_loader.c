@@ -148,7 +148,7 @@ test_loader_refuses_a_major_mismatch_saying_both_versions(void **state)
 	add_fault("wrongabi");
 	p = probe(a, "wrongabi");
 	assert_non_null(p->refusal);
-	assert_non_null(strstr(p->refusal, "caretaker is version 1.0, plugin is version 2.0"));
+	assert_non_null(strstr(p->refusal, "caretaker is version 1.1, plugin is version 2.0"));
 	arena_free(a);
 }
 

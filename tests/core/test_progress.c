@@ -502,7 +502,7 @@ test_progress_a_million_calls_of_a_plugin_send_few_messages(void **state)
 
 	(void)state;
 	assert_true(fd >= 0);
-	task_execute(&desc, &cfg, &job, tu_path(""), 0, fd);
+	task_execute(&desc, &cfg, &job, tu_path(""), 0, fd, NULL);
 	took = proc_now_ms() - t0;
 	close(fd);
 	n = count_progress_lines(tu_path("messages"), &last);

@@ -229,6 +229,18 @@ test_runner_skips_a_job_whose_requirement_failed(void **state)
 }
 
 static void
+test_runner_skips_a_job_whose_requirement_is_disabled(void **state)
+{
+	(void)state;
+	assert_int_equal(run_jobs("[backup]\nplugin = hello\nenabled = no\n"
+	                          "[upgrade]\nplugin = hello\nrequires = backup\n",
+	                          "upgrade", 0),
+	                 EXIT_OK);
+	assert_run("backup", "skipped", "disabled");
+	assert_run("upgrade", "skipped", "requires backup, which did not succeed");
+}
+
+static void
 test_runner_fails_a_job_with_a_config_error_without_running_it(void **state)
 {
 	(void)state;
@@ -361,6 +373,84 @@ test_runner_ends_what_a_killed_job_child_left_outside_its_group(void **state)
 	assert_record_log("e", "ended 1 process that had left the job's process group");
 }
 
+/* The whole of a small file the test wrote, or "" when it is missing. */
+static char *
+read_text(const char *name)
+{
+	static char buf[8192];
+	FILE *f = fopen(tu_path(name), "r");
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (f == NULL)
+		return buf;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void
+assert_has(const char *text, const char *part, int is_expected)
+{
+	if ((strstr(text, part) != NULL) != is_expected)
+		fail_msg("expected %s\"%s\" in:\n%s", is_expected ? "" : "no ", part, text);
+}
+
+/* bk leaves an artifact and `up` (requiring bk) fails; `other` leaves
+ * one too but is no part of up's chain.  rb writes what it was handed. */
+static void
+chain_config(char *buf, size_t size)
+{
+	snprintf(buf, size,
+	         "[other]\nplugin = exec\ncommand = touch other.out\ncwd = .\n"
+	         "artifacts = backup=%s\n"
+	         "[bk]\nplugin = exec\ncommand = touch bk.out\ncwd = .\n"
+	         "artifacts = backup=%s, pkg-list=%s\n"
+	         "[up]\nplugin = exec\ncommand = sh -c 'echo broken; exit 3'\n"
+	         "requires = bk\non_failure = rb\n"
+	         "[after]\nplugin = exec\ncommand = touch after.out\ncwd = .\nrequires = up\n"
+	         "[rb]\nplugin = exec\ncwd = .\n"
+	         "command = sh -c 'env | grep ^CARETAKER_ | sort > rb.env'\n",
+	         tu_path("other.out"), tu_path("bk.out"), tu_path("bk.out"));
+}
+
+static void
+test_runner_hands_the_on_failure_job_the_failure_and_its_chain_artifacts(void **state)
+{
+	const char *names[] = {"other", "after"};
+	char jobs[2048], want[1024], *env;
+
+	(void)state;
+	chain_config(jobs, sizeof(jobs));
+	assert_int_equal(run_named(jobs, names, 2, 0), EXIT_JOB_FAILED);
+	env = read_text("rb.env");
+	assert_has(env, "CARETAKER_FAILED_JOB=up\n", 1);
+	assert_has(env, "CARETAKER_FAILED_STATUS=failed\n", 1);
+	assert_has(env, "CARETAKER_FAILED_SUMMARY=sh exited 3: broken\n", 1);
+	assert_has(env, "CARETAKER_CHAIN_ARTIFACTS=2\n", 1);
+	assert_has(env, "CARETAKER_CHAIN_2_KIND=pkg-list\n", 1);
+	snprintf(want, sizeof(want), "CARETAKER_ARTIFACT_BK_PKG_LIST=%s\n", tu_path("bk.out"));
+	assert_has(env, want, 1);
+	snprintf(want, sizeof(want), "CARETAKER_CHAIN_1_PATH=%s\n", tu_path("bk.out"));
+	assert_has(env, want, 1);
+	assert_has(env, "other.out", 0);
+	assert_run("rb", "ok", NULL);
+	assert_run("after", "skipped", "requires up, which did not succeed");
+}
+
+static void
+test_runner_hands_nothing_to_a_handler_run_by_name(void **state)
+{
+	char jobs[2048];
+
+	(void)state;
+	chain_config(jobs, sizeof(jobs));
+	assert_int_equal(run_jobs(jobs, "rb", 0), EXIT_OK);
+	assert_has(read_text("rb.env"), "CARETAKER_FAILED", 0);
+	assert_has(read_text("rb.env"), "CARETAKER_CHAIN", 0);
+}
+
 int
 main(void)
 {
@@ -378,6 +468,8 @@ main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_runner_skips_a_job_whose_requirement_failed, setup,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_runner_skips_a_job_whose_requirement_is_disabled,
+	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_runner_fails_a_job_with_a_config_error_without_running_it, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_runner_dry_run_skips_plugins_without_support,
@@ -392,6 +484,11 @@ main(void)
 	        test_runner_ends_a_process_that_left_the_group_when_the_job_ends, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_runner_ends_what_a_killed_job_child_left_outside_its_group, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_runner_hands_the_on_failure_job_the_failure_and_its_chain_artifacts, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(test_runner_hands_nothing_to_a_handler_run_by_name,
+	                                    setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("runner", tests, NULL, NULL);

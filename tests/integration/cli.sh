@@ -11,7 +11,7 @@ CONF
 ct --help
 check "--help prints usage and exits 0" eval 'rc_is 0 && out_has "^usage: caretaker"'
 ct --version
-check "--version names the ABI" eval 'rc_is 0 && out_has "plugin ABI 1.0"'
+check "--version names the ABI" eval 'rc_is 0 && out_has "plugin ABI 1.1"'
 ct
 check "no command is a usage error (2)" eval 'rc_is 2 && err_has "no command given"'
 ct frobnicate

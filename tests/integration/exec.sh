@@ -124,4 +124,25 @@ else
 	skip_test_inapplicable "user switch" "not root"
 fi
 
+cat >>"$T/caretaker.ini" <<CONF
+
+[writes-a-file]
+plugin = exec
+command = touch $T/made.txt
+artifacts = made=$T/made.txt, missing=$T/never.txt
+
+[relative-artifact]
+plugin = exec
+command = true
+artifacts = made=made.txt
+CONF
+ct run writes-a-file
+check "a file in artifacts is recorded once the command succeeded; a missing one is a warning" \
+	eval 'rc_is 0 && report_json writes-a-file | grep -q "\"path\": \"$T/made.txt\"" &&
+	! report_json writes-a-file | grep -q "\"path\": \"$T/never.txt\"" &&
+	report_json writes-a-file | grep -q "artifact missing: $T/never.txt"'
+ct run relative-artifact
+check "an artifact path that is not absolute is refused" \
+	eval 'rc_is 1 && out_has "artifacts: .made=made.txt. is not KIND=/absolute/path"'
+
 done_testing

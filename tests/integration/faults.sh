@@ -49,7 +49,7 @@ check "plugins lists the good ones despite a crashing constructor" \
 	eval 'rc_is 0 && out_has "^hello " && out_has "^exec "'
 check "a crashing constructor is named" out_has "refused: crashed while loading (SIGSEGV)"
 check "ABI mismatch says both versions" \
-	out_has "ABI mismatch: caretaker is version 1.0, plugin is version 2.0"
+	out_has "ABI mismatch: caretaker is version 1.1, plugin is version 2.0"
 check "a too-small descriptor is refused" out_has "descriptor too small: 16 bytes"
 check "an unresolved symbol is refused at load time with dlerror's words" \
 	out_has "undefined symbol: caretaker_fault_function_that_does_not_exist"

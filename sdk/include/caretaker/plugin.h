@@ -46,7 +46,7 @@ extern "C" {
 #endif
 
 #define CT_ABI_MAJOR 1
-#define CT_ABI_MINOR 0
+#define CT_ABI_MINOR 1
 /* Major in the high 16 bits, minor in the low 16. */
 #define CT_ABI_VERSION (((uint32_t)CT_ABI_MAJOR << 16) | (uint32_t)CT_ABI_MINOR)
 #define CT_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
@@ -233,6 +233,21 @@ struct ct_services {
 	const char *(*strerror)(int code);
 	/* The host's version string, e.g. "1.0.0".  Static storage. */
 	const char *(*host_version)(void);
+
+	/* When this run is another job's `on_failure` in the same caretaker
+	 * run: the failed job's name, its status (enum ct_status, FAIL) and its
+	 * summary (the host's reason when it ended by timeout, crash or stop),
+	 * owned by the host.  Returns CT_OK, or CT_ENOENT when the job was not
+	 * started by a failure (the arguments are then untouched).  Since 1.1. */
+	int (*failed_job)(struct ct_task *t, const char **name, int *status, const char **summary);
+	/* The artifacts of the failed job's chain: those of the failed job and
+	 * of every job it requires, directly or not, that ran earlier in the
+	 * same caretaker run, in the order they were added.  `index` counts
+	 * from 0; sets the job's name, the kind and the path (owned by the
+	 * host) and returns CT_OK, or CT_ENOENT past the last one or when the
+	 * run was not started by a failure.  Since 1.1. */
+	int (*chain_artifact)(struct ct_task *t, size_t index, const char **job, const char **kind,
+	                      const char **path);
 };
 
 /* Non-zero when the host's services table has `member`. */
