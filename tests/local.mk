@@ -34,6 +34,7 @@ UNIT_TESTS += tests/plugins/test_dumpcount tests/plugins/test_backupcheck
 UNIT_TESTS += tests/plugins/test_manifest
 UNIT_TESTS += tests/plugins/test_audit
 UNIT_TESTS += tests/plugins/test_vacuum
+UNIT_TESTS += tests/plugins/test_hoststat
 UNIT_TESTS += tests/core/test_reap
 UNIT_TESTS += tests/fileio/test_fileio
 if HAVE_CMOCKA
@@ -90,6 +91,14 @@ tests_plugins_test_vacuum_SOURCES = tests/plugins/test_vacuum.c plugins/vacuum/v
 tests_plugins_test_vacuum_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBPQ_CFLAGS) \
 	-I$(top_srcdir)/plugins/vacuum -I$(top_srcdir)/plugins/lib
 tests_plugins_test_vacuum_LDADD = plugins/lib/libctplughost.la $(CMOCKA_LIBS)
+# ---- plugins/lib/hoststat: the /proc parsers, on sample files ----
+tests_plugins_test_hoststat_SOURCES = tests/plugins/test_hoststat.c
+tests_plugins_test_hoststat_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/lib \
+	-DHOSTSTAT_SAMPLES='"$(abs_top_srcdir)/tests/plugins/hoststat"'
+tests_plugins_test_hoststat_LDADD = plugins/lib/libcthoststat.la $(CMOCKA_LIBS)
+EXTRA_DIST += tests/plugins/hoststat/stat tests/plugins/hoststat/meminfo \
+	tests/plugins/hoststat/meminfo-old tests/plugins/hoststat/loadavg \
+	tests/plugins/hoststat/mountinfo tests/plugins/hoststat/net-dev
 
 # ---- fileio: the library the core and the plugins share ----
 tests_fileio_test_fileio_SOURCES = tests/fileio/test_fileio.c
@@ -280,6 +289,7 @@ INTEGRATION_TESTS += tests/integration/supervise.sh
 INTEGRATION_TESTS += tests/integration/audit.sh
 INTEGRATION_TESTS += tests/integration/vacuum.sh tests/integration/vacuum-latency.sh
 INTEGRATION_TESTS += tests/integration/retention.sh
+INTEGRATION_TESTS += tests/integration/metrics.sh tests/integration/health.sh
 # The application's writes during maintenance, and their latency
 # (retention.sh, tests/bench/retention-bench.sh).
 check_PROGRAMS += tests/integration/insert-writer

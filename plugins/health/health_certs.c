@@ -37,12 +37,14 @@ cert_read(const char *path, char *err, size_t err_size)
 	return x;
 }
 
+/* `left_s` seconds of validity left: fail within cert_fail_days (or
+ * expired), warn within cert_warn_days. */
 static int
-level_of(int days, int secs, const struct health_opts *o)
+level_of(double left_s, const struct health_opts *o)
 {
-	if (days < 0 || secs < 0 || days < o->cert_fail_days)
+	if (left_s < (double)o->cert_fail_days * 86400)
 		return HEALTH_FAIL;
-	return days < o->cert_warn_days ? HEALTH_WARN : HEALTH_OK;
+	return left_s < (double)o->cert_warn_days * 86400 ? HEALTH_WARN : HEALTH_OK;
 }
 
 static void
@@ -51,6 +53,7 @@ check_one(struct plugin_host *h, const struct health_opts *o, const char *path,
 {
 	char err[256], subject[256] = "?";
 	int days = 0, secs = 0;
+	double left_s;
 	X509 *x = cert_read(path, err, sizeof(err));
 
 	if (x == NULL) {
@@ -58,15 +61,19 @@ check_one(struct plugin_host *h, const struct health_opts *o, const char *path,
 		return;
 	}
 	X509_NAME_oneline(X509_get_subject_name(x), subject, sizeof(subject));
-	if (!ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)))
+	if (!ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x))) {
 		health_say(h, tally, HEALTH_FAIL, path, "%s: unreadable expiry date", subject);
-	else if (days < 0 || secs < 0)
-		health_say(h, tally, HEALTH_FAIL, path, "%s expired %d day(s) ago", subject,
-		           days < 0 ? -days : 0);
+		goto out;
+	}
+	left_s = (double)days * 86400 + secs;
+	if (left_s <= 0)
+		health_say(h, tally, HEALTH_FAIL, path, "%s expired %.1f days ago", subject,
+		           -left_s / 86400);
 	else
-		health_say(h, tally, level_of(days, secs, o), path,
-		           "%s expires in %d day(s) (warn within %lld, fail within %lld)", subject,
-		           days, (long long)o->cert_warn_days, (long long)o->cert_fail_days);
+		health_say(h, tally, level_of(left_s, o), path,
+		           "%s expires in %.1f days (warn within %lld, fail within %lld)", subject,
+		           left_s / 86400, (long long)o->cert_warn_days, (long long)o->cert_fail_days);
+out:
 	X509_free(x);
 }
 
