@@ -18,7 +18,7 @@ cp "$build"/plugins/*/.libs/*.so "$demo/plugins/"
 chmod 644 "$demo"/plugins/*.so
 cp "$src"/conf.d/*.ini "$demo/conf.d/"
 # Backups and archives go to a folder of the demo, not to /var/backups.
-sed -i "s#^\(dest\|archive_to\) = /var/backups/caretaker#\1 = $demo/backups#" "$demo"/conf.d/*.ini
+sed -i "s#^\(dest\|archive_to\|backup_dir\) = /var/backups/caretaker#\1 = $demo/backups#" "$demo"/conf.d/*.ini
 # The security audit's file baseline watches the demo's own plugins (a
 # machine without nginx has nothing at the shipped paths).
 sed -i "s#^baseline_paths = .*#baseline_paths = $demo/plugins#" "$demo"/conf.d/*.ini

@@ -172,6 +172,13 @@ bench-vacuum: caretaker$(EXEEXT) $(plugin_LTLIBRARIES)
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 		CARETAKER='$(abs_top_builddir)/caretaker' $(BASH) $(top_srcdir)/tests/bench/vacuum-bench.sh
 .PHONY: bench-vacuum
+# The metrics plugin against the runbook's psutil collect_system_metrics
+# (tests/bench/metrics-bench.sh).
+EXTRA_DIST += tests/bench/metrics-bench.sh
+bench-metrics: caretaker$(EXEEXT) $(plugin_LTLIBRARIES)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+		CARETAKER='$(abs_top_builddir)/caretaker' $(BASH) $(top_srcdir)/tests/bench/metrics-bench.sh
+.PHONY: bench-metrics
 # The retention plugin against the runbook's single DELETE statements on
 # ~1 GB (tests/bench/retention-bench.sh).
 EXTRA_DIST += tests/bench/retention-bench.sh
