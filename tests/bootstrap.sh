@@ -33,6 +33,9 @@ packages+=(zstd tzdata gcovr)
 packages+=(clang-14 libclang-rt-14-dev)
 # style.sh checks the tree's .clang-format and the link with nm
 packages+=(clang-format binutils)
+# health.sh makes certificates with openssl; tests/bench/metrics-bench.sh
+# runs the runbook's psutil function (Debian's python3)
+packages+=(openssl python3-psutil python3-psycopg2)
 
 say() { printf '\n== %s\n' "$*"; }
 
