@@ -21,54 +21,108 @@
 #include "hoststat.h"
 
 static const struct ct_option health_options[] = {
-    {.key = "disk_warn", .type = CT_OPT_INT, .default_value = "80", .min_value = 1,
-     .max_value = 100, .help = "warn when a file system is this many percent full (df's Use%)"},
-    {.key = "disk_fail", .type = CT_OPT_INT, .default_value = "90", .min_value = 1,
-     .max_value = 100, .help = "fail when a file system is this many percent full"},
-    {.key = "inodes_warn", .type = CT_OPT_INT, .default_value = "80", .min_value = 1,
-     .max_value = 100, .help = "warn when this many percent of a file system's inodes are used"},
-    {.key = "inodes_fail", .type = CT_OPT_INT, .default_value = "90", .min_value = 1,
-     .max_value = 100, .help = "fail at this many percent of inodes used"},
-    {.key = "memory_warn", .type = CT_OPT_INT, .default_value = "90", .min_value = 1,
+    {.key = "disk_warn",
+     .type = CT_OPT_INT,
+     .default_value = "80",
+     .min_value = 1,
+     .max_value = 100,
+     .help = "warn when a file system is this many percent full (df's Use%)"},
+    {.key = "disk_fail",
+     .type = CT_OPT_INT,
+     .default_value = "90",
+     .min_value = 1,
+     .max_value = 100,
+     .help = "fail when a file system is this many percent full"},
+    {.key = "inodes_warn",
+     .type = CT_OPT_INT,
+     .default_value = "80",
+     .min_value = 1,
+     .max_value = 100,
+     .help = "warn when this many percent of a file system's inodes are used"},
+    {.key = "inodes_fail",
+     .type = CT_OPT_INT,
+     .default_value = "90",
+     .min_value = 1,
+     .max_value = 100,
+     .help = "fail at this many percent of inodes used"},
+    {.key = "memory_warn",
+     .type = CT_OPT_INT,
+     .default_value = "90",
+     .min_value = 1,
      .max_value = 100,
      .help = "warn when this many percent of memory is in use (1 - MemAvailable / MemTotal)"},
-    {.key = "memory_fail", .type = CT_OPT_INT, .default_value = "95", .min_value = 1,
-     .max_value = 100, .help = "fail at this many percent of memory in use"},
-    {.key = "load_warn", .type = CT_OPT_STRING, .default_value = "2",
+    {.key = "memory_fail",
+     .type = CT_OPT_INT,
+     .default_value = "95",
+     .min_value = 1,
+     .max_value = 100,
+     .help = "fail at this many percent of memory in use"},
+    {.key = "load_warn",
+     .type = CT_OPT_STRING,
+     .default_value = "2",
      .help = "warn when the 5-minute load average per CPU reaches this (a number)"},
-    {.key = "load_fail", .type = CT_OPT_STRING, .default_value = "4",
+    {.key = "load_fail",
+     .type = CT_OPT_STRING,
+     .default_value = "4",
      .help = "fail when the 5-minute load average per CPU reaches this"},
-    {.key = "exclude_fs", .type = CT_OPT_LIST, .default_value = HOSTSTAT_PSEUDO_FS,
+    {.key = "exclude_fs",
+     .type = CT_OPT_LIST,
+     .default_value = HOSTSTAT_PSEUDO_FS,
      .help = "file system types not checked (kernel views and memory-backed ones by default)"},
-    {.key = "mounts", .type = CT_OPT_LIST,
+    {.key = "mounts",
+     .type = CT_OPT_LIST,
      .help = "check only these mount points (default: every file system not excluded)"},
-    {.key = "database", .type = CT_OPT_BOOL, .default_value = "yes",
+    {.key = "database",
+     .type = CT_OPT_BOOL,
+     .default_value = "yes",
      .help = "check that the database accepts a connection and answers SELECT 1"},
-    {.key = "conninfo", .type = CT_OPT_STRING,
+    {.key = "conninfo",
+     .type = CT_OPT_STRING,
      .help = "libpq connection string of the database (default: [caretaker] conninfo); add "
              "connect_timeout=N to bound the connection attempt itself"},
-    {.key = "database_timeout", .type = CT_OPT_DURATION, .default_value = "5s",
+    {.key = "database_timeout",
+     .type = CT_OPT_DURATION,
+     .default_value = "5s",
      .help = "fail when connecting and answering SELECT 1 takes longer than this"},
-    {.key = "services", .type = CT_OPT_LIST,
+    {.key = "services",
+     .type = CT_OPT_LIST,
      .help = "systemd units that must be active (systemctl is-active), e.g. postgresql, nginx"},
-    {.key = "no_systemd", .type = CT_OPT_ENUM, .default_value = "warn", .choices = "ok|warn|fail",
+    {.key = "no_systemd",
+     .type = CT_OPT_ENUM,
+     .default_value = "warn",
+     .choices = "ok|warn|fail",
      .help = "the finding's level when services are listed but systemd is not running here "
              "(a container)"},
-    {.key = "backup_dir", .type = CT_OPT_PATH,
+    {.key = "backup_dir",
+     .type = CT_OPT_PATH,
      .help = "the backup job's dest: its newest verified backup (manifest, verified to L2) is "
              "checked"},
-    {.key = "backup_name", .type = CT_OPT_STRING,
+    {.key = "backup_name",
+     .type = CT_OPT_STRING,
      .help = "only backups of this name (the backup job's name or `name` option)"},
-    {.key = "backup_warn_age", .type = CT_OPT_DURATION, .default_value = "26h",
+    {.key = "backup_warn_age",
+     .type = CT_OPT_DURATION,
+     .default_value = "26h",
      .help = "warn when the newest verified backup is older than this"},
-    {.key = "backup_fail_age", .type = CT_OPT_DURATION, .default_value = "50h",
+    {.key = "backup_fail_age",
+     .type = CT_OPT_DURATION,
+     .default_value = "50h",
      .help = "fail when it is older than this, or when there is none"},
-    {.key = "certificates", .type = CT_OPT_PATH_LIST,
+    {.key = "certificates",
+     .type = CT_OPT_PATH_LIST,
      .help = "PEM certificate files whose expiry is checked (the first certificate of each)"},
-    {.key = "cert_warn_days", .type = CT_OPT_INT, .default_value = "30", .min_value = 0,
-     .max_value = 3650, .help = "warn when a certificate expires within this many days"},
-    {.key = "cert_fail_days", .type = CT_OPT_INT, .default_value = "7", .min_value = 0,
-     .max_value = 3650, .help = "fail when it expires within this many days, or has expired"},
+    {.key = "cert_warn_days",
+     .type = CT_OPT_INT,
+     .default_value = "30",
+     .min_value = 0,
+     .max_value = 3650,
+     .help = "warn when a certificate expires within this many days"},
+    {.key = "cert_fail_days",
+     .type = CT_OPT_INT,
+     .default_value = "7",
+     .min_value = 0,
+     .max_value = 3650,
+     .help = "fail when it expires within this many days, or has expired"},
     {.key = NULL},
 };
 
@@ -98,7 +152,8 @@ health_say(struct plugin_host *h, struct health_tally *tally, int level, const c
 	tally->n[level]++;
 	if (level > tally->worst || tally->worst_words[0] == '\0') {
 		tally->worst = level;
-		snprintf(tally->worst_words, sizeof(tally->worst_words), "%.200s: %.300s", object, msg);
+		snprintf(tally->worst_words, sizeof(tally->worst_words), "%.200s: %.300s", object,
+		         msg);
 	}
 	h->ct->add_finding(h->t, severities[level], object, "%s: %s", words[level], msg);
 }
@@ -154,10 +209,10 @@ read_rest(struct plugin_host *h, struct health_opts *o)
 	o->conninfo = plugin_host_opt_str(h, "conninfo");
 	o->database_timeout_ms = plugin_host_opt_ms(h, "database_timeout", 5000);
 	plugin_host_opt_list(h, "services", &o->services, &o->n_services);
-	o->no_systemd_level = no_systemd == NULL              ? HEALTH_WARN
-	                      : strcmp(no_systemd, "ok") == 0 ? HEALTH_OK
+	o->no_systemd_level = no_systemd == NULL                ? HEALTH_WARN
+	                      : strcmp(no_systemd, "ok") == 0   ? HEALTH_OK
 	                      : strcmp(no_systemd, "fail") == 0 ? HEALTH_FAIL
-	                                                         : HEALTH_WARN;
+	                                                        : HEALTH_WARN;
 	o->backup_dir = plugin_host_opt_str(h, "backup_dir");
 	o->backup_name = plugin_host_opt_str(h, "backup_name");
 	o->backup_warn_age_s = plugin_host_opt_ms(h, "backup_warn_age", 26 * 3600000LL) / 1000;

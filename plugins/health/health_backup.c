@@ -21,9 +21,11 @@ static void
 age_words(int64_t s, char *out, size_t size)
 {
 	if (s >= 86400)
-		snprintf(out, size, "%lldd %lldh", (long long)(s / 86400), (long long)(s % 86400 / 3600));
+		snprintf(out, size, "%lldd %lldh", (long long)(s / 86400),
+		         (long long)(s % 86400 / 3600));
 	else if (s >= 3600)
-		snprintf(out, size, "%lldh %lldmin", (long long)(s / 3600), (long long)(s % 3600 / 60));
+		snprintf(out, size, "%lldh %lldmin", (long long)(s / 3600),
+		         (long long)(s % 3600 / 60));
 	else
 		snprintf(out, size, "%llds", (long long)s);
 }
@@ -60,8 +62,7 @@ judge(struct plugin_host *h, const struct health_opts *o, const struct backupset
 }
 
 void
-health_check_backup(struct plugin_host *h, const struct health_opts *o,
-                    struct health_tally *tally)
+health_check_backup(struct plugin_host *h, const struct health_opts *o, struct health_tally *tally)
 {
 	struct backupset set = {0};
 	const struct backupset_entry *e;
@@ -72,7 +73,8 @@ health_check_backup(struct plugin_host *h, const struct health_opts *o,
 		return;
 	h->ct->progress(h->t, -1, "reading backup manifests");
 	if (backupset_load(o->backup_dir, o->backup_name, &set, err, sizeof(err)) != 0) {
-		health_say(h, tally, HEALTH_FAIL, o->backup_dir, "cannot list the backups: %s", err);
+		health_say(h, tally, HEALTH_FAIL, o->backup_dir, "cannot list the backups: %s",
+		           err);
 		return;
 	}
 	e = newest_verified(&set, &n_unverified);

@@ -72,7 +72,8 @@ check_one(struct plugin_host *h, const struct health_opts *o, const char *path,
 	else
 		health_say(h, tally, level_of(left_s, o), path,
 		           "%s expires in %.1f days (warn within %lld, fail within %lld)", subject,
-		           left_s / 86400, (long long)o->cert_warn_days, (long long)o->cert_fail_days);
+		           left_s / 86400, (long long)o->cert_warn_days,
+		           (long long)o->cert_fail_days);
 out:
 	X509_free(x);
 }

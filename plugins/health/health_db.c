@@ -59,9 +59,10 @@ health_check_database(struct plugin_host *h, const struct health_opts *o,
 		health_say(h, tally, HEALTH_FAIL, "database", "no answer to SELECT 1: %s", err);
 	else if (seconds > limit)
 		health_say(h, tally, HEALTH_FAIL, "database",
-		           "answered SELECT 1 after %.3f s, over database_timeout (%.3f s)", seconds,
-		           limit);
+		           "answered SELECT 1 after %.3f s, over database_timeout (%.3f s)",
+		           seconds, limit);
 	else
-		health_say(h, tally, HEALTH_OK, "database", "answered SELECT 1 in %.3f s (server %s)",
-		           seconds, PQparameterStatus(conn, "server_version"));
+		health_say(h, tally, HEALTH_OK, "database",
+		           "answered SELECT 1 in %.3f s (server %s)", seconds,
+		           PQparameterStatus(conn, "server_version"));
 }

@@ -46,11 +46,11 @@ check_disks(struct plugin_host *h, const struct health_opts *o, struct health_ta
 	int rc = hoststat_file_read(HOSTSTAT_PROC_MOUNTINFO, &text, err, sizeof(err));
 
 	if (rc == 0)
-		rc = hoststat_mounts_parse(text, o->exclude_fs, o->n_exclude_fs, o->mounts, o->n_mounts,
-		                           &ms);
+		rc = hoststat_mounts_parse(text, o->exclude_fs, o->n_exclude_fs, o->mounts,
+		                           o->n_mounts, &ms);
 	if (rc != 0) {
-		health_say(h, tally, HEALTH_FAIL, HOSTSTAT_PROC_MOUNTINFO, "cannot read the mounts: %s",
-		           rc == CT_EIO ? err : h->ct->strerror(rc));
+		health_say(h, tally, HEALTH_FAIL, HOSTSTAT_PROC_MOUNTINFO,
+		           "cannot read the mounts: %s", rc == CT_EIO ? err : h->ct->strerror(rc));
 		goto out;
 	}
 	if (ms.n == 0 && o->n_mounts > 0)

@@ -89,15 +89,17 @@ health_check_services(struct plugin_host *h, const struct health_opts *o,
 	if (o->n_services == 0)
 		return;
 	if (access(HEALTH_SYSTEMD_RUNTIME, F_OK) != 0) {
-		health_say(h, tally, o->no_systemd_level, "systemd",
-		           "systemd is not running here (no %s), so %zu service(s) were not checked",
-		           HEALTH_SYSTEMD_RUNTIME, o->n_services);
+		health_say(
+		    h, tally, o->no_systemd_level, "systemd",
+		    "systemd is not running here (no %s), so %zu service(s) were not checked",
+		    HEALTH_SYSTEMD_RUNTIME, o->n_services);
 		return;
 	}
 	for (size_t i = 0; i < o->n_services; i++) {
 		int status = is_active(o->services[i], word, sizeof(word));
 		int level = level_of(status, word);
 
-		health_say(h, tally, level, o->services[i], "unit is %s", word[0] ? word : "unknown");
+		health_say(h, tally, level, o->services[i], "unit is %s",
+		           word[0] ? word : "unknown");
 	}
 }

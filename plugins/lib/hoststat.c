@@ -64,7 +64,8 @@ hoststat_file_read(const char *path, char **text, char *err, size_t err_size)
 	}
 	rc = read_all(fd, text);
 	if (rc != 0)
-		snprintf(err, err_size, "%s: %s", path, rc == CT_ENOMEM ? "out of memory" : strerror(errno));
+		snprintf(err, err_size, "%s: %s", path,
+		         rc == CT_ENOMEM ? "out of memory" : strerror(errno));
 	close(fd);
 	return rc;
 }
@@ -81,10 +82,11 @@ hoststat_cpu_parse(const char *text, struct hoststat_cpu *c)
 	for (; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
 		if (strncmp(p, "cpu ", 4) == 0) {
 			/* Fields a kernel older than 2.6.11 lacks stay 0. */
-			int n = sscanf(p + 4, "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
-			                      " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64,
-			               &c->user, &c->nice, &c->system, &c->idle, &c->iowait, &c->irq,
-			               &c->softirq, &c->steal);
+			int n = sscanf(p + 4,
+			               "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+			               " %" SCNu64 " %" SCNu64 " %" SCNu64,
+			               &c->user, &c->nice, &c->system, &c->idle, &c->iowait,
+			               &c->irq, &c->softirq, &c->steal);
 			is_found = n >= 4;
 		} else if (strncmp(p, "cpu", 3) == 0 && p[3] >= '0' && p[3] <= '9') {
 			c->n_cpus++;
@@ -267,8 +269,8 @@ net_line(const char *line, struct hoststat_netif *f)
 	memset(f, 0, sizeof(*f));
 	memcpy(f->name, line, len);
 	if (sscanf(colon + 1,
-	           "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
-	           " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64,
+	           "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+	           " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64,
 	           &f->rx_bytes, &f->rx_packets, &f->rx_errors, &f->rx_dropped, &skip, &skip, &skip,
 	           &skip, &f->tx_bytes, &f->tx_packets, &f->tx_errors, &f->tx_dropped) != 12)
 		return -1;

@@ -63,8 +63,7 @@ mount_line_parse(char *line, struct mount_line *ml)
 
 	while (dash < n && strcmp(f[dash], "-") != 0)
 		dash++;
-	if (n < 6 || dash + 1 >= n ||
-	    sscanf(f[2], "%u:%u", &ml->major, &ml->minor) != 2)
+	if (n < 6 || dash + 1 >= n || sscanf(f[2], "%u:%u", &ml->major, &ml->minor) != 2)
 		return CT_EINVAL;
 	ml->mount_point = f[4];
 	ml->fstype = f[dash + 1];

@@ -87,8 +87,8 @@ struct metrics_run {
 /* ---- samples ---- */
 
 int
-metrics_samples_add(struct metrics_samples *s, const char *family, const char *label,
-                    double value, const char *unit)
+metrics_samples_add(struct metrics_samples *s, const char *family, const char *label, double value,
+                    const char *unit)
 {
 	struct metrics_sample *m;
 
@@ -167,7 +167,8 @@ opts_read(struct plugin_host *h, struct metrics_opts *o)
 	o->table = plugin_host_opt_str(h, "table");
 	o->schema = plugin_host_opt_str(h, "schema");
 	if (o->cpu_interval_ms < 10 || o->cpu_interval_ms > 60000)
-		return plugin_host_fail(h, CT_ECONFIG, "cpu_interval: %lld ms is not from 10ms to 60s",
+		return plugin_host_fail(h, CT_ECONFIG,
+		                        "cpu_interval: %lld ms is not from 10ms to 60s",
 		                        (long long)o->cpu_interval_ms);
 	if (o->store == METRICS_STORE_DATABASE && !o->is_database)
 		return plugin_host_fail(h, CT_ECONFIG,
@@ -205,8 +206,8 @@ database_part(struct metrics_run *r)
 
 	rc = h->ct->pg_connect(h->t, r->o.conninfo, &conn);
 	if (rc != 0)
-		return plugin_host_fail(h, rc,
-		                        "cannot connect to the database (the log has libpq's words)");
+		return plugin_host_fail(
+		    h, rc, "cannot connect to the database (the log has libpq's words)");
 	rc = metrics_db_session(h, conn, &r->o);
 	if (rc == 0)
 		rc = metrics_db_collect(h, conn, &r->samples);
@@ -241,7 +242,8 @@ static const struct metrics_sample *
 find(const struct metrics_samples *s, const char *family, const char *label)
 {
 	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->items[i].family, family) == 0 && strcmp(s->items[i].label, label) == 0)
+		if (strcmp(s->items[i].family, family) == 0 &&
+		    strcmp(s->items[i].label, label) == 0)
 			return &s->items[i];
 	return NULL;
 }
@@ -261,20 +263,20 @@ summary(struct metrics_run *r, int status)
 	char db[160] = "";
 
 	if (r->n_db > 0)
-		snprintf(db, sizeof(db), "; database: %.0f client connections (%.0f%% of "
+		snprintf(db, sizeof(db),
+		         "; database: %.0f client connections (%.0f%% of "
 		         "max_connections), cache hits %.1f%%%s",
 		         value_of(s, "db_connections_total", ""),
 		         100 * value_of(s, "db_connections_used_ratio", ""),
 		         100 * value_of(s, "db_cache_hit_ratio", ""),
 		         r->is_stored ? ", stored" : "");
-	r->host.ct->set_status(r->host.t, status,
-	                       "cpu %.1f%% busy over %lld ms, memory %.1f%% used, load %.2f, %zu "
-	                       "figures%s%s%s",
-	                       100 * value_of(s, "cpu_busy_ratio", ""),
-	                       (long long)r->o.cpu_interval_ms,
-	                       100 * value_of(s, "memory_used_ratio", ""),
-	                       value_of(s, "load_1", ""), s->n, db,
-	                       r->host.err[0] ? ": " : "", r->host.err);
+	r->host.ct->set_status(
+	    r->host.t, status,
+	    "cpu %.1f%% busy over %lld ms, memory %.1f%% used, load %.2f, %zu "
+	    "figures%s%s%s",
+	    100 * value_of(s, "cpu_busy_ratio", ""), (long long)r->o.cpu_interval_ms,
+	    100 * value_of(s, "memory_used_ratio", ""), value_of(s, "load_1", ""), s->n, db,
+	    r->host.err[0] ? ": " : "", r->host.err);
 }
 
 static int

@@ -70,7 +70,8 @@ metrics_db_session(struct plugin_host *h, PGconn *conn, const struct metrics_opt
 	         o->statement_timeout_ms);
 	rc = pgquery_exec(conn, sql, plugin_host_should_stop, h, &res, err, sizeof(err));
 	if (rc == 0)
-		rc = pgquery_check(res, PGRES_COMMAND_OK, "SET statement_timeout", err, sizeof(err));
+		rc =
+		    pgquery_check(res, PGRES_COMMAND_OK, "SET statement_timeout", err, sizeof(err));
 	PQclear(res);
 	if (rc != 0)
 		return plugin_host_fail(h, rc, "%s", err);
@@ -99,7 +100,8 @@ metrics_db_collect(struct plugin_host *h, PGconn *conn, struct metrics_samples *
 	h->ct->progress(h->t, -1, "querying the database");
 	rc = pgquery_exec(conn, metrics_sql, plugin_host_should_stop, h, &res, err, sizeof(err));
 	if (rc == 0)
-		rc = pgquery_check(res, PGRES_TUPLES_OK, "the database's figures", err, sizeof(err));
+		rc =
+		    pgquery_check(res, PGRES_TUPLES_OK, "the database's figures", err, sizeof(err));
 	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
 		if (PQgetisnull(res, i, 2))
 			continue;

@@ -54,8 +54,9 @@ cpu_collect(struct plugin_host *h, const struct metrics_opts *o, struct metrics_
 	rc = metrics_samples_add(s, "cpu_busy_ratio", "", share.busy, "ratio");
 	rc = rc ? rc : metrics_samples_add(s, "cpu_iowait_ratio", "", share.iowait, "ratio");
 	rc = rc ? rc : metrics_samples_add(s, "cpu_steal_ratio", "", share.steal, "ratio");
-	rc = rc ? rc : metrics_samples_add(s, "cpu_interval_seconds", "",
-	                                   (double)o->cpu_interval_ms / 1000, "seconds");
+	rc = rc ? rc
+	        : metrics_samples_add(s, "cpu_interval_seconds", "",
+	                              (double)o->cpu_interval_ms / 1000, "seconds");
 	return rc ? rc : metrics_samples_add(s, "cpu_count", "", b.n_cpus, "");
 }
 
@@ -70,9 +71,14 @@ mem_collect(struct plugin_host *h, struct metrics_samples *s)
 		return rc;
 	swap_used = m.swap_total - m.swap_free;
 	rc = metrics_samples_add(s, "memory_total_bytes", "", (double)m.total, "bytes");
-	rc = rc ? rc : metrics_samples_add(s, "memory_available_bytes", "", (double)m.available, "bytes");
-	rc = rc ? rc : metrics_samples_add(s, "memory_used_ratio", "", hoststat_mem_used_ratio(&m), "ratio");
-	rc = rc ? rc : metrics_samples_add(s, "swap_total_bytes", "", (double)m.swap_total, "bytes");
+	rc =
+	    rc ? rc
+	       : metrics_samples_add(s, "memory_available_bytes", "", (double)m.available, "bytes");
+	rc = rc ? rc
+	        : metrics_samples_add(s, "memory_used_ratio", "", hoststat_mem_used_ratio(&m),
+	                              "ratio");
+	rc =
+	    rc ? rc : metrics_samples_add(s, "swap_total_bytes", "", (double)m.swap_total, "bytes");
 	rc = rc ? rc : metrics_samples_add(s, "swap_used_bytes", "", (double)swap_used, "bytes");
 	return rc ? rc
 	          : metrics_samples_add(s, "swap_used_ratio", "",
@@ -100,16 +106,23 @@ mount_samples(const struct hoststat_mount *m, struct metrics_samples *s)
 	int rc;
 
 	rc = metrics_samples_add(s, "disk_size_bytes", at, (double)m->size_bytes, "bytes");
-	rc = rc ? rc : metrics_samples_add(s, "disk_used_bytes", at,
-	                                   (double)(m->size_bytes - m->free_bytes), "bytes");
-	rc = rc ? rc : metrics_samples_add(s, "disk_avail_bytes", at, (double)m->avail_bytes, "bytes");
-	rc = rc ? rc : metrics_samples_add(s, "disk_used_ratio", at, hoststat_mount_used_ratio(m), "ratio");
+	rc = rc ? rc
+	        : metrics_samples_add(s, "disk_used_bytes", at,
+	                              (double)(m->size_bytes - m->free_bytes), "bytes");
+	rc = rc ? rc
+	        : metrics_samples_add(s, "disk_avail_bytes", at, (double)m->avail_bytes, "bytes");
+	rc = rc ? rc
+	        : metrics_samples_add(s, "disk_used_ratio", at, hoststat_mount_used_ratio(m),
+	                              "ratio");
 	if (rc != 0 || m->inodes == 0)
 		return rc;
 	rc = metrics_samples_add(s, "inodes_total", at, (double)m->inodes, "");
-	rc = rc ? rc : metrics_samples_add(s, "inodes_used", at, (double)(m->inodes - m->inodes_free), "");
-	return rc ? rc : metrics_samples_add(s, "inodes_used_ratio", at,
-	                                     hoststat_mount_inodes_used_ratio(m), "ratio");
+	rc = rc ? rc
+	        : metrics_samples_add(s, "inodes_used", at, (double)(m->inodes - m->inodes_free),
+	                              "");
+	return rc ? rc
+	          : metrics_samples_add(s, "inodes_used_ratio", at,
+	                                hoststat_mount_inodes_used_ratio(m), "ratio");
 }
 
 static int
@@ -120,8 +133,8 @@ disk_collect(struct plugin_host *h, const struct metrics_opts *o, struct metrics
 	int rc = hoststat_file_read(HOSTSTAT_PROC_MOUNTINFO, &text, h->err, sizeof(h->err));
 
 	if (rc == 0)
-		rc = hoststat_mounts_parse(text, o->exclude_fs, o->n_exclude_fs, o->mounts, o->n_mounts,
-		                           &ms);
+		rc = hoststat_mounts_parse(text, o->exclude_fs, o->n_exclude_fs, o->mounts,
+		                           o->n_mounts, &ms);
 	if (rc != 0)
 		goto out;
 	hoststat_mounts_stat(&ms);
@@ -146,10 +159,10 @@ netif_samples(const struct hoststat_netif *f, struct metrics_samples *s)
 		uint64_t value;
 		const char *unit;
 	} fields[] = {
-	    {"net_rx_bytes", f->rx_bytes, "bytes"},   {"net_tx_bytes", f->tx_bytes, "bytes"},
-	    {"net_rx_packets", f->rx_packets, ""},    {"net_tx_packets", f->tx_packets, ""},
-	    {"net_rx_errors", f->rx_errors, ""},      {"net_tx_errors", f->tx_errors, ""},
-	    {"net_rx_dropped", f->rx_dropped, ""},    {"net_tx_dropped", f->tx_dropped, ""},
+	    {"net_rx_bytes", f->rx_bytes, "bytes"}, {"net_tx_bytes", f->tx_bytes, "bytes"},
+	    {"net_rx_packets", f->rx_packets, ""},  {"net_tx_packets", f->tx_packets, ""},
+	    {"net_rx_errors", f->rx_errors, ""},    {"net_tx_errors", f->tx_errors, ""},
+	    {"net_rx_dropped", f->rx_dropped, ""},  {"net_tx_dropped", f->tx_dropped, ""},
 	};
 	int rc = 0;
 
@@ -176,8 +189,7 @@ net_collect(struct plugin_host *h, const struct metrics_opts *o, struct metrics_
 }
 
 int
-metrics_host_collect(struct plugin_host *h, const struct metrics_opts *o,
-                     struct metrics_samples *s)
+metrics_host_collect(struct plugin_host *h, const struct metrics_opts *o, struct metrics_samples *s)
 {
 	int rc;
 

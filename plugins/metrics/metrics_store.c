@@ -206,8 +206,10 @@ metrics_store_append(struct plugin_host *h, PGconn *conn, const struct metrics_o
 {
 	struct text_buf arrays[COL__LAST] = {{0}};
 	const char *values[2 + COL__LAST];
-	struct pgquery_params p = {.values = values, .n_values = 2 + COL__LAST,
-	                           .should_stop = plugin_host_should_stop, .stop_ctx = h};
+	struct pgquery_params p = {.values = values,
+	                           .n_values = 2 + COL__LAST,
+	                           .should_stop = plugin_host_should_stop,
+	                           .stop_ctx = h};
 	struct store_names n = {0};
 	char host_name[256] = "", what[200], *sql = NULL;
 	int rc;

@@ -196,8 +196,9 @@ test_mounts_parse_refuses_a_line_without_its_separator(void **state)
 	struct hoststat_mounts ms = {0};
 
 	(void)state;
-	assert_int_equal(hoststat_mounts_parse("27 1 254:0 / / rw,relatime\n", NULL, 0, NULL, 0, &ms),
-	                 CT_EINVAL);
+	assert_int_equal(
+	    hoststat_mounts_parse("27 1 254:0 / / rw,relatime\n", NULL, 0, NULL, 0, &ms),
+	    CT_EINVAL);
 	assert_int_equal(ms.n, 0);
 }
 
@@ -213,7 +214,8 @@ test_mount_used_ratio_is_dfs_use_of_what_users_can_have(void **state)
 
 	(void)state;
 	/* used 700 / (700 + 250): df's Use% */
-	assert_true(hoststat_mount_used_ratio(&m) > 0.7368 && hoststat_mount_used_ratio(&m) < 0.7369);
+	assert_true(hoststat_mount_used_ratio(&m) > 0.7368 &&
+	            hoststat_mount_used_ratio(&m) < 0.7369);
 	assert_true(hoststat_mount_inodes_used_ratio(&m) == 0.75);
 	m.inodes = 0; /* btrfs: no fixed count */
 	assert_true(hoststat_mount_inodes_used_ratio(&m) == 0);
@@ -290,12 +292,14 @@ main(void)
 	    cmocka_unit_test(test_mem_parse_without_memavailable_counts_free_buffers_and_cache),
 	    cmocka_unit_test(test_mem_parse_refuses_text_without_memtotal),
 	    cmocka_unit_test(test_load_parse_reads_the_three_averages_and_the_tasks),
-	    cmocka_unit_test(test_mounts_parse_skips_pseudo_file_systems_and_second_mounts_of_a_device),
+	    cmocka_unit_test(
+	        test_mounts_parse_skips_pseudo_file_systems_and_second_mounts_of_a_device),
 	    cmocka_unit_test(test_mounts_parse_unescapes_octal_spaces),
 	    cmocka_unit_test(test_mounts_parse_keeps_only_the_mount_points_asked_for),
 	    cmocka_unit_test(test_mounts_parse_refuses_a_line_without_its_separator),
 	    cmocka_unit_test(test_mount_used_ratio_is_dfs_use_of_what_users_can_have),
-	    cmocka_unit_test(test_mounts_stat_fills_a_real_mount_and_keeps_the_errno_of_a_missing_one),
+	    cmocka_unit_test(
+	        test_mounts_stat_fills_a_real_mount_and_keeps_the_errno_of_a_missing_one),
 	    cmocka_unit_test(test_net_parse_reads_every_interface_but_the_excluded),
 	    cmocka_unit_test(test_net_parse_refuses_a_short_line),
 	    cmocka_unit_test(test_file_read_names_a_missing_file),
