@@ -42,7 +42,8 @@ hold() {
 	held+=($!)
 }
 release_all() { sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()" >/dev/null; }
-trap 'release_all 2>/dev/null; rm -rf "$T"' EXIT
+replica=""
+trap 'release_all 2>/dev/null; [ -z "$replica" ] || as_owner "$PG_HARNESS_BINDIR/pg_ctl" -D "$replica" -m immediate stop >/dev/null 2>&1; rm -rf "$T"' EXIT
 
 mkdir -p "$T/prom"
 chmod 755 "$T/prom"
@@ -196,6 +197,65 @@ check "a CPU interval under 10ms is refused" eval 'rc_is 1 && grep -q "cpu_inter
 ct run nodb
 check "a database that cannot be reached fails the run and says so" eval 'rc_is 1 &&
 	grep -q "^failed .*nodb .*cannot connect to the database" "$out"'
+
+# ---- a replica: its replay lag ----
+# as_owner CMD...: as the cluster's owner (the harness runs the server as
+# postgres when the tests run as root).
+as_owner() {
+	if [ "$(id -u)" -eq 0 ]; then runuser -u "${PG_HARNESS_RUNAS:-postgres}" -- "$@"; else "$@"; fi
+}
+PG_HARNESS_BINDIR=${PG_HARNESS_BINDIR:-/usr/lib/postgresql/15/bin}
+# The harness's cluster keeps minimal WAL and no senders: a replica needs
+# more, and a replication line in pg_hba.conf.
+make_replica() {
+	local port=$((PGPORT + 1 + RANDOM % 500)) i
+	sql "ALTER SYSTEM SET wal_level = 'replica'" >/dev/null &&
+		sql "ALTER SYSTEM SET max_wal_senders = 4" >/dev/null &&
+		echo "local replication all trust" >>"$PG_HARNESS_DIR/data/pg_hba.conf" &&
+		as_owner "$PG_HARNESS_BINDIR/pg_ctl" -D "$PG_HARNESS_DIR/data" -w -m fast restart >/dev/null 2>&1 &&
+		as_owner "$PG_HARNESS_BINDIR/pg_basebackup" -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" \
+			-D "$PG_HARNESS_DIR/replica" -R -X stream >"$T/basebackup.log" 2>&1 || return 1
+	replica=$PG_HARNESS_DIR/replica
+	as_owner "$PG_HARNESS_BINDIR/pg_ctl" -D "$replica" -l "$PG_HARNESS_DIR/replica.log" -w \
+		-o "-p $port -k $PG_HARNESS_DIR" start >/dev/null 2>&1 || return 1
+	REPLICA_PORT=$port
+	for i in $(seq 100); do
+		[ "$(PGPORT=$port sql "SELECT pg_is_in_recovery()" 2>/dev/null)" = t ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# on_replica SQL
+on_replica() { PGPORT=$REPLICA_PORT sql "$1"; }
+if make_replica; then
+	# A write replayed, replay paused, a second write received but not
+	# replayed: the lag is the age of the first write's commit.
+	sql "CREATE TABLE lag_probe (at timestamptz)" >/dev/null
+	for i in $(seq 100); do [ "$(on_replica "SELECT to_regclass('lag_probe') IS NOT NULL")" = t ] && break; sleep 0.1; done
+	on_replica "SELECT pg_wal_replay_pause()" >/dev/null
+	sleep 1.5
+	sql "INSERT INTO lag_probe VALUES (now())" >/dev/null
+	target=$(sql "SELECT pg_current_wal_lsn()")
+	for i in $(seq 100); do [ "$(on_replica "SELECT pg_last_wal_receive_lsn() >= '$target'")" = t ] && break; sleep 0.1; done
+	cat >>"$T/caretaker.ini" <<CONF
+
+[replica]
+plugin = metrics
+cpu_interval = 10ms
+conninfo = host=$PGHOST port=$REPLICA_PORT dbname=$PGDATABASE user=$PGUSER
+CONF
+	ct run replica
+	check "on a replica whose replay is paused, the lag is the age of the last replayed commit" eval 'rc_is 0 &&
+		[ "$(metric replica db_is_replica)" = 1 ] && between 1.4 "$(metric replica db_replication_lag_seconds)" 60'
+	on_replica "SELECT pg_wal_replay_resume()" >/dev/null
+	for i in $(seq 100); do [ "$(on_replica "SELECT pg_last_wal_replay_lsn() >= '$target'")" = t ] && break; sleep 0.1; done
+	ct run replica
+	check "once everything received is replayed, the lag is 0" eval 'rc_is 0 && [ "$(metric replica db_replication_lag_seconds)" = 0 ]'
+else
+	skip_test "on a replica whose replay is paused, the lag is the age of the last replayed commit" \
+		"could not start a replica: $(tail -n 3 "$T/basebackup.log" "$PG_HARNESS_DIR/replica.log" 2>/dev/null | tr '\n' ' ')"
+	skip_test "once everything received is replayed, the lag is 0" "no replica"
+fi
 
 ct describe metrics
 describes_all() {
