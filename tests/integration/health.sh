@@ -291,6 +291,18 @@ ct run worst
 check "the job's status is its worst finding, and the summary names it" eval 'rc_is 1 && status_is worst failed &&
 	grep -Eq "7 checks: 1 failed, 1 warning; $T/certs/3.pem: /CN=expires-in-3 expires in (2.9|3.0) days" "$out"'
 
+# ---- a mount point that is not mounted ----
+config <<CONF
+[unmounted]
+plugin = health
+$(quiet_but mounts)
+mounts = /, $T/not-a-mount
+CONF
+ct run unmounted
+check "a mount point in mounts that is not mounted fails, the others are still checked" eval 'rc_is 1 &&
+	findings unmounted | grep -q "^error $T/not-a-mount: failed: not mounted (or its file system type is in exclude_fs)$" &&
+	findings unmounted | grep -q "^info /: ok: disk "'
+
 # ---- mistakes, describe ----
 config <<CONF
 [inverted]
