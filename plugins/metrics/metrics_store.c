@@ -200,6 +200,24 @@ table_create(struct plugin_host *h, PGconn *conn, const struct metrics_opts *o,
 	return 0;
 }
 
+/* The INSERT's values: host, job, then the four arrays, which `arrays`
+ * owns.  Returns 0 or CT_ENOMEM. */
+static int
+values_fill(struct plugin_host *h, const struct metrics_samples *s, const char *host_name,
+            struct text_buf arrays[COL__LAST], const char *values[2 + COL__LAST])
+{
+	int rc = 0;
+
+	values[0] = host_name;
+	values[1] = h->ct->job_name(h->t);
+	for (int c = 0; c < COL__LAST; c++) {
+		array_of(s, (enum column)c, &arrays[c]);
+		values[2 + c] = arrays[c].data;
+		rc = arrays[c].is_broken ? CT_ENOMEM : rc;
+	}
+	return rc;
+}
+
 int
 metrics_store_append(struct plugin_host *h, PGconn *conn, const struct metrics_opts *o,
                      const struct metrics_samples *s)
@@ -216,25 +234,15 @@ metrics_store_append(struct plugin_host *h, PGconn *conn, const struct metrics_o
 
 	h->ct->progress(h->t, -1, "storing");
 	rc = names_quote(conn, o, &n);
-	if (rc != 0)
-		goto out;
-	rc = table_create(h, conn, o, &n);
+	if (rc == 0)
+		rc = table_create(h, conn, o, &n);
 	if (rc != 0)
 		goto out;
 	gethostname(host_name, sizeof(host_name) - 1);
-	values[0] = host_name;
-	values[1] = h->ct->job_name(h->t);
-	for (int c = 0; c < COL__LAST; c++) {
-		array_of(s, (enum column)c, &arrays[c]);
-		values[2 + c] = arrays[c].data;
-		rc = arrays[c].is_broken ? CT_ENOMEM : rc;
-	}
+	rc = values_fill(h, s, host_name, arrays, values);
 	sql = rc == 0 ? insert_sql(&n) : NULL;
 	snprintf(what, sizeof(what), "storing the figures in %s.%s", o->schema, o->table);
-	if (sql != NULL)
-		rc = run_sql(h, conn, sql, &p, what);
-	else
-		rc = CT_ENOMEM;
+	rc = sql != NULL ? run_sql(h, conn, sql, &p, what) : CT_ENOMEM;
 out:
 	if (rc == CT_ENOMEM)
 		plugin_host_fail(h, rc, "out of memory");

@@ -235,8 +235,13 @@ if make_replica; then
 	on_replica "SELECT pg_wal_replay_pause()" >/dev/null
 	sleep 1.5
 	sql "INSERT INTO lag_probe VALUES (now())" >/dev/null
-	target=$(sql "SELECT pg_current_wal_lsn()")
-	for i in $(seq 100); do [ "$(on_replica "SELECT pg_last_wal_receive_lsn() >= '$target'")" = t ] && break; sleep 0.1; done
+	# The insert position: with synchronous_commit off, pg_current_wal_lsn()
+	# may still be before the INSERT's record.
+	target=$(sql "SELECT pg_current_wal_insert_lsn()")
+	for i in $(seq 100); do
+		[ "$(on_replica "SELECT pg_last_wal_receive_lsn() >= '$target' AND pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn()")" = t ] && break
+		sleep 0.1
+	done
 	cat >>"$T/caretaker.ini" <<CONF
 
 [replica]
