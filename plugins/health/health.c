@@ -296,8 +296,8 @@ health_report(struct ct_task *t, const struct ct_services *ct, void *state)
 	if (ty->worst == HEALTH_OK)
 		ct->set_status(t, CT_STATUS_OK, "%zu checks ok", n);
 	else
-		ct->set_status(t, statuses[ty->worst], "%zu checks: %zu failed, %zu warning; %s", n,
-		               ty->n[HEALTH_FAIL], ty->n[HEALTH_WARN], ty->worst_words);
+		ct->set_status(t, statuses[ty->worst], "%zu checks: %zu failed, %zu warning(s); %s",
+		               n, ty->n[HEALTH_FAIL], ty->n[HEALTH_WARN], ty->worst_words);
 	return CT_OK;
 }
 

@@ -182,6 +182,44 @@ else
 	check "no_systemd = ok makes it an ok finding" eval 'rc_is 0 && status_is svc-ok ok && findings svc-ok | grep -q "^info systemd: ok: systemd is not running"'
 fi
 
+# How the check reads systemctl's answer, on any machine where root may
+# make a private mount namespace: systemd's runtime folder made there, and
+# a stand-in systemctl first in PATH that answers as systemctl does (its
+# word on stdout, exit status 0 only for active).
+mkdir -p "$T/fakebin"
+cat >"$T/fakebin/systemctl" <<'SH'
+#!/bin/sh
+[ "$1 $2" = "is-active --" ] && [ $# -eq 3 ] || { echo "unexpected: $*" >&2; exit 9; }
+case $3 in
+up.service) echo active; exit 0 ;;
+starting.service) echo activating; exit 3 ;;
+broken.service) echo failed; exit 3 ;;
+*) echo inactive; exit 3 ;;
+esac
+SH
+chmod 755 "$T/fakebin" "$T/fakebin/systemctl"
+config <<CONF
+[svc-answers]
+plugin = health
+$quiet
+services = up.service, starting.service, down.service, broken.service
+CONF
+runtime=/run/systemd
+[ -d "$runtime" ] || runtime=/run
+if [ "$(id -u)" -eq 0 ] && unshare --mount --propagation private true 2>/dev/null; then
+	unshare --mount --propagation private sh -c 'mount -t tmpfs none "$1" && mkdir -p /run/systemd/system &&
+		PATH="$2:$PATH" exec "$3" -c "$4" run svc-answers' sh "$runtime" "$T/fakebin" "$CARETAKER" "$T/caretaker.ini" >"$out" 2>"$err"
+	rc=$?
+	check "where systemd runs, systemctl's answer decides: active ok, activating warns, inactive and failed fail" eval 'rc_is 1 &&
+		[ "$(findings svc-answers | grep -c "^info up.service: ok: unit is active$")" = 1 ] &&
+		[ "$(findings svc-answers | grep -c "^warning starting.service: warning: unit is activating$")" = 1 ] &&
+		[ "$(findings svc-answers | grep -c "^error down.service: failed: unit is inactive$")" = 1 ] &&
+		[ "$(findings svc-answers | grep -c "^error broken.service: failed: unit is failed$")" = 1 ]'
+else
+	skip_test_inapplicable "where systemd runs, systemctl's answer decides: active ok, activating warns, inactive and failed fail" \
+		"needs root and a private mount namespace"
+fi
+
 # ---- the newest verified backup, from a real backup job ----
 config <<CONF
 [nightly]
@@ -289,7 +327,7 @@ check "a file that holds no certificate, or is missing, fails" eval 'rc_is 1 &&
 	findings cert-bad | grep -q "^error $T/certs/missing.pem: failed: cannot read the certificate: No such file or directory$"'
 ct run worst
 check "the job's status is its worst finding, and the summary names it" eval 'rc_is 1 && status_is worst failed &&
-	grep -Eq "7 checks: 1 failed, 1 warning; $T/certs/3.pem: /CN=expires-in-3 expires in (2.9|3.0) days" "$out"'
+	grep -Eq "7 checks: 1 failed, 1 warning\(s\); $T/certs/3.pem: /CN=expires-in-3 expires in (2.9|3.0) days" "$out"'
 
 # ---- a mount point that is not mounted ----
 config <<CONF
