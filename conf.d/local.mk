@@ -5,4 +5,4 @@ dist_examples_DATA = conf.d/caretaker.ini.example
 examplesconfddir = $(pkgdatadir)/examples/conf.d
 dist_examplesconfd_DATA = conf.d/10-daily.ini conf.d/20-weekly.ini conf.d/30-monthly.ini
 dist_examplesconfd_DATA += conf.d/40-backup.ini
-dist_examplesconfd_DATA += conf.d/50-host.ini
+dist_examplesconfd_DATA += conf.d/45-host.ini
