@@ -22,6 +22,9 @@ sed -i "s#^\(dest\|archive_to\|backup_dir\) = /var/backups/caretaker#\1 = $demo/
 # The security audit's file baseline watches the demo's own plugins (a
 # machine without nginx has nothing at the shipped paths).
 sed -i "s#^baseline_paths = .*#baseline_paths = $demo/plugins#" "$demo"/conf.d/*.ini
+# A busy build machine's load is not the demo's point: the health check
+# warns about it but does not fail.
+sed -i "s#^backup_name = db-backup#&\nload_fail = 1000#" "$demo"/conf.d/45-host.ini
 chmod 644 "$demo"/conf.d/*.ini
 cat >"$demo/caretaker.ini" <<CONF
 [caretaker]
