@@ -8,3 +8,4 @@ dist_examplesconfd_DATA += conf.d/40-backup.ini
 dist_examplesconfd_DATA += conf.d/50-update.ini
 # The update chain's rollback (docs/updates.md), run by its on_failure job.
 dist_pkglibexec_SCRIPTS = conf.d/update-rollback
+dist_examplesconfd_DATA += conf.d/45-host.ini

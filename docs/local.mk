@@ -8,3 +8,4 @@ EXTRA_DIST += docs/vacuum.md
 EXTRA_DIST += docs/retention.md
 EXTRA_DIST += docs/prune.md docs/perms.md
 EXTRA_DIST += docs/apt.md docs/updates.md
+EXTRA_DIST += docs/metrics.md docs/health.md

@@ -35,6 +35,9 @@ packages+=(clang-14 libclang-rt-14-dev)
 packages+=(clang-format binutils)
 # apt.sh builds a private package repository (dpkg-scanpackages)
 packages+=(dpkg-dev)
+# health.sh makes certificates with openssl; tests/bench/metrics-bench.sh
+# runs the runbook's psutil function (Debian's python3)
+packages+=(openssl python3-psutil python3-psycopg2)
 
 say() { printf '\n== %s\n' "$*"; }
 

@@ -35,6 +35,7 @@ UNIT_TESTS += tests/plugins/test_apt_plan
 UNIT_TESTS += tests/plugins/test_manifest
 UNIT_TESTS += tests/plugins/test_audit
 UNIT_TESTS += tests/plugins/test_vacuum
+UNIT_TESTS += tests/plugins/test_hoststat
 UNIT_TESTS += tests/core/test_reap
 UNIT_TESTS += tests/fileio/test_fileio
 UNIT_TESTS += tests/plugins/test_treewalk tests/plugins/test_prune
@@ -98,6 +99,14 @@ tests_plugins_test_vacuum_SOURCES = tests/plugins/test_vacuum.c plugins/vacuum/v
 tests_plugins_test_vacuum_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBPQ_CFLAGS) \
 	-I$(top_srcdir)/plugins/vacuum -I$(top_srcdir)/plugins/lib
 tests_plugins_test_vacuum_LDADD = plugins/lib/libctplughost.la $(CMOCKA_LIBS)
+# ---- plugins/lib/hoststat: the /proc parsers, on sample files ----
+tests_plugins_test_hoststat_SOURCES = tests/plugins/test_hoststat.c
+tests_plugins_test_hoststat_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/lib \
+	-DHOSTSTAT_SAMPLES='"$(abs_top_srcdir)/tests/plugins/hoststat"'
+tests_plugins_test_hoststat_LDADD = plugins/lib/libcthoststat.la $(CMOCKA_LIBS)
+EXTRA_DIST += tests/plugins/hoststat/stat tests/plugins/hoststat/meminfo \
+	tests/plugins/hoststat/meminfo-old tests/plugins/hoststat/loadavg \
+	tests/plugins/hoststat/mountinfo tests/plugins/hoststat/net-dev
 
 # ---- plugins/lib: the safe tree walk of prune and perms ----
 tests_plugins_test_treewalk_SOURCES = tests/plugins/test_treewalk.c
@@ -181,6 +190,13 @@ bench-vacuum: caretaker$(EXEEXT) $(plugin_LTLIBRARIES)
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 		CARETAKER='$(abs_top_builddir)/caretaker' $(BASH) $(top_srcdir)/tests/bench/vacuum-bench.sh
 .PHONY: bench-vacuum
+# The metrics plugin against the runbook's psutil collect_system_metrics
+# (tests/bench/metrics-bench.sh).
+EXTRA_DIST += tests/bench/metrics-bench.sh
+bench-metrics: caretaker$(EXEEXT) $(plugin_LTLIBRARIES)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+		CARETAKER='$(abs_top_builddir)/caretaker' $(BASH) $(top_srcdir)/tests/bench/metrics-bench.sh
+.PHONY: bench-metrics
 # The retention plugin against the runbook's single DELETE statements on
 # ~1 GB (tests/bench/retention-bench.sh).
 EXTRA_DIST += tests/bench/retention-bench.sh
@@ -300,6 +316,7 @@ INTEGRATION_TESTS += tests/integration/vacuum.sh tests/integration/vacuum-latenc
 INTEGRATION_TESTS += tests/integration/retention.sh
 INTEGRATION_TESTS += tests/integration/prune.sh tests/integration/perms.sh
 INTEGRATION_TESTS += tests/integration/apt.sh tests/integration/update-chain.sh
+INTEGRATION_TESTS += tests/integration/metrics.sh tests/integration/health.sh
 # The application's writes during maintenance, and their latency
 # (retention.sh, tests/bench/retention-bench.sh).
 check_PROGRAMS += tests/integration/insert-writer
