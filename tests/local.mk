@@ -308,3 +308,13 @@ EXTRA_DIST += tests/harness/pg.sh tests/harness/schema.sql tests/harness/seed.sh
 	tests/coverage.sh tests/README.md
 
 include $(srcdir)/tests/fuzz/local.mk
+
+# ---- logrotate: the plugin built with its fault points (tests only) ----
+# logrotate.sh copies it over logrotate.so to kill a rotation at every
+# step in turn (CARETAKER_LOGROTATE_KILL_AT=N).
+check_LTLIBRARIES += tests/faults/logrotate_faults.la
+tests_faults_logrotate_faults_la_SOURCES = $(LOGROTATE_SOURCES)
+tests_faults_logrotate_faults_la_CFLAGS = $(LOGROTATE_CFLAGS) -DLOGROTATE_FAULTS
+tests_faults_logrotate_faults_la_LDFLAGS = $(FAULT_LDFLAGS)
+tests_faults_logrotate_faults_la_LIBADD = $(LOGROTATE_LIBADD)
+INTEGRATION_TESTS += tests/integration/logrotate.sh tests/integration/logrotate-compat.sh
