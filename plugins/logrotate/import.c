@@ -364,6 +364,30 @@ job_write(struct import_state *s)
 			fprintf(s->out, "%s = %s\n", key_names[k], o->values[k]);
 }
 
+/* The next word of *p: a "quoted" word may hold blanks.  NULL at the end. */
+static char *
+next_word(char **p)
+{
+	char *w = *p, *end;
+
+	while (*w == ' ' || *w == '\t')
+		w++;
+	if (*w == '\0')
+		return NULL;
+	if (*w == '"') {
+		w++;
+		end = strchr(w, '"');
+	} else
+		end = w + strcspn(w, " \t");
+	if (end == NULL || *end == '\0') {
+		*p = w + strlen(w);
+		return w;
+	}
+	*end = '\0';
+	*p = end + 1;
+	return w;
+}
+
 /* "PATH PATH ... {": the block's files, as a comma-separated list. */
 static int
 block_begin(struct import_state *s, char *line)
@@ -375,15 +399,7 @@ block_begin(struct import_state *s, char *line)
 		return CT_EINVAL;
 	*brace = '\0';
 	s->files[0] = '\0';
-	while ((word = strsep(&rest, " \t")) != NULL) {
-		size_t n = strlen(word);
-
-		if (n == 0)
-			continue;
-		if (n >= 2 && word[0] == '"' && word[n - 1] == '"') {
-			word[n - 1] = '\0';
-			word++;
-		}
+	while ((word = next_word(&rest)) != NULL) {
 		len += (size_t)snprintf(s->files + len, sizeof(s->files) - len, "%s%s",
 		                        len > 0 ? ", " : "", word);
 		if (len >= sizeof(s->files))

@@ -8,6 +8,7 @@
  * This file owns the run: the order of the steps, the list of files, the
  * report.  The steps are in logrotate_*.c (see logrotate.h).
  */
+#include <fnmatch.h>
 #include <glob.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -113,6 +114,18 @@ paths_sort_unique(struct lr_paths *p)
 	p->n = kept;
 }
 
+/* Non-zero when a journaled rotation is of a file `pattern` matches: a log
+ * renamed by a killed run, not yet recreated, matches no glob but is no
+ * missing file. */
+static int
+paths_journal_matches(const struct lr_run *run, const char *pattern)
+{
+	for (size_t i = 0; i < run->journal.n; i++)
+		if (fnmatch(pattern, run->journal.entries[i].path, FNM_PATHNAME) == 0)
+			return 1;
+	return 0;
+}
+
 /* One `files` item: its matches, or the path itself when it has no glob
  * characters (so that a missing file is reported unless missingok). */
 static int
@@ -126,7 +139,7 @@ paths_expand(struct lr_run *run, const char *pattern, struct lr_paths *p)
 			rc = paths_add(p, g.gl_pathv[i]);
 	else if (strpbrk(pattern, "*?[") == NULL)
 		rc = paths_add(p, pattern);
-	else if (!run->cfg.is_missingok)
+	else if (!run->cfg.is_missingok && !paths_journal_matches(run, pattern))
 		lr_file_failed(run, pattern, "%s matches no file", pattern);
 	globfree(&g);
 	return rc;
