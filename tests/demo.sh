@@ -22,6 +22,15 @@ sed -i "s#^\(dest\|archive_to\) = /var/backups/caretaker#\1 = $demo/backups#" "$
 # The security audit's file baseline watches the demo's own plugins (a
 # machine without nginx has nothing at the shipped paths).
 sed -i "s#^baseline_paths = .*#baseline_paths = $demo/plugins#" "$demo"/conf.d/*.ini
+# The log rotation rotates logs of the demo's own (tests/harness/gen-logs.sh:
+# live logs and two rotated days), as the demo's user, with a harmless reload.
+mkdir -p "$demo/logs/rotate"
+bash "$src/tests/harness/gen-logs.sh" --size 256K --rotated 2 "$demo/logs/rotate" >/dev/null
+sed -i -e "/^\[rotate-app-logs\]/,/^\[/ {
+	s#/var/log/patient_input#$demo/logs/rotate#
+	s#www-data www-data#$(id -un) $(id -gn)#
+	s#^postrotate = .*#postrotate = true#
+}" "$demo"/conf.d/*.ini
 chmod 644 "$demo"/conf.d/*.ini
 cat >"$demo/caretaker.ini" <<CONF
 [caretaker]

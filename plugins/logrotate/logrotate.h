@@ -100,6 +100,7 @@ struct lr_run {
 	struct lr_totals totals;
 	int is_dry_run;
 	int is_prerotate_done;
+	int prerotate_rc; /* its failure leaves every file of the run unrotated */
 	int needs_postrotate;
 	int fault_step; /* steps passed, for the fault hook of the tests */
 	time_t now;

@@ -346,12 +346,12 @@ rotate_start(struct lr_run *run, const char *path, const struct stat *st, const 
 		        (unsigned long long)st->st_size, why, e.target);
 		return 0;
 	}
-	if (!run->is_prerotate_done && run->cfg.prerotate != NULL) {
-		rc = lr_script_run(run, "prerotate", run->cfg.prerotate);
-		if (rc != 0)
-			return rc;
-	}
+	if (!run->is_prerotate_done && run->cfg.prerotate != NULL)
+		run->prerotate_rc = lr_script_run(run, "prerotate", run->cfg.prerotate);
 	run->is_prerotate_done = 1;
+	if (run->prerotate_rc != 0)
+		return plugin_host_fail(&run->host, run->prerotate_rc,
+		                        "prerotate failed: %s not rotated", path);
 	lr_note(run, "rotating %s (%llu bytes; %s) to %s", path, (unsigned long long)st->st_size,
 	        why, e.target);
 	rc = rotate_journal(run, &e, LR_STAGE_BEGIN);
