@@ -43,9 +43,9 @@ enum import_key {
 };
 
 static const char *const key_names[KEY__LAST] = {
-    "schedule", "rotate",     "size",         "minsize", "maxsize",    "maxage",
-    "compress", "delaycompress", "notifempty", "missingok", "create", "copytruncate",
-    "dateext",  "dateformat", "olddir",       "prerotate", "postrotate",
+    "schedule", "rotate",        "size",       "minsize",   "maxsize",    "maxage",
+    "compress", "delaycompress", "notifempty", "missingok", "create",     "copytruncate",
+    "dateext",  "dateformat",    "olddir",     "prerotate", "postrotate",
 };
 
 struct import_opts {
@@ -106,8 +106,7 @@ opts_copy(struct import_opts *to, const struct import_opts *from)
 /* ---- directives ---- */
 
 struct import_directive;
-typedef void import_fn(struct import_state *s, const struct import_directive *d,
-                       const char *arg);
+typedef void import_fn(struct import_state *s, const struct import_directive *d, const char *arg);
 
 /* One logrotate directive: the key it sets and the value it sets it to
  * (NULL: the directive's argument, converted by `fn`). */
@@ -275,7 +274,8 @@ script_line_continues(const char *line)
 		size_t k = strlen(tails[i]);
 
 		if (n >= k && strcmp(line + n - k, tails[i]) == 0 &&
-		    (n == k || isspace((unsigned char)line[n - k - 1]) || !isalpha((unsigned char)tails[i][0])))
+		    (n == k || isspace((unsigned char)line[n - k - 1]) ||
+		     !isalpha((unsigned char)tails[i][0])))
 			return 1;
 	}
 	return 0;
@@ -334,11 +334,13 @@ script_finish(struct import_state *s, enum import_key key, const char *body)
 static void
 job_name(const struct import_state *s, char *out, size_t size)
 {
-	const char *base = strrchr(s->in_name, '/') != NULL ? strrchr(s->in_name, '/') + 1 : s->in_name;
+	const char *base =
+	    strrchr(s->in_name, '/') != NULL ? strrchr(s->in_name, '/') + 1 : s->in_name;
 	size_t len = (size_t)snprintf(out, size, "logrotate-");
 
 	for (const char *p = base; *p != '\0' && len + 1 < size; p++)
-		out[len++] = isalnum((unsigned char)*p) || *p == '_' || *p == '.' || *p == '-' ? *p : '_';
+		out[len++] =
+		    isalnum((unsigned char)*p) || *p == '_' || *p == '.' || *p == '-' ? *p : '_';
 	out[len] = '\0';
 	if (s->n_jobs > 1)
 		snprintf(out + len, size - len, "-%zu", s->n_jobs);
@@ -353,10 +355,12 @@ job_write(struct import_state *s)
 	s->n_jobs++;
 	job_name(s, name, sizeof(name));
 	if (o->values[KEY_SCHEDULE] == NULL) {
-		import_warn(s, "no frequency in the block: %s (logrotate.conf's usual default)", "weekly");
+		import_warn(s, "no frequency in the block: %s (logrotate.conf's usual default)",
+		            "weekly");
 		opts_set(o, KEY_SCHEDULE, "weekly");
 	}
-	fprintf(s->out, "\n; imported from %s (the block at line %zu) by caretaker import-logrotate\n",
+	fprintf(s->out,
+	        "\n; imported from %s (the block at line %zu) by caretaker import-logrotate\n",
 	        s->in_name, s->block_line);
 	fprintf(s->out, "[%s]\nplugin = logrotate\nfiles = %s\n", name, s->files);
 	for (int k = 0; k < KEY__LAST; k++)
@@ -459,7 +463,7 @@ script_key(struct import_state *s, const char *word)
 		            word);
 		return KEY__LAST;
 	}
-	return (enum import_key)-1;
+	return (enum import_key) - 1;
 }
 
 struct import_script {
@@ -471,19 +475,19 @@ struct import_script {
 static void
 script_line(struct import_state *s, struct import_script *sc, const char *line)
 {
+	size_t len = strlen(sc->body);
+
 	if (strcmp(line, "endscript") == 0) {
 		sc->is_open = 0;
 		if (sc->key != KEY__LAST)
 			script_finish(s, sc->key, sc->body);
 		return;
 	}
-	strncat(sc->body, line, sizeof(sc->body) - strlen(sc->body) - 2);
-	strcat(sc->body, "\n");
+	snprintf(sc->body + len, sizeof(sc->body) - len, "%s\n", line);
 }
 
 static int
-import_line(struct import_state *s, struct import_script *sc, char *raw, char *err,
-            size_t err_size)
+import_line(struct import_state *s, struct import_script *sc, char *raw, char *err, size_t err_size)
 {
 	char *line = trim(raw);
 	enum import_key key;
@@ -507,7 +511,7 @@ import_line(struct import_state *s, struct import_script *sc, char *raw, char *e
 		s->is_in_block = 0;
 		return 0;
 	}
-	key = strncmp(line, "include", 7) == 0 ? (enum import_key)-1 : script_key(s, line);
+	key = strncmp(line, "include", 7) == 0 ? (enum import_key) - 1 : script_key(s, line);
 	if ((int)key >= 0) {
 		*sc = (struct import_script){.is_open = 1, .key = key};
 		return 0;

@@ -66,7 +66,7 @@ lr_fault_point(struct lr_run *run, const char *step)
 	const char *at = getenv("CARETAKER_LOGROTATE_KILL_AT");
 
 	run->fault_step++;
-	if (at != NULL && atoi(at) == run->fault_step) {
+	if (at != NULL && strtol(at, NULL, 10) == run->fault_step) {
 		run->host.ct->log(run->host.t, CT_LOG_NOTICE, "fault point %d (%s): SIGKILL",
 		                  run->fault_step, step);
 		raise(SIGKILL);
@@ -255,8 +255,8 @@ report_metrics(struct lr_run *run)
 	ct->add_metric(t, "bytes_before_compression", (double)s->bytes_before, "bytes");
 	ct->add_metric(t, "bytes_after_compression", (double)s->bytes_after, "bytes");
 	if (s->bytes_after > 0)
-		ct->add_metric(t, "compression_ratio", (double)s->bytes_before / (double)s->bytes_after,
-		               "ratio");
+		ct->add_metric(t, "compression_ratio",
+		               (double)s->bytes_before / (double)s->bytes_after, "ratio");
 	ct->add_metric(t, "files_removed", (double)s->files_removed, "");
 	ct->add_metric(t, "bytes_removed", (double)s->bytes_removed, "bytes");
 	ct->add_metric(t, "files_failed", (double)s->files_failed, "");
@@ -271,7 +271,8 @@ logrotate_report(struct ct_task *t, const struct ct_services *ct, void *state)
 
 	report_metrics(run);
 	if (run->is_dry_run) {
-		ct->set_status(t, CT_STATUS_OK, "dry run: %zu file(s) checked; the plan is in the report",
+		ct->set_status(t, CT_STATUS_OK,
+		               "dry run: %zu file(s) checked; the plan is in the report",
 		               s->files_seen);
 		return CT_OK;
 	}
@@ -299,20 +300,21 @@ logrotate_fini(struct ct_task *t, const struct ct_services *ct, void *state)
 }
 
 CT_PLUGIN_DEFINE(
-    .name = "logrotate", .version = "1.0",
-    .summary = "rotates log files crash-safely: rename+create or copytruncate, compress, retain",
-    .help = "Rotates the files of `files` on the job's schedule (no daily/weekly inside: the "
-            "job's schedule is the interval; size, minsize and maxsize narrow it). The log is "
-            "renamed to log.1 (older copies shift: log.2, ...; or log-DATE with dateext; in "
-            "olddir if set) and recreated with `create`, or copied and truncated with "
-            "copytruncate. postrotate runs once after the run's rotations (argv, no shell; "
-            "prerotate once before), then rotated copies are compressed in parallel (gzip "
-            "or zstd; delaycompress keeps log.1 as it is) and copies past `rotate` or "
-            "`maxage` are removed. Every step is journaled in the job's state folder first: "
-            "a run killed at any point loses no line and the next run completes the rotation. "
-            "A failure is the failing file's finding; the other files are still rotated. "
-            "`caretaker run --dry-run` lists what would be rotated, compressed and removed, "
-            "and why. caretaker import-logrotate FILE turns a logrotate(8) file into jobs "
-            "(docs/logrotate.md).",
-    .flags = CT_PLUGIN_DRY_RUN, .options = lr_options, .init = logrotate_init,
-    .run = logrotate_run, .report = logrotate_report, .fini = logrotate_fini);
+        .name = "logrotate", .version = "1.0",
+        .summary =
+            "rotates log files crash-safely: rename+create or copytruncate, compress, retain",
+        .help = "Rotates the files of `files` on the job's schedule (no daily/weekly inside: the "
+                "job's schedule is the interval; size, minsize and maxsize narrow it). The log is "
+                "renamed to log.1 (older copies shift: log.2, ...; or log-DATE with dateext; in "
+                "olddir if set) and recreated with `create`, or copied and truncated with "
+                "copytruncate. postrotate runs once after the run's rotations (argv, no shell; "
+                "prerotate once before), then rotated copies are compressed in parallel (gzip "
+                "or zstd; delaycompress keeps log.1 as it is) and copies past `rotate` or "
+                "`maxage` are removed. Every step is journaled in the job's state folder first: "
+                "a run killed at any point loses no line and the next run completes the rotation. "
+                "A failure is the failing file's finding; the other files are still rotated. "
+                "`caretaker run --dry-run` lists what would be rotated, compressed and removed, "
+                "and why. caretaker import-logrotate FILE turns a logrotate(8) file into jobs "
+                "(docs/logrotate.md).",
+        .flags = CT_PLUGIN_DRY_RUN, .options = lr_options, .init = logrotate_init,
+        .run = logrotate_run, .report = logrotate_report, .fini = logrotate_fini);

@@ -40,7 +40,7 @@ struct lr_config {
 	enum compress_kind kind;
 	int level;
 	int n_threads;
-	int is_delaying;        /* delaycompress */
+	int is_delaying; /* delaycompress */
 	int is_notifempty;
 	int is_missingok;
 	int is_copytruncate;
@@ -48,19 +48,20 @@ struct lr_config {
 	const char *dateformat; /* strftime format of dateext's suffix */
 	const char *olddir;     /* NULL: beside the log */
 	int has_create;
-	mode_t create_mode;     /* (mode_t)-1: the old file's */
-	uid_t create_uid;       /* (uid_t)-1: the old file's owner */
-	gid_t create_gid;       /* (gid_t)-1: the old file's group */
-	char **prerotate;       /* argv or NULL */
-	char **postrotate;      /* argv or NULL */
+	mode_t create_mode; /* (mode_t)-1: the old file's */
+	uid_t create_uid;   /* (uid_t)-1: the old file's owner */
+	gid_t create_gid;   /* (gid_t)-1: the old file's group */
+	char **prerotate;   /* argv or NULL */
+	char **postrotate;  /* argv or NULL */
 };
 
 /* Where a log file's rotation stands (struct lr_entry.stage). */
 enum lr_stage {
-	LR_STAGE_BEGIN = 1,  /* the file with `ino` is still the log; `target` is its new name */
-	LR_STAGE_MOVED = 2,  /* renamed to `target` (inode `ino`); the new log is not created yet */
-	LR_STAGE_COPIED = 3, /* copytruncate: `target` (inode `ino`) holds `length` bytes of the log */
-	LR_STAGE_DONE = 4,   /* rotated; postrotate has not run yet */
+	LR_STAGE_BEGIN = 1, /* the file with `ino` is still the log; `target` is its new name */
+	LR_STAGE_MOVED = 2, /* renamed to `target` (inode `ino`); the new log is not created yet */
+	LR_STAGE_COPIED =
+	    3, /* copytruncate: `target` (inode `ino`) holds `length` bytes of the log */
+	LR_STAGE_DONE = 4, /* rotated; postrotate has not run yet */
 };
 
 struct lr_entry {
@@ -86,7 +87,7 @@ struct lr_totals {
 	size_t files_compressed;
 	size_t files_removed;
 	size_t files_failed;
-	uint64_t bytes_before;  /* of the files compressed */
+	uint64_t bytes_before; /* of the files compressed */
 	uint64_t bytes_after;
 	uint64_t bytes_removed;
 };
@@ -131,15 +132,14 @@ void lr_journal_free(struct lr_journal *j);
 /* The folder rotated copies of `log` go to, into `dir`. */
 int lr_names_dir(const struct lr_config *cfg, const char *log, char *dir, size_t size);
 /* `dir`/`base`.`index` (numbered) into `out`. */
-int lr_names_numbered(const char *dir, const char *base, long index, const char *suffix,
-                      char *out, size_t size);
+int lr_names_numbered(const char *dir, const char *base, long index, const char *suffix, char *out,
+                      size_t size);
 /* The rotated copy's index when `name` is `base`.N or `base`.N.SUFFIX
  * (suffix of any kind), else 0; *is_compressed says which. */
 long lr_names_index(const char *name, const char *base, int *is_compressed);
 /* Non-zero when `name` is `base` followed by a date of `format` (and maybe
  * a compression suffix); *is_compressed says which. */
-int lr_names_is_dated(const char *name, const char *base, const char *format,
-                      int *is_compressed);
+int lr_names_is_dated(const char *name, const char *base, const char *format, int *is_compressed);
 /* Non-zero when `name` is a temporary file this plugin left beside a
  * rotated copy of `base` (".BASE....tmp-XXXXXX"). */
 int lr_names_is_temporary(const char *name, const char *base);

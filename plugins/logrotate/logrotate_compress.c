@@ -44,7 +44,8 @@ compress_stream(struct lr_run *run, int in, int out, const char *src, struct com
 			rc = plugin_host_fail(&run->host, CT_EIO, "cannot read %s: %s", src,
 			                      strerror(errno));
 		else if (n > 0)
-			rc = compress_writer_commit(w, (size_t)n, run->host.err, sizeof(run->host.err));
+			rc = compress_writer_commit(w, (size_t)n, run->host.err,
+			                            sizeof(run->host.err));
 	}
 	if (rc == 0)
 		rc = compress_writer_finish(w, stats, run->host.err, sizeof(run->host.err));
@@ -61,8 +62,9 @@ compress_seal(struct lr_run *run, int out, const struct stat *st, const char *tm
 
 	if (fchown(out, st->st_uid, st->st_gid) != 0 || fchmod(out, st->st_mode & 07777) != 0 ||
 	    futimens(out, times) != 0)
-		return plugin_host_fail(&run->host, CT_EPERM, "cannot set owner, mode and time of %s: %s",
-		                        tmp, strerror(errno));
+		return plugin_host_fail(&run->host, CT_EPERM,
+		                        "cannot set owner, mode and time of %s: %s", tmp,
+		                        strerror(errno));
 	return durable_fsync_fd(out, tmp, run->host.err, sizeof(run->host.err));
 }
 
@@ -118,7 +120,8 @@ lr_compress_one(struct lr_run *run, const char *src, const char *dst)
 
 	in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (in < 0 || fstat(in, &st) != 0) {
-		rc = plugin_host_fail(&run->host, CT_EIO, "cannot open %s: %s", src, strerror(errno));
+		rc = plugin_host_fail(&run->host, CT_EIO, "cannot open %s: %s", src,
+		                      strerror(errno));
 		goto out;
 	}
 	posix_fadvise(in, 0, 0, POSIX_FADV_SEQUENTIAL);

@@ -35,8 +35,7 @@
 /* Appends `in` from `offset` to its end onto `out`; *copied is the number
  * of bytes. */
 static int
-copy_tail(struct lr_run *run, int in, uint64_t offset, int out, const char *path,
-          uint64_t *copied)
+copy_tail(struct lr_run *run, int in, uint64_t offset, int out, const char *path, uint64_t *copied)
 {
 	char *buf = malloc(COPY_BUF_BYTES);
 	ssize_t n;
@@ -54,7 +53,8 @@ copy_tail(struct lr_run *run, int in, uint64_t offset, int out, const char *path
 		*copied += (uint64_t)n;
 	}
 	if (n < 0)
-		rc = plugin_host_fail(&run->host, CT_EIO, "cannot read %s: %s", path, strerror(errno));
+		rc = plugin_host_fail(&run->host, CT_EIO, "cannot read %s: %s", path,
+		                      strerror(errno));
 	free(buf);
 	return rc;
 }
@@ -84,8 +84,8 @@ copy_write(struct lr_run *run, struct lr_entry *e, int in, int out, const char *
 	int rc;
 
 	rc = copy_tail(run, in, 0, out, e->path, &copied);
-	if (rc == 0 && fstat(in, &st) == 0 && (fchown(out, st.st_uid, st.st_gid) != 0 ||
-	                                        fchmod(out, st.st_mode & 07777) != 0))
+	if (rc == 0 && fstat(in, &st) == 0 &&
+	    (fchown(out, st.st_uid, st.st_gid) != 0 || fchmod(out, st.st_mode & 07777) != 0))
 		rc = plugin_host_fail(&run->host, CT_EPERM, "cannot set owner and mode of %s: %s",
 		                      tmp, strerror(errno));
 	if (rc == 0)
@@ -191,8 +191,8 @@ lr_copy_finish(struct lr_run *run, struct lr_entry *e)
 		/* The temporary copy never got its name: start again (the
 		 * temporary file goes with the other leftovers). */
 		if (lstat(e->path, &st) != 0)
-			return plugin_host_fail(&run->host, CT_ENOENT, "%s is gone: rotation abandoned",
-			                        e->path);
+			return plugin_host_fail(&run->host, CT_ENOENT,
+			                        "%s is gone: rotation abandoned", e->path);
 		e->ino = (uint64_t)st.st_ino;
 		return lr_copy_begin(run, e);
 	}

@@ -88,7 +88,8 @@ finish_scan(struct lr_run *run, const char *dir, const char *base, struct finish
 			continue;
 		}
 		if (run->cfg.is_dateext)
-			index = lr_names_is_dated(de->d_name, base, run->cfg.dateformat, &is_compressed);
+			index = lr_names_is_dated(de->d_name, base, run->cfg.dateformat,
+			                          &is_compressed);
 		else
 			index = lr_names_index(de->d_name, base, &is_compressed);
 		if (index <= 0 || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||

@@ -46,8 +46,8 @@ journal_parse_line(char *line, struct lr_entry *e)
 	e->dev = dev;
 	e->ino = ino;
 	e->length = length;
-	strcpy(e->path, path);
-	strcpy(e->target, target);
+	snprintf(e->path, sizeof(e->path), "%s", path);
+	snprintf(e->target, sizeof(e->target), "%s", target);
 	return 0;
 }
 
@@ -136,10 +136,10 @@ journal_write(struct lr_journal *j, char *err, size_t err_size)
 	for (size_t i = 0; i < j->n; i++) {
 		const struct lr_entry *e = &j->entries[i];
 
-		len += (size_t)snprintf(buf + len, cap - len, "%d %llu %llu %llu\t%s\t%s\n",
-		                        e->stage, (unsigned long long)e->dev,
-		                        (unsigned long long)e->ino, (unsigned long long)e->length,
-		                        e->path, e->target);
+		len +=
+		    (size_t)snprintf(buf + len, cap - len, "%d %llu %llu %llu\t%s\t%s\n", e->stage,
+		                     (unsigned long long)e->dev, (unsigned long long)e->ino,
+		                     (unsigned long long)e->length, e->path, e->target);
 	}
 	rc = durable_replace(j->path, buf, len, 0600, DURABLE_SYNC_ALL, err, err_size);
 	free(buf);

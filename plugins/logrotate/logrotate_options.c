@@ -40,7 +40,8 @@ const struct ct_option lr_options[] = {
      .type = CT_OPT_ENUM,
      .default_value = "none",
      .choices = "none|gzip|zstd",
-     .help = "compress rotated copies (parallel; gzip output reads with gunzip, zstd with zstd -d)"},
+     .help =
+         "compress rotated copies (parallel; gzip output reads with gunzip, zstd with zstd -d)"},
     {.key = "compress_level",
      .type = CT_OPT_INT,
      .default_value = "0",
@@ -128,7 +129,8 @@ config_create_parse(struct lr_run *run, const char *value)
 	if (n < 1 || *end != '\0' || m < 0 || m > 07777)
 		return plugin_host_fail(&run->host, CT_EINVAL,
 		                        "create: '%s' is not MODE [USER [GROUP]]\n"
-		                        "hint: create = 0640 www-data www-data", value);
+		                        "hint: create = 0640 www-data www-data",
+		                        value);
 	cfg->has_create = 1;
 	cfg->create_mode = (mode_t)m;
 	cfg->create_uid = (uid_t)-1;
@@ -137,14 +139,16 @@ config_create_parse(struct lr_run *run, const char *value)
 		struct passwd *pw = getpwnam(user);
 
 		if (pw == NULL)
-			return plugin_host_fail(&run->host, CT_EINVAL, "create: no user '%s'", user);
+			return plugin_host_fail(&run->host, CT_EINVAL, "create: no user '%s'",
+			                        user);
 		cfg->create_uid = pw->pw_uid;
 	}
 	if (n >= 3) {
 		struct group *gr = getgrnam(group);
 
 		if (gr == NULL)
-			return plugin_host_fail(&run->host, CT_EINVAL, "create: no group '%s'", group);
+			return plugin_host_fail(&run->host, CT_EINVAL, "create: no group '%s'",
+			                        group);
 		cfg->create_gid = gr->gr_gid;
 	}
 	return 0;

@@ -226,11 +226,13 @@ rotate_create(struct lr_run *run, struct lr_entry *e)
 	if (fd >= 0) {
 		uid_t uid = cfg->create_uid != (uid_t)-1 ? cfg->create_uid : old.st_uid;
 		gid_t gid = cfg->create_gid != (gid_t)-1 ? cfg->create_gid : old.st_gid;
-		mode_t mode = cfg->create_mode != (mode_t)-1 ? cfg->create_mode : old.st_mode & 07777;
+		mode_t mode =
+		    cfg->create_mode != (mode_t)-1 ? cfg->create_mode : old.st_mode & 07777;
 
 		if (fchown(fd, uid, gid) != 0 || fchmod(fd, mode) != 0)
-			rc = plugin_host_fail(&run->host, CT_EPERM, "cannot set owner and mode of %s: %s",
-			                      e->path, strerror(errno));
+			rc = plugin_host_fail(&run->host, CT_EPERM,
+			                      "cannot set owner and mode of %s: %s", e->path,
+			                      strerror(errno));
 		if (rc == 0)
 			rc = durable_fsync_fd(fd, e->path, run->host.err, sizeof(run->host.err));
 		close(fd);
@@ -332,15 +334,16 @@ rotate_start(struct lr_run *run, const char *path, const struct stat *st, const 
 	if (rotate_target(run, path, &e) != 0)
 		return plugin_host_fail(&run->host, CT_EINVAL, "no rotated name for %s", path);
 	if (run->cfg.is_dateext && rotate_any_variant_exists(e.target))
-		return plugin_host_fail(&run->host, CT_EINVAL,
-		                        "%s exists already: not rotated again\n"
-		                        "hint: a dateformat with %%H or %%s rotates more than once a day",
-		                        e.target);
+		return plugin_host_fail(
+		    &run->host, CT_EINVAL,
+		    "%s exists already: not rotated again\n"
+		    "hint: a dateformat with %%H or %%s rotates more than once a day",
+		    e.target);
 	lr_names_dir(&run->cfg, path, dir, sizeof(dir));
 	if (stat(dir, &dir_st) != 0 || dir_st.st_dev != st->st_dev)
-		return plugin_host_fail(&run->host, CT_EINVAL,
-		                        "olddir %s does not exist or is on another file system than %s",
-		                        dir, path);
+		return plugin_host_fail(
+		    &run->host, CT_EINVAL,
+		    "olddir %s does not exist or is on another file system than %s", dir, path);
 	if (run->is_dry_run) {
 		lr_note(run, "would rotate %s (%llu bytes; %s) to %s", path,
 		        (unsigned long long)st->st_size, why, e.target);
@@ -380,13 +383,14 @@ rotate_if_due(struct lr_run *run, const char *path)
 		                        strerror(errno));
 	}
 	if (!S_ISREG(st.st_mode))
-		return plugin_host_fail(&run->host, CT_EINVAL,
-		                        "%s is not a regular file (a symlink or a folder): not rotated",
-		                        path);
+		return plugin_host_fail(
+		    &run->host, CT_EINVAL,
+		    "%s is not a regular file (a symlink or a folder): not rotated", path);
 	why = rotate_why(&run->cfg, (uint64_t)st.st_size, &why_not);
 	if (why == NULL) {
-		lr_note(run, "%s %s as it is (%llu bytes; %s)", run->is_dry_run ? "would leave" : "left",
-		        path, (unsigned long long)st.st_size, why_not);
+		lr_note(run, "%s %s as it is (%llu bytes; %s)",
+		        run->is_dry_run ? "would leave" : "left", path,
+		        (unsigned long long)st.st_size, why_not);
 		return 0;
 	}
 	return rotate_start(run, path, &st, why);

@@ -60,8 +60,8 @@ script_wait(struct lr_run *run, const char *name, char *const *argv, pid_t pid, 
 			return plugin_host_fail(&run->host, CT_ECHILD, "%s: waitpid: %s", name,
 			                        strerror(errno));
 	if (read(status_fd, &e, sizeof(e)) == (ssize_t)sizeof(e))
-		return plugin_host_fail(&run->host, CT_ECHILD, "%s: cannot run %s: %s", name, argv[0],
-		                        strerror(e));
+		return plugin_host_fail(&run->host, CT_ECHILD, "%s: cannot run %s: %s", name,
+		                        argv[0], strerror(e));
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFSIGNALED(status))

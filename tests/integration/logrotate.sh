@@ -108,6 +108,7 @@ $(job create "files = $L/*.log" "create = 0604 nobody nogroup")
 $(job zstd "files = $L/*.log" "compress = zstd")
 $(job scripts "files = $L/*.log" "prerotate = echo before the rotation" "postrotate = sh -c 'echo after; exit 3'")
 $(job dry "files = $L/*.log" "rotate = 1" "compress = gzip")
+$(job prefail "files = $L/*.log" "prerotate = sh -c 'echo once >>$T/pre-count; exit 1'")
 CONF
 
 fresh
@@ -220,6 +221,15 @@ ct run scripts
 check "prerotate and postrotate run, their output is in the report, a failing postrotate is a finding" \
 	eval 'rc_is 1 && [ -e "$L/app.log.1" ] && report_json scripts | grep -q "before the rotation" &&
 		report_json scripts | grep -q "after" && report_json scripts | grep -q "exited 3"'
+
+fresh
+echo a >"$L/a.log"
+echo b >"$L/b.log"
+rm -f "$T/pre-count"
+ct run prefail
+check "a failing prerotate runs once and leaves every file unrotated, each a finding" \
+	eval 'rc_is 1 && [ "$(cat "$T/pre-count")" = once ] && [ ! -e "$L/a.log.1" ] && [ ! -e "$L/b.log.1" ] &&
+		[ "$(report_json prefail | grep -c "prerotate failed")" -ge 2 ]'
 
 fresh
 seq 1 100 >"$L/app.log"
