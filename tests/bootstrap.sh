@@ -33,6 +33,8 @@ packages+=(zstd tzdata gcovr)
 packages+=(clang-14 libclang-rt-14-dev)
 # style.sh checks the tree's .clang-format and the link with nm
 packages+=(clang-format binutils)
+# logrotate-compat.sh runs logrotate(8) beside the logrotate plugin
+packages+=(logrotate)
 
 say() { printf '\n== %s\n' "$*"; }
 
