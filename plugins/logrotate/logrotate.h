@@ -141,7 +141,7 @@ long lr_names_index(const char *name, const char *base, int *is_compressed);
  * a compression suffix); *is_compressed says which. */
 int lr_names_is_dated(const char *name, const char *base, const char *format, int *is_compressed);
 /* Non-zero when `name` is a temporary file this plugin left beside a
- * rotated copy of `base` (".BASE....tmp-XXXXXX"). */
+ * rotated copy of `base` (".BASE.N.gz.tmp-XXXXXX", ".BASE-DATE.tmp-..."). */
 int lr_names_is_temporary(const char *name, const char *base);
 const char *lr_names_base(const char *path);
 struct tm;

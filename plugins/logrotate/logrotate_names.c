@@ -123,6 +123,8 @@ lr_names_is_temporary(const char *name, const char *base)
 {
 	size_t nb = strlen(base);
 
-	return name[0] == '.' && strncmp(name + 1, base, nb) == 0 && name[nb + 1] == '.' &&
+	/* After the base comes ".N" or dateext's separator. */
+	return name[0] == '.' && strncmp(name + 1, base, nb) == 0 &&
+	       strchr(".-_", name[nb + 1]) != NULL && name[nb + 1] != '\0' &&
 	       strstr(name + nb + 1, DURABLE_TMP_INFIX) != NULL;
 }

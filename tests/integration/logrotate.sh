@@ -53,19 +53,35 @@ kill_setup() {
 	} >"$T/expected"
 }
 
+# The same with dateext: the log becomes app.log-TODAY (kept as it is:
+# delaycompress) and the older dated copy is compressed.
+kill_setup_dated() {
+	rm -rf "$L" "$T/state/jobs/killed-dated"
+	mkdir -p "$L"
+	seq -f "current line %g" 1 5000 >"$L/app.log"
+	seq -f "older line %g" 1 4000 >"$L/app.log-20200101"
+	{
+		echo "app.log d41d8cd98f00b204e9800998ecf8427e"
+		echo "app.log-20200101.gz $(sum_of "$L/app.log-20200101")"
+		echo "app.log-$(date +%Y%m%d) $(sum_of "$L/app.log")"
+	} >"$T/expected"
+}
+
 write_config <<CONF
+$(job killed-dated "files = $L/*.log" "dateext = yes" "compress = gzip" "delaycompress = yes" \
+	"notifempty = yes" "create = 0640")
 $(job killed "files = $L/*.log" "rotate = 3" "compress = gzip" "delaycompress = yes" \
 	"notifempty = yes" "create = 0640" "postrotate = touch $T/reloaded")
 $(job killed-copy "files = $L/*.log" "rotate = 3" "compress = gzip" "delaycompress = yes" \
 	"notifempty = yes" "copytruncate = yes")
 CONF
 
-# kill_every_step JOB: kill the run at step 1, 2, ... until a run passes
+# kill_every_step JOB WHAT [SETUP]: kill the run at step 1, 2, ... until a run passes
 # every step; after each kill, a normal run must leave $T/expected.
 kill_every_step() {
-	local job=$1 step=1 what=$2 name
+	local job=$1 step=1 what=$2 setup=${3:-kill_setup} name
 	while [ "$step" -le 30 ]; do
-		kill_setup
+		$setup
 		rm -f "$T/reloaded"
 		CARETAKER_LOGROTATE_KILL_AT=$step ct run "$job"
 		if [ "$rc" -eq 0 ]; then
@@ -84,6 +100,7 @@ kill_every_step() {
 kill_every_step killed "rename + create"
 check "postrotate runs in the run that completes a killed rotation" eval '[ -e "$T/reloaded" ]'
 kill_every_step killed-copy "copytruncate"
+kill_every_step killed-dated "dateext" kill_setup_dated
 
 # ---- options, one behaviour each ----
 
