@@ -318,3 +318,9 @@ tests_faults_logrotate_faults_la_CFLAGS = $(LOGROTATE_CFLAGS) -DLOGROTATE_FAULTS
 tests_faults_logrotate_faults_la_LDFLAGS = $(FAULT_LDFLAGS)
 tests_faults_logrotate_faults_la_LIBADD = $(LOGROTATE_LIBADD)
 INTEGRATION_TESTS += tests/integration/logrotate.sh tests/integration/logrotate-compat.sh
+# Rotate + compress of a 500 MB log against logrotate(8)
+# (tests/bench/logrotate-bench.sh).
+EXTRA_DIST += tests/bench/logrotate-bench.sh
+bench-logrotate: caretaker$(EXEEXT) $(plugin_LTLIBRARIES)
+	BUILD='$(abs_top_builddir)' $(BASH) $(top_srcdir)/tests/bench/logrotate-bench.sh
+.PHONY: bench-logrotate

@@ -50,6 +50,7 @@ static const char *const key_names[KEY__LAST] = {
 
 struct import_opts {
 	char *values[KEY__LAST]; /* NULL: unset */
+	int is_create_said;      /* create, nocreate or copytruncate appeared */
 };
 
 struct import_state {
@@ -101,6 +102,7 @@ opts_copy(struct import_opts *to, const struct import_opts *from)
 {
 	for (int k = 0; k < KEY__LAST; k++)
 		opts_set(to, (enum import_key)k, from->values[k]);
+	to->is_create_said = from->is_create_said;
 }
 
 /* ---- directives ---- */
@@ -174,6 +176,15 @@ static void
 set_create(struct import_state *s, const struct import_directive *d, const char *arg)
 {
 	opts_set(import_target(s), d->key, arg[0] != '\0' ? arg : "same");
+	import_target(s)->is_create_said = 1;
+}
+
+/* nocreate and copytruncate also say what becomes of the log. */
+static void
+set_create_fixed(struct import_state *s, const struct import_directive *d, const char *arg)
+{
+	set_fixed(s, d, arg);
+	import_target(s)->is_create_said = 1;
 }
 
 /* compresscmd: gzip and zstd are the compressor's; others are not. */
@@ -232,8 +243,8 @@ static const struct import_directive directives[] = {
     {"missingok", set_fixed, KEY_MISSINGOK, "yes"},
     {"nomissingok", set_fixed, KEY_MISSINGOK, "no"},
     {"create", set_create, KEY_CREATE, NULL},
-    {"nocreate", set_fixed, KEY_CREATE, NULL},
-    {"copytruncate", set_fixed, KEY_COPYTRUNCATE, "yes"},
+    {"nocreate", set_create_fixed, KEY_CREATE, NULL},
+    {"copytruncate", set_create_fixed, KEY_COPYTRUNCATE, "yes"},
     {"nocopytruncate", set_fixed, KEY_COPYTRUNCATE, "no"},
     {"dateext", set_fixed, KEY_DATEEXT, "yes"},
     {"nodateext", set_fixed, KEY_DATEEXT, "no"},
@@ -359,6 +370,12 @@ job_write(struct import_state *s)
 		            "weekly");
 		opts_set(o, KEY_SCHEDULE, "weekly");
 	}
+	if (!o->is_create_said)
+		import_warn(
+		    s, "%s",
+		    "neither create nor copytruncate in the block: no new log is made after "
+		    "the rename (logrotate.conf's global `create` does not reach this job; "
+		    "create = same does what it did)");
 	fprintf(s->out,
 	        "\n; imported from %s (the block at line %zu) by caretaker import-logrotate\n",
 	        s->in_name, s->block_line);

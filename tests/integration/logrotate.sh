@@ -290,7 +290,8 @@ export CARETAKER_EXEC_PATH="$top_builddir/plugins/logrotate:${CARETAKER_EXEC_PAT
 ct import-logrotate "$T/other.conf"
 check "import-logrotate warns about each directive it cannot map, with its line" \
 	eval 'rc_is 0 && err_has "other.conf:4: warning: .su. has no equivalent" &&
-		err_has "other.conf:7: warning: .mail. has no equivalent" && err_has "postrotate is a shell script"'
+		err_has "other.conf:7: warning: .mail. has no equivalent" && err_has "postrotate is a shell script" &&
+		err_has "other.conf:13: warning: neither create nor copytruncate"'
 check "import-logrotate maps the rest, global defaults included" \
 	eval 'out_has "^files = /var/log/a.log, /var/log/b c.log$" && out_has "^schedule = weekly$" &&
 		out_has "^size = 100K$" && out_has "^maxage = 30d$" && out_has "^compress = gzip$" &&
