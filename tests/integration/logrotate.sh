@@ -102,6 +102,43 @@ check "postrotate runs in the run that completes a killed rotation" eval '[ -e "
 kill_every_step killed-copy "copytruncate"
 kill_every_step killed-dated "dateext" kill_setup_dated
 
+# ---- an application writing all the while ----
+
+# The writer keeps its log open and reopens it on SIGHUP, as gunicorn does
+# on reload; three rotations happen while it writes.
+# It writes until $T/stop appears, then says how many lines it wrote.
+cat >"$T/writer.sh" <<'SH'
+f=$1
+exec 3>>"$f"
+trap 'exec 3>>"$f"' HUP
+i=0
+while [ ! -e "$2" ]; do
+	for ((k = 0; k < 100; k++)); do i=$((i + 1)); echo "line $i" >&3; done
+done
+echo "$i" >"$2.count"
+SH
+rm -rf "$L" && mkdir -p "$L" && : >"$L/app.log"
+rm -f "$T/stop" "$T/stop.count"
+bash "$T/writer.sh" "$L/app.log" "$T/stop" &
+writer=$!
+write_config <<CONF
+$(job live "files = $L/app.log" "rotate = 10" "compress = gzip" "delaycompress = yes" \
+	"create = 0644" "postrotate = kill -HUP $writer")
+CONF
+live_rc=0
+for i in 1 2 3; do
+	sleep 0.3
+	ct run live
+	[ "$rc" -eq 0 ] || live_rc=$rc
+done
+touch "$T/stop"
+wait "$writer"
+(cd "$L" && for f in app.log*; do case "$f" in *.gz) gzip -dc "$f" ;; *) cat "$f" ;; esac; done) |
+	sed 's/^line //' | sort -n >"$T/live.lines"
+check "an application writing during three rotations (reopening on postrotate's SIGHUP) loses no line and none is doubled" \
+	eval '[ $live_rc -eq 0 ] && [ -e "$L/app.log.3.gz" ] && seq 1 "$(cat "$T/stop.count")" | cmp -s - "$T/live.lines" ||
+		{ echo "files: $(ls "$L"); written: $(cat "$T/stop.count"); found: $(wc -l <"$T/live.lines"), distinct $(uniq "$T/live.lines" | wc -l)" >"$out"; false; }'
+
 # ---- options, one behaviour each ----
 
 fresh() {
