@@ -324,3 +324,10 @@ EXTRA_DIST += tests/bench/logrotate-bench.sh
 bench-logrotate: caretaker$(EXEEXT) $(plugin_LTLIBRARIES)
 	BUILD='$(abs_top_builddir)' $(BASH) $(top_srcdir)/tests/bench/logrotate-bench.sh
 .PHONY: bench-logrotate
+# The logrotate plugin's names of rotated copies and its importer.
+UNIT_TESTS += tests/plugins/test_logrotate
+tests_plugins_test_logrotate_SOURCES = tests/plugins/test_logrotate.c \
+	plugins/logrotate/logrotate_names.c plugins/logrotate/import.c
+tests_plugins_test_logrotate_CFLAGS = $(AM_CFLAGS) $(FILEIO_INCLUDES) $(CMOCKA_CFLAGS) \
+	-I$(top_srcdir)/plugins/logrotate -I$(top_srcdir)/plugins/lib
+tests_plugins_test_logrotate_LDADD = fileio/libctfileio.la $(CMOCKA_LIBS)
