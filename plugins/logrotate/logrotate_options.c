@@ -109,7 +109,36 @@ const struct ct_option lr_options[] = {
  */
 #define LR_GZIP_LEVEL_DEFAULT 5
 
-/* "0640 www-data www-data" into cfg; user and group may be left out. */
+/* create's USER and GROUP (either may be ""), looked up now so that a
+ * typo fails the job before any file is touched. */
+static int
+config_create_owner(struct lr_run *run, const char *user, const char *group)
+{
+	struct lr_config *cfg = &run->cfg;
+
+	cfg->create_uid = (uid_t)-1;
+	cfg->create_gid = (gid_t)-1;
+	if (user[0] != '\0') {
+		struct passwd *pw = getpwnam(user);
+
+		if (pw == NULL)
+			return plugin_host_fail(&run->host, CT_EINVAL, "create: no user '%s'",
+			                        user);
+		cfg->create_uid = pw->pw_uid;
+	}
+	if (group[0] != '\0') {
+		struct group *gr = getgrnam(group);
+
+		if (gr == NULL)
+			return plugin_host_fail(&run->host, CT_EINVAL, "create: no group '%s'",
+			                        group);
+		cfg->create_gid = gr->gr_gid;
+	}
+	return 0;
+}
+
+/* "0640 www-data www-data" (user and group may be left out), or "same"
+ * for the old file's mode and owner. */
 static int
 config_create_parse(struct lr_run *run, const char *value)
 {
@@ -119,39 +148,18 @@ config_create_parse(struct lr_run *run, const char *value)
 	int n = sscanf(value, "%31s %255s %255s", mode, user, group);
 	long m = strtol(mode, &end, 8);
 
+	cfg->has_create = 1;
 	if (strcmp(value, "same") == 0) {
-		cfg->has_create = 1;
 		cfg->create_mode = (mode_t)-1;
-		cfg->create_uid = (uid_t)-1;
-		cfg->create_gid = (gid_t)-1;
-		return 0;
+		return config_create_owner(run, "", "");
 	}
 	if (n < 1 || *end != '\0' || m < 0 || m > 07777)
 		return plugin_host_fail(&run->host, CT_EINVAL,
 		                        "create: '%s' is not MODE [USER [GROUP]]\n"
 		                        "hint: create = 0640 www-data www-data",
 		                        value);
-	cfg->has_create = 1;
 	cfg->create_mode = (mode_t)m;
-	cfg->create_uid = (uid_t)-1;
-	cfg->create_gid = (gid_t)-1;
-	if (n >= 2) {
-		struct passwd *pw = getpwnam(user);
-
-		if (pw == NULL)
-			return plugin_host_fail(&run->host, CT_EINVAL, "create: no user '%s'",
-			                        user);
-		cfg->create_uid = pw->pw_uid;
-	}
-	if (n >= 3) {
-		struct group *gr = getgrnam(group);
-
-		if (gr == NULL)
-			return plugin_host_fail(&run->host, CT_EINVAL, "create: no group '%s'",
-			                        group);
-		cfg->create_gid = gr->gr_gid;
-	}
-	return 0;
+	return config_create_owner(run, user, group);
 }
 
 static int

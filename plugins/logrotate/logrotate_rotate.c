@@ -317,33 +317,46 @@ rotate_resume(struct lr_run *run, struct lr_entry *e)
 	return rc;
 }
 
-/* A file that exists and is due: its journal entry, the prerotate
- * command (once a run), and the steps. */
+/* The journal entry of a rotation about to begin, once its new name is
+ * known to be free and its folder usable. */
 static int
-rotate_start(struct lr_run *run, const char *path, const struct stat *st, const char *why)
+rotate_prepare(struct lr_run *run, const char *path, const struct stat *st, struct lr_entry *e)
 {
-	struct lr_entry e = {.stage = LR_STAGE_BEGIN};
 	struct stat dir_st;
 	char dir[PATH_MAX];
-	int rc;
 
-	snprintf(e.path, sizeof(e.path), "%s", path);
-	e.dev = (uint64_t)st->st_dev;
-	e.ino = (uint64_t)st->st_ino;
-	e.length = (uint64_t)st->st_size;
-	if (rotate_target(run, path, &e) != 0)
+	*e = (struct lr_entry){.stage = LR_STAGE_BEGIN};
+	snprintf(e->path, sizeof(e->path), "%s", path);
+	e->dev = (uint64_t)st->st_dev;
+	e->ino = (uint64_t)st->st_ino;
+	e->length = (uint64_t)st->st_size;
+	if (rotate_target(run, path, e) != 0)
 		return plugin_host_fail(&run->host, CT_EINVAL, "no rotated name for %s", path);
-	if (run->cfg.is_dateext && rotate_any_variant_exists(e.target))
+	if (run->cfg.is_dateext && rotate_any_variant_exists(e->target))
 		return plugin_host_fail(
 		    &run->host, CT_EINVAL,
 		    "%s exists already: not rotated again\n"
 		    "hint: a dateformat with %%H or %%s rotates more than once a day",
-		    e.target);
+		    e->target);
 	lr_names_dir(&run->cfg, path, dir, sizeof(dir));
 	if (stat(dir, &dir_st) != 0 || dir_st.st_dev != st->st_dev)
 		return plugin_host_fail(
 		    &run->host, CT_EINVAL,
 		    "olddir %s does not exist or is on another file system than %s", dir, path);
+	return 0;
+}
+
+/* A file that exists and is due: its journal entry, the prerotate
+ * command (once a run), and the steps. */
+static int
+rotate_start(struct lr_run *run, const char *path, const struct stat *st, const char *why)
+{
+	struct lr_entry e;
+	int rc;
+
+	rc = rotate_prepare(run, path, st, &e);
+	if (rc != 0)
+		return rc;
 	if (run->is_dry_run) {
 		lr_note(run, "would rotate %s (%llu bytes; %s) to %s", path,
 		        (unsigned long long)st->st_size, why, e.target);
