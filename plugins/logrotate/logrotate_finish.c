@@ -188,12 +188,33 @@ finish_one(struct lr_run *run, const char *dir, const struct finish_copy *c)
 	}
 }
 
+/* With olddir, the new log's temporary file of a killed run is beside
+ * the log, not among the copies. */
+static void
+finish_log_folder_temporaries(struct lr_run *run, const char *path)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if (run->cfg.olddir == NULL || durable_dirname(path, dir, sizeof(dir)) != 0)
+		return;
+	d = opendir(dir);
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (lr_names_is_temporary(de->d_name, lr_names_base(path)))
+			finish_temporary(run, dir, de->d_name);
+	closedir(d);
+}
+
 void
 lr_finish_file(struct lr_run *run, const char *path)
 {
 	struct finish_list l = {0};
 	char dir[PATH_MAX];
 
+	finish_log_folder_temporaries(run, path);
 	if (lr_names_dir(&run->cfg, path, dir, sizeof(dir)) != 0)
 		return;
 	if (finish_scan(run, dir, lr_names_base(path), &l) != 0)

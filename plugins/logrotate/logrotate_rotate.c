@@ -204,39 +204,63 @@ rotate_rename(struct lr_run *run, const char *from, const char *to)
 	return rc;
 }
 
-/* The new, empty log: mode, owner and group of `create` (the old file's
- * owner where create names none).  One the application made first is
- * left as it is. */
+/* A hidden temporary file beside the log with create's mode, owner and
+ * group (the old file's where create names none), synced.  Returns the
+ * open descriptor or a negative CT_* code. */
 static int
-rotate_create(struct lr_run *run, struct lr_entry *e)
+create_temp(struct lr_run *run, const struct lr_entry *e, char *tmp, size_t size)
 {
 	const struct lr_config *cfg = &run->cfg;
 	struct stat old;
 	char dir[PATH_MAX];
 	int fd, rc = 0;
 
-	if (!cfg->has_create)
-		return rotate_journal(run, e, LR_STAGE_DONE);
 	if (stat(e->target, &old) != 0)
 		memset(&old, 0, sizeof(old));
-	fd = open(e->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0 && errno != EEXIST)
-		return plugin_host_fail(&run->host, CT_EIO, "cannot create %s: %s", e->path,
+	durable_dirname(e->path, dir, sizeof(dir));
+	snprintf(tmp, size, "%s/.%s" DURABLE_TMP_INFIX "XXXXXX", dir, lr_names_base(e->path));
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return plugin_host_fail(&run->host, CT_EIO, "cannot create a file in %s: %s", dir,
 		                        strerror(errno));
-	if (fd >= 0) {
-		uid_t uid = cfg->create_uid != (uid_t)-1 ? cfg->create_uid : old.st_uid;
-		gid_t gid = cfg->create_gid != (gid_t)-1 ? cfg->create_gid : old.st_gid;
-		mode_t mode =
-		    cfg->create_mode != (mode_t)-1 ? cfg->create_mode : old.st_mode & 07777;
+	if (fchown(fd, cfg->create_uid != (uid_t)-1 ? cfg->create_uid : old.st_uid,
+	           cfg->create_gid != (gid_t)-1 ? cfg->create_gid : old.st_gid) != 0 ||
+	    fchmod(fd, cfg->create_mode != (mode_t)-1 ? cfg->create_mode : old.st_mode & 07777) !=
+	        0)
+		rc = plugin_host_fail(&run->host, CT_EPERM, "cannot set owner and mode of %s: %s",
+		                      tmp, strerror(errno));
+	if (rc == 0)
+		rc = durable_fsync_fd(fd, tmp, run->host.err, sizeof(run->host.err));
+	if (rc == 0)
+		return fd;
+	close(fd);
+	unlink(tmp);
+	return rc;
+}
 
-		if (fchown(fd, uid, gid) != 0 || fchmod(fd, mode) != 0)
-			rc = plugin_host_fail(&run->host, CT_EPERM,
-			                      "cannot set owner and mode of %s: %s", e->path,
-			                      strerror(errno));
-		if (rc == 0)
-			rc = durable_fsync_fd(fd, e->path, run->host.err, sizeof(run->host.err));
-		close(fd);
-	}
+/*
+ * The new, empty log.  It is made under a temporary name with its mode and
+ * owner already set and then linked to the log's name, so that a kill can
+ * never leave a log with the wrong owner (which the application could not
+ * open); link(2) never replaces a log the application made first.
+ */
+static int
+rotate_create(struct lr_run *run, struct lr_entry *e)
+{
+	char tmp[2 * PATH_MAX + 32], dir[PATH_MAX];
+	int fd, rc = 0;
+
+	if (!run->cfg.has_create)
+		return rotate_journal(run, e, LR_STAGE_DONE);
+	fd = create_temp(run, e, tmp, sizeof(tmp));
+	if (fd < 0)
+		return fd;
+	close(fd);
+	lr_fault_point(run, "create-temp");
+	if (link(tmp, e->path) != 0 && errno != EEXIST)
+		rc = plugin_host_fail(&run->host, CT_EIO, "cannot create %s: %s", e->path,
+		                      strerror(errno));
+	unlink(tmp);
 	durable_dirname(e->path, dir, sizeof(dir));
 	if (rc == 0)
 		rc = durable_fsync_dir(dir, run->host.err, sizeof(run->host.err));

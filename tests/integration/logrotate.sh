@@ -20,13 +20,14 @@ job() {
 	printf '\n'
 }
 
-# Every file of a folder (hidden ones too) with its decompressed checksum.
+# Every file of a folder (hidden ones too) with its mode and its
+# decompressed checksum.
 inventory() {
 	local f
 	(cd "$1" && for f in $(ls -A); do
 		case "$f" in
-		*.gz) printf '%s %s\n' "$f" "$(gzip -dc "$f" | md5sum | cut -d' ' -f1)" ;;
-		*) printf '%s %s\n' "$f" "$(md5sum <"$f" | cut -d' ' -f1)" ;;
+		*.gz) printf '%s %s %s\n' "$f" "$(stat -c %a "$f")" "$(gzip -dc "$f" | md5sum | cut -d' ' -f1)" ;;
+		*) printf '%s %s %s\n' "$f" "$(stat -c %a "$f")" "$(md5sum <"$f" | cut -d' ' -f1)" ;;
 		esac
 	done)
 }
@@ -45,11 +46,13 @@ kill_setup() {
 	seq -f "day-1 line %g" 1 4000 >"$L/app.log.1"
 	seq -f "day-2 line %g" 1 3000 | gzip >"$L/app.log.2.gz"
 	seq -f "day-3 line %g" 1 2000 | gzip >"$L/app.log.3.gz"
+	chmod 644 "$L"/*
+	# The new log has create's mode (the copytruncate job keeps the log's).
 	{
-		echo "app.log d41d8cd98f00b204e9800998ecf8427e"
-		echo "app.log.1 $(sum_of "$L/app.log")"
-		echo "app.log.2.gz $(sum_of "$L/app.log.1")"
-		echo "app.log.3.gz $(gz_sum_of "$L/app.log.2.gz")"
+		echo "app.log $1 d41d8cd98f00b204e9800998ecf8427e"
+		echo "app.log.1 644 $(sum_of "$L/app.log")"
+		echo "app.log.2.gz 644 $(sum_of "$L/app.log.1")"
+		echo "app.log.3.gz 644 $(gz_sum_of "$L/app.log.2.gz")"
 	} >"$T/expected"
 }
 
@@ -60,10 +63,11 @@ kill_setup_dated() {
 	mkdir -p "$L"
 	seq -f "current line %g" 1 5000 >"$L/app.log"
 	seq -f "older line %g" 1 4000 >"$L/app.log-20200101"
+	chmod 644 "$L"/*
 	{
-		echo "app.log d41d8cd98f00b204e9800998ecf8427e"
-		echo "app.log-20200101.gz $(sum_of "$L/app.log-20200101")"
-		echo "app.log-$(date +%Y%m%d) $(sum_of "$L/app.log")"
+		echo "app.log 640 d41d8cd98f00b204e9800998ecf8427e"
+		echo "app.log-20200101.gz 644 $(sum_of "$L/app.log-20200101")"
+		echo "app.log-$(date +%Y%m%d) 644 $(sum_of "$L/app.log")"
 	} >"$T/expected"
 }
 
@@ -76,10 +80,10 @@ $(job killed-copy "files = $L/*.log" "rotate = 3" "compress = gzip" "delaycompre
 	"notifempty = yes" "copytruncate = yes")
 CONF
 
-# kill_every_step JOB WHAT [SETUP]: kill the run at step 1, 2, ... until a run passes
+# kill_every_step JOB WHAT SETUP: kill the run at step 1, 2, ... until a run passes
 # every step; after each kill, a normal run must leave $T/expected.
 kill_every_step() {
-	local job=$1 step=1 what=$2 setup=${3:-kill_setup} name
+	local job=$1 step=1 what=$2 setup=$3 name
 	while [ "$step" -le 30 ]; do
 		$setup
 		rm -f "$T/reloaded"
@@ -97,9 +101,9 @@ kill_every_step() {
 		step=$((step + 1))
 	done
 }
-kill_every_step killed "rename + create"
+kill_every_step killed "rename + create" "kill_setup 640"
 check "postrotate runs in the run that completes a killed rotation" eval '[ -e "$T/reloaded" ]'
-kill_every_step killed-copy "copytruncate"
+kill_every_step killed-copy "copytruncate" "kill_setup 644"
 kill_every_step killed-dated "dateext" kill_setup_dated
 
 # ---- an application writing all the while ----
