@@ -86,11 +86,13 @@ journal_set_aside(struct lr_run *run, struct lr_journal *j, int rc)
 	j->entries = NULL;
 	j->n = 0;
 	snprintf(aside, sizeof(aside), "%s.damaged", j->path);
-	rename(j->path, aside);
+	if (!run->is_dry_run)
+		rename(j->path, aside);
 	run->host.ct->add_finding(run->host.t, CT_SEV_WARNING, j->path,
-	                          "logrotate: the journal of rotations under way is %s: set aside "
-	                          "as %s; every file is rotated from what its folder shows",
-	                          rc == CT_ECORRUPT ? "damaged" : "unreadable", aside);
+	                          "logrotate: the journal of rotations under way is %s: %s as %s; "
+	                          "every file is rotated from what its folder shows",
+	                          rc == CT_ECORRUPT ? "damaged" : "unreadable",
+	                          run->is_dry_run ? "would be set aside" : "set aside", aside);
 	run->host.n_warnings++;
 }
 

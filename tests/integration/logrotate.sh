@@ -305,6 +305,10 @@ fresh
 echo line >"$L/app.log"
 mkdir -p "$T/state/jobs/ifempty"
 printf 'not a journal\n\x01\x02' >"$T/state/jobs/ifempty/journal"
+ct run --dry-run ifempty
+check "a dry run reports a damaged journal and leaves it where it is" \
+	eval 'rc_is 0 && [ -e "$T/state/jobs/ifempty/journal" ] && [ ! -e "$T/state/jobs/ifempty/journal.damaged" ] &&
+		report_json ifempty | grep -q "would be set aside"'
 ct run ifempty
 check "a damaged journal is set aside as a finding and the file is still rotated" \
 	eval 'rc_is 0 && [ -e "$L/app.log.1" ] && [ -e "$T/state/jobs/ifempty/journal.damaged" ] &&
