@@ -15,9 +15,10 @@
 
 const struct ct_option lr_options[] = {
     {.key = "files",
-     .type = CT_OPT_LIST,
+     .type = CT_OPT_PATH_LIST,
      .flags = CT_OPTF_REQUIRED,
-     .help = "log files to rotate: absolute paths or globs (/var/log/app/*.log)"},
+     .help = "log files to rotate: paths or globs (/var/log/app/*.log); relative ones "
+             "resolve against the configuration file"},
     {.key = "rotate",
      .type = CT_OPT_INT,
      .default_value = "4",
