@@ -158,6 +158,8 @@ finish_compress(struct lr_run *run, const char *dir, const struct finish_copy *c
 		else if (durable_unlink(src, run->host.err, sizeof(run->host.err)) == 0 &&
 		         durable_fsync_dir(dir, run->host.err, sizeof(run->host.err)) == 0)
 			lr_note(run, "removed %s (%s is complete)", src, dst);
+		else
+			lr_file_failed(run, src, "%s", run->host.err);
 		return;
 	}
 	if (run->is_dry_run) {
