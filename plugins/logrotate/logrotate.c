@@ -189,7 +189,8 @@ run_postrotate(struct lr_run *run)
 		const struct lr_entry *e = &run->journal.entries[i - 1];
 
 		if (e->stage == LR_STAGE_DONE &&
-		    lr_journal_drop(&run->journal, e->path, err, sizeof(err)) != 0)
+		    lr_journal_drop(&run->journal, e->path, err, sizeof(err)) != 0 &&
+		    !run->is_journal_unwritable)
 			lr_file_failed(run, run->journal.path, "%s", err);
 	}
 }
@@ -276,7 +277,10 @@ logrotate_report(struct ct_task *t, const struct ct_services *ct, void *state)
 		               s->files_seen);
 		return CT_OK;
 	}
-	ct->set_status(t, s->files_failed > 0 ? CT_STATUS_FAIL : CT_STATUS_OK,
+	ct->set_status(t,
+	               s->files_failed > 0        ? CT_STATUS_FAIL
+	               : run->host.n_warnings > 0 ? CT_STATUS_WARN
+	                                          : CT_STATUS_OK,
 	               "rotated %zu of %zu file(s), compressed %zu (%llu -> %llu bytes, %.1fx), "
 	               "removed %zu, %zu failed",
 	               s->files_rotated, s->files_seen, s->files_compressed,

@@ -103,7 +103,8 @@ struct lr_run {
 	int is_prerotate_done;
 	int prerotate_rc; /* its failure leaves every file of the run unrotated */
 	int needs_postrotate;
-	int fault_step; /* steps passed, for the fault hook of the tests */
+	int is_journal_unwritable; /* said once; the run goes on without it */
+	int fault_step;            /* steps passed, for the fault hook of the tests */
 	time_t now;
 };
 
@@ -124,6 +125,10 @@ struct lr_entry *lr_journal_find(struct lr_journal *j, const char *path);
 /* Adds or replaces the entry of e->path and writes the journal durably.
  * Returns 0 or a CT_* code with a message in `err`. */
 int lr_journal_put(struct lr_journal *j, const struct lr_entry *e, char *err, size_t err_size);
+/* Sets e->stage and writes the journal; a journal that cannot be written
+ * is one warning of the run, and the rotation goes on without it.
+ * Returns 0. */
+int lr_journal_step(struct lr_run *run, struct lr_entry *e, int stage);
 /* Removes the entry of `path` (if any) and writes the journal. */
 int lr_journal_drop(struct lr_journal *j, const char *path, char *err, size_t err_size);
 void lr_journal_free(struct lr_journal *j);

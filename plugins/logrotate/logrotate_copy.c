@@ -98,17 +98,6 @@ copy_write(struct lr_run *run, struct lr_entry *e, int in, int out, const char *
 	return rc;
 }
 
-static int
-copy_journal(struct lr_run *run, struct lr_entry *e, int stage)
-{
-	char err[512];
-	int rc;
-
-	e->stage = stage;
-	rc = lr_journal_put(&run->journal, e, err, sizeof(err));
-	return rc != 0 ? plugin_host_fail(&run->host, rc, "%s", err) : 0;
-}
-
 int
 lr_copy_begin(struct lr_run *run, struct lr_entry *e)
 {
@@ -125,7 +114,7 @@ lr_copy_begin(struct lr_run *run, struct lr_entry *e)
 	out = copy_temp_open(run, e->target, tmp, sizeof(tmp));
 	rc = out < 0 ? out : copy_write(run, e, in, out, tmp);
 	if (rc == 0)
-		rc = copy_journal(run, e, LR_STAGE_COPIED);
+		rc = lr_journal_step(run, e, LR_STAGE_COPIED);
 	if (rc == 0)
 		lr_fault_point(run, "copied");
 	if (rc == 0)
@@ -207,5 +196,5 @@ lr_copy_finish(struct lr_run *run, struct lr_entry *e)
 		close(log);
 	if (copy >= 0)
 		close(copy);
-	return rc != 0 ? rc : copy_journal(run, e, LR_STAGE_DONE);
+	return rc != 0 ? rc : lr_journal_step(run, e, LR_STAGE_DONE);
 }

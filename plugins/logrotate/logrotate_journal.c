@@ -178,6 +178,29 @@ lr_journal_drop(struct lr_journal *j, const char *path, char *err, size_t err_si
 	return journal_write(j, err, err_size);
 }
 
+/*
+ * A journal that cannot be written (a full or read-only state folder) must
+ * not stop the rotation either: logs filling the disk are the usual reason
+ * the state folder is full too, and rotating and compressing them is what
+ * frees the space.  The run goes on without the journal, said once.
+ */
+int
+lr_journal_step(struct lr_run *run, struct lr_entry *e, int stage)
+{
+	char err[512];
+
+	e->stage = stage;
+	if (lr_journal_put(&run->journal, e, err, sizeof(err)) == 0 || run->is_journal_unwritable)
+		return 0;
+	run->is_journal_unwritable = 1;
+	run->host.n_warnings++;
+	run->host.ct->add_finding(run->host.t, CT_SEV_WARNING, run->journal.path,
+	                          "logrotate: %s: rotating without the journal; a run killed now "
+	                          "may leave a renamed log that is not recreated",
+	                          err);
+	return 0;
+}
+
 void
 lr_journal_free(struct lr_journal *j)
 {

@@ -173,19 +173,6 @@ lr_rotate_shift(struct lr_run *run, const char *path)
 
 /* ---- steps ---- */
 
-static int
-rotate_journal(struct lr_run *run, struct lr_entry *e, int stage)
-{
-	char err[512];
-	int rc;
-
-	e->stage = stage;
-	rc = lr_journal_put(&run->journal, e, err, sizeof(err));
-	if (rc != 0)
-		return plugin_host_fail(&run->host, rc, "%s", err);
-	return 0;
-}
-
 /* rename(2) and the sync of both folders (olddir may be another one). */
 static int
 rotate_rename(struct lr_run *run, const char *from, const char *to)
@@ -251,7 +238,7 @@ rotate_create(struct lr_run *run, struct lr_entry *e)
 	int fd, rc = 0;
 
 	if (!run->cfg.has_create)
-		return rotate_journal(run, e, LR_STAGE_DONE);
+		return lr_journal_step(run, e, LR_STAGE_DONE);
 	fd = create_temp(run, e, tmp, sizeof(tmp));
 	if (fd < 0)
 		return fd;
@@ -265,7 +252,7 @@ rotate_create(struct lr_run *run, struct lr_entry *e)
 	if (rc == 0)
 		rc = durable_fsync_dir(dir, run->host.err, sizeof(run->host.err));
 	lr_fault_point(run, "create");
-	return rc != 0 ? rc : rotate_journal(run, e, LR_STAGE_DONE);
+	return rc != 0 ? rc : lr_journal_step(run, e, LR_STAGE_DONE);
 }
 
 /* BEGIN -> MOVED for rename + create, resumable: the inode tells whether
@@ -290,7 +277,7 @@ rotate_move(struct lr_run *run, struct lr_entry *e)
 			return rc;
 		lr_fault_point(run, "rename");
 	}
-	rc = rotate_journal(run, e, LR_STAGE_MOVED);
+	rc = lr_journal_step(run, e, LR_STAGE_MOVED);
 	if (rc != 0)
 		return rc;
 	lr_fault_point(run, "moved");
@@ -375,7 +362,7 @@ rotate_prepare(struct lr_run *run, const char *path, const struct stat *st, stru
 static int
 rotate_start(struct lr_run *run, const char *path, const struct stat *st, const char *why)
 {
-	struct lr_entry e;
+	struct lr_entry e, *je;
 	int rc;
 
 	rc = rotate_prepare(run, path, st, &e);
@@ -394,11 +381,12 @@ rotate_start(struct lr_run *run, const char *path, const struct stat *st, const 
 		                        "prerotate failed: %s not rotated", path);
 	lr_note(run, "rotating %s (%llu bytes; %s) to %s", path, (unsigned long long)st->st_size,
 	        why, e.target);
-	rc = rotate_journal(run, &e, LR_STAGE_BEGIN);
+	rc = lr_journal_step(run, &e, LR_STAGE_BEGIN);
 	if (rc != 0)
 		return rc;
 	lr_fault_point(run, "begin");
-	rc = rotate_continue(run, lr_journal_find(&run->journal, path));
+	je = lr_journal_find(&run->journal, path);
+	rc = rotate_continue(run, je != NULL ? je : &e);
 	if (rc == 0) {
 		run->needs_postrotate = 1;
 		run->totals.files_rotated++;

@@ -339,6 +339,16 @@ check "a damaged journal is set aside as a finding and the file is still rotated
 	eval 'rc_is 0 && [ -e "$L/app.log.1" ] && [ -e "$T/state/jobs/ifempty/journal.damaged" ] &&
 		report_json ifempty | grep -q "journal of rotations under way is damaged"'
 
+fresh
+echo line >"$L/app.log"
+# A journal that is a folder cannot be replaced, and its set-aside name is
+# taken: no journal can be written.
+mkdir -p "$T/state/jobs/ifempty/journal/x" "$T/state/jobs/ifempty/journal.damaged/y"
+ct run ifempty
+check "a journal that cannot be written is a warning and the file is still rotated" \
+	eval 'rc_is 0 && out_has "^warn " && [ -e "$L/app.log.1" ] &&
+		report_json ifempty | grep -q "rotating without the journal"'
+
 # ---- the importer ----
 
 cat >"$T/other.conf" <<'LR'
