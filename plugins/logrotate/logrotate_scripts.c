@@ -3,15 +3,20 @@
  * shell, as a child of the job's process (it stays in the job's process
  * group, so the job's timeout and the host's clean-up end it with the
  * job), stdout and stderr captured into the report's stream of the
- * command's name.  Once a run, like logrotate's sharedscripts.
+ * command's name.  Once a run, like logrotate's sharedscripts.  A daemon
+ * the command starts may keep the output open: the run goes on a second
+ * after the command itself exited.
  */
 #define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "logrotate.h"
@@ -33,29 +38,55 @@ script_child(char *const *argv, int out_fd, int status_fd)
 	_exit(127);
 }
 
-/* Everything the command writes, into the report, until it closes its
- * output. */
-static void
-script_pump(struct lr_run *run, const char *name, int fd)
-{
-	char buf[8192];
-	ssize_t n;
+/* How long output is still read once the command has exited: a daemon it
+ * started may keep its stdout open for ever (the host ends such processes
+ * with the run), as in the exec plugin. */
+#define SCRIPT_DRAIN_MS 1000
 
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			break;
-		run->host.ct->add_output(run->host.t, name, buf, (size_t)n);
+static int64_t
+script_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Everything the command writes goes into the report, until it closes its
+ * output or SCRIPT_DRAIN_MS after it exited.  Sets *status and returns 1
+ * once the command was reaped here. */
+static int
+script_pump(struct lr_run *run, const char *name, int fd, pid_t pid, int *status)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	int64_t deadline_ms = INT64_MAX;
+	int is_reaped = 0;
+	char buf[8192];
+	ssize_t n = 1;
+
+	while (n != 0 && script_now_ms() < deadline_ms) {
+		if (poll(&p, 1, 200) > 0) {
+			n = read(fd, buf, sizeof(buf));
+			if (n < 0 && errno != EINTR)
+				break;
+			if (n > 0)
+				run->host.ct->add_output(run->host.t, name, buf, (size_t)n);
+		}
+		if (!is_reaped && waitpid(pid, status, WNOHANG) == pid) {
+			is_reaped = 1;
+			deadline_ms = script_now_ms() + SCRIPT_DRAIN_MS;
+		}
 	}
+	return is_reaped;
 }
 
 static int
-script_wait(struct lr_run *run, const char *name, char *const *argv, pid_t pid, int status_fd)
+script_wait(struct lr_run *run, const char *name, char *const *argv, pid_t pid, int status_fd,
+            int is_reaped, int status)
 {
-	int status = 0, e = 0;
+	int e = 0;
 
-	while (waitpid(pid, &status, 0) < 0)
+	while (!is_reaped && waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return plugin_host_fail(&run->host, CT_ECHILD, "%s: waitpid: %s", name,
 			                        strerror(errno));
@@ -93,8 +124,10 @@ lr_script_run(struct lr_run *run, const char *name, char *const *argv)
 	if (pid < 0)
 		rc = plugin_host_fail(&run->host, CT_ESYS, "%s: fork: %s", name, strerror(errno));
 	else {
-		script_pump(run, name, out[0]);
-		rc = script_wait(run, name, argv, pid, status[0]);
+		int child_status = 0,
+		    is_reaped = script_pump(run, name, out[0], pid, &child_status);
+
+		rc = script_wait(run, name, argv, pid, status[0], is_reaped, child_status);
 	}
 	close(out[0]);
 	close(status[0]);

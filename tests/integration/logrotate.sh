@@ -192,6 +192,7 @@ $(job zstd "files = $L/*.log" "compress = zstd")
 $(job scripts "files = $L/*.log" "prerotate = echo before the rotation" "postrotate = sh -c 'echo after; exit 3'")
 $(job dry "files = $L/*.log" "rotate = 1" "compress = gzip")
 $(job prefail "files = $L/*.log" "prerotate = sh -c 'echo once >>$T/pre-count; exit 1'")
+$(job daemon "files = $L/*.log" "postrotate = sh -c 'echo started; sleep 30 & exit 0'")
 CONF
 
 fresh
@@ -313,6 +314,13 @@ ct run prefail
 check "a failing prerotate runs once and leaves every file unrotated, each a finding" \
 	eval 'rc_is 1 && [ "$(cat "$T/pre-count")" = once ] && [ ! -e "$L/a.log.1" ] && [ ! -e "$L/b.log.1" ] &&
 		[ "$(report_json prefail | grep -c "prerotate failed")" -ge 2 ]'
+
+fresh
+echo line >"$L/app.log"
+SECONDS=0
+ct run daemon
+check "a postrotate that leaves a process holding its output does not hold up the run" \
+	eval 'rc_is 0 && [ $SECONDS -lt 10 ] && report_json daemon | grep -q started'
 
 fresh
 seq 1 100 >"$L/app.log"
