@@ -38,6 +38,8 @@ packages+=(dpkg-dev)
 # health.sh makes certificates with openssl; tests/bench/metrics-bench.sh
 # runs the runbook's psutil function (Debian's python3)
 packages+=(openssl python3-psutil python3-psycopg2)
+# logrotate-compat.sh runs logrotate(8) beside the logrotate plugin
+packages+=(logrotate)
 
 say() { printf '\n== %s\n' "$*"; }
 

@@ -37,6 +37,15 @@ sed -i "/^\(paths\|scan\) = /{s#/var/log/patient_input#$demo/log#g;s#/srv/patien
 # A busy build machine's load is not the demo's point: the health check
 # warns about it but does not fail.
 sed -i "s#^backup_name = db-backup#&\nload_fail = 1000#" "$demo"/conf.d/45-host.ini
+# The log rotation rotates logs of the demo's own (tests/harness/gen-logs.sh:
+# live logs and two rotated days), as the demo's user, with a harmless reload.
+mkdir -p "$demo/logs/rotate"
+bash "$src/tests/harness/gen-logs.sh" --size 256K --rotated 2 "$demo/logs/rotate" >/dev/null
+sed -i -e "/^\[rotate-app-logs\]/,/^\[/ {
+	s#/var/log/patient_input#$demo/logs/rotate#
+	s#www-data www-data#$(id -un) $(id -gn)#
+	s#^postrotate = .*#postrotate = true#
+}" "$demo"/conf.d/*.ini
 chmod 644 "$demo"/conf.d/*.ini
 cat >"$demo/caretaker.ini" <<CONF
 [caretaker]

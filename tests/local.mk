@@ -345,3 +345,26 @@ EXTRA_DIST += tests/harness/pg.sh tests/harness/schema.sql tests/harness/seed.sh
 	tests/coverage.sh tests/README.md
 
 include $(srcdir)/tests/fuzz/local.mk
+
+# ---- logrotate: the plugin built with its fault points (tests only) ----
+# logrotate.sh copies it over logrotate.so to kill a rotation at every
+# step in turn (CARETAKER_LOGROTATE_KILL_AT=N).
+check_LTLIBRARIES += tests/faults/logrotate_faults.la
+tests_faults_logrotate_faults_la_SOURCES = $(LOGROTATE_SOURCES)
+tests_faults_logrotate_faults_la_CFLAGS = $(LOGROTATE_CFLAGS) -DLOGROTATE_FAULTS
+tests_faults_logrotate_faults_la_LDFLAGS = $(FAULT_LDFLAGS)
+tests_faults_logrotate_faults_la_LIBADD = $(LOGROTATE_LIBADD)
+INTEGRATION_TESTS += tests/integration/logrotate.sh tests/integration/logrotate-compat.sh
+# Rotate + compress of a 500 MB log against logrotate(8)
+# (tests/bench/logrotate-bench.sh).
+EXTRA_DIST += tests/bench/logrotate-bench.sh
+bench-logrotate: caretaker$(EXEEXT) $(plugin_LTLIBRARIES)
+	BUILD='$(abs_top_builddir)' $(BASH) $(top_srcdir)/tests/bench/logrotate-bench.sh
+.PHONY: bench-logrotate
+# The logrotate plugin's names of rotated copies and its importer.
+UNIT_TESTS += tests/plugins/test_logrotate
+tests_plugins_test_logrotate_SOURCES = tests/plugins/test_logrotate.c \
+	plugins/logrotate/logrotate_names.c plugins/logrotate/import.c
+tests_plugins_test_logrotate_CFLAGS = $(AM_CFLAGS) $(FILEIO_INCLUDES) $(CMOCKA_CFLAGS) \
+	-I$(top_srcdir)/plugins/logrotate -I$(top_srcdir)/plugins/lib
+tests_plugins_test_logrotate_LDADD = fileio/libctfileio.la $(CMOCKA_LIBS)
