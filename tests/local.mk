@@ -78,8 +78,8 @@ tests_core_test_utf8_LDADD = $(UNIT_LDADD)
 tests_core_test_progress_SOURCES = tests/core/test_progress.c tests/core/testutil.c tests/core/testutil.h
 tests_core_test_progress_CFLAGS = $(UNIT_CFLAGS)
 tests_core_test_progress_LDADD = $(UNIT_LDADD)
-tests_plugins_test_exec_argv_SOURCES = tests/plugins/test_exec_argv.c plugins/exec/argv.c
-tests_plugins_test_exec_argv_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/exec
+tests_plugins_test_exec_argv_SOURCES = tests/plugins/test_exec_argv.c plugins/lib/argv.c
+tests_plugins_test_exec_argv_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/lib
 tests_plugins_test_exec_argv_LDADD = $(CMOCKA_LIBS)
 
 # The apt plugin's reading of apt-get -s (no apt run).

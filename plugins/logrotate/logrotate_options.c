@@ -1,8 +1,8 @@
 /*
  * logrotate_options.c — the plugin's option table and its reading into
  * struct lr_config: `create = MODE USER GROUP` looked up in the user and
- * group databases, the commands split into argv (plugins/exec/argv.c, the
- * exec plugin's splitter: shell quoting, never a shell).
+ * group databases, the commands split into argv (plugins/lib/argv.h: shell
+ * quoting, never a shell).
  */
 #include <grp.h>
 #include <pwd.h>

@@ -1,5 +1,5 @@
 /*
- * test_exec_argv.c — plugins/exec/argv.c: shell-style splitting without a
+ * test_exec_argv.c — plugins/lib/argv.c: shell-style splitting without a
  * shell.
  */
 #include <stdarg.h>

@@ -2,8 +2,8 @@
  * argv.h — splitting a `command =` line into argv with shell-style quoting,
  * without a shell: no variables, globs, pipes or redirections.
  */
-#ifndef CT_EXEC_ARGV_H
-#define CT_EXEC_ARGV_H
+#ifndef CT_LIB_ARGV_H
+#define CT_LIB_ARGV_H
 
 #include <stddef.h>
 
