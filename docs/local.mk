@@ -6,3 +6,4 @@ EXTRA_DIST += docs/encryption.md
 EXTRA_DIST += docs/audit.md
 EXTRA_DIST += docs/vacuum.md
 EXTRA_DIST += docs/retention.md
+EXTRA_DIST += docs/packaging.md

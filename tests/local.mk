@@ -308,3 +308,7 @@ EXTRA_DIST += tests/harness/pg.sh tests/harness/schema.sql tests/harness/seed.sh
 	tests/coverage.sh tests/README.md
 
 include $(srcdir)/tests/fuzz/local.mk
+
+# The Debian packages end to end, run by tests/bootstrap.sh check as root
+# (docs/packaging.md); not part of make check.
+EXTRA_DIST += tests/packaging.sh

@@ -171,8 +171,9 @@ check_installed_layout() {
 		/usr/libexec/caretaker/caretaker-keygen; do
 		[ -e "$f" ] || fail "the packages install $f" "$f" "missing"
 	done
-	[ -d /etc/caretaker/conf.d ] && [ -z "$(ls -A /etc/caretaker/conf.d)" ] ||
+	if [ ! -d /etc/caretaker/conf.d ] || [ -n "$(ls -A /etc/caretaker/conf.d)" ]; then
 		fail "/etc/caretaker/conf.d is installed empty" "empty folder" "$(ls -A /etc/caretaker/conf.d 2>&1)"
+	fi
 	grep -qx /etc/caretaker/caretaker.ini /var/lib/dpkg/info/caretaker.conffiles ||
 		fail "/etc/caretaker/caretaker.ini is a conffile" "listed in caretaker.conffiles" \
 			"$(cat /var/lib/dpkg/info/caretaker.conffiles 2>&1)"
@@ -271,7 +272,7 @@ run_default_jobs() {
 }
 
 check_default_jobs() {
-	# shellcheck source=harness/pg.sh
+	# shellcheck source=tests/harness/pg.sh
 	source "$top/tests/harness/pg.sh"
 	PG_HARNESS_QUIET=1 pg_with_cluster --seed tiny -- run_default_jobs >"$work/demo.log" 2>&1 || {
 		show "$work/demo.log"
@@ -292,7 +293,7 @@ check_default_jobs() {
 	/usr/sbin/caretaker -q -c "$work/demo/caretaker.ini" timers --due-timer --output "$work/due-units" \
 		>/dev/null 2>&1 || fail "caretaker timers --due-timer writes its pair"
 	verify_units "$work"/units/*.service "$work"/units/*.timer "$work"/due-units/*
-	ok "systemd-analyze verify passes on the $(ls "$work"/units | wc -l) units caretaker timers generates, and the due pair"
+	ok "systemd-analyze verify passes on the $(find "$work/units" -type f | wc -l) units caretaker timers generates, and the due pair"
 }
 
 # ---- a plugin author's round trip with caretaker-dev ----
