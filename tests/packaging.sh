@@ -47,6 +47,26 @@ show() {
 	sed 's/^/# /' "$1" | tail -n "${2:-60}"
 }
 
+# dpkg ARGS...: dpkg, noninteractive and without a terminal, waiting up
+# to five minutes for the lock while someone else installs packages on
+# this shared machine (apt's DPkg::Lock::Timeout, for dpkg alone).
+dpkg_run() {
+	local tries=0 out
+	out=$(mktemp)
+	until DEBIAN_FRONTEND=noninteractive dpkg "$@" </dev/null >"$out" 2>&1; do
+		if ! grep -q 'lock was locked by another process\|dpkg status database is locked' "$out" ||
+			[ "$tries" -ge 150 ]; then
+			cat "$out"
+			rm -f "$out"
+			return 1
+		fi
+		tries=$((tries + 1))
+		sleep 2
+	done
+	cat "$out"
+	rm -f "$out"
+}
+
 is_installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'
 }
@@ -66,7 +86,7 @@ cleanup() {
 	local status=$? d
 	remove_foreign_files
 	if [ "$installed_by_us" = 1 ]; then
-		DEBIAN_FRONTEND=noninteractive dpkg --purge "${packages[@]}" >/dev/null 2>&1 ||
+		dpkg_run --purge "${packages[@]}" >/dev/null 2>&1 ||
 			echo "# packaging: could not purge ${packages[*]}; run dpkg --purge ${packages[*]}" >&2
 	fi
 	# What a faulty postrm left behind goes too, once the test has seen
@@ -154,7 +174,7 @@ run_lintian() {
 
 install_packages() {
 	installed_by_us=1
-	DEBIAN_FRONTEND=noninteractive dpkg -i "${debs[@]}" </dev/null >"$work/install.log" 2>&1 || {
+	dpkg_run -i "${debs[@]}" >"$work/install.log" 2>&1 || {
 		show "$work/install.log"
 		fail "dpkg -i installs the packages"
 	}
@@ -389,8 +409,7 @@ check_upgrade() {
 	# The administrator's edit.
 	sed -i 's/^;timeout = 1h$/timeout = 2h/' /etc/caretaker/caretaker.ini
 	grep -qx 'timeout = 2h' /etc/caretaker/caretaker.ini || fail "the administrator's edit applies" "timeout = 2h" "no such line"
-	DEBIAN_FRONTEND=noninteractive dpkg -i --force-confdef --force-confold \
-		"${debs_new[@]}" </dev/null >"$work/upgrade.log" 2>&1 || {
+	dpkg_run -i --force-confdef --force-confold "${debs_new[@]}" >"$work/upgrade.log" 2>&1 || {
 		show "$work/upgrade.log"
 		fail "dpkg -i upgrades to 1.0.1 without asking"
 	}
@@ -425,7 +444,7 @@ check_purge() {
 		show "$work/run-due.log"
 		fail "caretaker run --due with no jobs exits 0"
 	}
-	DEBIAN_FRONTEND=noninteractive dpkg --purge "${packages[@]}" </dev/null >"$work/purge.log" 2>&1 || {
+	dpkg_run --purge "${packages[@]}" >"$work/purge.log" 2>&1 || {
 		show "$work/purge.log"
 		fail "dpkg --purge removes the packages"
 	}
