@@ -260,58 +260,33 @@ check_default_configuration() {
 
 # ---- the embedded default, from the installed files ----
 
-# A configuration like tests/demo.sh's, but everything comes from the
-# packages: /usr/sbin/caretaker, the compiled-in plugin folder (no
-# plugin_path), the examples under /usr/share/doc/caretaker.
-write_demo_configuration() {
-	local demo=$1
-	mkdir -p "$demo/conf.d" "$demo/backups"
-	cp /usr/share/doc/caretaker/examples/conf.d/*.ini "$demo/conf.d/"
-	sed -i "s#^\(dest\|archive_to\) = /var/backups/caretaker#\1 = $demo/backups#" "$demo"/conf.d/*.ini
-	sed -i "s#^baseline_paths = .*#baseline_paths = $plugindir#" "$demo"/conf.d/*.ini
-	cat >"$demo/caretaker.ini" <<CONF
-[caretaker]
-state_dir = $demo/state
-conninfo = host=$PGHOST port=$PGPORT dbname=$PGDATABASE user=$PGUSER
-timeout = 10min
-CONF
-	chmod -R go-w "$demo"
-}
-
-run_default_jobs() {
-	local demo=$work/demo status=0
-	write_demo_configuration "$demo"
-	/usr/sbin/caretaker -c "$demo/caretaker.ini" check >"$work/demo-check.log" 2>&1 || {
-		show "$work/demo-check.log"
-		echo "caretaker check of the examples failed" >"$work/demo-failed"
-		return 0
-	}
-	/usr/sbin/caretaker -c "$demo/caretaker.ini" run --all >"$work/demo-run.log" 2>&1 || status=$?
-	/usr/sbin/caretaker -c "$demo/caretaker.ini" report >"$work/demo-report.log" 2>&1 || true
-	echo "$status" >"$work/demo-status"
-}
-
+# tests/demo.sh, as `tests/bootstrap.sh demo` runs it, but on the packages'
+# files: /usr/sbin/caretaker, the compiled-in plugin folder (no
+# plugin_path), the examples under /usr/share/doc/caretaker.  The jobs of
+# the Django application skip (only_if_exists); every other one runs.
 check_default_jobs() {
-	# shellcheck source=tests/harness/pg.sh
-	source "$top/tests/harness/pg.sh"
-	PG_HARNESS_QUIET=1 pg_with_cluster --seed tiny -- run_default_jobs >"$work/demo.log" 2>&1 || {
-		show "$work/demo.log"
-		fail "the throwaway PostgreSQL starts"
+	PG_HARNESS_QUIET=1 "$top/tests/harness/pg.sh" run --seed tiny --logs 256K -- \
+		"$top/tests/demo.sh" "$top" --installed >"$work/demo.log" 2>&1 || {
+		show "$work/demo.log" 80
+		fail "tests/demo.sh --installed: caretaker check and run --all of the installed examples exit 0"
 	}
-	[ ! -f "$work/demo-failed" ] || fail "caretaker check passes on the installed examples"
-	local status
-	status=$(cat "$work/demo-status")
-	[ "$status" = 0 ] || {
-		show "$work/demo-run.log" 80
-		fail "caretaker run --all of the installed examples exits 0" 0 "$status"
-	}
-	sed 's/^/# /' "$work/demo-report.log" | head -40
-	ok "the installed examples' jobs run against a seeded PostgreSQL (run --all exits 0)"
-	mkdir -p "$work/units" "$work/due-units"
-	/usr/sbin/caretaker -q -c "$work/demo/caretaker.ini" timers --output "$work/units" >/dev/null 2>&1 ||
+	sed -n '/^== caretaker report/,$p' "$work/demo.log" | sed 's/^/# /'
+	ok "the installed examples' jobs run against a seeded PostgreSQL (tests/demo.sh --installed exits 0)"
+}
+
+# The units `caretaker timers` writes for the installed examples.
+check_generated_units() {
+	local cfg=$work/timers-cfg
+	mkdir -p "$cfg/conf.d" "$work/units" "$work/due-units"
+	cp /usr/share/doc/caretaker/examples/conf.d/*.ini "$cfg/conf.d/"
+	printf '[caretaker]\nstate_dir = %s/state\n' "$cfg" >"$cfg/caretaker.ini"
+	chmod -R go-w "$cfg"
+	/usr/sbin/caretaker -q -c "$cfg/caretaker.ini" timers --output "$work/units" >"$work/timers.log" 2>&1 || {
+		show "$work/timers.log"
 		fail "caretaker timers writes the examples' units"
-	/usr/sbin/caretaker -q -c "$work/demo/caretaker.ini" timers --due-timer --output "$work/due-units" \
-		>/dev/null 2>&1 || fail "caretaker timers --due-timer writes its pair"
+	}
+	/usr/sbin/caretaker -q -c "$cfg/caretaker.ini" timers --due-timer --output "$work/due-units" \
+		>"$work/timers-due.log" 2>&1 || { show "$work/timers-due.log"; fail "caretaker timers --due-timer writes its pair"; }
 	verify_units "$work"/units/*.service "$work"/units/*.timer "$work"/due-units/*
 	ok "systemd-analyze verify passes on the $(find "$work/units" -type f | wc -l) units caretaker timers generates, and the due pair"
 }
@@ -494,6 +469,7 @@ main() {
 	check_shipped_units
 	check_default_configuration
 	check_default_jobs
+	check_generated_units
 	check_template_plain_cc
 	check_template_meson
 	check_template_autotools
