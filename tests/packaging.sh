@@ -216,6 +216,23 @@ check_installed_layout() {
 	ok "each file is in one package: the backup plugins and helpers in caretaker-backup, the SDK in caretaker-dev"
 }
 
+# The reason caretaker-backup exists: the base package does not bring
+# libarchive (with libxml2 and ICU) or libsodium.  A plugin linking them
+# belongs in caretaker-backup (docs/packaging.md).
+check_base_stays_small() {
+	local deps lib
+	deps=$(dpkg-query -W -f='${Depends}' caretaker)
+	for lib in libarchive13 libsodium23; do
+		case "$deps" in
+		*"$lib"*)
+			fail "caretaker does not depend on $lib (a plugin that links it goes in caretaker-backup)" \
+				"no $lib" "$deps"
+			;;
+		esac
+	done
+	ok "caretaker depends on neither libarchive nor libsodium; caretaker-backup brings them"
+}
+
 check_units_not_enabled() {
 	local state
 	state=$(systemctl is-enabled caretaker.timer 2>&1 || true)
@@ -465,6 +482,7 @@ main() {
 	run_lintian
 	install_packages
 	check_installed_layout
+	check_base_stays_small
 	check_units_not_enabled
 	check_shipped_units
 	check_default_configuration
