@@ -257,6 +257,14 @@ verify_units() {
 check_shipped_units() {
 	verify_units /lib/systemd/system/caretaker.service /lib/systemd/system/caretaker.timer
 	ok "systemd-analyze verify passes on caretaker.service and caretaker.timer"
+	# The hardening drop-in the examples offer, read as systemd would read
+	# it from /etc/systemd/system/caretaker.service.d.
+	local dir=$work/dropin
+	mkdir -p "$dir/caretaker.service.d"
+	cp /lib/systemd/system/caretaker.service "$dir/"
+	cp /usr/share/doc/caretaker/examples/systemd/hardening.conf "$dir/caretaker.service.d/"
+	SYSTEMD_UNIT_PATH="$dir:" verify_units "$dir/caretaker.service"
+	ok "systemd-analyze verify passes on caretaker.service with the hardening drop-in"
 }
 
 # is_loadable NAME FILE: `caretaker plugins` (in FILE) lists NAME with its
