@@ -10,3 +10,4 @@ EXTRA_DIST += docs/prune.md docs/perms.md
 EXTRA_DIST += docs/apt.md docs/updates.md
 EXTRA_DIST += docs/metrics.md docs/health.md
 EXTRA_DIST += docs/logrotate.md
+EXTRA_DIST += docs/packaging.md

@@ -8,7 +8,8 @@
 #   tests/bootstrap.sh check   the same set-up, then every test: unit and
 #                              integration tests under AddressSanitizer and
 #                              UBSan, make distcheck, each fuzzer for
-#                              FUZZ_SECONDS (60) under both, and make check
+#                              FUZZ_SECONDS (60) under both, the Debian
+#                              packages (tests/packaging.sh), and make check
 #                              (its summary comes last)
 #
 # Builds happen out of tree in _build/ (and _build-asan/, _build-fuzz/), so
@@ -40,6 +41,8 @@ packages+=(dpkg-dev)
 packages+=(openssl python3-psutil python3-psycopg2)
 # logrotate-compat.sh runs logrotate(8) beside the logrotate plugin
 packages+=(logrotate)
+# tests/packaging.sh builds the Debian packages and the plugin template
+packages+=(debhelper lintian meson ninja-build)
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -127,6 +130,7 @@ check() {
 		{ tail -80 "$top/_build/distcheck.out" >&2; exit 1; }
 	grep -E "^(=+|caretaker-.* archives ready)" "$top/_build/distcheck.out" | tail -3
 	fuzz
+	packaging
 	say "make check"
 	make -C "$top/_build" -j"$jobs" check || { show_failures "$top/_build"; exit 1; }
 }
@@ -142,6 +146,22 @@ fuzz() {
 		{ cat "$dir/configure.out" "$dir/config.log" >&2; exit 1; }
 	make -C "$dir" -j"$jobs" fuzz >"$dir/make.out" 2>&1 || { tail -50 "$dir/make.out" >&2; exit 1; }
 	"$top/tests/fuzz/run.sh" "$dir" || exit 1
+}
+
+# The Debian packages built, installed, upgraded and purged on this machine
+# (tests/packaging.sh).  It installs packages, so it needs root: outside CI
+# a user's run says so and goes on; under CI=true (which runs as root) that
+# is a failure, like any skip there (tests/README.md).
+packaging() {
+	say "Debian packages: build, lintian, install, upgrade, purge"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "packaging: SKIPPED: tests/packaging.sh installs packages and needs root" >&2
+		[ "${CI:-}" != true ] || exit 1
+		return 0
+	fi
+	"$top/tests/packaging.sh" >"$top/_build/packaging.out" 2>&1 ||
+		{ cat "$top/_build/packaging.out" >&2; exit 1; }
+	grep -E "^(ok|1\\.\\.)" "$top/_build/packaging.out"
 }
 
 unit_tests() {

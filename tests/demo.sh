@@ -2,6 +2,9 @@
 # demo.sh SRC BUILD — the embedded default, run by `tests/bootstrap.sh demo`
 # inside `tests/harness/pg.sh run`, which exports PGHOST, PGPORT, PGUSER,
 # PGDATABASE and PG_HARNESS_DIR for a seeded throwaway cluster.
+# demo.sh SRC --installed — the same from the Debian packages' files
+# (tests/packaging.sh): /usr/sbin/caretaker, the compiled-in plugin folder,
+# the examples under /usr/share/doc/caretaker.
 #
 # Builds a configuration in a temporary folder from the shipped conf.d and
 # the built plugins, checks it, runs every job, and prints the report.
@@ -14,9 +17,17 @@ chmod 755 "$demo"
 trap 'rm -rf "$demo"' EXIT
 
 mkdir -p "$demo/plugins" "$demo/conf.d"
-cp "$build"/plugins/*/.libs/*.so "$demo/plugins/"
-chmod 644 "$demo"/plugins/*.so
-cp "$src"/conf.d/*.ini "$demo/conf.d/"
+if [ "$build" = --installed ]; then
+	caretaker=/usr/sbin/caretaker
+	plugin_path=
+	cp /usr/share/doc/caretaker/examples/conf.d/*.ini "$demo/conf.d/"
+else
+	caretaker=$build/caretaker
+	plugin_path="plugin_path = plugins"
+	cp "$build"/plugins/*/.libs/*.so "$demo/plugins/"
+	chmod 644 "$demo"/plugins/*.so
+	cp "$src"/conf.d/*.ini "$demo/conf.d/"
+fi
 # Backups and archives go to a folder of the demo, not to /var/backups.
 sed -i "s#^\(dest\|archive_to\|backup_dir\) = /var/backups/caretaker#\1 = $demo/backups#" "$demo"/conf.d/*.ini
 # The security audit's file baseline watches the demo's own plugins (a
@@ -49,7 +60,7 @@ sed -i -e "/^\[rotate-app-logs\]/,/^\[/ {
 chmod 644 "$demo"/conf.d/*.ini
 cat >"$demo/caretaker.ini" <<CONF
 [caretaker]
-plugin_path = plugins
+$plugin_path
 state_dir = state
 conninfo = host=$PGHOST port=$PGPORT dbname=$PGDATABASE user=$PGUSER
 timeout = 10min
@@ -70,7 +81,7 @@ update = no
 CONF
 chmod 644 "$demo/caretaker.ini"
 
-ct() { "$build/caretaker" -c "$demo/caretaker.ini" "$@"; }
+ct() { "$caretaker" -c "$demo/caretaker.ini" "$@"; }
 
 echo "== caretaker check"
 ct check

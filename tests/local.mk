@@ -368,3 +368,6 @@ tests_plugins_test_logrotate_SOURCES = tests/plugins/test_logrotate.c \
 tests_plugins_test_logrotate_CFLAGS = $(AM_CFLAGS) $(FILEIO_INCLUDES) $(CMOCKA_CFLAGS) \
 	-I$(top_srcdir)/plugins/logrotate -I$(top_srcdir)/plugins/lib
 tests_plugins_test_logrotate_LDADD = fileio/libctfileio.la $(CMOCKA_LIBS)
+# The Debian packages end to end, run by tests/bootstrap.sh check as root
+# (docs/packaging.md); not part of make check.
+EXTRA_DIST += tests/packaging.sh
