@@ -158,7 +158,7 @@ bench-crypt: tests/bench/crypt-file$(EXEEXT)
 # ---- plugins/lib: backups (retention, names, pg_dump versions and env) ----
 BACKUP_UNIT_CFLAGS = $(AM_CFLAGS) $(CORE_INCLUDES) $(FILEIO_INCLUDES) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS) $(LIBPQ_CFLAGS) \
 	-I$(top_srcdir)/plugins/lib $(FILEIO_INCLUDES)
-BACKUP_UNIT_LDADD = plugins/lib/libctbackup.la plugins/lib/libctpg.la plugins/lib/libcttartree.la \
+BACKUP_UNIT_LDADD = plugins/lib/libctbackup.la plugins/lib/libctbackupset.la plugins/lib/libctpg.la plugins/lib/libcttartree.la \
 	plugins/lib/libctcrypt.la plugins/lib/libctcompress.la fileio/libctfileio.la $(CMOCKA_LIBS)
 tests_plugins_test_backupset_SOURCES = tests/plugins/test_backupset.c
 tests_plugins_test_backupset_CFLAGS = $(BACKUP_UNIT_CFLAGS)
