@@ -1,0 +1,393 @@
+/*
+ * logscan_file.c — what is new in one log since the last run, rotations
+ * included, so that no line is counted twice or missed.
+ *
+ * The saved state (logscan_state.c) names the inode that was read, how far
+ * (always the end of a complete line) and a fingerprint of its head.  This
+ * run, the log is:
+ *  - the same inode, at least as long, with the same head: read from the
+ *    saved offset;
+ *  - anything else (a new inode after rename+create, a shorter or
+ *    rewritten head after copytruncate): rotated.  The rotated file is
+ *    looked for beside the log, among the names that begin with the log's
+ *    name (error.log.1, error.log.1.gz, error.log-20261206.zst): first by
+ *    inode, then by the fingerprint of its (decompressed) head.  It is read
+ *    from the saved offset to its end, its last line counted even without
+ *    a newline since nothing more will be written to it, and then the log
+ *    is read from its start.  When it is not found, the lines after the
+ *    offset are lost and a warning says so.
+ * The new state is saved only after the scan, and not at all in a dry run.
+ *
+ * Plain files are read with large pread()s straight into the scan buffer;
+ * they are not mapped, because a log truncated under a mapping (logrotate's
+ * copytruncate running at the same time) would kill the run with SIGBUS.
+ */
+#define _GNU_SOURCE /* memrchr */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <caretaker/plugin.h>
+
+#include "compress.h"
+#include "logscan.h"
+
+struct file_ctx {
+	struct plugin_host *h;
+	const struct logscan_matcher *m;
+	struct logscan_tally *tally;
+	const char *path;
+	uint64_t max_record_bytes;
+};
+
+/* A rotated file found beside the log. */
+struct rotated {
+	char path[4096];
+	enum compress_kind kind;
+	int is_found;
+	int by_inode;
+	time_t mtime;
+};
+
+static int
+open_log(const char *path, int *fd_out, struct stat *st, char *err, size_t err_size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0) {
+		snprintf(err, err_size, "%s: %s", path, strerror(errno));
+		return errno == ENOENT ? CT_ENOENT : CT_ESYS;
+	}
+	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+		snprintf(err, err_size, "%s: not a regular file", path);
+		close(fd);
+		return CT_EIO;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+static void
+show_progress(struct file_ctx *c, uint64_t done, uint64_t total)
+{
+	char what[120];
+
+	snprintf(what, sizeof(what), "scanning %s", c->path);
+	c->h->ct->progress(c->h->t, total > 0 ? (double)done / (double)total : -1.0, what);
+}
+
+/* Reads fd's bytes [from, size) into a feed and scans them.  *end: just
+ * past the last line scanned (its last complete line unless is_final). */
+static int
+scan_plain(struct file_ctx *c, int fd, uint64_t from, uint64_t size, int is_final,
+           uint64_t *end)
+{
+	struct logscan_feed f;
+	uint64_t pos = from;
+	int rc;
+
+	rc = logscan_feed_init(&f, c->m, c->tally, from, 0);
+	while (rc == 0 && pos < size) {
+		char *buf;
+		size_t room;
+		ssize_t n;
+
+		logscan_feed_space(&f, &buf, &room);
+		if (room > size - pos)
+			room = (size_t)(size - pos);
+		n = pread(fd, buf, room, (off_t)pos);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break; /* shorter than it was: truncated while read */
+		pos += (uint64_t)n;
+		rc = logscan_feed_commit(&f, (size_t)n);
+		show_progress(c, pos - from, size - from);
+		if (rc == 0 && plugin_host_should_stop(c->h))
+			rc = CT_ECANCELED;
+	}
+	if (rc == 0)
+		rc = logscan_feed_finish(&f, is_final);
+	*end = f.consumed;
+	logscan_feed_free(&f);
+	return rc;
+}
+
+struct head_ctx {
+	char buf[LOGSCAN_FP_BYTES];
+	size_t len, want;
+};
+
+static int
+head_cb(const void *data, size_t len, void *ctx)
+{
+	struct head_ctx *hc = ctx;
+	size_t n = hc->want - hc->len < len ? hc->want - hc->len : len;
+
+	memcpy(hc->buf + hc->len, data, n);
+	hc->len += n;
+	return hc->len >= hc->want ? 1 : 0; /* enough: stop decompressing */
+}
+
+static int
+feed_cb(const void *data, size_t len, void *ctx)
+{
+	return logscan_feed_write(ctx, data, len);
+}
+
+/* Non-zero when the compressed file's first fp_len bytes have fingerprint
+ * s->fp. */
+static int
+compressed_head_matches(const char *path, enum compress_kind kind, const struct logscan_fstate *s)
+{
+	struct head_ctx hc = {.want = s->fp_len};
+	struct compress_verify_params p = {.kind = kind, .n_threads = 1, .data_cb = head_cb,
+	                                   .data_ctx = &hc};
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return 0;
+	rc = s->fp_len == 0 ? 0 : compress_file_verify(fd, &p, NULL, NULL, 0);
+	close(fd);
+	return (rc == 0 || rc == 1) && hc.len == s->fp_len &&
+	       logscan_fp_of_bytes(hc.buf, hc.len) == s->fp;
+}
+
+static int
+plain_head_matches(const char *path, const struct stat *st, const struct logscan_fstate *s)
+{
+	uint64_t fp;
+	uint32_t got;
+	int fd, yes = 0;
+
+	if ((uint64_t)st->st_size < s->offset)
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return 0;
+	if (logscan_fp_of_fd(fd, s->fp_len, &fp, &got) == 0)
+		yes = got == s->fp_len && fp == s->fp;
+	close(fd);
+	return yes;
+}
+
+static enum compress_kind
+kind_of(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n > 3 && strcmp(name + n - 3, ".gz") == 0)
+		return COMPRESS_GZIP;
+	if (n > 4 && strcmp(name + n - 4, ".zst") == 0)
+		return COMPRESS_ZSTD;
+	return COMPRESS_NONE;
+}
+
+/* Considers dir/name as the rotated file of state s. */
+static void
+consider(struct rotated *r, const char *dir, const char *name, const struct logscan_fstate *s)
+{
+	char full[4096];
+	struct stat st;
+	enum compress_kind kind = kind_of(name);
+	int is_match;
+
+	if ((size_t)snprintf(full, sizeof(full), "%s/%s", dir, name) >= sizeof(full) ||
+	    lstat(full, &st) != 0 || !S_ISREG(st.st_mode) || r->by_inode)
+		return;
+	if (kind == COMPRESS_NONE && st.st_ino == s->ino && st.st_dev == s->dev) {
+		*r = (struct rotated){.kind = kind, .is_found = 1, .by_inode = 1};
+		snprintf(r->path, sizeof(r->path), "%s", full);
+		return;
+	}
+	if (r->is_found && st.st_mtime <= r->mtime)
+		return;
+	is_match = kind == COMPRESS_NONE ? plain_head_matches(full, &st, s)
+	                                 : compressed_head_matches(full, kind, s);
+	if (is_match) {
+		*r = (struct rotated){.kind = kind, .is_found = 1, .mtime = st.st_mtime};
+		snprintf(r->path, sizeof(r->path), "%s", full);
+	}
+}
+
+/* Is `name` a rotated sibling of the log called `base`? */
+static int
+is_sibling(const char *name, const char *base)
+{
+	size_t n = strlen(base);
+
+	return strncmp(name, base, n) == 0 && (name[n] == '.' || name[n] == '-') &&
+	       name[n + 1] != '\0' && strstr(name, ".tmp-") == NULL;
+}
+
+static void
+find_rotated(const char *path, const struct logscan_fstate *s, struct rotated *r)
+{
+	char dbuf[4096], bbuf[4096];
+	const char *dir, *base;
+	struct dirent *e;
+	DIR *d;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(dbuf, sizeof(dbuf), "%s", path);
+	snprintf(bbuf, sizeof(bbuf), "%s", path);
+	dir = dirname(dbuf);
+	base = basename(bbuf);
+	d = opendir(dir);
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (is_sibling(e->d_name, base))
+			consider(r, dir, e->d_name, s);
+	closedir(d);
+}
+
+static int
+scan_compressed(struct file_ctx *c, const struct rotated *r, uint64_t from)
+{
+	struct logscan_feed f;
+	struct compress_verify_params p = {.kind = r->kind, .data_cb = feed_cb, .data_ctx = &f};
+	int fd, rc;
+
+	fd = open(r->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return plugin_host_fail(c->h, CT_ESYS, "%s: %s", r->path, strerror(errno));
+	rc = logscan_feed_init(&f, c->m, c->tally, from, 1);
+	if (rc == 0)
+		rc = compress_file_verify(fd, &p, NULL, c->h->err, sizeof(c->h->err));
+	if (rc == 0)
+		rc = logscan_feed_finish(&f, 1);
+	logscan_feed_free(&f);
+	close(fd);
+	return rc;
+}
+
+/* Reads the rotated file of state s from the saved offset to its end. */
+static int
+finish_rotated(struct file_ctx *c, const struct logscan_fstate *s,
+               struct logscan_file_result *res)
+{
+	struct rotated r;
+	struct stat st;
+	uint64_t end;
+	int fd, rc;
+
+	find_rotated(c->path, s, &r);
+	if (!r.is_found) {
+		res->lost_warning = 1;
+		return 0;
+	}
+	snprintf(res->rotated_from, sizeof(res->rotated_from), "%s", r.path);
+	if (r.kind != COMPRESS_NONE)
+		return scan_compressed(c, &r, s->offset);
+	rc = open_log(r.path, &fd, &st, c->h->err, sizeof(c->h->err));
+	if (rc != 0)
+		return rc;
+	rc = scan_plain(c, fd, s->offset, (uint64_t)st.st_size, 1, &end);
+	res->bytes_new += end - s->offset;
+	close(fd);
+	return rc;
+}
+
+/* Where to start in the log open on fd, given its saved state. */
+static int
+is_same_file(int fd, const struct stat *st, const struct logscan_fstate *s)
+{
+	uint64_t fp;
+	uint32_t got;
+
+	if (!s->is_valid || (uint64_t)st->st_ino != s->ino || (uint64_t)st->st_dev != s->dev ||
+	    (uint64_t)st->st_size < s->offset)
+		return 0;
+	return logscan_fp_of_fd(fd, s->fp_len, &fp, &got) == 0 && got == s->fp_len && fp == s->fp;
+}
+
+static void
+state_of(int fd, const struct stat *st, uint64_t offset, struct logscan_fstate *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->is_valid = 1;
+	s->dev = (uint64_t)st->st_dev;
+	s->ino = (uint64_t)st->st_ino;
+	s->size = (uint64_t)st->st_size;
+	s->offset = offset;
+	if (logscan_fp_of_fd(fd, LOGSCAN_FP_BYTES, &s->fp, &s->fp_len) != 0)
+		s->fp_len = 0;
+}
+
+static void
+load_state(struct file_ctx *c, struct logscan_fstate *s)
+{
+	char why[1024] = "";
+
+	if (logscan_state_load(c->h->ct->state_dir(c->h->t), c->path, s, why, sizeof(why)) == 0)
+		return;
+	c->h->ct->add_finding(c->h->t, CT_SEV_WARNING, c->path,
+	                      "%s; reading the file from its start", why);
+	memset(s, 0, sizeof(*s));
+}
+
+static int
+save_state(struct file_ctx *c, const struct logscan_fstate *s)
+{
+	return logscan_state_save(c->h->ct->state_dir(c->h->t), c->path, s, c->h->err,
+	                          sizeof(c->h->err));
+}
+
+/* The log is gone: finish its rotated file, and start the next one from 0. */
+static int
+scan_missing(struct file_ctx *c, const struct logscan_fstate *s, int is_dry_run,
+             struct logscan_file_result *res)
+{
+	struct logscan_fstate fresh = {.is_valid = 1};
+	int rc = 0;
+
+	if (!s->is_valid || s->offset == 0)
+		return CT_ENOENT;
+	rc = finish_rotated(c, s, res);
+	if (rc == 0 && !is_dry_run)
+		rc = save_state(c, &fresh);
+	return rc;
+}
+
+int
+logscan_file_scan(struct plugin_host *h, const struct logscan_matcher *m,
+                  struct logscan_tally *tally, const char *path, int is_dry_run,
+                  uint64_t max_record_bytes, struct logscan_file_result *res)
+{
+	struct file_ctx c = {.h = h, .m = m, .tally = tally, .path = path,
+	                     .max_record_bytes = max_record_bytes};
+	struct logscan_fstate s, now;
+	struct stat st;
+	uint64_t from = 0, end = 0;
+	char why[1024];
+	int fd = -1, rc;
+
+	memset(res, 0, sizeof(*res));
+	tally->file = path;
+	load_state(&c, &s);
+	rc = open_log(path, &fd, &st, why, sizeof(why));
+	if (rc == CT_ENOENT)
+		return scan_missing(&c, &s, is_dry_run, res);
+	if (rc != 0)
+		return plugin_host_fail(h, rc, "%s", why);
+	if (is_same_file(fd, &st, &s))
+		from = s.offset;
+	else if (s.is_valid && s.offset > 0)
+		rc = finish_rotated(&c, &s, res);
+	if (rc == 0)
+		rc = scan_plain(&c, fd, from, (uint64_t)st.st_size, 0, &end);
+	res->bytes_new += end - from;
+	if (rc == 0 && !is_dry_run) {
+		state_of(fd, &st, end, &now);
+		rc = save_state(&c, &now);
+	}
+	close(fd);
+	return rc;
+}

@@ -1,0 +1,260 @@
+/*
+ * logscan_record.c — from matching lines to what the report counts.
+ *
+ * A record is a line that matches record_start and the lines after it that
+ * do not (a Python traceback under its "ERROR ..." line).  Each pattern
+ * counts the lines that match it (what grep -c says) and the records that
+ * hold at least one such line; warn_at and fail_at judge the records.  A
+ * record is grouped once, under its masked first line and, when it has
+ * more than one line, its masked last line (the exception of a traceback),
+ * with a count and the first record seen as the sample.
+ *
+ * Record bounds are looked for only around a hit, never for every line:
+ * back from the hit to the nearest record start, forward to the next one,
+ * each at most max_record_bytes away and never past the buffer scanned.
+ */
+#define _GNU_SOURCE /* memrchr */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <caretaker/plugin.h>
+
+#include "logscan.h"
+
+#define KEY_BYTES 512
+#define SAMPLE_BYTES 2048
+#define MAX_RECORD_LINES 1000
+
+struct span {
+	size_t start, end; /* end: the '\n' or the end of the buffer */
+};
+
+static struct span
+line_at(const char *buf, size_t len, size_t start)
+{
+	const char *nl = memchr(buf + start, '\n', len - start);
+
+	return (struct span){start, nl != NULL ? (size_t)(nl - buf) : len};
+}
+
+/* The start of the line before the one that starts at `start` (> 0). */
+static size_t
+line_before(const char *buf, size_t start)
+{
+	const char *nl = start >= 2 ? memrchr(buf, '\n', start - 1) : NULL;
+
+	return nl != NULL ? (size_t)(nl - buf) + 1 : 0;
+}
+
+static int
+starts_record(const struct logscan_matcher *m, const char *buf, struct span l)
+{
+	return logscan_matcher_is_record_start(m, buf + l.start, l.end - l.start);
+}
+
+/* Where the record holding the line at `off` begins. */
+static size_t
+record_begin(const struct logscan_matcher *m, const char *buf, size_t len, size_t off,
+             uint64_t max_bytes)
+{
+	size_t at = off;
+
+	if (m->record_start == NULL)
+		return off;
+	for (int n = 0; n < MAX_RECORD_LINES; n++) {
+		if (starts_record(m, buf, line_at(buf, len, at)) || at == 0)
+			return at;
+		if (off - at > max_bytes)
+			break;
+		at = line_before(buf, at);
+	}
+	return off;
+}
+
+/* The last line of the record that begins at `begin`. */
+static struct span
+record_last_line(const struct logscan_matcher *m, const char *buf, size_t len, size_t begin,
+                 uint64_t max_bytes)
+{
+	struct span last = line_at(buf, len, begin);
+
+	if (m->record_start == NULL)
+		return last;
+	for (int n = 0; n < MAX_RECORD_LINES && last.end + 1 < len; n++) {
+		struct span next = line_at(buf, len, last.end + 1);
+
+		if (starts_record(m, buf, next) || next.end - begin > max_bytes)
+			break;
+		last = next;
+	}
+	return last;
+}
+
+static uint64_t
+key_hash(const char *s)
+{
+	return logscan_fp_of_bytes(s, strlen(s));
+}
+
+static int
+groups_grow(struct logscan_tally *t)
+{
+	size_t cap = t->cap_groups ? t->cap_groups * 2 : 256;
+	struct logscan_group *g = calloc(cap, sizeof(*g));
+
+	if (g == NULL)
+		return CT_ENOMEM;
+	for (size_t i = 0; i < t->cap_groups; i++) {
+		size_t j;
+
+		if (t->groups[i].key == NULL)
+			continue;
+		for (j = key_hash(t->groups[i].key) & (cap - 1); g[j].key != NULL; j = (j + 1) & (cap - 1))
+			;
+		g[j] = t->groups[i];
+	}
+	free(t->groups);
+	t->groups = g;
+	t->cap_groups = cap;
+	return 0;
+}
+
+/* The group of `key`, a new one (with `sample`) when it is not there yet;
+ * NULL when the table is full or memory ran out. */
+static struct logscan_group *
+group_get(struct logscan_tally *t, const char *key, const char *sample, size_t sample_len)
+{
+	size_t j;
+
+	if ((t->n_groups + 1) * 10 > t->cap_groups * 7 && groups_grow(t) != 0)
+		return NULL;
+	for (j = key_hash(key) & (t->cap_groups - 1); t->groups[j].key != NULL;
+	     j = (j + 1) & (t->cap_groups - 1))
+		if (strcmp(t->groups[j].key, key) == 0)
+			return &t->groups[j];
+	if (t->n_groups >= LOGSCAN_MAX_GROUPS)
+		return NULL;
+	t->groups[j].key = strdup(key);
+	t->groups[j].sample = strndup(sample, sample_len);
+	t->groups[j].file = t->file;
+	if (t->groups[j].key == NULL || t->groups[j].sample == NULL)
+		return NULL;
+	t->n_groups++;
+	return &t->groups[j];
+}
+
+static void
+group_record(struct logscan_tally *t, const struct logscan_matcher *m, const char *buf,
+             size_t len, size_t begin, uint32_t mask, uint64_t max_bytes)
+{
+	struct span head = line_at(buf, len, begin);
+	struct span last = record_last_line(m, buf, len, begin, max_bytes);
+	char key[KEY_BYTES * 2 + 8];
+	size_t sample_len = last.end - begin;
+	struct logscan_group *g;
+
+	logscan_mask(buf + head.start, head.end - head.start, key, KEY_BYTES);
+	if (last.start != head.start) {
+		strcat(key, " ... ");
+		logscan_mask(buf + last.start, last.end - last.start, key + strlen(key), KEY_BYTES);
+	}
+	g = group_get(t, key, buf + begin, sample_len < SAMPLE_BYTES ? sample_len : SAMPLE_BYTES);
+	if (g == NULL) {
+		t->other_records++;
+		return;
+	}
+	g->count++;
+	g->mask |= mask;
+}
+
+static void
+count_hit(struct logscan_tally *t, const struct logscan_matcher *m, const char *buf, size_t len,
+          const struct logscan_hit *h, uint64_t max_bytes)
+{
+	size_t begin = record_begin(m, buf, len, h->off, max_bytes);
+	uint64_t rec = t->rec_base + begin + 1;
+
+	t->lines_hit++;
+	for (size_t i = 0; i < m->n_pats; i++) {
+		if (!(h->mask & (1u << i)))
+			continue;
+		m->pats[i].lines++;
+		if (m->pats[i].last_rec != rec) {
+			m->pats[i].records++;
+			m->pats[i].last_rec = rec;
+		}
+	}
+	if (t->last_grouped != rec) {
+		group_record(t, m, buf, len, begin, h->mask, max_bytes);
+		t->last_grouped = rec;
+	}
+}
+
+int
+logscan_tally_add(struct logscan_tally *tally, const struct logscan_matcher *m, const char *buf,
+                  size_t len, const struct logscan_hits *hits)
+{
+	for (size_t i = 0; i < hits->n; i++)
+		count_hit(tally, m, buf, len, &hits->v[i], tally->max_record_bytes);
+	tally->bytes += len;
+	return 0;
+}
+
+static int
+group_cmp(const void *a, const void *b)
+{
+	const struct logscan_group *x = *(const struct logscan_group *const *)a;
+	const struct logscan_group *y = *(const struct logscan_group *const *)b;
+
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return strcmp(x->key, y->key);
+}
+
+struct logscan_group **
+logscan_tally_sorted(const struct logscan_tally *tally)
+{
+	struct logscan_group **v = calloc(tally->n_groups + 1, sizeof(*v));
+	size_t n = 0;
+
+	if (v == NULL)
+		return NULL;
+	for (size_t i = 0; i < tally->cap_groups; i++)
+		if (tally->groups[i].key != NULL)
+			v[n++] = &tally->groups[i];
+	qsort(v, n, sizeof(*v), group_cmp);
+	return v;
+}
+
+void
+logscan_tally_free(struct logscan_tally *tally)
+{
+	if (tally == NULL)
+		return;
+	for (size_t i = 0; i < tally->cap_groups; i++) {
+		free(tally->groups[i].key);
+		free(tally->groups[i].sample);
+	}
+	free(tally->groups);
+	tally->groups = NULL;
+	tally->n_groups = tally->cap_groups = 0;
+}
+
+/* Finds and counts the matching lines of buf[0, len), which starts at
+ * `base` in its file. */
+int
+logscan_scan_region(const struct logscan_matcher *m, struct logscan_tally *tally,
+                    const char *buf, size_t len, uint64_t base)
+{
+	struct logscan_hits hits = {0};
+	int rc;
+
+	rc = logscan_matcher_scan(m, buf, len, &hits);
+	if (rc == 0) {
+		tally->rec_base = base;
+		rc = logscan_tally_add(tally, m, buf, len, &hits);
+	}
+	free(hits.v);
+	return rc;
+}
