@@ -280,6 +280,7 @@ INTEGRATION_TESTS += tests/integration/supervise.sh
 INTEGRATION_TESTS += tests/integration/audit.sh
 INTEGRATION_TESTS += tests/integration/vacuum.sh tests/integration/vacuum-latency.sh
 INTEGRATION_TESTS += tests/integration/retention.sh
+INTEGRATION_TESTS += tests/integration/logscan.sh
 # The application's writes during maintenance, and their latency
 # (retention.sh, tests/bench/retention-bench.sh).
 check_PROGRAMS += tests/integration/insert-writer

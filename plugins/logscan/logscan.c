@@ -106,6 +106,8 @@ scan_one(struct logscan_run *r, const char *path)
 		r->h.ct->log(r->h.t, CT_LOG_INFO, "%s was rotated: finished %s first", path,
 		             res.rotated_from);
 	if (res.lost_warning)
+		r->h.n_warnings++;
+	if (res.lost_warning)
 		r->h.ct->add_finding(r->h.t, CT_SEV_WARNING, path,
 		                     "rotated, and the rotated file was not found beside it: lines "
 		                     "written after the last run and before the rotation were not "
@@ -168,6 +170,8 @@ report_metrics(struct logscan_run *r)
 	ct->add_metric(r->h.t, "files_scanned", (double)r->files_scanned, "");
 	ct->add_metric(r->h.t, "messages_distinct", (double)r->tally.n_groups, "");
 	ct->add_metric(r->h.t, "scan_seconds", r->seconds, "seconds");
+	ct->add_metric(r->h.t, "pcre2_jit", r->m.is_jit ? 1.0 : 0.0, "");
+	ct->add_metric(r->h.t, "hyperscan", r->m.hs_db != NULL ? 1.0 : 0.0, "");
 	if (r->o.journal_unit != NULL)
 		ct->add_metric(r->h.t, "journal_entries", (double)r->journal_entries, "");
 }
@@ -250,7 +254,10 @@ logscan_report(struct ct_task *t, const struct ct_services *ct, void *state)
 	report_metrics(r);
 	report_groups(r);
 	status = report_thresholds(r);
-	ct->log(t, CT_LOG_INFO, "matcher: %s", r->m.engine_note);
+	if (status == CT_STATUS_OK && r->h.n_warnings > 0)
+		status = CT_STATUS_WARN;
+	if (r->m.engine_note[0] != '\0')
+		ct->add_finding(t, CT_SEV_INFO, "matcher", "%s", r->m.engine_note);
 	counts_text(r, counts, sizeof(counts));
 	if (r->h.err[0] != '\0') {
 		ct->set_status(t, CT_STATUS_FAIL, "%s", r->h.err);

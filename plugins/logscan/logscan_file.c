@@ -330,6 +330,7 @@ load_state(struct file_ctx *c, struct logscan_fstate *s)
 		return;
 	c->h->ct->add_finding(c->h->t, CT_SEV_WARNING, c->path,
 	                      "%s; reading the file from its start", why);
+	c->h->n_warnings++;
 	memset(s, 0, sizeof(*s));
 }
 

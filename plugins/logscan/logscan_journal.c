@@ -106,6 +106,7 @@ logscan_journal_scan(struct plugin_host *h, const struct logscan_matcher *m,
 		h->ct->add_finding(h->t, CT_SEV_WARNING, unit,
 		                   "journal_unit: this machine keeps no systemd journal "
 		                   "(/run/log/journal, /var/log/journal): the unit was not scanned");
+		h->n_warnings++;
 		return 0;
 	}
 	rc = journal_open(h, unit, &j);
@@ -139,6 +140,7 @@ logscan_journal_scan(struct plugin_host *h, const struct logscan_matcher *m,
 	h->ct->add_finding(h->t, CT_SEV_WARNING, unit,
 	                   "journal_unit: this build has no libsystemd: the unit was not scanned\n"
 	                   "hint: install libsystemd-dev and rebuild");
+	h->n_warnings++;
 	return 0;
 }
 #endif
