@@ -18,9 +18,12 @@
  *    offset are lost and a warning says so.
  * The new state is saved only after the scan, and not at all in a dry run.
  *
- * Plain files are read with large pread()s straight into the scan buffer;
- * they are not mapped, because a log truncated under a mapping (logrotate's
- * copytruncate running at the same time) would kill the run with SIGBUS.
+ * Plain files are mapped and scanned in place, in slices of 64 MB: a
+ * pread() into a buffer cost a fifth of the time of a full scan in
+ * copying.  A log truncated under the mapping (copytruncate while the scan
+ * runs) would end the run with SIGBUS, so the size is checked before each
+ * slice; a truncation within a slice's few milliseconds still ends the
+ * run, which then saved nothing, and the next run finishes the copy.
  */
 #define _GNU_SOURCE /* memrchr */
 #include <dirent.h>
@@ -30,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -82,40 +86,68 @@ show_progress(struct file_ctx *c, uint64_t done, uint64_t total)
 	c->h->ct->progress(c->h->t, total > 0 ? (double)done / (double)total : -1.0, what);
 }
 
-/* Reads fd's bytes [from, size) into a feed and scans them.  *end: just
- * past the last line scanned (its last complete line unless is_final). */
+#define SLICE_BYTES (64u << 20)
+
+/* The end of the slice of data[pos, len) to scan next: about SLICE_BYTES,
+ * cut just after a '\n'; a line longer than a slice goes whole. */
+static size_t
+slice_end(const char *data, size_t pos, size_t len)
+{
+	const char *nl;
+
+	if (len - pos <= SLICE_BYTES)
+		return len;
+	nl = memrchr(data + pos, '\n', SLICE_BYTES);
+	if (nl == NULL)
+		nl = memchr(data + pos + SLICE_BYTES, '\n', len - pos - SLICE_BYTES);
+	return nl != NULL ? (size_t)(nl - data) + 1 : len;
+}
+
+/* Non-zero while the file is at least `size` bytes long: a file truncated
+ * under the mapping (copytruncate) would end the run with SIGBUS. */
+static int
+still_long(int fd, uint64_t size)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && (uint64_t)st.st_size >= size;
+}
+
+/* Maps fd's bytes [from, size) and scans them in slices.  *end: just past
+ * the last line scanned (its last complete line unless is_final). */
 static int
 scan_plain(struct file_ctx *c, int fd, uint64_t from, uint64_t size, int is_final,
            uint64_t *end)
 {
-	struct logscan_feed f;
-	uint64_t pos = from;
-	int rc;
+	uint64_t base = from & ~(uint64_t)(sysconf(_SC_PAGESIZE) - 1);
+	const char *map, *data, *nl;
+	size_t len, upto, pos = 0;
+	int rc = 0;
 
-	rc = logscan_feed_init(&f, c->m, c->tally, from, 0);
-	while (rc == 0 && pos < size) {
-		char *buf;
-		size_t room;
-		ssize_t n;
+	*end = from;
+	if (size <= from)
+		return 0;
+	map = mmap(NULL, (size_t)(size - base), PROT_READ, MAP_PRIVATE, fd, (off_t)base);
+	if (map == MAP_FAILED)
+		return plugin_host_fail(c->h, CT_ESYS, "%s: cannot map: %s", c->path, strerror(errno));
+	madvise((void *)map, (size_t)(size - base), MADV_SEQUENTIAL | MADV_WILLNEED);
+	data = map + (from - base);
+	len = (size_t)(size - from);
+	nl = memrchr(data, '\n', len);
+	upto = is_final ? len : nl != NULL ? (size_t)(nl - data) + 1 : 0;
+	while (rc == 0 && pos < upto) {
+		size_t e = slice_end(data, pos, upto);
 
-		logscan_feed_space(&f, &buf, &room);
-		if (room > size - pos)
-			room = (size_t)(size - pos);
-		n = pread(fd, buf, room, (off_t)pos);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break; /* shorter than it was: truncated while read */
-		pos += (uint64_t)n;
-		rc = logscan_feed_commit(&f, (size_t)n);
-		show_progress(c, pos - from, size - from);
+		if (!still_long(fd, size))
+			break; /* truncated while read: the next run finds the copy */
+		rc = logscan_scan_region(c->m, c->tally, data + pos, e - pos, from + pos);
+		pos = e;
+		show_progress(c, pos, upto);
 		if (rc == 0 && plugin_host_should_stop(c->h))
 			rc = CT_ECANCELED;
 	}
-	if (rc == 0)
-		rc = logscan_feed_finish(&f, is_final);
-	*end = f.consumed;
-	logscan_feed_free(&f);
+	*end = from + pos;
+	munmap((void *)map, (size_t)(size - base));
 	return rc;
 }
 

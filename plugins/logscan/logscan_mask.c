@@ -8,7 +8,6 @@
  * strings with a digit in them (<hex>), IPv4 addresses with an optional
  * port (<ip>), absolute paths (<path>); anywhere: each run of digits (#).
  */
-#include <ctype.h>
 #include <string.h>
 
 #include "logscan.h"
@@ -27,10 +26,25 @@ put(struct masker *k, const char *text)
 		k->out[k->o++] = *text;
 }
 
+/* Character classes without the locale's table: the masks are the same
+ * in every locale, and a plain comparison is several times faster than
+ * the ctype call in the loop that runs over every reported line. */
+static int
+is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int
+is_xdigit(int c)
+{
+	return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
 static int
 is_word(int c)
 {
-	return isalnum(c) || c == '_';
+	return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '_';
 }
 
 /* How many characters from k->i satisfy `pred`, at most `max`. */
@@ -58,7 +72,7 @@ match_uuid(const struct masker *k)
 
 	for (size_t g = 0; g < 5; g++) {
 		for (size_t c = 0; c < groups[g]; c++, n++)
-			if (k->i + n >= k->len || !isxdigit((unsigned char)k->s[k->i + n]))
+			if (k->i + n >= k->len || !is_xdigit((unsigned char)k->s[k->i + n]))
 				return 0;
 		if (g < 4 && (k->i + n >= k->len || k->s[k->i + n++] != '-'))
 			return 0;
@@ -76,12 +90,12 @@ match_hex(const struct masker *k)
 		struct masker after = *k;
 
 		after.i += 2;
-		n = span(&after, isxdigit, k->len);
+		n = span(&after, is_xdigit, k->len);
 		return n > 0 && ends_word(k, n + 2) ? n + 2 : 0;
 	}
-	n = span(k, isxdigit, k->len);
+	n = span(k, is_xdigit, k->len);
 	for (size_t j = 0; j < n; j++)
-		has_digit |= isdigit((unsigned char)k->s[k->i + j]) != 0;
+		has_digit |= is_digit((unsigned char)k->s[k->i + j]) != 0;
 	return n >= 8 && has_digit && ends_word(k, n) ? n : 0;
 }
 
@@ -95,18 +109,18 @@ match_ipv4(const struct masker *k)
 		size_t d;
 
 		at.i += n;
-		d = span(&at, isdigit, 3);
+		d = span(&at, is_digit, 3);
 		if (d == 0)
 			return 0;
 		n += d;
 		if (part < 3 && (k->i + n >= k->len || k->s[k->i + n++] != '.'))
 			return 0;
 	}
-	if (k->i + n + 1 < k->len && k->s[k->i + n] == ':' && isdigit((unsigned char)k->s[k->i + n + 1])) {
+	if (k->i + n + 1 < k->len && k->s[k->i + n] == ':' && is_digit((unsigned char)k->s[k->i + n + 1])) {
 		struct masker at = *k;
 
 		at.i += n + 1;
-		n += 1 + span(&at, isdigit, 5);
+		n += 1 + span(&at, is_digit, 5);
 	}
 	return ends_word(k, n) ? n : 0;
 }
@@ -145,7 +159,10 @@ static const struct {
 static size_t
 try_word_rules(struct masker *k)
 {
-	if (k->i > 0 && is_word((unsigned char)k->s[k->i - 1]))
+	int c = (unsigned char)k->s[k->i];
+
+	/* Every rule starts with a hex digit or a '/'. */
+	if ((!is_xdigit(c) && c != '/') || (k->i > 0 && is_word((unsigned char)k->s[k->i - 1])))
 		return 0;
 	for (size_t r = 0; r < sizeof(word_rules) / sizeof(word_rules[0]); r++) {
 		size_t n = word_rules[r].match(k);
@@ -166,8 +183,17 @@ logscan_mask(const char *line, size_t len, char *out, size_t size)
 	while (k.i < k.len && k.o + 1 < k.size) {
 		size_t n = try_word_rules(&k);
 
-		if (n == 0 && isdigit((unsigned char)line[k.i])) {
-			n = span(&k, isdigit, k.len);
+		/* The rest of a word of letters goes over as it is. */
+		while (n == 0 && k.i > 0 && k.i < k.len && k.o + 1 < k.size &&
+		       is_word((unsigned char)line[k.i - 1]) && !is_digit((unsigned char)line[k.i]) &&
+		       is_word((unsigned char)line[k.i])) {
+			k.out[k.o++] = line[k.i++];
+		}
+		if (k.i >= k.len || k.o + 1 >= k.size)
+			break;
+
+		if (n == 0 && is_digit((unsigned char)line[k.i])) {
+			n = span(&k, is_digit, k.len);
 			put(&k, "#");
 		} else if (n == 0) {
 			char c[2] = {line[k.i] == '\r' || line[k.i] == '\t' ? ' ' : line[k.i], '\0'};

@@ -47,7 +47,7 @@ for f in json.load(sys.stdin)["runs"][0].get("findings", []):
     print(f.get("severity"), f.get("object"), f.get("message").replace("\n", "\\n"))'
 }
 # has_finding JOB REGEX: a finding of JOB's newest run matches REGEX.
-has_finding() { findings "$1" | grep -q -- "$2"; }
+has_finding() { findings "$1" | grep -- "$2" >/dev/null; }
 
 # lines_of JOB: "name=N ..." of every pattern's matching lines.
 lines_of() {
