@@ -170,6 +170,13 @@ bench-retention: caretaker$(EXEEXT) $(plugin_LTLIBRARIES) tests/integration/inse
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 		CARETAKER='$(abs_top_builddir)/caretaker' $(BASH) $(top_srcdir)/tests/bench/retention-bench.sh
 .PHONY: bench-retention
+# The logscan plugin against grep, ripgrep and the runbook's Python loop on
+# a generated 500 MB log (tests/bench/logscan-bench.sh).
+EXTRA_DIST += tests/bench/logscan-bench.sh
+bench-logscan: caretaker$(EXEEXT) $(plugin_LTLIBRARIES)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+		CARETAKER='$(abs_top_builddir)/caretaker' $(BASH) $(top_srcdir)/tests/bench/logscan-bench.sh
+.PHONY: bench-logscan
 
 # ---- schedules against systemd-analyze (skipped where it is missing) ----
 check_PROGRAMS += tests/schedule/schedule-next
