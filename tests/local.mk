@@ -34,6 +34,7 @@ UNIT_TESTS += tests/plugins/test_dumpcount tests/plugins/test_backupcheck
 UNIT_TESTS += tests/plugins/test_manifest
 UNIT_TESTS += tests/plugins/test_audit
 UNIT_TESTS += tests/plugins/test_vacuum
+UNIT_TESTS += tests/plugins/test_logscan
 UNIT_TESTS += tests/core/test_reap
 UNIT_TESTS += tests/fileio/test_fileio
 if HAVE_CMOCKA
@@ -85,6 +86,14 @@ tests_plugins_test_audit_SOURCES = tests/plugins/test_audit.c plugins/audit/audi
 tests_plugins_test_audit_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBPQ_CFLAGS) \
 	-I$(top_srcdir)/plugins/audit -I$(top_srcdir)/plugins/lib
 tests_plugins_test_audit_LDADD = plugins/lib/libctplughost.la $(CMOCKA_LIBS)
+# ---- plugins/logscan: masking and the search, without a host ----
+tests_plugins_test_logscan_SOURCES = tests/plugins/test_logscan.c plugins/logscan/logscan_mask.c \
+	plugins/logscan/logscan_options.c plugins/logscan/logscan_compile.c \
+	plugins/logscan/logscan_match.c
+tests_plugins_test_logscan_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PTHREAD_CFLAGS) $(PCRE2_CFLAGS) \
+	$(HYPERSCAN_CFLAGS) -I$(top_srcdir)/plugins/logscan -I$(top_srcdir)/plugins/lib
+tests_plugins_test_logscan_LDADD = plugins/lib/libctplughost.la $(PCRE2_LIBS) $(HYPERSCAN_LIBS) \
+	$(PTHREAD_LIBS) $(CMOCKA_LIBS)
 # ---- plugins/vacuum: the decisions, without a server ----
 tests_plugins_test_vacuum_SOURCES = tests/plugins/test_vacuum.c plugins/vacuum/vacuum_judge.c
 tests_plugins_test_vacuum_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBPQ_CFLAGS) \

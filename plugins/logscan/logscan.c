@@ -16,42 +16,68 @@
 #include "logscan.h"
 
 #define DEFAULT_RECORD_START                                                                       \
-	"^(?:\\[?\\d{4}-\\d\\d-\\d\\d[T ]\\d\\d:\\d\\d|[A-Z][a-z]{2} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d|"  \
+	"^(?:\\[?\\d{4}-\\d\\d-\\d\\d[T ]\\d\\d:\\d\\d|[A-Z][a-z]{2} [ \\d]\\d "                   \
+	"\\d\\d:\\d\\d:\\d\\d|"                                                                    \
 	"\\S+ \\S+ \\S+ \\[\\d\\d/[A-Z][a-z]{2}/\\d{4}:)"
 
 static const struct ct_option logscan_options[] = {
-    {.key = "files", .type = CT_OPT_PATH_LIST,
+    {.key = "files",
+     .type = CT_OPT_PATH_LIST,
      .help = "logs to scan: paths or globs of the live files (their rotated siblings are "
              "found by name, inode and head)"},
-    {.key = "patterns", .type = CT_OPT_STRING,
+    {.key = "patterns",
+     .type = CT_OPT_STRING,
      .default_value = "ERROR\nCRITICAL\nException\nFailed to",
      .help = "named patterns, one per line: 'NAME: REGEX' or a bare REGEX (PCRE2) named "
              "after its text; default ERROR, CRITICAL, Exception, Failed to"},
-    {.key = "exclude", .type = CT_OPT_STRING,
+    {.key = "exclude",
+     .type = CT_OPT_STRING,
      .help = "regular expressions, one per line: a line that matches one is not counted"},
-    {.key = "ignore_case", .type = CT_OPT_BOOL, .default_value = "no",
+    {.key = "ignore_case",
+     .type = CT_OPT_BOOL,
+     .default_value = "no",
      .help = "match patterns, exclude and record_start regardless of case"},
-    {.key = "record_start", .type = CT_OPT_STRING, .default_value = DEFAULT_RECORD_START,
+    {.key = "record_start",
+     .type = CT_OPT_STRING,
+     .default_value = DEFAULT_RECORD_START,
      .help = "a line matching this starts a record; the lines after it that do not (a "
              "traceback) belong to it. Empty: every line is a record. Default: a timestamp "
              "at the line's start (ISO 8601, syslog, nginx/Apache)"},
-    {.key = "warn_at", .type = CT_OPT_LIST,
+    {.key = "warn_at",
+     .type = CT_OPT_LIST,
      .help = "records in one run that make it a warning: N for every pattern, NAME:N for one"},
-    {.key = "fail_at", .type = CT_OPT_LIST,
+    {.key = "fail_at",
+     .type = CT_OPT_LIST,
      .help = "records in one run that make it fail: N for every pattern, NAME:N for one"},
-    {.key = "top", .type = CT_OPT_INT, .default_value = "10", .min_value = 0, .max_value = 1000,
+    {.key = "top",
+     .type = CT_OPT_INT,
+     .default_value = "10",
+     .min_value = 0,
+     .max_value = 1000,
      .help = "how many grouped messages the report lists, most frequent first"},
-    {.key = "max_record_bytes", .type = CT_OPT_SIZE, .default_value = "64K",
+    {.key = "max_record_bytes",
+     .type = CT_OPT_SIZE,
+     .default_value = "64K",
      .help = "how far a record reaches back and forward from a matching line"},
-    {.key = "journal_unit", .type = CT_OPT_STRING,
+    {.key = "journal_unit",
+     .type = CT_OPT_STRING,
      .help = "also scan this systemd unit's journal from where the last run stopped"},
-    {.key = "engine", .type = CT_OPT_ENUM, .default_value = "auto",
+    {.key = "engine",
+     .type = CT_OPT_ENUM,
+     .default_value = "auto",
      .choices = "auto|hyperscan|pcre2",
      .help = "the prefilter: Hyperscan where built in and the CPU has SSSE3 (auto), or PCRE2"},
-    {.key = "jit", .type = CT_OPT_ENUM, .default_value = "auto", .choices = "auto|off",
+    {.key = "jit",
+     .type = CT_OPT_ENUM,
+     .default_value = "auto",
+     .choices = "auto|off",
      .help = "PCRE2 JIT where the process may map executable memory (auto), or the "
              "interpreter always (off)"},
-    {.key = "threads", .type = CT_OPT_INT, .default_value = "2", .min_value = 1, .max_value = 2,
+    {.key = "threads",
+     .type = CT_OPT_INT,
+     .default_value = "2",
+     .min_value = 1,
+     .max_value = 2,
      .help = "threads that search one large buffer"},
     {.key = NULL},
 };
@@ -189,10 +215,10 @@ report_thresholds(struct logscan_run *r)
 
 		if (!is_fail && !is_warn)
 			continue;
-		r->h.ct->add_finding(r->h.t, is_fail ? CT_SEV_ERROR : CT_SEV_WARNING, p->name,
-		                     "%" PRIu64 " record(s) matched %s in this run (%s %" PRId64 ")",
-		                     p->records, p->name, is_fail ? "fail_at" : "warn_at",
-		                     is_fail ? p->fail_at : p->warn_at);
+		r->h.ct->add_finding(
+		    r->h.t, is_fail ? CT_SEV_ERROR : CT_SEV_WARNING, p->name,
+		    "%" PRIu64 " record(s) matched %s in this run (%s %" PRId64 ")", p->records,
+		    p->name, is_fail ? "fail_at" : "warn_at", is_fail ? p->fail_at : p->warn_at);
 		if (is_fail)
 			status = CT_STATUS_FAIL;
 		else if (status == CT_STATUS_OK)

@@ -26,13 +26,13 @@
 
 struct logscan_pattern {
 	char name[LOGSCAN_NAME_SIZE];
-	char *regex;        /* owned */
-	pcre2_code *code;   /* owned */
-	int64_t warn_at;    /* records in one run; -1: no threshold */
-	int64_t fail_at;    /* likewise */
-	uint64_t lines;     /* lines that match, like grep -c */
-	uint64_t records;   /* records with at least one such line */
-	uint64_t last_rec;  /* absolute id of the last record counted (+1; 0 none) */
+	char *regex;       /* owned */
+	pcre2_code *code;  /* owned */
+	int64_t warn_at;   /* records in one run; -1: no threshold */
+	int64_t fail_at;   /* likewise */
+	uint64_t lines;    /* lines that match, like grep -c */
+	uint64_t records;  /* records with at least one such line */
+	uint64_t last_rec; /* absolute id of the last record counted (+1; 0 none) */
 };
 
 enum logscan_engine {
@@ -51,7 +51,7 @@ struct logscan_options {
 	size_t n_exclude;
 	const char *record_start; /* "" or NULL: every line is a record */
 	int ignore_case;
-	int want_jit;             /* jit = auto; 0 for jit = off */
+	int want_jit; /* jit = auto; 0 for jit = off */
 	enum logscan_engine engine;
 	int64_t threads;
 	int64_t top;
@@ -72,7 +72,7 @@ struct logscan_matcher {
 	pcre2_match_data *md;     /* owned; the calling thread's, for record starts */
 	int is_jit;               /* PCRE2 runs JIT code */
 	int threads;
-	char engine_note[256];    /* what serves the search and why, for the report */
+	char engine_note[256]; /* what serves the search and why, for the report */
 };
 
 /* A line that matched at least one pattern, in the buffer being scanned. */
@@ -136,14 +136,13 @@ int logscan_matcher_scan(const struct logscan_matcher *m, const char *buf, size_
                          struct logscan_hits *out);
 /* Non-zero when line matches record_start (or no record_start is set).
  * Uses m->md: the thread that owns the matcher only. */
-int logscan_matcher_is_record_start(const struct logscan_matcher *m, const char *line,
-                                    size_t len);
+int logscan_matcher_is_record_start(const struct logscan_matcher *m, const char *line, size_t len);
 
 /* ---- logscan_record.c ---- */
 /* Counts the hits of buf (absolute offset tally->rec_base) into the
  * patterns and groups. */
-int logscan_tally_add(struct logscan_tally *tally, const struct logscan_matcher *m,
-                      const char *buf, size_t len, const struct logscan_hits *hits);
+int logscan_tally_add(struct logscan_tally *tally, const struct logscan_matcher *m, const char *buf,
+                      size_t len, const struct logscan_hits *hits);
 void logscan_tally_free(struct logscan_tally *tally);
 /* Finds and counts the matching lines of buf[0, len), complete lines
  * that start at offset `base` of their file. */
@@ -180,8 +179,8 @@ struct logscan_fstate {
 	uint32_t fp_len;
 	uint64_t fp;
 };
-int logscan_state_load(const char *state_dir, const char *path, struct logscan_fstate *s,
-                       char *err, size_t err_size);
+int logscan_state_load(const char *state_dir, const char *path, struct logscan_fstate *s, char *err,
+                       size_t err_size);
 int logscan_state_save(const char *state_dir, const char *path, const struct logscan_fstate *s,
                        char *err, size_t err_size);
 /* FNV-1a of the first `len` bytes of fd (from offset 0).  Returns 0, or

@@ -19,15 +19,15 @@
 #endif
 
 struct compile_ctx {
-	uint32_t flags;   /* PCRE2 compile options */
+	uint32_t flags; /* PCRE2 compile options */
 	int want_jit;
 	int is_jit;       /* cleared by the first JIT refusal */
 	char jit_why[96]; /* PCRE2's words for that refusal */
 };
 
 static int
-compile_one(struct compile_ctx *c, const char *what, const char *regex, pcre2_code **out,
-            char *err, size_t err_size)
+compile_one(struct compile_ctx *c, const char *what, const char *regex, pcre2_code **out, char *err,
+            size_t err_size)
 {
 	int code = 0, jrc;
 	PCRE2_SIZE at = 0;
@@ -57,7 +57,7 @@ compile_one(struct compile_ctx *c, const char *what, const char *regex, pcre2_co
 static char *
 alternation_new(const struct logscan_pattern *pats, size_t n)
 {
-	size_t len = 1;
+	size_t len = 1, o = 0;
 	char *s;
 
 	for (size_t i = 0; i < n; i++)
@@ -66,13 +66,8 @@ alternation_new(const struct logscan_pattern *pats, size_t n)
 	if (s == NULL)
 		return NULL;
 	s[0] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			strcat(s, "|");
-		strcat(s, "(?:");
-		strcat(s, pats[i].regex);
-		strcat(s, ")");
-	}
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)snprintf(s + o, len - o, "%s(?:%s)", i > 0 ? "|" : "", pats[i].regex);
 	return s;
 }
 
@@ -131,8 +126,8 @@ hyperscan_new(const struct logscan_options *o, struct logscan_matcher *m, char *
 #endif
 
 static int
-compile_patterns(struct compile_ctx *c, const struct logscan_options *o,
-                 struct logscan_matcher *m, char *err, size_t err_size)
+compile_patterns(struct compile_ctx *c, const struct logscan_options *o, struct logscan_matcher *m,
+                 char *err, size_t err_size)
 {
 	char what[96];
 	int rc = 0;
@@ -167,8 +162,8 @@ prefilter_new(struct compile_ctx *c, const struct logscan_options *o, struct log
 	if (o->engine != LOGSCAN_ENGINE_PCRE2)
 		rc = hyperscan_new(o, m, why, sizeof(why));
 	if (rc != 0 && o->engine == LOGSCAN_ENGINE_HYPERSCAN) {
-		snprintf(err, err_size, "engine = hyperscan: %s\nhint: engine = auto falls back to PCRE2",
-		         why);
+		snprintf(err, err_size,
+		         "engine = hyperscan: %s\nhint: engine = auto falls back to PCRE2", why);
 		return CT_EUNSUPPORTED;
 	}
 	alt = alternation_new(m->pats, m->n_pats);
@@ -178,9 +173,8 @@ prefilter_new(struct compile_ctx *c, const struct logscan_options *o, struct log
 	free(alt);
 	snprintf(m->engine_note, sizeof(m->engine_note), "%s prefilter%s%s%s, PCRE2 %s%s%s",
 	         m->hs_db != NULL ? "Hyperscan" : "PCRE2", why[0] != '\0' ? " (" : "", why,
-	         why[0] != '\0' ? ")" : "",
-	         c->is_jit ? "JIT" : "interpreter", c->is_jit || !c->want_jit ? "" : ": JIT refused: ",
-	         c->is_jit ? "" : c->jit_why);
+	         why[0] != '\0' ? ")" : "", c->is_jit ? "JIT" : "interpreter",
+	         c->is_jit || !c->want_jit ? "" : ": JIT refused: ", c->is_jit ? "" : c->jit_why);
 	return rc;
 }
 

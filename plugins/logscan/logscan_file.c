@@ -116,8 +116,7 @@ still_long(int fd, uint64_t size)
 /* Maps fd's bytes [from, size) and scans them in slices.  *end: just past
  * the last line scanned (its last complete line unless is_final). */
 static int
-scan_plain(struct file_ctx *c, int fd, uint64_t from, uint64_t size, int is_final,
-           uint64_t *end)
+scan_plain(struct file_ctx *c, int fd, uint64_t from, uint64_t size, int is_final, uint64_t *end)
 {
 	uint64_t base = from & ~(uint64_t)(sysconf(_SC_PAGESIZE) - 1);
 	const char *map, *data, *nl;
@@ -129,7 +128,8 @@ scan_plain(struct file_ctx *c, int fd, uint64_t from, uint64_t size, int is_fina
 		return 0;
 	map = mmap(NULL, (size_t)(size - base), PROT_READ, MAP_PRIVATE, fd, (off_t)base);
 	if (map == MAP_FAILED)
-		return plugin_host_fail(c->h, CT_ESYS, "%s: cannot map: %s", c->path, strerror(errno));
+		return plugin_host_fail(c->h, CT_ESYS, "%s: cannot map: %s", c->path,
+		                        strerror(errno));
 	madvise((void *)map, (size_t)(size - base), MADV_SEQUENTIAL | MADV_WILLNEED);
 	data = map + (from - base);
 	len = (size_t)(size - from);
@@ -179,8 +179,8 @@ static int
 compressed_head_matches(const char *path, enum compress_kind kind, const struct logscan_fstate *s)
 {
 	struct head_ctx hc = {.want = s->fp_len};
-	struct compress_verify_params p = {.kind = kind, .n_threads = 1, .data_cb = head_cb,
-	                                   .data_ctx = &hc};
+	struct compress_verify_params p = {
+	    .kind = kind, .n_threads = 1, .data_cb = head_cb, .data_ctx = &hc};
 	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
 
 	if (fd < 0)
@@ -302,8 +302,7 @@ scan_compressed(struct file_ctx *c, const struct rotated *r, uint64_t from)
 
 /* Reads the rotated file of state s from the saved offset to its end. */
 static int
-finish_rotated(struct file_ctx *c, const struct logscan_fstate *s,
-               struct logscan_file_result *res)
+finish_rotated(struct file_ctx *c, const struct logscan_fstate *s, struct logscan_file_result *res)
 {
 	struct rotated r;
 	struct stat st;
@@ -394,8 +393,8 @@ logscan_file_scan(struct plugin_host *h, const struct logscan_matcher *m,
                   struct logscan_tally *tally, const char *path, int is_dry_run,
                   uint64_t max_record_bytes, struct logscan_file_result *res)
 {
-	struct file_ctx c = {.h = h, .m = m, .tally = tally, .path = path,
-	                     .max_record_bytes = max_record_bytes};
+	struct file_ctx c = {
+	    .h = h, .m = m, .tally = tally, .path = path, .max_record_bytes = max_record_bytes};
 	struct logscan_fstate s, now;
 	struct stat st;
 	uint64_t from = 0, end = 0;

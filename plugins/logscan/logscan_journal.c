@@ -103,9 +103,10 @@ logscan_journal_scan(struct plugin_host *h, const struct logscan_matcher *m,
 	int rc, has_moved = 0;
 
 	if (access("/run/log/journal", F_OK) != 0 && access("/var/log/journal", F_OK) != 0) {
-		h->ct->add_finding(h->t, CT_SEV_WARNING, unit,
-		                   "journal_unit: this machine keeps no systemd journal "
-		                   "(/run/log/journal, /var/log/journal): the unit was not scanned");
+		h->ct->add_finding(
+		    h->t, CT_SEV_WARNING, unit,
+		    "journal_unit: this machine keeps no systemd journal "
+		    "(/run/log/journal, /var/log/journal): the unit was not scanned");
 		h->n_warnings++;
 		return 0;
 	}

@@ -116,7 +116,8 @@ match_ipv4(const struct masker *k)
 		if (part < 3 && (k->i + n >= k->len || k->s[k->i + n++] != '.'))
 			return 0;
 	}
-	if (k->i + n + 1 < k->len && k->s[k->i + n] == ':' && is_digit((unsigned char)k->s[k->i + n + 1])) {
+	if (k->i + n + 1 < k->len && k->s[k->i + n] == ':' &&
+	    is_digit((unsigned char)k->s[k->i + n + 1])) {
 		struct masker at = *k;
 
 		at.i += n + 1;
@@ -185,8 +186,8 @@ logscan_mask(const char *line, size_t len, char *out, size_t size)
 
 		/* The rest of a word of letters goes over as it is. */
 		while (n == 0 && k.i > 0 && k.i < k.len && k.o + 1 < k.size &&
-		       is_word((unsigned char)line[k.i - 1]) && !is_digit((unsigned char)line[k.i]) &&
-		       is_word((unsigned char)line[k.i])) {
+		       is_word((unsigned char)line[k.i - 1]) &&
+		       !is_digit((unsigned char)line[k.i]) && is_word((unsigned char)line[k.i])) {
 			k.out[k.o++] = line[k.i++];
 		}
 		if (k.i >= k.len || k.o + 1 >= k.size)
@@ -196,7 +197,8 @@ logscan_mask(const char *line, size_t len, char *out, size_t size)
 			n = span(&k, is_digit, k.len);
 			put(&k, "#");
 		} else if (n == 0) {
-			char c[2] = {line[k.i] == '\r' || line[k.i] == '\t' ? ' ' : line[k.i], '\0'};
+			char c[2] = {line[k.i] == '\r' || line[k.i] == '\t' ? ' ' : line[k.i],
+			             '\0'};
 
 			n = 1;
 			put(&k, c);

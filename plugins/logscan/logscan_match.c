@@ -236,8 +236,11 @@ logscan_matcher_scan(const struct logscan_matcher *m, const char *buf, size_t le
 		n = mid < len ? 2 : 1;
 	}
 	for (size_t i = 0; i < n; i++)
-		jobs[i] = (struct scan_job){.m = m, .buf = buf, .begin = i == 0 ? 0 : mid,
-		                            .end = i == 0 ? mid : len, .scratch = m->hs_scratch[i]};
+		jobs[i] = (struct scan_job){.m = m,
+		                            .buf = buf,
+		                            .begin = i == 0 ? 0 : mid,
+		                            .end = i == 0 ? mid : len,
+		                            .scratch = m->hs_scratch[i]};
 	if (n == 2 && pthread_create(&tid, NULL, scan_job_run, &jobs[1]) == 0)
 		is_threaded = 1;
 	scan_job_run(&jobs[0]);

@@ -146,8 +146,8 @@ exclude_read(struct plugin_host *h, struct logscan_options *o)
 /* One threshold item, "N" or "NAME:N", into the patterns' `which` field
  * (0: warn_at, 1: fail_at). */
 static int
-threshold_set(struct plugin_host *h, struct logscan_options *o, const char *key,
-              const char *item, int which)
+threshold_set(struct plugin_host *h, struct logscan_options *o, const char *key, const char *item,
+              int which)
 {
 	const char *colon = strchr(item, ':');
 	const char *num = colon != NULL ? colon + 1 : item;

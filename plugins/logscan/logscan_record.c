@@ -110,7 +110,8 @@ groups_grow(struct logscan_tally *t)
 
 		if (t->groups[i].key == NULL)
 			continue;
-		for (j = key_hash(t->groups[i].key) & (cap - 1); g[j].key != NULL; j = (j + 1) & (cap - 1))
+		for (j = key_hash(t->groups[i].key) & (cap - 1); g[j].key != NULL;
+		     j = (j + 1) & (cap - 1))
 			;
 		g[j] = t->groups[i];
 	}
@@ -145,8 +146,8 @@ group_get(struct logscan_tally *t, const char *key, const char *sample, size_t s
 }
 
 static void
-group_record(struct logscan_tally *t, const struct logscan_matcher *m, const char *buf,
-             size_t len, size_t begin, uint32_t mask, uint64_t max_bytes)
+group_record(struct logscan_tally *t, const struct logscan_matcher *m, const char *buf, size_t len,
+             size_t begin, uint32_t mask, uint64_t max_bytes)
 {
 	struct span head = line_at(buf, len, begin);
 	struct span last = record_last_line(m, buf, len, begin, max_bytes);
@@ -156,8 +157,10 @@ group_record(struct logscan_tally *t, const struct logscan_matcher *m, const cha
 
 	logscan_mask(buf + head.start, head.end - head.start, key, KEY_BYTES);
 	if (last.start != head.start) {
-		strcat(key, " ... ");
-		logscan_mask(buf + last.start, last.end - last.start, key + strlen(key), KEY_BYTES);
+		size_t o = strlen(key);
+
+		memcpy(key + o, " ... ", 6);
+		logscan_mask(buf + last.start, last.end - last.start, key + o + 5, KEY_BYTES);
 	}
 	g = group_get(t, key, buf + begin, sample_len < SAMPLE_BYTES ? sample_len : SAMPLE_BYTES);
 	if (g == NULL) {
@@ -244,8 +247,8 @@ logscan_tally_free(struct logscan_tally *tally)
 /* Finds and counts the matching lines of buf[0, len), which starts at
  * `base` in its file. */
 int
-logscan_scan_region(const struct logscan_matcher *m, struct logscan_tally *tally,
-                    const char *buf, size_t len, uint64_t base)
+logscan_scan_region(const struct logscan_matcher *m, struct logscan_tally *tally, const char *buf,
+                    size_t len, uint64_t base)
 {
 	struct logscan_hits hits = {0};
 	int rc;

@@ -91,8 +91,8 @@ state_parse(const char *text, const char *path, struct logscan_fstate *s)
 }
 
 int
-logscan_state_load(const char *state_dir, const char *path, struct logscan_fstate *s,
-                   char *err, size_t err_size)
+logscan_state_load(const char *state_dir, const char *path, struct logscan_fstate *s, char *err,
+                   size_t err_size)
 {
 	char file[4200];
 	char *text = NULL;
