@@ -40,7 +40,8 @@ static const struct ct_option logscan_options[] = {
     {.key = "record_start",
      .type = CT_OPT_STRING,
      .default_value = DEFAULT_RECORD_START,
-     .help = "a line matching this starts a record; the lines after it that do not (a "
+     .help = "a line that begins with a match of this starts a record; the lines after it "
+             "that do not (a "
              "traceback) belong to it. Empty: every line is a record. Default: a timestamp "
              "at the line's start (ISO 8601, syslog, nginx/Apache)"},
     {.key = "warn_at",

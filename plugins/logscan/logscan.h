@@ -134,8 +134,9 @@ void logscan_matcher_free(struct logscan_matcher *m);
  * (or at the end of a final line).  Appends to `out` in order. */
 int logscan_matcher_scan(const struct logscan_matcher *m, const char *buf, size_t len,
                          struct logscan_hits *out);
-/* Non-zero when line matches record_start (or no record_start is set).
- * Uses m->md: the thread that owns the matcher only. */
+/* Non-zero when the text at `line` (a line's start; `len` may run past
+ * its end) begins with a match of record_start, or no record_start is
+ * set.  Uses m->md: the thread that owns the matcher only. */
 int logscan_matcher_is_record_start(const struct logscan_matcher *m, const char *line, size_t len);
 
 /* ---- logscan_record.c ---- */

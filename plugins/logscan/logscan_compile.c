@@ -145,9 +145,13 @@ compile_patterns(struct compile_ctx *c, const struct logscan_options *o, struct 
 		rc = compile_one(c, "exclude", o->exclude[i], &m->exclude[i], err, err_size);
 		m->n_exclude = i + 1;
 	}
+	/* Anchored: it is tried only at a line's start, with the rest of the
+	 * buffer as its subject, so the line's end need not be found first. */
+	c->flags |= PCRE2_ANCHORED;
 	if (rc == 0 && o->record_start != NULL && o->record_start[0] != '\0')
 		rc = compile_one(c, "record_start", o->record_start, &m->record_start, err,
 		                 err_size);
+	c->flags &= ~(uint32_t)PCRE2_ANCHORED;
 	return rc;
 }
 

@@ -130,7 +130,9 @@ scan_plain(struct file_ctx *c, int fd, uint64_t from, uint64_t size, int is_fina
 	if (map == MAP_FAILED)
 		return plugin_host_fail(c->h, CT_ESYS, "%s: cannot map: %s", c->path,
 		                        strerror(errno));
-	madvise((void *)map, (size_t)(size - base), MADV_SEQUENTIAL | MADV_WILLNEED);
+	/* Two calls: the advice values are not flags to be or-ed. */
+	madvise((void *)map, (size_t)(size - base), MADV_SEQUENTIAL);
+	madvise((void *)map, (size_t)(size - base), MADV_WILLNEED);
 	data = map + (from - base);
 	len = (size_t)(size - from);
 	nl = memrchr(data, '\n', len);

@@ -48,9 +48,9 @@ line_before(const char *buf, size_t start)
 }
 
 static int
-starts_record(const struct logscan_matcher *m, const char *buf, struct span l)
+starts_record(const struct logscan_matcher *m, const char *buf, size_t len, size_t start)
 {
-	return logscan_matcher_is_record_start(m, buf + l.start, l.end - l.start);
+	return logscan_matcher_is_record_start(m, buf + start, len - start);
 }
 
 /* Where the record holding the line at `off` begins. */
@@ -63,7 +63,7 @@ record_begin(const struct logscan_matcher *m, const char *buf, size_t len, size_
 	if (m->record_start == NULL)
 		return off;
 	for (int n = 0; n < MAX_RECORD_LINES; n++) {
-		if (starts_record(m, buf, line_at(buf, len, at)) || at == 0)
+		if (starts_record(m, buf, len, at) || at == 0)
 			return at;
 		if (off - at > max_bytes)
 			break;
@@ -84,7 +84,7 @@ record_last_line(const struct logscan_matcher *m, const char *buf, size_t len, s
 	for (int n = 0; n < MAX_RECORD_LINES && last.end + 1 < len; n++) {
 		struct span next = line_at(buf, len, last.end + 1);
 
-		if (starts_record(m, buf, next) || next.end - begin > max_bytes)
+		if (starts_record(m, buf, len, next.start) || next.end - begin > max_bytes)
 			break;
 		last = next;
 	}

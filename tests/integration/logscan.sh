@@ -184,6 +184,19 @@ printf '\n' >>"$L/odd.log"
 ct run odd
 expect "the last line counts once its newline is written" "error=1 critical=0 exception=0 failed_to=0 " "$(lines_of odd)"
 
+# The same bytes in a rotated, gzipped file read from a saved offset: the
+# decompressed stream arrives in pieces and is cut into 16 MiB buffers.
+write_config <<EOF
+$(job oddz "files = $L/oddz.log")
+EOF
+head -n 1 "$L/odd.log" >"$L/oddz.log"
+ct run oddz
+tail -n +2 "$T/odd-complete" | tee "$T/oddz-rest" >>"$L/oddz.log"
+mv "$L/oddz.log" "$L/oddz.log.1" && gzip "$L/oddz.log.1" && : >"$L/oddz.log"
+ct run oddz
+expect "the awkward bytes, gzipped after rotation and read from the saved offset, count as grep -c" \
+	"$(grep_of "$T/oddz-rest")" "$(lines_of oddz)"
+
 # ---- incremental runs and rotations ----
 
 write_config <<EOF
