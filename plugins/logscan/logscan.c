@@ -142,6 +142,23 @@ scan_one(struct logscan_run *r, const char *path)
 	return rc;
 }
 
+/* Non-zero for a compressed file: a glob such as *.log* matches the
+ * rotated siblings too, and those are read only as a live log's rotation. */
+static int
+is_compressed_name(const char *path)
+{
+	static const char *const suffixes[] = {".gz", ".zst", ".xz", ".bz2", ".lz4"};
+	size_t n = strlen(path);
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		size_t k = strlen(suffixes[i]);
+
+		if (n > k && strcmp(path + n - k, suffixes[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* Every file a `files` entry names: a glob's matches, or the path itself
  * (a log that is missing right now may have been rotated away). */
 static int
@@ -156,7 +173,8 @@ scan_entry(struct logscan_run *r, const char *entry)
 		return scan_one(r, entry);
 	}
 	for (size_t i = 0; i < g.gl_pathc && rc == 0; i++)
-		rc = scan_one(r, g.gl_pathv[i]);
+		if (!is_compressed_name(g.gl_pathv[i]))
+			rc = scan_one(r, g.gl_pathv[i]);
 	globfree(&g);
 	return rc;
 }

@@ -344,6 +344,17 @@ ct run named
 expect "a named pattern with a comma in its regex" \
 	"$(LC_ALL=C grep -c -E 'WORKER TIMEOUT \(pid:[0-9]{1,6}\)' "$L/full.log")" "$(metric named lines_timeouts)"
 
+# A glob that also matches the compressed generations reads the live log.
+mkdir -p "$L/globbed"
+head -n 500 "$POOL" >"$L/globbed/web.log"
+head -n 500 "$POOL" | gzip >"$L/globbed/web.log.2.gz"
+write_config <<EOF
+$(job globbed "files = $L/globbed/*.log*")
+EOF
+ct run globbed
+expect "a glob's compressed matches are left out" "1 $(grep -c ERROR "$L/globbed/web.log")" \
+	"$(metric globbed files_scanned) $(metric globbed lines_error)"
+
 # ---- state, dry run, journal, describe ----
 
 write_config <<EOF
