@@ -60,6 +60,10 @@ static const struct ct_option logscan_options[] = {
      .type = CT_OPT_SIZE,
      .default_value = "64K",
      .help = "how far a record reaches back and forward from a matching line"},
+    {.key = "olddir",
+     .type = CT_OPT_PATH,
+     .help = "also look for rotated files in this folder (logrotate's olddir); by default "
+             "only beside the log"},
     {.key = "journal_unit",
      .type = CT_OPT_STRING,
      .help = "also scan this systemd unit's journal from where the last run stopped"},
@@ -119,8 +123,9 @@ static int
 scan_one(struct logscan_run *r, const char *path)
 {
 	struct logscan_file_result res;
-	int rc = logscan_file_scan(&r->h, &r->m, &r->tally, path, r->is_dry_run,
-	                           r->o.max_record_bytes, &res);
+	struct logscan_file_params p = {
+	    .m = &r->m, .tally = &r->tally, .olddir = r->o.olddir, .is_dry_run = r->is_dry_run};
+	int rc = logscan_file_scan(&r->h, &p, path, &res);
 
 	if (rc == CT_ENOENT) {
 		r->files_missing++;

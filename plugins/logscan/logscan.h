@@ -56,6 +56,7 @@ struct logscan_options {
 	int64_t threads;
 	int64_t top;
 	const char *journal_unit;
+	const char *olddir;
 	uint64_t max_record_bytes;
 };
 
@@ -195,9 +196,15 @@ struct logscan_file_result {
 	char rotated_from[4096]; /* the rotated file finished first, or "" */
 	int lost_warning;        /* the rotated file was not found */
 };
-int logscan_file_scan(struct plugin_host *h, const struct logscan_matcher *m,
-                      struct logscan_tally *tally, const char *path, int is_dry_run,
-                      uint64_t max_record_bytes, struct logscan_file_result *res);
+/* What every file of a run is scanned with. */
+struct logscan_file_params {
+	const struct logscan_matcher *m;
+	struct logscan_tally *tally;
+	const char *olddir; /* also look here for rotated files; NULL: only beside */
+	int is_dry_run;     /* scan, but save no state */
+};
+int logscan_file_scan(struct plugin_host *h, const struct logscan_file_params *p, const char *path,
+                      struct logscan_file_result *res);
 
 /* ---- logscan_journal.c ---- */
 int logscan_journal_scan(struct plugin_host *h, const struct logscan_matcher *m,

@@ -47,7 +47,7 @@ struct file_ctx {
 	const struct logscan_matcher *m;
 	struct logscan_tally *tally;
 	const char *path;
-	uint64_t max_record_bytes;
+	const char *olddir;
 };
 
 /* A rotated file found beside the log. */
@@ -250,36 +250,46 @@ consider(struct rotated *r, const char *dir, const char *name, const struct logs
 	}
 }
 
-/* Is `name` a rotated sibling of the log called `base`? */
+/* Is `name` a rotated sibling of the log called `base`?  A temporary file
+ * (a compression still being written) is not. */
 static int
 is_sibling(const char *name, const char *base)
 {
 	size_t n = strlen(base);
 
 	return strncmp(name, base, n) == 0 && (name[n] == '.' || name[n] == '-') &&
-	       name[n + 1] != '\0' && strstr(name, ".tmp-") == NULL;
+	       name[n + 1] != '\0' && strstr(name, ".tmp") == NULL;
 }
 
 static void
-find_rotated(const char *path, const struct logscan_fstate *s, struct rotated *r)
+find_in(const char *dir, const char *base, const struct logscan_fstate *s, struct rotated *r)
 {
-	char dbuf[4096], bbuf[4096];
-	const char *dir, *base;
 	struct dirent *e;
-	DIR *d;
+	DIR *d = opendir(dir);
 
-	memset(r, 0, sizeof(*r));
-	snprintf(dbuf, sizeof(dbuf), "%s", path);
-	snprintf(bbuf, sizeof(bbuf), "%s", path);
-	dir = dirname(dbuf);
-	base = basename(bbuf);
-	d = opendir(dir);
 	if (d == NULL)
 		return;
 	while ((e = readdir(d)) != NULL)
 		if (is_sibling(e->d_name, base))
 			consider(r, dir, e->d_name, s);
 	closedir(d);
+}
+
+/* The rotated file of state s: beside the log, or in olddir. */
+static void
+find_rotated(const char *path, const char *olddir, const struct logscan_fstate *s,
+             struct rotated *r)
+{
+	char dbuf[4096], bbuf[4096];
+	const char *base;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(dbuf, sizeof(dbuf), "%s", path);
+	snprintf(bbuf, sizeof(bbuf), "%s", path);
+	base = basename(bbuf);
+	find_in(dirname(dbuf), base, s, r);
+	if (olddir != NULL && olddir[0] != '\0')
+		find_in(olddir, base, s, r);
 }
 
 static int
@@ -311,7 +321,7 @@ finish_rotated(struct file_ctx *c, const struct logscan_fstate *s, struct logsca
 	uint64_t end;
 	int fd, rc;
 
-	find_rotated(c->path, s, &r);
+	find_rotated(c->path, c->olddir, s, &r);
 	if (!r.is_found) {
 		res->lost_warning = 1;
 		return 0;
@@ -391,12 +401,12 @@ scan_missing(struct file_ctx *c, const struct logscan_fstate *s, int is_dry_run,
 }
 
 int
-logscan_file_scan(struct plugin_host *h, const struct logscan_matcher *m,
-                  struct logscan_tally *tally, const char *path, int is_dry_run,
-                  uint64_t max_record_bytes, struct logscan_file_result *res)
+logscan_file_scan(struct plugin_host *h, const struct logscan_file_params *p, const char *path,
+                  struct logscan_file_result *res)
 {
 	struct file_ctx c = {
-	    .h = h, .m = m, .tally = tally, .path = path, .max_record_bytes = max_record_bytes};
+	    .h = h, .m = p->m, .tally = p->tally, .path = path, .olddir = p->olddir};
+	int is_dry_run = p->is_dry_run;
 	struct logscan_fstate s, now;
 	struct stat st;
 	uint64_t from = 0, end = 0;
@@ -404,7 +414,7 @@ logscan_file_scan(struct plugin_host *h, const struct logscan_matcher *m,
 	int fd = -1, rc;
 
 	memset(res, 0, sizeof(*res));
-	tally->file = path;
+	c.tally->file = path;
 	load_state(&c, &s);
 	rc = open_log(path, &fd, &st, why, sizeof(why));
 	if (rc == CT_ENOENT)

@@ -275,6 +275,20 @@ take 600 "$L/gone.log"
 run_sum gone
 expect "a log rotated away and recreated later: each line once" "$(grep_of "$T/all")" "$(summed)"
 
+# Rotated into another folder (logrotate's olddir), compressed there.
+mkdir -p "$L/old"
+write_config <<EOF
+$(job olddir "files = $L/od.log" "olddir = $L/old")
+EOF
+fresh_sum
+take 1000 "$L/od.log"
+run_sum olddir
+take 700 "$L/od.log"
+mv "$L/od.log" "$L/old/od.log.1" && gzip "$L/old/od.log.1" && : >"$L/od.log"
+take 300 "$L/od.log"
+run_sum olddir
+expect "olddir: a log rotated into another folder, each line once" "$(grep_of "$T/all")" "$(summed)"
+
 # Rotated, and the rotated file deleted: a warning says lines were lost.
 write_config <<EOF
 $(job lost "files = $L/lost.log")
@@ -384,7 +398,7 @@ fi
 ct describe logscan
 described() {
 	for o in files patterns exclude ignore_case record_start warn_at fail_at top \
-		max_record_bytes journal_unit engine jit threads; do
+		max_record_bytes olddir journal_unit engine jit threads; do
 		grep -q "^ *$o\b" "$out" || return 1
 	done
 }
