@@ -69,6 +69,7 @@ struct logscan_matcher {
 	pcre2_code *record_start; /* owned; NULL: every line is a record */
 	pcre2_code *prefilter;    /* owned: the alternation of every pattern */
 	void *hs_db;              /* owned hs_database_t, when Hyperscan serves */
+	int is_hs_exact;          /* every pattern a literal: Hyperscan's matches are exact */
 	void *hs_scratch[2];      /* owned hs_scratch_t, one per scanning thread */
 	pcre2_match_data *md;     /* owned; the calling thread's, for record starts */
 	int is_jit;               /* PCRE2 runs JIT code */

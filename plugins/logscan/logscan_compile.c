@@ -72,9 +72,28 @@ alternation_new(const struct logscan_pattern *pats, size_t n)
 }
 
 #ifdef HAVE_HYPERSCAN
+/* Non-zero when `regex` has no character PCRE2 treats specially: its
+ * matches are the places where its text occurs, whoever looks. */
+static int
+is_literal(const char *regex)
+{
+	return regex[strcspn(regex, "\\^$.|?*+()[]{}")] == '\0';
+}
+
+static int
+all_literal(const struct logscan_options *o)
+{
+	for (size_t i = 0; i < o->n_pats; i++)
+		if (!is_literal(o->pats[i].regex))
+			return 0;
+	return 1;
+}
+
 /* Every pattern in one Hyperscan database.  HS_FLAG_PREFILTER lets it
  * accept what it cannot match exactly (back references, lookaround) by
- * matching a superset; PCRE2 confirms each candidate line. */
+ * matching a superset; PCRE2 confirms each candidate line.  When every
+ * pattern is a literal, Hyperscan's matches are exact and each line's
+ * patterns are known without PCRE2 (the default patterns are literals). */
 static int
 hyperscan_new(const struct logscan_options *o, struct logscan_matcher *m, char *why,
               size_t why_size)
@@ -89,10 +108,11 @@ hyperscan_new(const struct logscan_options *o, struct logscan_matcher *m, char *
 		snprintf(why, why_size, "this CPU lacks SSSE3, which Hyperscan needs");
 		return CT_EUNSUPPORTED;
 	}
+	m->is_hs_exact = all_literal(o);
 	for (size_t i = 0; i < o->n_pats; i++) {
 		exprs[i] = o->pats[i].regex;
 		ids[i] = (unsigned)i;
-		flags[i] = HS_FLAG_PREFILTER | HS_FLAG_MULTILINE |
+		flags[i] = (m->is_hs_exact ? 0u : HS_FLAG_PREFILTER) | HS_FLAG_MULTILINE |
 		           (o->ignore_case ? HS_FLAG_CASELESS : 0u);
 	}
 	if (hs_compile_multi(exprs, flags, ids, (unsigned)o->n_pats, HS_MODE_BLOCK, NULL, &db,

@@ -48,6 +48,11 @@ struct scan_job {
 	const char *buf; /* the whole buffer: hit offsets are relative to it */
 	size_t begin, end;
 	size_t last_line; /* start of the last line checked, +1 (0: none) */
+	/* Hyperscan's exact matches of literal patterns: the line being
+	 * collected, whose mask grows with each pattern found on it. */
+	int has_pending;
+	size_t pend_start, pend_end;
+	uint32_t pend_mask;
 	int is_unordered;
 	void *scratch;
 	pcre2_match_data *md;
@@ -132,18 +137,67 @@ search_pcre2(struct scan_job *j)
 
 #ifdef HAVE_HYPERSCAN
 static int
+is_excluded(const struct logscan_matcher *m, const char *line, size_t len, pcre2_match_data *md)
+{
+	for (size_t i = 0; i < m->n_exclude; i++)
+		if (code_matches(m->exclude[i], line, len, md))
+			return 1;
+	return 0;
+}
+
+/* Records the collected line, unless an exclude pattern matches it. */
+static void
+pending_flush(struct scan_job *j)
+{
+	size_t len = j->pend_end - j->pend_start;
+
+	if (!j->has_pending)
+		return;
+	j->has_pending = 0;
+	if (j->pend_start + 1 < j->last_line)
+		j->is_unordered = 1;
+	j->last_line = j->pend_start + 1;
+	if (is_excluded(j->m, j->buf + j->pend_start, len, j->md))
+		return;
+	if (hits_push(&j->hits, j->pend_start, len, j->pend_mask) != 0)
+		j->rc = CT_ENOMEM;
+}
+
+/* Pattern `id` matched exactly, ending at `pos`: no PCRE2 needed, only
+ * the line's bounds, once per line. */
+static void
+exact_hit(struct scan_job *j, unsigned id, size_t pos)
+{
+	const char *nl, *e;
+
+	if (j->has_pending && pos >= j->pend_start && pos <= j->pend_end) {
+		j->pend_mask |= 1u << id;
+		return;
+	}
+	pending_flush(j);
+	nl = pos > j->begin ? memrchr(j->buf + j->begin, '\n', pos - j->begin) : NULL;
+	e = memchr(j->buf + pos, '\n', j->end - pos);
+	j->pend_start = nl != NULL ? (size_t)(nl - j->buf) + 1 : j->begin;
+	j->pend_end = e != NULL ? (size_t)(e - j->buf) : j->end;
+	j->pend_mask = 1u << id;
+	j->has_pending = 1;
+}
+
+static int
 hs_hit_cb(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
           void *ctx)
 {
 	struct scan_job *j = ctx;
 	size_t pos = j->begin + (size_t)(to > 0 ? to - 1 : 0);
 
-	(void)id;
 	(void)from;
 	(void)flags;
 	if (pos >= j->end)
 		pos = j->end - 1;
-	check_line_at(j, pos);
+	if (j->m->is_hs_exact)
+		exact_hit(j, id, pos);
+	else
+		check_line_at(j, pos);
 	return j->rc != 0;
 }
 
@@ -154,6 +208,7 @@ search_hyperscan(struct scan_job *j)
 	            hs_hit_cb, j) == HS_SCAN_TERMINATED &&
 	    j->rc == 0)
 		j->rc = CT_EIO;
+	pending_flush(j);
 }
 #endif
 
@@ -165,7 +220,8 @@ hit_cmp(const void *a, const void *b)
 	return (x->off > y->off) - (x->off < y->off);
 }
 
-/* Hits of a prefilter that reported out of order: sorted, one per line. */
+/* Hits of a prefilter that reported out of order: sorted, one per line,
+ * with the patterns of every report of the line. */
 static void
 hits_settle(struct logscan_hits *h)
 {
@@ -173,8 +229,10 @@ hits_settle(struct logscan_hits *h)
 
 	qsort(h->v, h->n, sizeof(*h->v), hit_cmp);
 	for (size_t r = 0; r < h->n; r++) {
-		if (w > 0 && h->v[w - 1].off == h->v[r].off)
+		if (w > 0 && h->v[w - 1].off == h->v[r].off) {
+			h->v[w - 1].mask |= h->v[r].mask;
 			continue;
+		}
 		h->v[w++] = h->v[r];
 	}
 	h->n = w;
