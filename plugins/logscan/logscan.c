@@ -27,7 +27,6 @@ static const struct ct_option logscan_options[] = {
              "found by name, inode and head)"},
     {.key = "patterns",
      .type = CT_OPT_STRING,
-     .default_value = "ERROR\nCRITICAL\nException\nFailed to",
      .help = "named patterns, one per line: 'NAME: REGEX' or a bare REGEX (PCRE2) named "
              "after its text; default ERROR, CRITICAL, Exception, Failed to"},
     {.key = "exclude",
