@@ -33,8 +33,9 @@ packages+=(zstd tzdata gcovr)
 packages+=(clang-14 libclang-rt-14-dev)
 # style.sh checks the tree's .clang-format and the link with nm
 packages+=(clang-format binutils)
-# logscan: PCRE2, Hyperscan (amd64 only; PCRE2 serves elsewhere), sd-journal
-packages+=(libpcre2-dev libsystemd-dev)
+# logscan: PCRE2, Hyperscan (amd64 only; PCRE2 serves elsewhere), sd-journal,
+# and journal files for its test written by systemd-journal-remote
+packages+=(libpcre2-dev libsystemd-dev systemd-journal-remote)
 [ "$(dpkg --print-architecture)" != amd64 ] || packages+=(libhyperscan-dev)
 
 say() { printf '\n== %s\n' "$*"; }

@@ -66,6 +66,10 @@ static const struct ct_option logscan_options[] = {
     {.key = "journal_unit",
      .type = CT_OPT_STRING,
      .help = "also scan this systemd unit's journal from where the last run stopped"},
+    {.key = "journal_directory",
+     .type = CT_OPT_PATH,
+     .help = "read journal_unit from the journal files in this folder (a container's, a "
+             "copy) instead of the system's journal"},
     {.key = "engine",
      .type = CT_OPT_ENUM,
      .default_value = "auto",
@@ -184,6 +188,18 @@ scan_entry(struct logscan_run *r, const char *entry)
 }
 
 static int
+scan_journal(struct logscan_run *r)
+{
+	struct logscan_journal_params p = {.m = &r->m,
+	                                   .tally = &r->tally,
+	                                   .unit = r->o.journal_unit,
+	                                   .directory = r->o.journal_directory,
+	                                   .is_dry_run = r->is_dry_run};
+
+	return logscan_journal_scan(&r->h, &p, &r->journal_entries);
+}
+
+static int
 logscan_run(struct ct_task *t, const struct ct_services *ct, void *state)
 {
 	struct logscan_run *r = state;
@@ -196,8 +212,7 @@ logscan_run(struct ct_task *t, const struct ct_services *ct, void *state)
 	for (size_t i = 0; i < r->o.n_files && rc == 0; i++)
 		rc = scan_entry(r, r->o.files[i]);
 	if (rc == 0 && r->o.journal_unit != NULL)
-		rc = logscan_journal_scan(&r->h, &r->m, &r->tally, r->o.journal_unit, r->is_dry_run,
-		                          &r->journal_entries);
+		rc = scan_journal(r);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	r->seconds = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
 	return rc;

@@ -56,6 +56,7 @@ struct logscan_options {
 	int64_t threads;
 	int64_t top;
 	const char *journal_unit;
+	const char *journal_directory;
 	const char *olddir;
 	uint64_t max_record_bytes;
 };
@@ -208,8 +209,15 @@ int logscan_file_scan(struct plugin_host *h, const struct logscan_file_params *p
                       struct logscan_file_result *res);
 
 /* ---- logscan_journal.c ---- */
-int logscan_journal_scan(struct plugin_host *h, const struct logscan_matcher *m,
-                         struct logscan_tally *tally, const char *unit, int is_dry_run,
+/* What a journal is scanned with. */
+struct logscan_journal_params {
+	const struct logscan_matcher *m;
+	struct logscan_tally *tally;
+	const char *unit;      /* _SYSTEMD_UNIT= to read */
+	const char *directory; /* journal files there; NULL: the system's journal */
+	int is_dry_run;        /* scan, but save no cursor */
+};
+int logscan_journal_scan(struct plugin_host *h, const struct logscan_journal_params *p,
                          uint64_t *entries);
 
 #endif

@@ -73,15 +73,20 @@ journal_feed(sd_journal *j, struct logscan_feed *f, uint64_t *entries, int *has_
 }
 
 static int
-journal_open(struct plugin_host *h, const char *unit, sd_journal **j)
+journal_open(struct plugin_host *h, const struct logscan_journal_params *p, sd_journal **j)
 {
 	char match[512], cursor[1024];
 	int e;
 
-	e = sd_journal_open(j, SD_JOURNAL_LOCAL_ONLY);
+	if (p->directory != NULL)
+		e = sd_journal_open_directory(j, p->directory, 0);
+	else
+		e = sd_journal_open(j, SD_JOURNAL_LOCAL_ONLY);
 	if (e < 0)
-		return plugin_host_fail(h, CT_ESYS, "journal: cannot open: %s", strerror(-e));
-	snprintf(match, sizeof(match), "_SYSTEMD_UNIT=%s", unit);
+		return plugin_host_fail(
+		    h, CT_ESYS, "journal: cannot open %s: %s",
+		    p->directory != NULL ? p->directory : "the system's journal", strerror(-e));
+	snprintf(match, sizeof(match), "_SYSTEMD_UNIT=%s", p->unit);
 	sd_journal_add_match(*j, match, 0);
 	cursor_load(h, cursor, sizeof(cursor));
 	if (cursor[0] != '\0' && sd_journal_seek_cursor(*j, cursor) == 0) {
@@ -93,8 +98,7 @@ journal_open(struct plugin_host *h, const char *unit, sd_journal **j)
 }
 
 int
-logscan_journal_scan(struct plugin_host *h, const struct logscan_matcher *m,
-                     struct logscan_tally *tally, const char *unit, int is_dry_run,
+logscan_journal_scan(struct plugin_host *h, const struct logscan_journal_params *p,
                      uint64_t *entries)
 {
 	struct logscan_feed f;
@@ -102,26 +106,27 @@ logscan_journal_scan(struct plugin_host *h, const struct logscan_matcher *m,
 	char *cursor = NULL;
 	int rc, has_moved = 0;
 
-	if (access("/run/log/journal", F_OK) != 0 && access("/var/log/journal", F_OK) != 0) {
+	if (p->directory == NULL && access("/run/log/journal", F_OK) != 0 &&
+	    access("/var/log/journal", F_OK) != 0) {
 		h->ct->add_finding(
-		    h->t, CT_SEV_WARNING, unit,
+		    h->t, CT_SEV_WARNING, p->unit,
 		    "journal_unit: this machine keeps no systemd journal "
 		    "(/run/log/journal, /var/log/journal): the unit was not scanned");
 		h->n_warnings++;
 		return 0;
 	}
-	rc = journal_open(h, unit, &j);
+	rc = journal_open(h, p, &j);
 	if (rc == 0)
-		rc = logscan_feed_init(&f, m, tally, 0, 0);
+		rc = logscan_feed_init(&f, p->m, p->tally, 0, 0);
 	if (rc != 0)
 		goto out;
-	tally->file = unit;
+	p->tally->file = p->unit;
 	rc = journal_feed(j, &f, entries, &has_moved);
 	if (rc == 0)
 		rc = logscan_feed_finish(&f, 1);
 	logscan_feed_free(&f);
 	/* At the end, the journal stays on the last entry read. */
-	if (rc == 0 && !is_dry_run && has_moved && sd_journal_get_cursor(j, &cursor) >= 0)
+	if (rc == 0 && !p->is_dry_run && has_moved && sd_journal_get_cursor(j, &cursor) >= 0)
 		rc = cursor_save(h, cursor);
 out:
 	free(cursor);
@@ -130,15 +135,11 @@ out:
 }
 #else
 int
-logscan_journal_scan(struct plugin_host *h, const struct logscan_matcher *m,
-                     struct logscan_tally *tally, const char *unit, int is_dry_run,
+logscan_journal_scan(struct plugin_host *h, const struct logscan_journal_params *p,
                      uint64_t *entries)
 {
-	(void)m;
-	(void)tally;
-	(void)is_dry_run;
 	*entries = 0;
-	h->ct->add_finding(h->t, CT_SEV_WARNING, unit,
+	h->ct->add_finding(h->t, CT_SEV_WARNING, p->unit,
 	                   "journal_unit: this build has no libsystemd: the unit was not scanned\n"
 	                   "hint: install libsystemd-dev and rebuild");
 	h->n_warnings++;

@@ -209,6 +209,7 @@ scalars_read(struct plugin_host *h, struct logscan_options *o)
 	o->top = plugin_host_opt_int(h, "top", 10);
 	o->journal_unit = plugin_host_opt_str(h, "journal_unit");
 	o->olddir = plugin_host_opt_str(h, "olddir");
+	o->journal_directory = plugin_host_opt_str(h, "journal_directory");
 	if (o->journal_unit != NULL && o->journal_unit[0] == '\0')
 		o->journal_unit = NULL;
 	o->max_record_bytes = 64 * 1024;

@@ -395,10 +395,40 @@ else
 	check "journal_unit without a journal on the machine is a clear finding" \
 		has_finding journal 'keeps no systemd journal'
 fi
+# A unit's journal in journal files written by systemd-journal-remote:
+# each entry's message counts once, the next run starts after the cursor.
+JREMOTE=/lib/systemd/systemd-journal-remote
+# journal_add MESSAGE...: entries of demo.service appended to $T/journal.
+journal_add() {
+	local m
+	for m in "$@"; do
+		printf '__REALTIME_TIMESTAMP=%s\n__MONOTONIC_TIMESTAMP=%s\n' "${EPOCHREALTIME/./}" "${EPOCHREALTIME/./}"
+		printf '_BOOT_ID=0123456789abcdef0123456789abcdef\n_SYSTEMD_UNIT=demo.service\n'
+		printf 'MESSAGE=%s\n\n' "$m"
+	done | "$JREMOTE" -o "$T/journal/demo.journal" - 2>/dev/null
+}
+if [ -x "$JREMOTE" ]; then
+	mkdir -p "$T/journal"
+	journal_add "ERROR one" "fine" "CRITICAL two" "Failed to three"
+	write_config <<EOF
+$(job jfiles "journal_unit = demo.service" "journal_directory = $T/journal" "record_start =")
+EOF
+	ct run jfiles
+	expect "journal_unit: each entry's message is a line" "4 error=1 critical=1 exception=0 failed_to=1 " \
+		"$(metric jfiles journal_entries) $(lines_of jfiles)"
+	journal_add "ERROR four" "Exception five"
+	ct run jfiles
+	expect "journal_unit: the next run reads only the entries after the saved cursor" \
+		"2 error=1 critical=0 exception=1 failed_to=0 " "$(metric jfiles journal_entries) $(lines_of jfiles)"
+else
+	skip_test "journal_unit reads journal files from the saved cursor" \
+		"no $JREMOTE (apt-get install systemd-journal-remote)"
+fi
+
 ct describe logscan
 described() {
 	for o in files patterns exclude ignore_case record_start warn_at fail_at top \
-		max_record_bytes olddir journal_unit engine jit threads; do
+		max_record_bytes olddir journal_unit journal_directory engine jit threads; do
 		grep -q "^ *$o\b" "$out" || return 1
 	done
 }
