@@ -22,9 +22,11 @@ sed -i "s#^\(dest\|archive_to\) = /var/backups/caretaker#\1 = $demo/backups#" "$
 # The security audit's file baseline watches the demo's own plugins (a
 # machine without nginx has nothing at the shipped paths).
 sed -i "s#^baseline_paths = .*#baseline_paths = $demo/plugins#" "$demo"/conf.d/*.ini
-# The log jobs read a day of gunicorn/Django logs the harness writes.
-"$src/tests/harness/gen-logs.sh" --size 2M --rotated 2 "$demo/logs" >/dev/null
-sed -i "s#/var/log/patient_input/#$demo/logs/#g" "$demo"/conf.d/*.ini
+# The error-log scan reads logs of the demo's own (tests/harness/gen-logs.sh:
+# a day of gunicorn/Django lines with errors and tracebacks).
+mkdir -p "$demo/logs/scan"
+bash "$src/tests/harness/gen-logs.sh" --size 2M --rotated 2 "$demo/logs/scan" >/dev/null
+sed -i "/^\[error-log-scan\]/,/^\[/ s#/var/log/patient_input#$demo/logs/scan#" "$demo"/conf.d/*.ini
 chmod 644 "$demo"/conf.d/*.ini
 cat >"$demo/caretaker.ini" <<CONF
 [caretaker]
