@@ -89,11 +89,11 @@ tests_plugins_test_audit_LDADD = plugins/lib/libctplughost.la $(CMOCKA_LIBS)
 # ---- plugins/logscan: masking and the search, without a host ----
 tests_plugins_test_logscan_SOURCES = tests/plugins/test_logscan.c plugins/logscan/logscan_mask.c \
 	plugins/logscan/logscan_options.c plugins/logscan/logscan_compile.c \
-	plugins/logscan/logscan_match.c
+	plugins/logscan/logscan_match.c plugins/logscan/logscan_record.c plugins/logscan/logscan_state.c
 tests_plugins_test_logscan_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PTHREAD_CFLAGS) $(PCRE2_CFLAGS) \
-	$(HYPERSCAN_CFLAGS) -I$(top_srcdir)/plugins/logscan -I$(top_srcdir)/plugins/lib
-tests_plugins_test_logscan_LDADD = plugins/lib/libctplughost.la $(PCRE2_LIBS) $(HYPERSCAN_LIBS) \
-	$(PTHREAD_LIBS) $(CMOCKA_LIBS)
+	$(HYPERSCAN_CFLAGS) $(FILEIO_INCLUDES) -I$(top_srcdir)/plugins/logscan -I$(top_srcdir)/plugins/lib
+tests_plugins_test_logscan_LDADD = plugins/lib/libctplughost.la fileio/libctfileio.la $(PCRE2_LIBS) \
+	$(HYPERSCAN_LIBS) $(PTHREAD_LIBS) $(CMOCKA_LIBS)
 # ---- plugins/vacuum: the decisions, without a server ----
 tests_plugins_test_vacuum_SOURCES = tests/plugins/test_vacuum.c plugins/vacuum/vacuum_judge.c
 tests_plugins_test_vacuum_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBPQ_CFLAGS) \

@@ -67,22 +67,27 @@ struct logscan_matcher {
 	size_t n_pats;
 	pcre2_code **exclude; /* owned */
 	size_t n_exclude;
-	pcre2_code *record_start; /* owned; NULL: every line is a record */
-	pcre2_code *prefilter;    /* owned: the alternation of every pattern */
-	void *hs_db;              /* owned hs_database_t, when Hyperscan serves */
-	int is_hs_exact;          /* every pattern a literal: Hyperscan's matches are exact */
-	void *hs_scratch[2];      /* owned hs_scratch_t, one per scanning thread */
-	pcre2_match_data *md;     /* owned; the calling thread's, for record starts */
-	int is_jit;               /* PCRE2 runs JIT code */
+	pcre2_code *record_start;  /* owned; NULL: every line is a record */
+	pcre2_code *prefilter;     /* owned: the alternation of every pattern */
+	void *hs_db;               /* owned hs_database_t, when Hyperscan serves */
+	int is_hs_exact;           /* every pattern a literal: Hyperscan's matches are exact */
+	void *hs_scratch[2];       /* owned hs_scratch_t, one per scanning thread */
+	uint64_t max_record_bytes; /* how far a record reaches from a hit */
+	int is_jit;                /* PCRE2 runs JIT code */
 	int threads;
 	char engine_note[256]; /* what serves the search and why, for the report */
 };
 
-/* A line that matched at least one pattern, in the buffer being scanned. */
+/* A line that matched at least one pattern, in the buffer being scanned,
+ * and what the scanning thread found out about its record. */
 struct logscan_hit {
-	size_t off;    /* start of the line */
-	size_t len;    /* without its '\n' */
-	uint32_t mask; /* bit i: pattern i matched */
+	size_t off;        /* start of the line */
+	size_t len;        /* without its '\n' */
+	uint32_t mask;     /* bit i: pattern i matched */
+	size_t rec_begin;  /* where its record begins */
+	char *key;         /* owned: the record's group key, on its first hit only */
+	uint64_t key_hash; /* of key */
+	size_t sample_len; /* bytes of the record kept as its sample */
 };
 
 struct logscan_hits {
@@ -134,19 +139,29 @@ int logscan_matcher_new(const struct logscan_options *o, struct logscan_pattern 
                         struct logscan_matcher *m, char *err, size_t err_size);
 void logscan_matcher_free(struct logscan_matcher *m);
 /* Finds the lines of buf[0, len) that match; `len` ends after a '\n'
- * (or at the end of a final line).  Appends to `out` in order. */
+ * (or at the end of a final line).  Appends to `out` in order, each hit
+ * described by logscan_record_describe(). */
 int logscan_matcher_scan(const struct logscan_matcher *m, const char *buf, size_t len,
                          struct logscan_hits *out);
+/* Frees the hits' keys and array, and empties it.  Accepts an empty one. */
+void logscan_hits_free(struct logscan_hits *hits);
 /* Non-zero when the text at `line` (a line's start; `len` may run past
  * its end) begins with a match of record_start, or no record_start is
- * set.  Uses m->md: the thread that owns the matcher only. */
-int logscan_matcher_is_record_start(const struct logscan_matcher *m, const char *line, size_t len);
+ * set.  `md` is the calling thread's. */
+int logscan_matcher_is_record_start(const struct logscan_matcher *m, pcre2_match_data *md,
+                                    const char *line, size_t len);
 
 /* ---- logscan_record.c ---- */
+/* In the scanning thread: where the record of hit h (in buf[0, len))
+ * begins, and, when that differs from `prev_begin` (the thread's hit
+ * before it), the record's group key, its hash and its sample's length.
+ * Returns 0 or CT_ENOMEM. */
+int logscan_record_describe(const struct logscan_matcher *m, pcre2_match_data *md, const char *buf,
+                            size_t len, struct logscan_hit *h, size_t prev_begin);
 /* Counts the hits of buf (absolute offset tally->rec_base) into the
  * patterns and groups. */
 int logscan_tally_add(struct logscan_tally *tally, const struct logscan_matcher *m, const char *buf,
-                      size_t len, const struct logscan_hits *hits);
+                      size_t len, struct logscan_hits *hits);
 void logscan_tally_free(struct logscan_tally *tally);
 /* Finds and counts the matching lines of buf[0, len), complete lines
  * that start at offset `base` of their file. */

@@ -215,9 +215,7 @@ logscan_matcher_new(const struct logscan_options *o, struct logscan_pattern *pat
 	m->pats = pats;
 	m->n_pats = o->n_pats;
 	m->threads = (int)o->threads;
-	m->md = pcre2_match_data_create(1, NULL);
-	if (m->md == NULL)
-		return CT_ENOMEM;
+	m->max_record_bytes = o->max_record_bytes;
 	rc = compile_patterns(&c, o, m, err, err_size);
 	if (rc == 0)
 		rc = prefilter_new(&c, o, m, err, err_size);
@@ -239,7 +237,6 @@ logscan_matcher_free(struct logscan_matcher *m)
 	free(m->exclude);
 	pcre2_code_free(m->record_start);
 	pcre2_code_free(m->prefilter);
-	pcre2_match_data_free(m->md);
 #ifdef HAVE_HYPERSCAN
 	hs_free_scratch(m->hs_scratch[0]);
 	hs_free_scratch(m->hs_scratch[1]);

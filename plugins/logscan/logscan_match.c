@@ -46,6 +46,7 @@
 struct scan_job {
 	const struct logscan_matcher *m;
 	const char *buf; /* the whole buffer: hit offsets are relative to it */
+	size_t len;      /* of the whole buffer: records may reach past end */
 	size_t begin, end;
 	size_t last_line; /* start of the last line checked, +1 (0: none) */
 	/* Hyperscan's exact matches of literal patterns: the line being
@@ -72,7 +73,7 @@ hits_push(struct logscan_hits *h, size_t off, size_t len, uint32_t mask)
 		h->v = v;
 		h->cap = cap;
 	}
-	h->v[h->n++] = (struct logscan_hit){.off = off, .len = len, .mask = mask};
+	h->v[h->n++] = (struct logscan_hit){.off = off, .len = len, .mask = mask, .rec_begin = off};
 	return 0;
 }
 
@@ -242,6 +243,7 @@ static void *
 scan_job_run(void *arg)
 {
 	struct scan_job *j = arg;
+	size_t prev = SIZE_MAX;
 
 	j->md = pcre2_match_data_create(1, NULL);
 	if (j->md == NULL) {
@@ -256,6 +258,13 @@ scan_job_run(void *arg)
 		search_pcre2(j);
 	if (j->is_unordered)
 		hits_settle(&j->hits);
+	/* The records around the hits, here rather than in the thread that
+	 * counts them: finding their bounds and masking their text is most of
+	 * the work a hit costs. */
+	for (size_t i = 0; i < j->hits.n && j->rc == 0; i++) {
+		j->rc = logscan_record_describe(j->m, j->md, j->buf, j->len, &j->hits.v[i], prev);
+		prev = j->hits.v[i].rec_begin;
+	}
 	pcre2_match_data_free(j->md);
 	j->md = NULL;
 	return NULL;
@@ -270,13 +279,26 @@ split_point(const char *buf, size_t len)
 	return nl != NULL ? (size_t)(nl - buf) + 1 : len;
 }
 
+/* Moves the hits of `in` (keys included) to the end of `out`. */
 static int
-hits_append(struct logscan_hits *out, const struct logscan_hits *in)
+hits_append(struct logscan_hits *out, struct logscan_hits *in)
 {
-	for (size_t i = 0; i < in->n; i++)
+	for (size_t i = 0; i < in->n; i++) {
 		if (hits_push(out, in->v[i].off, in->v[i].len, in->v[i].mask) != 0)
 			return CT_ENOMEM;
+		out->v[out->n - 1] = in->v[i];
+		in->v[i].key = NULL;
+	}
 	return 0;
+}
+
+void
+logscan_hits_free(struct logscan_hits *hits)
+{
+	for (size_t i = 0; i < hits->n; i++)
+		free(hits->v[i].key);
+	free(hits->v);
+	memset(hits, 0, sizeof(*hits));
 }
 
 int
@@ -296,6 +318,7 @@ logscan_matcher_scan(const struct logscan_matcher *m, const char *buf, size_t le
 	for (size_t i = 0; i < n; i++)
 		jobs[i] = (struct scan_job){.m = m,
 		                            .buf = buf,
+		                            .len = len,
 		                            .begin = i == 0 ? 0 : mid,
 		                            .end = i == 0 ? mid : len,
 		                            .scratch = m->hs_scratch[i]};
@@ -311,15 +334,16 @@ logscan_matcher_scan(const struct logscan_matcher *m, const char *buf, size_t le
 			rc = jobs[i].rc;
 		if (rc == 0)
 			rc = hits_append(out, &jobs[i].hits);
-		free(jobs[i].hits.v);
+		logscan_hits_free(&jobs[i].hits);
 	}
 	return rc;
 }
 
 int
-logscan_matcher_is_record_start(const struct logscan_matcher *m, const char *line, size_t len)
+logscan_matcher_is_record_start(const struct logscan_matcher *m, pcre2_match_data *md,
+                                const char *line, size_t len)
 {
 	if (m->record_start == NULL)
 		return 1;
-	return code_matches(m->record_start, line, len, m->md);
+	return code_matches(m->record_start, line, len, md);
 }

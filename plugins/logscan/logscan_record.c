@@ -48,22 +48,23 @@ line_before(const char *buf, size_t start)
 }
 
 static int
-starts_record(const struct logscan_matcher *m, const char *buf, size_t len, size_t start)
+starts_record(const struct logscan_matcher *m, pcre2_match_data *md, const char *buf, size_t len,
+              size_t start)
 {
-	return logscan_matcher_is_record_start(m, buf + start, len - start);
+	return logscan_matcher_is_record_start(m, md, buf + start, len - start);
 }
 
 /* Where the record holding the line at `off` begins. */
 static size_t
-record_begin(const struct logscan_matcher *m, const char *buf, size_t len, size_t off,
-             uint64_t max_bytes)
+record_begin(const struct logscan_matcher *m, pcre2_match_data *md, const char *buf, size_t len,
+             size_t off, uint64_t max_bytes)
 {
 	size_t at = off;
 
 	if (m->record_start == NULL)
 		return off;
 	for (int n = 0; n < MAX_RECORD_LINES; n++) {
-		if (starts_record(m, buf, len, at) || at == 0)
+		if (starts_record(m, md, buf, len, at) || at == 0)
 			return at;
 		if (off - at > max_bytes)
 			break;
@@ -74,8 +75,8 @@ record_begin(const struct logscan_matcher *m, const char *buf, size_t len, size_
 
 /* The last line of the record that begins at `begin`. */
 static struct span
-record_last_line(const struct logscan_matcher *m, const char *buf, size_t len, size_t begin,
-                 uint64_t max_bytes)
+record_last_line(const struct logscan_matcher *m, pcre2_match_data *md, const char *buf, size_t len,
+                 size_t begin, uint64_t max_bytes)
 {
 	struct span last = line_at(buf, len, begin);
 
@@ -84,7 +85,7 @@ record_last_line(const struct logscan_matcher *m, const char *buf, size_t len, s
 	for (int n = 0; n < MAX_RECORD_LINES && last.end + 1 < len; n++) {
 		struct span next = line_at(buf, len, last.end + 1);
 
-		if (starts_record(m, buf, len, next.start) || next.end - begin > max_bytes)
+		if (starts_record(m, md, buf, len, next.start) || next.end - begin > max_bytes)
 			break;
 		last = next;
 	}
@@ -121,40 +122,58 @@ groups_grow(struct logscan_tally *t)
 	return 0;
 }
 
-/* The group of `key`, a new one (with `sample`) when it is not there yet;
- * NULL when the table is full or memory ran out. */
+/* The group of h's key, a new one (taking the key, with the record's
+ * sample) when it is not there yet; NULL when the table is full or memory
+ * ran out. */
 static struct logscan_group *
-group_get(struct logscan_tally *t, const char *key, const char *sample, size_t sample_len)
+group_get(struct logscan_tally *t, struct logscan_hit *h, const char *buf)
 {
 	size_t j;
 
 	if ((t->n_groups + 1) * 10 > t->cap_groups * 7 && groups_grow(t) != 0)
 		return NULL;
-	for (j = key_hash(key) & (t->cap_groups - 1); t->groups[j].key != NULL;
+	for (j = h->key_hash & (t->cap_groups - 1); t->groups[j].key != NULL;
 	     j = (j + 1) & (t->cap_groups - 1))
-		if (strcmp(t->groups[j].key, key) == 0)
+		if (strcmp(t->groups[j].key, h->key) == 0)
 			return &t->groups[j];
 	if (t->n_groups >= LOGSCAN_MAX_GROUPS)
 		return NULL;
-	t->groups[j].key = strdup(key);
-	t->groups[j].sample = strndup(sample, sample_len);
-	t->groups[j].file = t->file;
-	if (t->groups[j].key == NULL || t->groups[j].sample == NULL)
+	t->groups[j].sample = strndup(buf + h->rec_begin, h->sample_len);
+	if (t->groups[j].sample == NULL)
 		return NULL;
+	t->groups[j].key = h->key;
+	h->key = NULL;
+	t->groups[j].file = t->file;
 	t->n_groups++;
 	return &t->groups[j];
 }
 
 static void
-group_record(struct logscan_tally *t, const struct logscan_matcher *m, const char *buf, size_t len,
-             size_t begin, uint32_t mask, uint64_t max_bytes)
+group_record(struct logscan_tally *t, struct logscan_hit *h, const char *buf)
 {
-	struct span head = line_at(buf, len, begin);
-	struct span last = record_last_line(m, buf, len, begin, max_bytes);
-	char key[KEY_BYTES * 2 + 8];
-	size_t sample_len = last.end - begin;
-	struct logscan_group *g;
+	struct logscan_group *g = h->key != NULL ? group_get(t, h, buf) : NULL;
 
+	if (g == NULL) {
+		t->other_records++;
+		return;
+	}
+	g->count++;
+	g->mask |= h->mask;
+}
+
+int
+logscan_record_describe(const struct logscan_matcher *m, pcre2_match_data *md, const char *buf,
+                        size_t len, struct logscan_hit *h, size_t prev_begin)
+{
+	uint64_t max_bytes = m->max_record_bytes;
+	struct span head, last;
+	char key[KEY_BYTES * 2 + 8];
+
+	h->rec_begin = record_begin(m, md, buf, len, h->off, max_bytes);
+	if (h->rec_begin == prev_begin)
+		return 0;
+	head = line_at(buf, len, h->rec_begin);
+	last = record_last_line(m, md, buf, len, h->rec_begin, max_bytes);
 	logscan_mask(buf + head.start, head.end - head.start, key, KEY_BYTES);
 	if (last.start != head.start) {
 		size_t o = strlen(key);
@@ -162,21 +181,18 @@ group_record(struct logscan_tally *t, const struct logscan_matcher *m, const cha
 		memcpy(key + o, " ... ", 6);
 		logscan_mask(buf + last.start, last.end - last.start, key + o + 5, KEY_BYTES);
 	}
-	g = group_get(t, key, buf + begin, sample_len < SAMPLE_BYTES ? sample_len : SAMPLE_BYTES);
-	if (g == NULL) {
-		t->other_records++;
-		return;
-	}
-	g->count++;
-	g->mask |= mask;
+	h->sample_len =
+	    last.end - h->rec_begin < SAMPLE_BYTES ? last.end - h->rec_begin : SAMPLE_BYTES;
+	h->key_hash = key_hash(key);
+	h->key = strdup(key);
+	return h->key != NULL ? 0 : CT_ENOMEM;
 }
 
 static void
-count_hit(struct logscan_tally *t, const struct logscan_matcher *m, const char *buf, size_t len,
-          const struct logscan_hit *h, uint64_t max_bytes)
+count_hit(struct logscan_tally *t, const struct logscan_matcher *m, const char *buf,
+          struct logscan_hit *h)
 {
-	size_t begin = record_begin(m, buf, len, h->off, max_bytes);
-	uint64_t rec = t->rec_base + begin + 1;
+	uint64_t rec = t->rec_base + h->rec_begin + 1;
 
 	t->lines_hit++;
 	for (size_t i = 0; i < m->n_pats; i++) {
@@ -189,17 +205,17 @@ count_hit(struct logscan_tally *t, const struct logscan_matcher *m, const char *
 		}
 	}
 	if (t->last_grouped != rec) {
-		group_record(t, m, buf, len, begin, h->mask, max_bytes);
+		group_record(t, h, buf);
 		t->last_grouped = rec;
 	}
 }
 
 int
 logscan_tally_add(struct logscan_tally *tally, const struct logscan_matcher *m, const char *buf,
-                  size_t len, const struct logscan_hits *hits)
+                  size_t len, struct logscan_hits *hits)
 {
 	for (size_t i = 0; i < hits->n; i++)
-		count_hit(tally, m, buf, len, &hits->v[i], tally->max_record_bytes);
+		count_hit(tally, m, buf, &hits->v[i]);
 	tally->bytes += len;
 	return 0;
 }
@@ -258,6 +274,6 @@ logscan_scan_region(const struct logscan_matcher *m, struct logscan_tally *tally
 		tally->rec_base = base;
 		rc = logscan_tally_add(tally, m, buf, len, &hits);
 	}
-	free(hits.v);
+	logscan_hits_free(&hits);
 	return rc;
 }

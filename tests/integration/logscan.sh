@@ -120,7 +120,16 @@ ct run full-nojit
 expect "the interpreter (jit = off) counts the same lines" "$(grep_of "$L/full.log")" "$(lines_of full-nojit)"
 check "jit = off runs the interpreter" [ "$(metric full-nojit pcre2_jit)" = 0 ]
 ct run full-1thread
+# records_of JOB: every pattern's records, the distinct messages and the
+# grouped messages themselves.
+records_of() {
+	local i
+	for i in "${NAMES[@]}"; do printf '%s=%s ' "$i" "$(metric "$1" "records_$i")"; done
+	metric "$1" messages_distinct
+	findings "$1" | grep ' x \[' | md5sum
+}
 expect "one thread counts what two count" "$(lines_of full)" "$(lines_of full-1thread)"
+expect "one thread finds the records and messages two find" "$(records_of full)" "$(records_of full-1thread)"
 
 # The kernel refuses writable+executable memory to the process and its
 # children (prctl PR_SET_MDWE, what MemoryDenyWriteExecute= asks systemd

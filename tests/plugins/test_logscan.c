@@ -154,7 +154,7 @@ scan_edges(enum logscan_engine engine, int want_jit)
 	assert_int_equal(hits.v[1].mask, 8u);
 	assert_int_equal(hits.v[2].off, last_line_start(b, len));
 	assert_int_equal(hits.v[2].mask, 2u);
-	free(hits.v);
+	logscan_hits_free(&hits);
 	free(b);
 	logscan_matcher_free(&m);
 }
