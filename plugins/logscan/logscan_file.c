@@ -13,8 +13,9 @@
  *    name (error.log.1, error.log.1.gz, error.log-20261206.zst): first by
  *    inode, then by the fingerprint of its (decompressed) head.  It is read
  *    from the saved offset to its end, its last line counted even without
- *    a newline since nothing more will be written to it, and then the log
- *    is read from its start.  When it is not found, the lines after the
+ *    a newline since nothing more will be written to it; then the siblings
+ *    modified after it (a log rotated more than once since the last run),
+ *    whole and oldest first; then the log from its start.  When it is not found, the lines after the
  *    offset are lost and a warning says so.
  * The new state is saved only after the scan, and not at all in a dry run.
  *
@@ -56,7 +57,16 @@ struct rotated {
 	enum compress_kind kind;
 	int is_found;
 	int by_inode;
-	time_t mtime;
+	struct timespec mtime;
+};
+
+/* Generations rotated after the one the state named, when the log was
+ * rotated more than once since the last run: read whole, oldest first. */
+#define MAX_NEWER 16
+struct newer_list {
+	struct rotated v[MAX_NEWER];
+	size_t n;
+	const struct rotated *found;
 };
 
 static int
@@ -223,6 +233,12 @@ kind_of(const char *name)
 	return COMPRESS_NONE;
 }
 
+static int
+is_later(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
+}
+
 /* Considers dir/name as the rotated file of state s. */
 static void
 consider(struct rotated *r, const char *dir, const char *name, const struct logscan_fstate *s)
@@ -236,16 +252,17 @@ consider(struct rotated *r, const char *dir, const char *name, const struct logs
 	    lstat(full, &st) != 0 || !S_ISREG(st.st_mode) || r->by_inode)
 		return;
 	if (kind == COMPRESS_NONE && st.st_ino == s->ino && st.st_dev == s->dev) {
-		*r = (struct rotated){.kind = kind, .is_found = 1, .by_inode = 1};
+		*r = (struct rotated){
+		    .kind = kind, .is_found = 1, .by_inode = 1, .mtime = st.st_mtim};
 		snprintf(r->path, sizeof(r->path), "%s", full);
 		return;
 	}
-	if (r->is_found && st.st_mtime <= r->mtime)
+	if (r->is_found && !is_later(&st.st_mtim, &r->mtime))
 		return;
 	is_match = kind == COMPRESS_NONE ? plain_head_matches(full, &st, s)
 	                                 : compressed_head_matches(full, kind, s);
 	if (is_match) {
-		*r = (struct rotated){.kind = kind, .is_found = 1, .mtime = st.st_mtime};
+		*r = (struct rotated){.kind = kind, .is_found = 1, .mtime = st.st_mtim};
 		snprintf(r->path, sizeof(r->path), "%s", full);
 	}
 }
@@ -312,6 +329,91 @@ scan_compressed(struct file_ctx *c, const struct rotated *r, uint64_t from)
 	return rc;
 }
 
+/* Adds dir/name to the list when it was written after the found file. */
+static void
+consider_newer(struct newer_list *l, const char *dir, const char *name)
+{
+	struct rotated *r = &l->v[l->n];
+	struct stat st;
+
+	if (l->n == MAX_NEWER ||
+	    (size_t)snprintf(r->path, sizeof(r->path), "%s/%s", dir, name) >= sizeof(r->path) ||
+	    strcmp(r->path, l->found->path) == 0 || lstat(r->path, &st) != 0 ||
+	    !S_ISREG(st.st_mode) || !is_later(&st.st_mtim, &l->found->mtime))
+		return;
+	r->kind = kind_of(name);
+	r->mtime = st.st_mtim;
+	l->n++;
+}
+
+static void
+collect_newer(const char *dir, const char *base, struct newer_list *l)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (is_sibling(e->d_name, base))
+			consider_newer(l, dir, e->d_name);
+	closedir(d);
+}
+
+static int
+newer_cmp(const void *a, const void *b)
+{
+	const struct rotated *x = a, *y = b;
+
+	return is_later(&x->mtime, &y->mtime) - is_later(&y->mtime, &x->mtime);
+}
+
+/* Reads a rotated file from its start to its end. */
+static int
+scan_whole(struct file_ctx *c, const struct rotated *r, struct logscan_file_result *res)
+{
+	struct stat st;
+	uint64_t end = 0;
+	int fd, rc;
+
+	c->h->ct->log(c->h->t, CT_LOG_INFO,
+	              "%s: rotated more than once since the last run: "
+	              "reading %s too",
+	              c->path, r->path);
+	if (r->kind != COMPRESS_NONE)
+		return scan_compressed(c, r, 0);
+	rc = open_log(r->path, &fd, &st, c->h->err, sizeof(c->h->err));
+	if (rc != 0)
+		return rc;
+	rc = scan_plain(c, fd, 0, (uint64_t)st.st_size, 1, &end);
+	res->bytes_new += end;
+	close(fd);
+	return rc;
+}
+
+/* The generations rotated after `found`, oldest first. */
+static int
+finish_newer(struct file_ctx *c, const struct rotated *found, struct logscan_file_result *res)
+{
+	char dbuf[4096], bbuf[4096];
+	struct newer_list *l = calloc(1, sizeof(*l));
+	int rc = 0;
+
+	if (l == NULL)
+		return CT_ENOMEM;
+	l->found = found;
+	snprintf(dbuf, sizeof(dbuf), "%s", c->path);
+	snprintf(bbuf, sizeof(bbuf), "%s", c->path);
+	collect_newer(dirname(dbuf), basename(bbuf), l);
+	if (c->olddir != NULL && c->olddir[0] != '\0')
+		collect_newer(c->olddir, basename(bbuf), l);
+	qsort(l->v, l->n, sizeof(l->v[0]), newer_cmp);
+	for (size_t i = 0; i < l->n && rc == 0; i++)
+		rc = scan_whole(c, &l->v[i], res);
+	free(l);
+	return rc;
+}
+
 /* Reads the rotated file of state s from the saved offset to its end. */
 static int
 finish_rotated(struct file_ctx *c, const struct logscan_fstate *s, struct logscan_file_result *res)
@@ -327,15 +429,17 @@ finish_rotated(struct file_ctx *c, const struct logscan_fstate *s, struct logsca
 		return 0;
 	}
 	snprintf(res->rotated_from, sizeof(res->rotated_from), "%s", r.path);
-	if (r.kind != COMPRESS_NONE)
-		return scan_compressed(c, &r, s->offset);
-	rc = open_log(r.path, &fd, &st, c->h->err, sizeof(c->h->err));
-	if (rc != 0)
-		return rc;
-	rc = scan_plain(c, fd, s->offset, (uint64_t)st.st_size, 1, &end);
-	res->bytes_new += end - s->offset;
-	close(fd);
-	return rc;
+	if (r.kind != COMPRESS_NONE) {
+		rc = scan_compressed(c, &r, s->offset);
+	} else {
+		rc = open_log(r.path, &fd, &st, c->h->err, sizeof(c->h->err));
+		if (rc != 0)
+			return rc;
+		rc = scan_plain(c, fd, s->offset, (uint64_t)st.st_size, 1, &end);
+		res->bytes_new += end - s->offset;
+		close(fd);
+	}
+	return rc == 0 ? finish_newer(c, &r, res) : rc;
 }
 
 /* Where to start in the log open on fd, given its saved state. */

@@ -19,7 +19,7 @@ PATTERNS=(ERROR CRITICAL Exception "Failed to")
 NAMES=(error critical exception failed_to)
 
 # A pool of realistic lines (gunicorn, Django, tracebacks) to append from.
-"$top_srcdir/tests/harness/gen-logs.sh" --size 6M --seed 7 --now 1796000000 "$T/gen" >/dev/null
+"$top_srcdir/tests/harness/gen-logs.sh" --size 9M --seed 7 --now 1796000000 "$T/gen" >/dev/null
 POOL=$T/gen/error.log
 pool_pos=1
 
@@ -268,6 +268,28 @@ EOF
 	expect "$1: every line is counted exactly once across two rotations" "$(grep_of "$T/all")" "$(summed)"
 }
 for style in rename copytruncate compress zstd delaycompress; do rotation_test "$style"; done
+
+# rotated_twice_test STYLE: two rotations between two runs; the generation
+# in the middle is read whole after the rest of the one the state named.
+rotated_twice_test() {
+	local log=$L/twice-$1.log
+	write_config <<EOF
+$(job "twice-$1" "files = $log")
+EOF
+	fresh_sum
+	rm -f "$log"*
+	take 3000 "$log"
+	run_sum "twice-$1"
+	take 800 "$log"
+	"rotate_$1" "$log"
+	take 1200 "$log"
+	"rotate_$1" "$log"
+	take 500 "$log"
+	run_sum "twice-$1"
+	run_sum "twice-$1"
+	expect "$1: rotated twice between runs, every line is counted exactly once" "$(grep_of "$T/all")" "$(summed)"
+}
+for style in rename copytruncate compress delaycompress; do rotated_twice_test "$style"; done
 
 # The log is gone (rotated, not yet recreated): the rotated file is
 # finished, and the new log read from its start when it comes.
