@@ -15,9 +15,9 @@
  *    from the saved offset to its end, its last line counted even without
  *    a newline since nothing more will be written to it; then the siblings
  *    modified after it (a log rotated more than once since the last run),
- *    whole and oldest first; then the log from its start.  When it is not found, the lines after the
- *    offset are lost and a warning says so.
- * The new state is saved only after the scan, and not at all in a dry run.
+ *    whole and oldest first; then the log from its start.  When it is not found, the lines after
+ * the offset are lost and a warning says so. The new state is saved only after the scan, and not at
+ * all in a dry run.
  *
  * Plain files are mapped and scanned in place, in slices of 64 MB: a
  * pread() into a buffer cost a fifth of the time of a full scan in
