@@ -43,6 +43,10 @@ packages+=(openssl python3-psutil python3-psycopg2)
 packages+=(logrotate)
 # tests/packaging.sh builds the Debian packages and the plugin template
 packages+=(debhelper lintian meson ninja-build)
+# logscan: PCRE2, Hyperscan (amd64 only; PCRE2 serves elsewhere), sd-journal,
+# and journal files for its test written by systemd-journal-remote
+packages+=(libpcre2-dev libsystemd-dev systemd-journal-remote)
+[ "$(dpkg --print-architecture)" != amd64 ] || packages+=(libhyperscan-dev)
 
 say() { printf '\n== %s\n' "$*"; }
 

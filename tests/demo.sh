@@ -57,6 +57,11 @@ sed -i -e "/^\[rotate-app-logs\]/,/^\[/ {
 	s#www-data www-data#$(id -un) $(id -gn)#
 	s#^postrotate = .*#postrotate = true#
 }" "$demo"/conf.d/*.ini
+# The error-log scan reads logs of the demo's own (tests/harness/gen-logs.sh:
+# a day of gunicorn/Django lines with errors and tracebacks).
+mkdir -p "$demo/logs/scan"
+bash "$src/tests/harness/gen-logs.sh" --size 2M --rotated 2 "$demo/logs/scan" >/dev/null
+sed -i "/^\[error-log-scan\]/,/^\[/ s#/var/log/patient_input#$demo/logs/scan#" "$demo"/conf.d/*.ini
 chmod 644 "$demo"/conf.d/*.ini
 cat >"$demo/caretaker.ini" <<CONF
 [caretaker]

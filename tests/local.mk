@@ -36,6 +36,7 @@ UNIT_TESTS += tests/plugins/test_manifest
 UNIT_TESTS += tests/plugins/test_audit
 UNIT_TESTS += tests/plugins/test_vacuum
 UNIT_TESTS += tests/plugins/test_hoststat
+UNIT_TESTS += tests/plugins/test_logscan
 UNIT_TESTS += tests/core/test_reap
 UNIT_TESTS += tests/fileio/test_fileio
 UNIT_TESTS += tests/plugins/test_treewalk tests/plugins/test_prune
@@ -94,6 +95,14 @@ tests_plugins_test_audit_SOURCES = tests/plugins/test_audit.c plugins/audit/audi
 tests_plugins_test_audit_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBPQ_CFLAGS) \
 	-I$(top_srcdir)/plugins/audit -I$(top_srcdir)/plugins/lib
 tests_plugins_test_audit_LDADD = plugins/lib/libctplughost.la $(CMOCKA_LIBS)
+# ---- plugins/logscan: masking and the search, without a host ----
+tests_plugins_test_logscan_SOURCES = tests/plugins/test_logscan.c plugins/logscan/logscan_mask.c \
+	plugins/logscan/logscan_options.c plugins/logscan/logscan_compile.c \
+	plugins/logscan/logscan_match.c plugins/logscan/logscan_record.c plugins/logscan/logscan_state.c
+tests_plugins_test_logscan_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PTHREAD_CFLAGS) $(PCRE2_CFLAGS) \
+	$(HYPERSCAN_CFLAGS) $(FILEIO_INCLUDES) -I$(top_srcdir)/plugins/logscan -I$(top_srcdir)/plugins/lib
+tests_plugins_test_logscan_LDADD = plugins/lib/libctplughost.la fileio/libctfileio.la $(PCRE2_LIBS) \
+	$(HYPERSCAN_LIBS) $(PTHREAD_LIBS) $(CMOCKA_LIBS)
 # ---- plugins/vacuum: the decisions, without a server ----
 tests_plugins_test_vacuum_SOURCES = tests/plugins/test_vacuum.c plugins/vacuum/vacuum_judge.c
 tests_plugins_test_vacuum_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBPQ_CFLAGS) \
@@ -204,6 +213,13 @@ bench-retention: caretaker$(EXEEXT) $(plugin_LTLIBRARIES) tests/integration/inse
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 		CARETAKER='$(abs_top_builddir)/caretaker' $(BASH) $(top_srcdir)/tests/bench/retention-bench.sh
 .PHONY: bench-retention
+# The logscan plugin against grep, ripgrep and the runbook's Python loop on
+# a generated 500 MB log (tests/bench/logscan-bench.sh).
+EXTRA_DIST += tests/bench/logscan-bench.sh
+bench-logscan: caretaker$(EXEEXT) $(plugin_LTLIBRARIES)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+		CARETAKER='$(abs_top_builddir)/caretaker' $(BASH) $(top_srcdir)/tests/bench/logscan-bench.sh
+.PHONY: bench-logscan
 
 # ---- schedules against systemd-analyze (skipped where it is missing) ----
 check_PROGRAMS += tests/schedule/schedule-next
@@ -317,6 +333,7 @@ INTEGRATION_TESTS += tests/integration/retention.sh
 INTEGRATION_TESTS += tests/integration/prune.sh tests/integration/perms.sh
 INTEGRATION_TESTS += tests/integration/apt.sh tests/integration/update-chain.sh
 INTEGRATION_TESTS += tests/integration/metrics.sh tests/integration/health.sh
+INTEGRATION_TESTS += tests/integration/logscan.sh
 # The application's writes during maintenance, and their latency
 # (retention.sh, tests/bench/retention-bench.sh).
 check_PROGRAMS += tests/integration/insert-writer
