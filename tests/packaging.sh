@@ -214,10 +214,13 @@ check_installed_layout() {
 		$plugindir/backup.so caretaker-backup
 		$plugindir/verify.so caretaker-backup
 		/usr/libexec/caretaker/caretaker-decrypt caretaker-backup
+		$plugindir/logscan.so caretaker-logscan
+		$plugindir/health.so caretaker
+		/usr/libexec/caretaker/caretaker-import-logrotate caretaker
 		/usr/share/caretaker/plugin-template/meson.build caretaker-dev
 		/usr/share/doc/caretaker-dev/plugin-guide.md.gz caretaker-dev
 	OWNERS
-	ok "each file is in one package: the backup plugins and helpers in caretaker-backup, the SDK in caretaker-dev"
+	ok "each file is in one package: the backup plugins and helpers in caretaker-backup, logscan in caretaker-logscan, the SDK in caretaker-dev"
 }
 
 # The reason caretaker-backup exists: the base package does not bring
