@@ -71,7 +71,7 @@ static const char usage_text[] =
     "                      or $CARETAKER_CONFIG); conf.d/*.ini beside it is read too\n"
     "  -v, --verbose       more log lines (repeat for debug)\n"
     "  -q, --quiet         only errors\n"
-    "  -h, --help          this text\n"
+    "  -h, --help          this text (also after a command)\n"
     "      --version       the version\n"
     "\n"
     "Exit status: 0 all jobs ok or warned, 1 a job failed, 2 usage error,\n"
@@ -472,6 +472,20 @@ static const struct command {
     {"help", cmd_help},
 };
 
+/* `caretaker COMMAND --help` (or -h) anywhere before a `--` prints the
+ * usage, as the global --help does: an operator's first guess. */
+static int
+cli_wants_help(const struct cli *cli)
+{
+	for (int i = 1; i < cli->argc; i++) {
+		if (strcmp(cli->argv[i], "--") == 0)
+			return 0;
+		if (strcmp(cli->argv[i], "--help") == 0 || strcmp(cli->argv[i], "-h") == 0)
+			return 1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -490,6 +504,6 @@ main(int argc, char **argv)
 	                              : LOG_LEVEL_DEBUG);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(cli.argv[0], commands[i].name) == 0)
-			return commands[i].run(&cli);
+			return cli_wants_help(&cli) ? cmd_help(&cli) : commands[i].run(&cli);
 	return cmd_helper(&cli);
 }

@@ -10,6 +10,12 @@ CONF
 
 ct --help
 check "--help prints usage and exits 0" eval 'rc_is 0 && out_has "^usage: caretaker"'
+for cmd in run report next status timers list plugins check describe; do
+	ct "$cmd" --help
+	check "caretaker $cmd --help prints usage and exits 0" eval 'rc_is 0 && out_has "^usage: caretaker"'
+done
+ct run hello -- --help
+check "after --, --help is not a request for help (run: a job named --help)" eval '! rc_is 0'
 ct --version
 check "--version names the ABI" eval 'rc_is 0 && out_has "plugin ABI 1.1"'
 ct
