@@ -36,6 +36,22 @@ struct keys_sink {
 	char err[160];
 };
 
+static const char keygen_usage[] =
+    "usage: caretaker keygen --public FILE --secret FILE [-q]\n"
+    "Makes a key pair for encrypt_to: the public key for the backup hosts, the\n"
+    "secret key (mode 0600) for a restore.  Exit status: 0, 1 failed, 2 usage.\n";
+static const char decrypt_usage[] =
+    "usage: caretaker decrypt --key SECRET_FILE [-o OUTPUT] BACKUP_FILE\n"
+    "Decrypts an encrypted backup (still compressed) to OUTPUT or a pipe.\n"
+    "Exit status: 0, 1 wrong key, damaged, truncated or I/O error, 2 usage.\n";
+
+static int
+keys_help(const char *text)
+{
+	fputs(text, stdout);
+	return fflush(stdout) == 0 ? KEYS_EXIT_OK : KEYS_EXIT_FAILED;
+}
+
 static int
 keys_usage(const char *what)
 {
@@ -48,6 +64,8 @@ keys_generate(const struct keys_options *opts)
 {
 	char id[CRYPT_KEY_ID_HEX_SIZE], err[512];
 
+	if (opts->is_help)
+		return keys_help(keygen_usage);
 	if (opts->public_path == NULL || opts->secret_path == NULL || opts->key_path != NULL ||
 	    opts->output_path != NULL || opts->n_args != 0)
 		return keys_usage("keygen: give --public FILE and --secret FILE, nothing else");
@@ -199,6 +217,8 @@ keys_decrypt(const struct keys_options *opts)
 	char tmp[4096];
 	int in_fd = -1, rc;
 
+	if (opts->is_help)
+		return keys_help(decrypt_usage);
 	rc = keys_check_decrypt_args(opts, is_stdout);
 	if (rc != 0)
 		return rc;
@@ -235,13 +255,14 @@ keys_parse_args(int argc, char **argv, struct keys_options *opts)
 	static const struct option longopts[] = {
 	    {"public", required_argument, NULL, 'p'}, {"secret", required_argument, NULL, 's'},
 	    {"key", required_argument, NULL, 'k'},    {"output", required_argument, NULL, 'o'},
-	    {"quiet", no_argument, NULL, 'q'},        {NULL, 0, NULL, 0},
+	    {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
 	memset(opts, 0, sizeof(*opts));
 	opts->is_quiet = keys_is_quiet_env();
-	while ((c = getopt_long(argc, argv, "o:q", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
 		if (c == 'p')
 			opts->public_path = optarg;
 		else if (c == 's')
@@ -252,6 +273,8 @@ keys_parse_args(int argc, char **argv, struct keys_options *opts)
 			opts->output_path = optarg;
 		else if (c == 'q')
 			opts->is_quiet = 1;
+		else if (c == 'h')
+			opts->is_help = 1;
 		else
 			return keys_usage("bad option");
 	}

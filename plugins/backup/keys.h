@@ -23,10 +23,11 @@ struct keys_options {
 	const char *input_path;  /* decrypt's BACKUP_FILE */
 	int n_args;              /* positional arguments given */
 	int is_quiet;
+	int is_help; /* -h/--help: print the usage, exit 0 */
 };
 
 /* Parse a helper's arguments (after its name) into *opts: --public,
- * --secret, --key, --output/-o, -q, and positional arguments.  0, or an
+ * --secret, --key, --output/-o, -q, -h/--help, and positional arguments.  0, or an
  * exit status after printing the usage error. */
 int keys_parse_args(int argc, char **argv, struct keys_options *opts);
 

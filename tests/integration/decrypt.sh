@@ -35,6 +35,11 @@ check "keygen refuses to overwrite a key and leaves no half pair" \
 ct keygen --public "$T/only.pub"
 check "keygen without --secret is a usage error" eval 'rc_is 2 && [ ! -e "$T/only.pub" ]'
 
+ct keygen --help
+check "keygen --help prints its usage and exits 0" eval 'rc_is 0 && out_has "^usage: caretaker keygen --public"'
+ct decrypt --help
+check "decrypt --help prints its usage and exits 0" eval 'rc_is 0 && out_has "^usage: caretaker decrypt --key"'
+
 "$CARETAKER" keygen --public "$T/other.pub" --secret "$T/other.sec" >/dev/null
 
 # ---- round trips ----
