@@ -253,9 +253,12 @@ int
 keys_parse_args(int argc, char **argv, struct keys_options *opts)
 {
 	static const struct option longopts[] = {
-	    {"public", required_argument, NULL, 'p'}, {"secret", required_argument, NULL, 's'},
-	    {"key", required_argument, NULL, 'k'},    {"output", required_argument, NULL, 'o'},
-	    {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
+	    {"public", required_argument, NULL, 'p'},
+	    {"secret", required_argument, NULL, 's'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
