@@ -85,6 +85,7 @@ add_metrics(struct plugin_host *h, const struct perms_tally *y)
 	    {"world_writable", offsetof(struct perms_tally, world_writable)},
 	    {"setuid_setgid", offsetof(struct perms_tally, setid)},
 	    {"secrets_exposed", offsetof(struct perms_tally, secrets)},
+	    {"hard_links_not_changed", offsetof(struct perms_tally, hard_links)},
 	    {"links_skipped", offsetof(struct perms_tally, links)},
 	    {"errors", offsetof(struct perms_tally, errors)},
 	};
@@ -114,14 +115,15 @@ static void
 rule_words(const struct perms_run *r, int is_dry_run, char *out, size_t size)
 {
 	const struct perms_tally *y = &r->tally;
-	char fixed[64] = " (fix = no)";
+	char fixed[128] = " (fix = no)";
 
 	out[0] = '\0';
 	if (r->opts.rule.n_paths == 0)
 		return;
 	if (r->opts.is_fix)
-		snprintf(fixed, sizeof(fixed), ", %s %lld", is_dry_run ? "would change" : "changed",
-		         (long long)y->changed);
+		snprintf(fixed, sizeof(fixed), ", %s %lld, %lld hard-linked not changed",
+		         is_dry_run ? "would change" : "changed", (long long)y->changed,
+		         (long long)y->hard_links);
 	snprintf(out, size, "%lld of %lld checked do not match the rule%s; ",
 	         (long long)y->mismatched, (long long)y->checked, fixed);
 }

@@ -46,6 +46,7 @@ struct perms_rule {
 struct perms_opts {
 	struct perms_rule rule;
 	int is_fix;
+	int is_fix_hard_links; /* fix also changes regular files with other names */
 	const char *const *scan;
 	size_t n_scan;
 	const char *const *secret_names;
@@ -68,6 +69,7 @@ struct perms_tally {
 	int64_t world_writable;
 	int64_t setid;
 	int64_t secrets;
+	int64_t hard_links; /* mismatched files with other names, not changed */
 	int64_t links;  /* links met and left alone */
 	int64_t errors; /* entries that could not be read */
 	int worst;      /* the worst finding's severity; -1: none */

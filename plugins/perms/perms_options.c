@@ -55,6 +55,12 @@ const struct ct_option perms_options[] = {
      .default_value = "no",
      .help = "bring owner, group and mode of what the rule names in line (each change is "
              "listed; --dry-run lists only); scan findings are never changed"},
+    {.key = "fix_hard_links",
+     .type = CT_OPT_BOOL,
+     .default_value = "no",
+     .help = "with fix, change regular files that have other names (hard links) too; by "
+             "default they are a warning and stay as they are, since another name may be "
+             "outside the tree"},
     {.key = "scan",
      .type = CT_OPT_PATH_LIST,
      .help = "trees to scan for world-writable entries (folders with the sticky bit "
@@ -202,6 +208,9 @@ perms_opts_read(struct plugin_host *h, struct perms_opts *o)
 	rc = read_rule(h, &o->rule);
 	(void)h->ct->opt_bool(h->t, "fix", &on);
 	o->is_fix = on;
+	on = 0;
+	(void)h->ct->opt_bool(h->t, "fix_hard_links", &on);
+	o->is_fix_hard_links = on;
 	plugin_host_opt_list(h, "scan", &o->scan, &o->n_scan);
 	plugin_host_opt_list(h, "secret_names", &o->secret_names, &o->n_secret_names);
 	plugin_host_opt_list(h, "settings_files", &o->settings_files, &o->n_settings_files);

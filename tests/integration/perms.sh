@@ -235,6 +235,39 @@ check "a folder the scan cannot read is a warning naming it, and the scan goes o
 	eval 'rc_is 0 && out_has "^warn .*scan-locked" &&
 		report_json scan-locked | grep -q "inner" && report_json scan-locked | grep -q "Permission denied"'
 
+# A file in the rule's tree that is also a hard link to a file outside it:
+# changing the one changes the other, so fix leaves it alone by default.
+mkdir -p "$D/hl/tree" "$D/hl/outside"
+chmod 755 "$D/hl" "$D/hl/tree" "$D/hl/outside"
+mk "$D/hl/outside/shadow" 600
+ln "$D/hl/outside/shadow" "$D/hl/tree/alias"
+mk "$D/hl/tree/plain" 600
+cat >>"$T/caretaker.ini" <<CONF
+[fix-hardlink]
+plugin = perms
+paths = $D/hl/tree
+mode = 0644
+recursive = yes
+fix = yes
+
+[fix-hardlink-allowed]
+plugin = perms
+paths = $D/hl/tree
+mode = 0644
+recursive = yes
+fix = yes
+fix_hard_links = yes
+CONF
+ct run fix-hardlink
+check "fix does not change a file with another name (hard link) outside the tree, and says so" \
+	eval '[ "$(stat -c %a "$D/hl/outside/shadow")" = 600 ] &&
+		[ "$(stat -c %a "$D/hl/tree/plain")" = 644 ] && out_has "^warn .*fix-hardlink" &&
+		out_has "1 hard-linked not changed" &&
+		report_json fix-hardlink | grep -q "has 2 names (hard links)"'
+ct run fix-hardlink-allowed
+check "fix_hard_links = yes changes a hard-linked file too" \
+	eval 'rc_is 0 && [ "$(stat -c %a "$D/hl/outside/shadow")" = 644 ]'
+
 ct run both-modes
 check "mode and max_mode together are refused" \
 	eval '[ "$rc" -ne 0 ] && grep -q "exact or at most" "$out" "$err"'
@@ -251,6 +284,6 @@ check "an owner that does not exist on the host is refused, naming it" \
 
 ct describe perms
 check "describe perms documents every option" \
-	eval 'rc_is 0 && describes paths owner group mode max_mode dir_mode dir_max_mode recursive fix scan secret_names settings_files exclude max_depth one_file_system'
+	eval 'rc_is 0 && describes paths owner group mode max_mode dir_mode dir_max_mode recursive fix fix_hard_links scan secret_names settings_files exclude max_depth one_file_system'
 
 done_testing
