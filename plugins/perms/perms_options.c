@@ -127,30 +127,52 @@ read_mode(struct plugin_host *h, const char *key, int *out)
 	return 0;
 }
 
+/* A user or group number: digits only (strtoul alone would take "-1"),
+ * and below (uid_t)-1, which fchownat takes as "leave unchanged": a rule
+ * naming it would report a change on every run and make none.  1 when
+ * `text` is a number, 0 when it is a name, -1 when it is a number out of
+ * range. */
+static int
+id_number(const char *text, unsigned *id)
+{
+	unsigned long n;
+
+	if (text[strspn(text, "0123456789")] != '\0')
+		return 0;
+	errno = 0;
+	n = strtoul(text, NULL, 10);
+	if (errno != 0 || n >= (unsigned long)(uid_t)-1)
+		return -1;
+	*id = (unsigned)n;
+	return 1;
+}
+
 /* A user or group given by name or by number. */
 static int
 read_id(struct plugin_host *h, const char *key, int is_user, const char **name, unsigned *id)
 {
+	const char *what = is_user ? "user" : "group";
 	const struct passwd *pw = NULL;
 	const struct group *gr = NULL;
-	char *end = NULL;
-	unsigned long n;
+	int rc;
 
 	*name = plugin_host_opt_str(h, key);
 	if (*name == NULL)
 		return 0;
-	n = strtoul(*name, &end, 10);
-	if ((*name)[0] != '\0' && *end == '\0') {
-		*id = (unsigned)n;
+	if ((*name)[0] == '\0')
+		return fail(h, "%s is empty\nhint: name a %s, or remove the line", key, what);
+	rc = id_number(*name, id);
+	if (rc > 0)
 		return 0;
-	}
+	if (rc < 0)
+		return fail(h, "%s: '%s' is not a %s number (0 to %u)", key, *name, what,
+		            (unsigned)((uid_t)-1) - 1);
 	if (is_user)
 		pw = getpwnam(*name);
 	else
 		gr = getgrnam(*name);
 	if (pw == NULL && gr == NULL)
-		return fail(h, "%s: no such %s on this host: %s", key, is_user ? "user" : "group",
-		            *name);
+		return fail(h, "%s: no such %s on this host: %s", key, what, *name);
 	*id = pw != NULL ? pw->pw_uid : gr->gr_gid;
 	return 0;
 }

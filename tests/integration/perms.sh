@@ -282,6 +282,34 @@ ct run no-such-owner
 check "an owner that does not exist on the host is refused, naming it" \
 	eval '[ "$rc" -ne 0 ] && grep -q "no such user on this host: caretaker-no-such-user" "$out" "$err"'
 
+cat >>"$T/caretaker.ini" <<CONF
+[owner-minus-one]
+plugin = perms
+paths = $D/exact/ok.conf
+owner = 4294967295
+fix = yes
+
+[owner-negative]
+plugin = perms
+paths = $D/exact/ok.conf
+owner = -1
+fix = yes
+
+[group-empty]
+plugin = perms
+paths = $D/exact/ok.conf
+group =
+CONF
+ct run owner-minus-one
+check "an owner number fchownat takes as 'unchanged' is refused, not reported as a change" \
+	eval '[ "$rc" -ne 0 ] && grep -q "owner: .4294967295. is not a user number" "$out" "$err"'
+ct run owner-negative
+check "a negative owner number is refused, naming it" \
+	eval '[ "$rc" -ne 0 ] && grep -q "owner: no such user on this host: -1" "$out" "$err"'
+ct run group-empty
+check "an empty group is refused, naming the option" \
+	eval '[ "$rc" -ne 0 ] && grep -q "group is empty" "$out" "$err"'
+
 ct describe perms
 check "describe perms documents every option" \
 	eval 'rc_is 0 && describes paths owner group mode max_mode dir_mode dir_max_mode recursive fix fix_hard_links scan secret_names settings_files exclude max_depth one_file_system'
