@@ -64,17 +64,42 @@ duration_words(int64_t ms, char *out, size_t size)
 		}
 }
 
+/* Why a `paths` item cannot be walked safely, or NULL.  "//", "/." and
+ * "/tmp/.." name the root folder as surely as "/" does, so the folder is
+ * judged by its components, not by its spelling; "**" would silently
+ * mean "*" to fnmatch. */
+static const char *
+path_refusal(const char *glob)
+{
+	const char *c = glob;
+	int has_folder = 0, is_glob = 0;
+
+	if (glob[0] != '/')
+		return "is not absolute";
+	if (strstr(glob, "**") != NULL)
+		return "uses '**', which is not supported ('*' does not cross '/')\n"
+		       "hint: name the folder without a glob to prune every file below it";
+	for (size_t len; *(c += strspn(c, "/")) != '\0'; c += len) {
+		len = strcspn(c, "/");
+		if ((len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+			return "has a '.' or '..' component\nhint: write the folder's own path";
+		is_glob |= strcspn(c, "*?[") < len;
+		has_folder |= !is_glob;
+	}
+	return has_folder ? NULL : "would walk the root folder\nhint: name the folder whose files may go";
+}
+
 static int
 check_paths(struct plugin_host *h, const struct prune_opts *o)
 {
-	for (size_t i = 0; i < o->n_paths; i++)
-		if (o->paths[i][0] != '/' || strcmp(o->paths[i], "/") == 0) {
-			h->ct->set_status(h->t, CT_STATUS_FAIL,
-			                  "paths: '%s' is not an absolute path below /\n"
-			                  "hint: name the folder whose files may go",
-			                  o->paths[i]);
+	for (size_t i = 0; i < o->n_paths; i++) {
+		const char *why = path_refusal(o->paths[i]);
+
+		if (why != NULL) {
+			h->ct->set_status(h->t, CT_STATUS_FAIL, "paths: '%s' %s", o->paths[i], why);
 			return CT_ECONFIG;
 		}
+	}
 	return 0;
 }
 

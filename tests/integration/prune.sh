@@ -235,6 +235,21 @@ ct run no-limit
 check "a job with neither older_than nor max_total_size is refused before anything goes" \
 	eval '[ "$rc" -ne 0 ] && present "$D/age/app.log.1" && grep -rq "neither older_than" "$out" "$err"'
 
+# Spellings of the root folder, and globs the walk would not honour, are
+# refused before anything is walked.
+refused_path() {
+	printf '[%s]\nplugin = prune\npaths = %s\nolder_than = 30d\n' "$1" "$2" >>"$T/caretaker.ini"
+	ct run --dry-run "$1"
+	[ "$rc" -ne 0 ] && grep -q -- "$3" "$out" "$err"
+}
+check "paths '//' is the root folder, refused" eval 'refused_path slashes // "would walk the root folder"'
+check "paths '/*/*.log' would walk the root folder, refused" \
+	eval 'refused_path rootglob "/*/*.log" "would walk the root folder"'
+check "a '..' in paths is refused (it can name the root folder too)" \
+	eval 'refused_path dotdot "$D/age/.." "a .\.. or .\.\.. component"'
+check "'**' in paths is refused: fnmatch would read it as '*'" \
+	eval 'refused_path starstar "$D/age/**/*.log" "uses .\*\*., which is not supported"'
+
 describes() { for k in "$@"; do out_has "^ *$k" || return 1; done; }
 ct describe prune
 check "describe prune documents every option" \
