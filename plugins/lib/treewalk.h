@@ -39,7 +39,7 @@ struct treewalk_entry {
 	int dir_fd;            /* the parent folder, open; valid during the callback only;
 	                          -1 for an error reading a folder (`what` is "read") */
 	const char *name;      /* the entry's name in dir_fd */
-	const char *path;      /* root + "/" + rel, for people */
+	const char *path;      /* root + "/" + rel, for people: escaped (treewalk_escape) */
 	const char *rel;       /* relative to the root; "" for the root itself */
 	const struct stat *st; /* lstat-like; NULL when error != 0 and nothing was read */
 	int depth;             /* 0 for the root, 1 for its entries... */
@@ -85,5 +85,15 @@ int treewalk_glob_split(const char *glob, char *root, size_t root_size, const ch
 /* How many components a relative pattern has ("app/x.log" has 2): the depth
  * a walk needs to match it. */
 int treewalk_pattern_depth(const char *pattern);
+
+/* A file name made safe to show and to find again, as the host's own
+ * escapes in the journal: C0 controls and DEL become \n, \t, \r or \xHH,
+ * the C1 controls and the characters that move or reorder lines (U+2028,
+ * U+2029, the bidirectional embeddings, overrides and isolates) \uHHHH, and
+ * a byte that is not part of valid UTF-8 \xHH (the host would turn it into
+ * U+FFFD, and the name could not be found again).  A name with a newline
+ * thus stays on its line of a report.  Backslashes stay as they are.  The
+ * result is cut to fit `size` (at least 1) between escapes. */
+void treewalk_escape(const char *name, char *out, size_t size);
 
 #endif

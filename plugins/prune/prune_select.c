@@ -111,19 +111,30 @@ dir_open(struct dir_cache *dc, const struct prune_set *s, size_t set, const char
 	return 0;
 }
 
+/* The file's path for people: escaped, so that a name with a newline or
+ * bytes that are not UTF-8 stays on its line and can be found again. */
+static void
+path_words(const struct prune_set *s, const struct prune_file *pf, char *out, size_t size)
+{
+	char raw[8192];
+
+	snprintf(raw, sizeof(raw), "%s/%s", s->root, pf->rel);
+	treewalk_escape(raw, out, size);
+}
+
 /* Delete one file that is to go; its outcome says what happened. */
 static void
 remove_one(struct plugin_host *h, const struct prune_set *s, struct prune_file *pf,
            struct dir_cache *dc)
 {
-	char rel_dir[4096], err[512] = "", path[8192];
+	char rel_dir[4096], err[512] = "", path[4 * 8192];
 	const char *slash = strrchr(pf->rel, '/');
 	const char *name = slash != NULL ? slash + 1 : pf->rel;
 	struct stat st;
 
 	snprintf(rel_dir, sizeof(rel_dir), "%.*s", slash != NULL ? (int)(slash - pf->rel) : 0,
 	         pf->rel);
-	snprintf(path, sizeof(path), "%s/%s", s->root, pf->rel);
+	path_words(s, pf, path, sizeof(path));
 	pf->outcome = PRUNE_FAILED;
 	if (dir_open(dc, s, pf->set, rel_dir, err, sizeof(err)) != 0) {
 		h->ct->add_finding(h->t, CT_SEV_ERROR, path, "cannot open its folder: %s", err);
@@ -169,11 +180,12 @@ list_one(struct plugin_host *h, const struct prune_found *f, const struct prune_
          struct prune_tally *tally)
 {
 	int is_dry_run = h->ct->is_dry_run(h->t);
-	char line[8400];
+	char line[4 * 8192 + 128], path[4 * 8192];
 	int n;
 
-	n = snprintf(line, sizeof(line), "%s %s/%s %lld bytes %.1f days\n",
-	             line_words(pf, is_dry_run), f->sets[pf->set].root, pf->rel,
+	path_words(&f->sets[pf->set], pf, path, sizeof(path));
+	n = snprintf(line, sizeof(line), "%s %s %lld bytes %.1f days\n",
+	             line_words(pf, is_dry_run), path,
 	             (long long)pf->bytes, (double)(tally->now_s - pf->mtime_s) / 86400.0);
 	h->ct->add_output(h->t, pf->outcome == PRUNE_REMOVED ? "removed" : "kept", line,
 	                  n > 0 && (size_t)n < sizeof(line) ? (size_t)n : strlen(line));

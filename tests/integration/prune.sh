@@ -250,6 +250,36 @@ check "a '..' in paths is refused (it can name the root folder too)" \
 check "'**' in paths is refused: fnmatch would read it as '*'" \
 	eval 'refused_path starstar "$D/age/**/*.log" "uses .\*\*., which is not supported"'
 
+# A name with a newline that reads as another report line, an escape
+# sequence and bytes that are not UTF-8: each stays on its own line,
+# escaped, and is deleted all the same.
+mkdir -p "$D/names"
+python3 - "$D/names" <<'PY'
+import os, sys, time
+t = time.time() - 40 * 86400
+for name in [b"evil\nremoved (older than older_than) FAKE 1 bytes 99.0 days",
+             b"esc\x1b[31mred", b"bad\xff\xfeutf8"]:
+    p = os.path.join(sys.argv[1].encode(), name)
+    open(p, "wb").write(b"x")
+    os.utime(p, (t, t))
+PY
+cat >>"$T/caretaker.ini" <<CONF
+[names]
+plugin = prune
+paths = $D/names
+older_than = 30d
+CONF
+ct run names
+removed_stream() {
+	report_json names | python3 -c 'import json, sys; print(json.load(sys.stdin)["runs"][0]["output"]["removed"], end="")'
+}
+check "a name with a newline, an escape or bytes that are not UTF-8 is listed escaped on one line" \
+	eval 'rc_is 0 && [ -z "$(ls -A "$D/names")" ] && [ "$(removed_stream | wc -l)" = 3 ] &&
+		removed_stream | grep -qF "names/evil\\nremoved (older than" &&
+		removed_stream | grep -qF "names/esc\\x1b[31mred" &&
+		removed_stream | grep -qF "names/bad\\xff\\xfeutf8" &&
+		! removed_stream | grep -q "^removed (older than older_than) FAKE"'
+
 describes() { for k in "$@"; do out_has "^ *$k" || return 1; done; }
 ct describe prune
 check "describe prune documents every option" \

@@ -320,6 +320,51 @@ test_glob_split_cuts_at_the_first_component_with_a_glob(void **state)
 	assert_int_equal(treewalk_glob_split("rel/*.log", root, sizeof(root), &pattern), CT_EINVAL);
 }
 
+/* One case of treewalk_escape: a name and how it must be shown. */
+struct escape_case {
+	const char *name;
+	const char *shown;
+};
+
+static void
+test_escape_keeps_a_name_with_a_newline_on_one_line_and_bytes_findable(void **state)
+{
+	static const struct escape_case cases[] = {
+	    {"plain.log", "plain.log"},
+	    {"a\nremoved b", "a\\nremoved b"},
+	    {"tab\there\r", "tab\\there\\r"},
+	    {"esc\x1b[31m", "esc\\x1b[31m"},
+	    {"del\x7f", "del\\x7f"},
+	    {"bad\xff\xfe", "bad\\xff\\xfe"},
+	    {"cut\xc3", "cut\\xc3"},
+	    {"overlong\xc0\xaf", "overlong\\xc0\\xaf"},
+	    {"caf\xc3\xa9", "caf\xc3\xa9"},
+	    {"bidi\xe2\x80\xae" "evil", "bidi\\u202eevil"},
+	    {"c1\xc2\x85", "c1\\u0085"},
+	    {"back\\slash", "back\\slash"},
+	};
+	char out[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		treewalk_escape(cases[i].name, out, sizeof(out));
+		if (strcmp(out, cases[i].shown) != 0)
+			fail_msg("case %zu: expected '%s', came '%s'", i, cases[i].shown, out);
+	}
+}
+
+static void
+test_escape_cuts_between_escapes_to_fit(void **state)
+{
+	char out[5];
+
+	(void)state;
+	treewalk_escape("ab\ncd", out, sizeof(out));
+	assert_string_equal(out, "ab\\n");
+	treewalk_escape("abc\ncd", out, sizeof(out));
+	assert_string_equal(out, "abc");
+}
+
 int
 main(void)
 {
@@ -344,6 +389,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_open_dir_refuses_a_link_on_the_way, setup,
 	                                    teardown),
 	    cmocka_unit_test(test_glob_split_cuts_at_the_first_component_with_a_glob),
+	    cmocka_unit_test(test_escape_keeps_a_name_with_a_newline_on_one_line_and_bytes_findable),
+	    cmocka_unit_test(test_escape_cuts_between_escapes_to_fit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
