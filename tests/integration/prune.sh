@@ -274,11 +274,37 @@ removed_stream() {
 	report_json names | python3 -c 'import json, sys; print(json.load(sys.stdin)["runs"][0]["output"]["removed"], end="")'
 }
 check "a name with a newline, an escape or bytes that are not UTF-8 is listed escaped on one line" \
-	eval 'rc_is 0 && [ -z "$(ls -A "$D/names")" ] && [ "$(removed_stream | wc -l)" = 3 ] &&
+	eval 'rc_is 0 && [ -z "$(ls -A "$D/names")" ] && [ "$(removed_stream | wc -l)" = 4 ] && [ "$(removed_stream | tail -n 1)" = "(3 file(s) in this list)" ] &&
 		removed_stream | grep -qF "names/evil\\nremoved (older than" &&
 		removed_stream | grep -qF "names/esc\\x1b[31mred" &&
 		removed_stream | grep -qF "names/bad\\xff\\xfeutf8" &&
 		! removed_stream | grep -q "^removed (older than older_than) FAKE"'
+
+# A list longer than the host's output_limit: the host keeps its head and
+# tail, and the tail still says how many files the list had.
+mkdir -p "$D/many"
+python3 - "$D/many" <<'PY'
+import os, sys, time
+t = time.time() - 40 * 86400
+for i in range(3000):
+    p = os.path.join(sys.argv[1], "rotated-%04d.log" % i)
+    open(p, "wb").close()
+    os.utime(p, (t, t))
+PY
+cat >>"$T/caretaker.ini" <<CONF
+[many]
+plugin = prune
+paths = $D/many
+older_than = 30d
+CONF
+ct run many
+many_removed() {
+	report_json many | python3 -c 'import json, sys; print(json.load(sys.stdin)["runs"][0]["output"]["removed"], end="")'
+}
+check "a list past output_limit is cut in the middle and its last line counts every file" \
+	eval 'rc_is 0 && [ -z "$(ls -A "$D/many")" ] && [ "$(many_removed | wc -c)" -lt 70000 ] &&
+		many_removed | grep -q "bytes dropped" &&
+		[ "$(many_removed | tail -n 1)" = "(3000 file(s) in this list)" ]'
 
 describes() { for k in "$@"; do out_has "^ *$k" || return 1; done; }
 ct describe prune
