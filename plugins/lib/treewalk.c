@@ -110,10 +110,11 @@ walk_entry(struct walk *w, int dir_fd, const char *name, int depth)
 	e.st = &st;
 	path_show(w);
 	e.is_other_fs = S_ISDIR(st.st_mode) && w->p->is_one_file_system && st.st_dev != w->root_dev;
+	e.is_too_deep = S_ISDIR(st.st_mode) && !e.is_other_fs && depth >= w->max_depth;
 	rc = w->p->visit(&e, w->p->arg);
 	if (rc < 0)
 		return rc;
-	if (rc == TREEWALK_SKIP || !S_ISDIR(st.st_mode) || e.is_other_fs || depth >= w->max_depth)
+	if (rc == TREEWALK_SKIP || !S_ISDIR(st.st_mode) || e.is_other_fs || e.is_too_deep)
 		return 0;
 	return descend(w, dir_fd, name, &st, depth);
 }

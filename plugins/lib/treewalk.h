@@ -46,6 +46,8 @@ struct treewalk_entry {
 	int error;             /* 0, or the errno of what failed (see `what`) */
 	const char *what;      /* the step that failed ("stat", "open", "read"), or NULL */
 	int is_other_fs;       /* a folder on another file system: not entered */
+	int is_too_deep;       /* a folder below the root at max_depth: not entered (what
+	                          it holds is not visited; callers say so) */
 };
 
 /* Return TREEWALK_CONTINUE, TREEWALK_SKIP (folders: not entered), or a

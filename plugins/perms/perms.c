@@ -42,6 +42,16 @@ perms_finding(struct plugin_host *h, struct perms_tally *tally, int severity, co
 		tally->worst = severity;
 }
 
+void
+perms_too_deep(struct plugin_host *h, struct perms_tally *tally, const char *path, int depth)
+{
+	tally->too_deep++;
+	perms_finding(h, tally, CT_SEV_WARNING, path,
+	              "not entered: max_depth (%d) reached, nothing below it checked\n"
+	              "hint: raise max_depth (at most 256)",
+	              depth);
+}
+
 static int
 perms_init(struct ct_task *t, const struct ct_services *ct, void **state)
 {
@@ -88,6 +98,7 @@ add_metrics(struct plugin_host *h, const struct perms_tally *y)
 	    {"hard_links_not_changed", offsetof(struct perms_tally, hard_links)},
 	    {"links_skipped", offsetof(struct perms_tally, links)},
 	    {"errors", offsetof(struct perms_tally, errors)},
+	    {"folders_past_max_depth", offsetof(struct perms_tally, too_deep)},
 	};
 
 	for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
@@ -153,8 +164,10 @@ perms_report(struct ct_task *t, const struct ct_services *ct, void *state)
 	add_metrics(&r->host, &r->tally);
 	rule_words(r, ct->is_dry_run(t), rule, sizeof(rule));
 	scan_words(r, scan, sizeof(scan));
-	ct->set_status(t, status_of(&r->tally), "%s%s%lld link(s) not followed, %lld unreadable",
-	               rule, scan, (long long)r->tally.links, (long long)r->tally.errors);
+	ct->set_status(t, status_of(&r->tally),
+	               "%s%s%lld link(s) not followed, %lld unreadable, %lld folder(s) past max_depth",
+	               rule, scan, (long long)r->tally.links, (long long)r->tally.errors,
+	               (long long)r->tally.too_deep);
 	return CT_OK;
 }
 

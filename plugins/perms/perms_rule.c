@@ -256,6 +256,8 @@ visit_cb(const struct treewalk_entry *e, void *arg)
 	if (e->depth > 0 && pathmatch_is_excluded(rw->o->exclude, rw->o->n_exclude, e->rel,
 	                                          S_ISDIR(e->st->st_mode)))
 		return TREEWALK_SKIP;
+	if (e->is_too_deep)
+		perms_too_deep(rw->h, rw->y, e->path, e->depth);
 	if (!S_ISREG(e->st->st_mode) && !S_ISDIR(e->st->st_mode)) {
 		rw->y->links += S_ISLNK(e->st->st_mode);
 		if (e->depth == 0)

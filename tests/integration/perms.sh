@@ -310,6 +310,22 @@ ct run group-empty
 check "an empty group is refused, naming the option" \
 	eval '[ "$rc" -ne 0 ] && grep -q "group is empty" "$out" "$err"'
 
+# A world-writable file below max_depth: the scan does not reach it, and
+# says so instead of reporting a clean tree.
+deep="$D/deepscan"
+for i in 1 2 3; do deep="$deep/d$i"; done
+mk "$deep/world" 666
+cat >>"$T/caretaker.ini" <<CONF
+[scan-deep]
+plugin = perms
+scan = $D/deepscan
+max_depth = 2
+CONF
+ct run scan-deep
+check "a scan that stops at max_depth is a warning naming the folder it did not enter" \
+	eval 'out_has "^warn .*scan-deep .*1 folder(s) past max_depth" &&
+		report_json scan-deep | grep -q "max_depth (2) reached" && report_json scan-deep | grep -q "deepscan/d1/d2\""'
+
 ct describe perms
 check "describe perms documents every option" \
 	eval 'rc_is 0 && describes paths owner group mode max_mode dir_mode dir_max_mode recursive fix fix_hard_links scan secret_names settings_files exclude max_depth one_file_system'

@@ -306,6 +306,24 @@ check "a list past output_limit is cut in the middle and its last line counts ev
 		many_removed | grep -q "bytes dropped" &&
 		[ "$(many_removed | tail -n 1)" = "(3000 file(s) in this list)" ]'
 
+# A folder given without a glob is pruned down to max_depth; a folder
+# there is not entered, and the run says so rather than passing over it.
+deep="$D/deep"
+for i in 1 2 3 4; do deep="$deep/d$i"; done
+mkfile "$deep/old.log" 40
+mkfile "$D/deep/d1/old.log" 40
+cat >>"$T/caretaker.ini" <<CONF
+[deep]
+plugin = prune
+paths = $D/deep
+older_than = 30d
+max_depth = 2
+CONF
+ct run deep
+check "a folder at max_depth is not entered, and is a warning naming it" \
+	eval 'out_has "^warn .*deep .*1 folder(s) past max_depth" && absent "$D/deep/d1/old.log" &&
+		present "$deep/old.log" && report_json deep | grep -q "max_depth (2) reached" && report_json deep | grep -q "deep/d1/d2\""'
+
 describes() { for k in "$@"; do out_has "^ *$k" || return 1; done; }
 ct describe prune
 check "describe prune documents every option" \
