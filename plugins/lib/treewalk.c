@@ -12,7 +12,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <caretaker/errors.h>
@@ -24,6 +26,7 @@
 struct walk {
 	const struct treewalk_params *p;
 	dev_t root_dev;
+	uint64_t root_mnt_id; /* the root's mount (statx), 0: unknown */
 	int max_depth; /* the caller's, at most TREEWALK_MAX_DEPTH */
 	char path[4096];
 	size_t root_len; /* where rel starts in path (after the '/') */
@@ -61,6 +64,36 @@ visit_error(struct walk *w, int dir_fd, const char *name, const struct stat *st,
 }
 
 static int walk_dir(struct walk *w, int dir_fd, int depth);
+
+/* The mount an entry is on, or 0 when the kernel does not say.  A bind
+ * mount of a folder of the same file system has the root's st_dev, so
+ * st_dev alone would let the walk (and prune's deletes) into a folder
+ * mounted from outside the tree. */
+static uint64_t
+mount_id_of(int dir_fd, const char *name)
+{
+	struct statx stx;
+
+	if (statx(dir_fd, name, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) != 0 ||
+	    (stx.stx_mask & STATX_MNT_ID) == 0)
+		return 0;
+	return stx.stx_mnt_id;
+}
+
+/* A folder on another file system than the root's, or mounted apart from
+ * it (a bind mount): not entered with is_one_file_system. */
+static int
+is_other_fs(const struct walk *w, int dir_fd, const char *name, const struct stat *st)
+{
+	uint64_t mnt;
+
+	if (!S_ISDIR(st->st_mode) || !w->p->is_one_file_system)
+		return 0;
+	if (st->st_dev != w->root_dev)
+		return 1;
+	mnt = w->root_mnt_id != 0 ? mount_id_of(dir_fd, name) : 0;
+	return mnt != 0 && mnt != w->root_mnt_id;
+}
 
 /* Open the folder `name` of dir_fd that fstatat described as `st`, and
  * check that what was opened is that folder: one swapped for another in
@@ -109,7 +142,7 @@ walk_entry(struct walk *w, int dir_fd, const char *name, int depth)
 		return visit_error(w, dir_fd, name, NULL, depth, errno, "stat");
 	e.st = &st;
 	path_show(w);
-	e.is_other_fs = S_ISDIR(st.st_mode) && w->p->is_one_file_system && st.st_dev != w->root_dev;
+	e.is_other_fs = is_other_fs(w, dir_fd, name, &st);
 	e.is_too_deep = S_ISDIR(st.st_mode) && !e.is_other_fs && depth >= w->max_depth;
 	rc = w->p->visit(&e, w->p->arg);
 	if (rc < 0)
@@ -209,6 +242,7 @@ walk_root(struct walk *w, int parent_fd, const char *name)
 	if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return visit_error(w, parent_fd, name, NULL, 0, errno, "stat");
 	w->root_dev = st.st_dev;
+	w->root_mnt_id = w->p->is_one_file_system ? mount_id_of(parent_fd, name) : 0;
 	e.st = &st;
 	path_show(w);
 	rc = w->p->visit(&e, w->p->arg);

@@ -89,7 +89,8 @@ const struct ct_option perms_options[] = {
     {.key = "one_file_system",
      .type = CT_OPT_BOOL,
      .default_value = "yes",
-     .help = "do not enter folders on another file system than the tree's (find -xdev)"},
+     .help = "do not enter folders on another file system or mount than the tree's "
+             "(find -xdev; bind mounts are left alone too)"},
     {.key = NULL},
 };
 

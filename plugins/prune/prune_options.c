@@ -43,7 +43,8 @@ const struct ct_option prune_options[] = {
     {.key = "one_file_system",
      .type = CT_OPT_BOOL,
      .default_value = "yes",
-     .help = "do not enter folders on another file system than the walked folder (find -xdev)"},
+     .help = "do not enter folders on another file system or mount than the walked folder "
+             "(find -xdev; bind mounts are left alone too)"},
     {.key = NULL},
 };
 

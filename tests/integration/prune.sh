@@ -231,6 +231,28 @@ else
 	skip_test "one_file_system leaves a mount below the folder alone" "mount: $(cat "$T/mount.err")"
 fi
 
+# A bind mount of a folder of the same file system (same st_dev) from
+# outside the tree: one_file_system must not enter it either.
+mkfile "$D/bindout/victim.log" 40
+mkfile "$D/bindtree/old.log" 40
+mkdir -p "$D/bindtree/inner"
+cat >>"$T/caretaker.ini" <<CONF
+[bind]
+plugin = prune
+paths = $D/bindtree
+older_than = 30d
+CONF
+if [ "$(id -u)" -ne 0 ]; then
+	skip_test_inapplicable "one_file_system leaves a bind mount below the folder alone" "needs root to mount"
+elif mount --bind "$D/bindout" "$D/bindtree/inner" 2>"$T/mount.err"; then
+	ct run bind
+	umount "$D/bindtree/inner"
+	check "one_file_system leaves a bind mount from outside the tree alone" \
+		eval 'rc_is 0 && absent "$D/bindtree/old.log" && present "$D/bindout/victim.log"'
+else
+	skip_test "one_file_system leaves a bind mount below the folder alone" "mount: $(cat "$T/mount.err")"
+fi
+
 ct run no-limit
 check "a job with neither older_than nor max_total_size is refused before anything goes" \
 	eval '[ "$rc" -ne 0 ] && present "$D/age/app.log.1" && grep -rq "neither older_than" "$out" "$err"'
