@@ -93,6 +93,14 @@ path_refusal(const char *glob)
 static int
 check_paths(struct plugin_host *h, const struct prune_opts *o)
 {
+	/* The host requires the key, not a value: "paths =" gives no item,
+	 * and a run that walks nothing would report ok every week. */
+	if (o->n_paths == 0) {
+		h->ct->set_status(h->t, CT_STATUS_FAIL,
+		                  "paths is empty: nothing to prune\n"
+		                  "hint: paths = /var/log/app/*.log.*");
+		return CT_ECONFIG;
+	}
 	for (size_t i = 0; i < o->n_paths; i++) {
 		const char *why = path_refusal(o->paths[i]);
 

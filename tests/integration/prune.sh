@@ -269,6 +269,8 @@ check "paths '/*/*.log' would walk the root folder, refused" \
 	eval 'refused_path rootglob "/*/*.log" "would walk the root folder"'
 check "a '..' in paths is refused (it can name the root folder too)" \
 	eval 'refused_path dotdot "$D/age/.." "a .\.. or .\.\.. component"'
+check "an empty paths is refused rather than pruning nothing with an ok" \
+	eval 'refused_path emptypaths "" "paths is empty"'
 check "'**' in paths is refused: fnmatch would read it as '*'" \
 	eval 'refused_path starstar "$D/age/**/*.log" "uses .\*\*., which is not supported"'
 
