@@ -212,6 +212,9 @@ check_rule(struct plugin_host *h, const struct perms_opts *o)
 
 	if (r->mode >= 0 && r->max_mode >= 0)
 		return fail(h, "mode and max_mode are both set: a rule is exact or at most");
+	if (r->n_paths == 0 && has_expectation)
+		return fail(h, "owner, group or a mode is set but paths is empty: the rule checks "
+		               "nothing\nhint: paths = /var/log/app");
 	if (r->n_paths > 0 && !has_expectation)
 		return fail(h, "paths is set but no owner, group or mode to check\n"
 		               "hint: max_mode = 0640");

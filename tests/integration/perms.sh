@@ -306,6 +306,16 @@ check "an owner number fchownat takes as 'unchanged' is refused, not reported as
 ct run owner-negative
 check "a negative owner number is refused, naming it" \
 	eval '[ "$rc" -ne 0 ] && grep -q "owner: no such user on this host: -1" "$out" "$err"'
+cat >>"$T/caretaker.ini" <<CONF
+[rule-without-paths]
+plugin = perms
+paths =
+owner = root
+scan = $D/clean
+CONF
+ct run rule-without-paths
+check "a rule whose paths is empty is refused, not silently dropped beside a scan" \
+	eval '[ "$rc" -ne 0 ] && grep -q "but paths is empty" "$out" "$err"'
 ct run group-empty
 check "an empty group is refused, naming the option" \
 	eval '[ "$rc" -ne 0 ] && grep -q "group is empty" "$out" "$err"'
