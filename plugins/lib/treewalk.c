@@ -122,7 +122,9 @@ descend(struct walk *w, int dir_fd, const char *name, const struct stat *st, int
 {
 	int fd = -1, error = 0;
 
-	if (open_checked(dir_fd, name, st, &fd, &error) != 0)
+	if (open_checked(dir_fd, name, st, &fd, &error) != 0 && error == ENOENT && depth > 0)
+		return 0;
+	if (fd < 0)
 		return visit_error(w, dir_fd, name, st, depth, error,
 		                   error == ESTALE ? "open (replaced during the walk)" : "open");
 	return walk_dir(w, fd, depth + 1);
@@ -138,8 +140,10 @@ walk_entry(struct walk *w, int dir_fd, const char *name, int depth)
 	int rc;
 
 	e.rel = rel_of(w);
+	/* An entry the folder's read listed but that is gone by now (a log
+	 * rotated, a cache file expired) is no finding: it is not visited. */
 	if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-		return visit_error(w, dir_fd, name, NULL, depth, errno, "stat");
+		return errno == ENOENT ? 0 : visit_error(w, dir_fd, name, NULL, depth, errno, "stat");
 	e.st = &st;
 	path_show(w);
 	e.is_other_fs = is_other_fs(w, dir_fd, name, &st);

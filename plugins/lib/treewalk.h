@@ -12,10 +12,12 @@
  * deletes or changes it does with unlinkat/fchownat/fchmodat relative to
  * that descriptor, never through a path that could be redirected.
  *
- * What cannot be read (a folder without permission, an entry gone between
- * readdir and fstatat) is reported to the callback as an entry with an
- * error, and the walk goes on: one locked folder is a finding, not the end
- * of the run.  The walk is depth-first, depth bounded, and optionally stays
+ * What cannot be read (a folder without permission) is reported to the
+ * callback as an entry with an error, and the walk goes on: one locked
+ * folder is a finding, not the end of the run.  An entry gone between
+ * readdir and fstatat (or a folder gone before it is opened) below the
+ * root is not visited at all: it no longer exists, and a log rotated
+ * while the walk runs is no finding.  The walk is depth-first, depth bounded, and optionally stays
  * on the root's file system (as find -xdev).
  *
  * The folders above the root are resolved as the kernel does (a link

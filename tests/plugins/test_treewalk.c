@@ -320,6 +320,50 @@ test_glob_split_cuts_at_the_first_component_with_a_glob(void **state)
 	assert_int_equal(treewalk_glob_split("rel/*.log", root, sizeof(root), &pattern), CT_EINVAL);
 }
 
+/* The first entry of "gone/" visited deletes every other one: those the
+ * folder's read had already listed are gone before they are looked at. */
+static int
+delete_siblings_cb(const struct treewalk_entry *e, void *arg)
+{
+	struct seen *s = arg;
+	char path[512];
+
+	if (strncmp(e->rel, "gone/", 5) != 0)
+		return TREEWALK_CONTINUE;
+	if (s->n == 0)
+		for (int i = 0; i < 40; i++) {
+			snprintf(path, sizeof(path), "%s/gone/f%02d", tmp, i);
+			(void)unlink(path);
+		}
+	if (s->n < 64) {
+		s->errors[s->n] = e->error;
+		snprintf(s->rels[s->n], sizeof(s->rels[0]), "%s", e->rel);
+		s->n++;
+	}
+	return TREEWALK_CONTINUE;
+}
+
+static void
+test_walk_passes_over_entries_gone_before_they_are_looked_at(void **state)
+{
+	struct seen s = {0};
+	char root[300];
+	struct treewalk_params p = {
+	    .root = root, .max_depth = 4, .visit = delete_siblings_cb, .arg = &s};
+
+	(void)state;
+	snprintf(root, sizeof(root), "%s", tmp);
+	make("gone/");
+	for (int i = 0; i < 40; i++)
+		make("gone/f%02d", i);
+	assert_int_equal(treewalk_run(&p), 0);
+	for (size_t i = 0; i < s.n; i++)
+		if (s.errors[i] != 0)
+			fail_msg("expected no entry with an error, came '%s' with %s", s.rels[i],
+			         strerror(s.errors[i]));
+	assert_int_equal(s.n, 1);
+}
+
 /* One case of treewalk_escape: a name and how it must be shown. */
 struct escape_case {
 	const char *name;
@@ -391,6 +435,8 @@ main(void)
 	    cmocka_unit_test(test_glob_split_cuts_at_the_first_component_with_a_glob),
 	    cmocka_unit_test(test_escape_keeps_a_name_with_a_newline_on_one_line_and_bytes_findable),
 	    cmocka_unit_test(test_escape_cuts_between_escapes_to_fit),
+	    cmocka_unit_test_setup_teardown(test_walk_passes_over_entries_gone_before_they_are_looked_at,
+	                                    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
