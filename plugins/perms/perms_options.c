@@ -32,7 +32,8 @@ const struct ct_option perms_options[] = {
      .help = "the group that must own the rule's paths (a name or a number)"},
     {.key = "mode",
      .type = CT_OPT_STRING,
-     .help = "the exact mode of the rule's files, in octal (0640)"},
+     .help = "the exact mode of the rule's files, in octal (0640, or 640; symbolic "
+             "forms as u=rw,g=r are refused)"},
     {.key = "max_mode",
      .type = CT_OPT_STRING,
      .help = "the most the rule's files may allow, in octal (0640: no execute bit, nothing "

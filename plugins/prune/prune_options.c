@@ -18,7 +18,8 @@ const struct ct_option prune_options[] = {
      .help = "absolute globs of the files to prune (/var/log/app/*.log.*): the folder before "
              "the first glob character is walked and the rest matched against each path below "
              "it ('*' stops at '/'); a folder without a glob means every regular file below it "
-             "(max_depth); keep_min and max_total_size count per item"},
+             "(max_depth); keep_min and max_total_size count per item; '**', '.' and '..' are "
+             "refused, and so is a glob that would walk /"},
     {.key = "older_than",
      .type = CT_OPT_DURATION,
      .help = "a file whose modification time is older than this goes (30d); unset: age alone "
