@@ -27,9 +27,9 @@ struct walk {
 	const struct treewalk_params *p;
 	dev_t root_dev;
 	uint64_t root_mnt_id; /* the root's mount (statx), 0: unknown */
-	int max_depth; /* the caller's, at most TREEWALK_MAX_DEPTH */
+	int max_depth;        /* the caller's, at most TREEWALK_MAX_DEPTH */
 	char path[4096];
-	size_t root_len; /* where rel starts in path (after the '/') */
+	size_t root_len;      /* where rel starts in path (after the '/') */
 	char shown[4 * 4096]; /* path escaped for the callback (treewalk_escape) */
 };
 
@@ -136,14 +136,16 @@ static int
 walk_entry(struct walk *w, int dir_fd, const char *name, int depth)
 {
 	struct stat st;
-	struct treewalk_entry e = {.dir_fd = dir_fd, .name = name, .path = w->shown, .depth = depth};
+	struct treewalk_entry e = {
+	    .dir_fd = dir_fd, .name = name, .path = w->shown, .depth = depth};
 	int rc;
 
 	e.rel = rel_of(w);
 	/* An entry the folder's read listed but that is gone by now (a log
 	 * rotated, a cache file expired) is no finding: it is not visited. */
 	if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-		return errno == ENOENT ? 0 : visit_error(w, dir_fd, name, NULL, depth, errno, "stat");
+		return errno == ENOENT ? 0
+		                       : visit_error(w, dir_fd, name, NULL, depth, errno, "stat");
 	e.st = &st;
 	path_show(w);
 	e.is_other_fs = is_other_fs(w, dir_fd, name, &st);

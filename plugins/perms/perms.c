@@ -164,10 +164,11 @@ perms_report(struct ct_task *t, const struct ct_services *ct, void *state)
 	add_metrics(&r->host, &r->tally);
 	rule_words(r, ct->is_dry_run(t), rule, sizeof(rule));
 	scan_words(r, scan, sizeof(scan));
-	ct->set_status(t, status_of(&r->tally),
-	               "%s%s%lld link(s) not followed, %lld unreadable, %lld folder(s) past max_depth",
-	               rule, scan, (long long)r->tally.links, (long long)r->tally.errors,
-	               (long long)r->tally.too_deep);
+	ct->set_status(
+	    t, status_of(&r->tally),
+	    "%s%s%lld link(s) not followed, %lld unreadable, %lld folder(s) past max_depth", rule,
+	    scan, (long long)r->tally.links, (long long)r->tally.errors,
+	    (long long)r->tally.too_deep);
 	return CT_OK;
 }
 

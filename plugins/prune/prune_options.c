@@ -88,7 +88,8 @@ path_refusal(const char *glob)
 		is_glob |= strcspn(c, "*?[") < len;
 		has_folder |= !is_glob;
 	}
-	return has_folder ? NULL : "would walk the root folder\nhint: name the folder whose files may go";
+	return has_folder ? NULL
+	                  : "would walk the root folder\nhint: name the folder whose files may go";
 }
 
 static int

@@ -216,7 +216,8 @@ out_end(struct plugin_host *h, struct out_buf *b)
 	int n;
 
 	if (b->lines > 0) {
-		n = snprintf(line, sizeof(line), "(%lld file(s) in this list)\n", (long long)b->lines);
+		n = snprintf(line, sizeof(line), "(%lld file(s) in this list)\n",
+		             (long long)b->lines);
 		out_add(h, b, line, (size_t)n);
 	}
 	out_flush(h, b);
@@ -237,9 +238,8 @@ list_one(struct plugin_host *h, const struct prune_found *f, const struct prune_
 	int n;
 
 	path_words(&f->sets[pf->set], pf, path, sizeof(path));
-	n = snprintf(line, sizeof(line), "%s %s %lld bytes %.1f days\n",
-	             line_words(pf, is_dry_run), path,
-	             (long long)pf->bytes, (double)(tally->now_s - pf->mtime_s) / 86400.0);
+	n = snprintf(line, sizeof(line), "%s %s %lld bytes %.1f days\n", line_words(pf, is_dry_run),
+	             path, (long long)pf->bytes, (double)(tally->now_s - pf->mtime_s) / 86400.0);
 	out_add(h, pf->outcome == PRUNE_REMOVED ? &os->removed : &os->kept, line,
 	        n > 0 && (size_t)n < sizeof(line) ? (size_t)n : strlen(line));
 	if (pf->outcome == PRUNE_REMOVED) {

@@ -383,7 +383,9 @@ test_escape_keeps_a_name_with_a_newline_on_one_line_and_bytes_findable(void **st
 	    {"cut\xc3", "cut\\xc3"},
 	    {"overlong\xc0\xaf", "overlong\\xc0\\xaf"},
 	    {"caf\xc3\xa9", "caf\xc3\xa9"},
-	    {"bidi\xe2\x80\xae" "evil", "bidi\\u202eevil"},
+	    {"bidi\xe2\x80\xae"
+	     "evil",
+	     "bidi\\u202eevil"},
 	    {"c1\xc2\x85", "c1\\u0085"},
 	    {"back\\slash", "back\\slash"},
 	};
@@ -433,10 +435,11 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_open_dir_refuses_a_link_on_the_way, setup,
 	                                    teardown),
 	    cmocka_unit_test(test_glob_split_cuts_at_the_first_component_with_a_glob),
-	    cmocka_unit_test(test_escape_keeps_a_name_with_a_newline_on_one_line_and_bytes_findable),
+	    cmocka_unit_test(
+	        test_escape_keeps_a_name_with_a_newline_on_one_line_and_bytes_findable),
 	    cmocka_unit_test(test_escape_cuts_between_escapes_to_fit),
-	    cmocka_unit_test_setup_teardown(test_walk_passes_over_entries_gone_before_they_are_looked_at,
-	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_walk_passes_over_entries_gone_before_they_are_looked_at, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
