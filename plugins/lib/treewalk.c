@@ -350,6 +350,26 @@ treewalk_glob_split(const char *glob, char *root, size_t root_size, const char *
 	return 0;
 }
 
+const char *
+treewalk_root_refusal(const char *path, int is_root_allowed)
+{
+	const char *c = path;
+	int has_folder = 0, is_glob = 0;
+
+	if (path[0] != '/')
+		return "is not absolute";
+	for (size_t len; *(c += strspn(c, "/")) != '\0'; c += len) {
+		len = strcspn(c, "/");
+		if ((len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+			return "has a '.' or '..' component\nhint: write the folder's own path";
+		is_glob |= strcspn(c, "*?[") < len;
+		has_folder |= !is_glob;
+	}
+	if (has_folder || is_root_allowed)
+		return NULL;
+	return "would walk the root folder\nhint: name a folder below /";
+}
+
 int
 treewalk_pattern_depth(const char *pattern)
 {

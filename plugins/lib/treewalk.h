@@ -86,6 +86,14 @@ int treewalk_open_dir(const char *root, const char *rel_dir, int *fd_out, char *
  * glob is not absolute. */
 int treewalk_glob_split(const char *glob, char *root, size_t root_size, const char **pattern);
 
+/* Why `path` cannot be a walk's root, as words for a message (with a
+ * hint line), or NULL when it can: not absolute; a '.' or '..' component
+ * ("/srv/app/.." is whatever /srv/app links to the parent of, and "/tmp/.."
+ * is "/"); or, unless is_root_allowed, the root folder in any spelling
+ * ("/", "//", and "/x/x" where x holds a glob character, since the walk
+ * starts before the first such component). */
+const char *treewalk_root_refusal(const char *path, int is_root_allowed);
+
 /* How many components a relative pattern has ("app/x.log" has 2): the depth
  * a walk needs to match it. */
 int treewalk_pattern_depth(const char *pattern);

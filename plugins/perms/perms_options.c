@@ -18,6 +18,7 @@
 #include <caretaker/plugin.h>
 
 #include "perms.h"
+#include "treewalk.h"
 
 const struct ct_option perms_options[] = {
     {.key = "paths",
@@ -204,6 +205,30 @@ read_rule(struct plugin_host *h, struct perms_rule *r)
 	return rc;
 }
 
+/* The rule's paths and the scan trees must be walkable roots: a
+ * recursive fix of the root folder ("/", "//") would change the whole
+ * system, so only it refuses the root; a scan of "/" is fine. */
+static int
+check_roots(struct plugin_host *h, const struct perms_opts *o)
+{
+	const struct perms_rule *r = &o->rule;
+	int is_root_allowed = !(r->is_recursive && o->is_fix);
+	const char *why;
+
+	for (size_t i = 0; i < r->n_paths; i++) {
+		why = treewalk_root_refusal(r->paths[i], is_root_allowed);
+		if (why != NULL)
+			return fail(h, "paths: '%s' %s%s", r->paths[i], why,
+			            is_root_allowed ? "" : " (recursive fix)");
+	}
+	for (size_t i = 0; i < o->n_scan; i++) {
+		why = treewalk_root_refusal(o->scan[i], 1);
+		if (why != NULL)
+			return fail(h, "scan: '%s' %s", o->scan[i], why);
+	}
+	return 0;
+}
+
 static int
 check_rule(struct plugin_host *h, const struct perms_opts *o)
 {
@@ -221,10 +246,7 @@ check_rule(struct plugin_host *h, const struct perms_opts *o)
 		               "hint: max_mode = 0640");
 	if (r->n_paths == 0 && o->n_scan == 0)
 		return fail(h, "neither paths nor scan is set: nothing to check");
-	for (size_t i = 0; i < r->n_paths; i++)
-		if (r->paths[i][0] != '/')
-			return fail(h, "paths: '%s' is not absolute", r->paths[i]);
-	return 0;
+	return check_roots(h, o);
 }
 
 int

@@ -10,6 +10,7 @@
 #include <caretaker/plugin.h>
 
 #include "prune.h"
+#include "treewalk.h"
 
 const struct ct_option prune_options[] = {
     {.key = "paths",
@@ -73,23 +74,10 @@ duration_words(int64_t ms, char *out, size_t size)
 static const char *
 path_refusal(const char *glob)
 {
-	const char *c = glob;
-	int has_folder = 0, is_glob = 0;
-
-	if (glob[0] != '/')
-		return "is not absolute";
-	if (strstr(glob, "**") != NULL)
+	if (glob[0] == '/' && strstr(glob, "**") != NULL)
 		return "uses '**', which is not supported ('*' does not cross '/')\n"
 		       "hint: name the folder without a glob to prune every file below it";
-	for (size_t len; *(c += strspn(c, "/")) != '\0'; c += len) {
-		len = strcspn(c, "/");
-		if ((len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
-			return "has a '.' or '..' component\nhint: write the folder's own path";
-		is_glob |= strcspn(c, "*?[") < len;
-		has_folder |= !is_glob;
-	}
-	return has_folder ? NULL
-	                  : "would walk the root folder\nhint: name the folder whose files may go";
+	return treewalk_root_refusal(glob, 0);
 }
 
 static int

@@ -316,6 +316,25 @@ CONF
 ct run rule-without-paths
 check "a rule whose paths is empty is refused, not silently dropped beside a scan" \
 	eval '[ "$rc" -ne 0 ] && grep -q "but paths is empty" "$out" "$err"'
+cat >>"$T/caretaker.ini" <<CONF
+[fix-root]
+plugin = perms
+paths = //
+mode = 0640
+recursive = yes
+fix = yes
+
+[dotdot]
+plugin = perms
+paths = $D/exact/..
+mode = 0640
+CONF
+ct run --dry-run fix-root
+check "a recursive fix of the root folder, in any spelling, is refused before anything is walked" \
+	eval '[ "$rc" -ne 0 ] && grep -q "paths: ./\/. would walk the root folder" "$out" "$err"'
+ct run dotdot
+check "a '..' in the rule's paths is refused, naming it" \
+	eval '[ "$rc" -ne 0 ] && grep -q "has a .\.. or .\.\.. component" "$out" "$err"'
 ct run group-empty
 check "an empty group is refused, naming the option" \
 	eval '[ "$rc" -ne 0 ] && grep -q "group is empty" "$out" "$err"'
