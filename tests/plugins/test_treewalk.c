@@ -364,6 +364,44 @@ test_walk_passes_over_entries_gone_before_they_are_looked_at(void **state)
 	assert_int_equal(s.n, 1);
 }
 
+/* One case of treewalk_root_refusal: a path, whether the root folder is
+ * allowed, and the start of the refusal (NULL: accepted). */
+struct refusal_case {
+	const char *path;
+	int is_root_allowed;
+	const char *refusal;
+};
+
+static void
+test_root_refusal_judges_the_folder_by_its_components_not_its_spelling(void **state)
+{
+	static const struct refusal_case cases[] = {
+	    {"/var/log/app", 0, NULL},
+	    {"/var/log/*/x.log", 0, NULL},
+	    {"/", 0, "would walk the root folder"},
+	    {"//", 0, "would walk the root folder"},
+	    {"/*/x.log", 0, "would walk the root folder"},
+	    {"/", 1, NULL},
+	    {"/tmp/..", 1, "has a '.' or '..'"},
+	    {"/var/./log", 0, "has a '.' or '..'"},
+	    {"/var/log/..hidden", 0, NULL},
+	    {"var/log", 0, "is not absolute"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *why = treewalk_root_refusal(cases[i].path, cases[i].is_root_allowed);
+
+		if (cases[i].refusal == NULL
+		        ? why != NULL
+		        : why == NULL ||
+		              strncmp(why, cases[i].refusal, strlen(cases[i].refusal)) != 0)
+			fail_msg("'%s': expected %s, came %s", cases[i].path,
+			         cases[i].refusal ? cases[i].refusal : "(accepted)",
+			         why ? why : "(accepted)");
+	}
+}
+
 /* One case of treewalk_escape: a name and how it must be shown. */
 struct escape_case {
 	const char *name;
@@ -438,6 +476,8 @@ main(void)
 	    cmocka_unit_test(
 	        test_escape_keeps_a_name_with_a_newline_on_one_line_and_bytes_findable),
 	    cmocka_unit_test(test_escape_cuts_between_escapes_to_fit),
+	    cmocka_unit_test(
+	        test_root_refusal_judges_the_folder_by_its_components_not_its_spelling),
 	    cmocka_unit_test_setup_teardown(
 	        test_walk_passes_over_entries_gone_before_they_are_looked_at, setup, teardown),
 	};
