@@ -221,6 +221,17 @@ bench-logscan: caretaker$(EXEEXT) $(plugin_LTLIBRARIES)
 		CARETAKER='$(abs_top_builddir)/caretaker' $(BASH) $(top_srcdir)/tests/bench/logscan-bench.sh
 .PHONY: bench-logscan
 
+# The prune plugin against find -delete on 200,000 files, and a soak test
+# of the tree walk under a folder/link racer (tests/bench/prune-bench.sh,
+# tests/bench/treewalk-race.sh).
+EXTRA_DIST += tests/bench/prune-bench.sh tests/bench/treewalk-race.sh
+bench-prune: caretaker$(EXEEXT) $(plugin_LTLIBRARIES)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+		CARETAKER='$(abs_top_builddir)/caretaker' $(BASH) $(top_srcdir)/tests/bench/prune-bench.sh
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+		CARETAKER='$(abs_top_builddir)/caretaker' $(BASH) $(top_srcdir)/tests/bench/treewalk-race.sh
+.PHONY: bench-prune
+
 # ---- schedules against systemd-analyze (skipped where it is missing) ----
 check_PROGRAMS += tests/schedule/schedule-next
 tests_schedule_schedule_next_SOURCES = tests/schedule/schedule-next.c

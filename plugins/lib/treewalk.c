@@ -12,7 +12,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <caretaker/errors.h>
@@ -24,10 +26,15 @@
 struct walk {
 	const struct treewalk_params *p;
 	dev_t root_dev;
-	int max_depth; /* the caller's, at most TREEWALK_MAX_DEPTH */
+	uint64_t root_mnt_id; /* the root's mount (statx), 0: unknown */
+	int max_depth;        /* the caller's, at most TREEWALK_MAX_DEPTH */
 	char path[4096];
-	size_t root_len; /* where rel starts in path (after the '/') */
+	size_t root_len;      /* where rel starts in path (after the '/') */
+	char shown[4 * 4096]; /* path escaped for the callback (treewalk_escape) */
 };
+
+/* Fill w->shown from w->path, for the callback. */
+static void path_show(struct walk *w);
 
 static const char *
 rel_of(const struct walk *w)
@@ -43,18 +50,50 @@ visit_error(struct walk *w, int dir_fd, const char *name, const struct stat *st,
 {
 	struct treewalk_entry e = {.dir_fd = dir_fd,
 	                           .name = name,
-	                           .path = w->path,
+	                           .path = w->shown,
 	                           .rel = rel_of(w),
 	                           .st = st,
 	                           .depth = depth,
 	                           .error = error,
 	                           .what = what};
-	int rc = w->p->visit(&e, w->p->arg);
+	int rc;
 
+	path_show(w);
+	rc = w->p->visit(&e, w->p->arg);
 	return rc < 0 ? rc : 0;
 }
 
 static int walk_dir(struct walk *w, int dir_fd, int depth);
+
+/* The mount an entry is on, or 0 when the kernel does not say.  A bind
+ * mount of a folder of the same file system has the root's st_dev, so
+ * st_dev alone would let the walk (and prune's deletes) into a folder
+ * mounted from outside the tree. */
+static uint64_t
+mount_id_of(int dir_fd, const char *name)
+{
+	struct statx stx;
+
+	if (statx(dir_fd, name, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) != 0 ||
+	    (stx.stx_mask & STATX_MNT_ID) == 0)
+		return 0;
+	return stx.stx_mnt_id;
+}
+
+/* A folder on another file system than the root's, or mounted apart from
+ * it (a bind mount): not entered with is_one_file_system. */
+static int
+is_other_fs(const struct walk *w, int dir_fd, const char *name, const struct stat *st)
+{
+	uint64_t mnt;
+
+	if (!S_ISDIR(st->st_mode) || !w->p->is_one_file_system)
+		return 0;
+	if (st->st_dev != w->root_dev)
+		return 1;
+	mnt = w->root_mnt_id != 0 ? mount_id_of(dir_fd, name) : 0;
+	return mnt != 0 && mnt != w->root_mnt_id;
+}
 
 /* Open the folder `name` of dir_fd that fstatat described as `st`, and
  * check that what was opened is that folder: one swapped for another in
@@ -83,7 +122,9 @@ descend(struct walk *w, int dir_fd, const char *name, const struct stat *st, int
 {
 	int fd = -1, error = 0;
 
-	if (open_checked(dir_fd, name, st, &fd, &error) != 0)
+	if (open_checked(dir_fd, name, st, &fd, &error) != 0 && error == ENOENT && depth > 0)
+		return 0;
+	if (fd < 0)
 		return visit_error(w, dir_fd, name, st, depth, error,
 		                   error == ESTALE ? "open (replaced during the walk)" : "open");
 	return walk_dir(w, fd, depth + 1);
@@ -95,18 +136,24 @@ static int
 walk_entry(struct walk *w, int dir_fd, const char *name, int depth)
 {
 	struct stat st;
-	struct treewalk_entry e = {.dir_fd = dir_fd, .name = name, .path = w->path, .depth = depth};
+	struct treewalk_entry e = {
+	    .dir_fd = dir_fd, .name = name, .path = w->shown, .depth = depth};
 	int rc;
 
 	e.rel = rel_of(w);
+	/* An entry the folder's read listed but that is gone by now (a log
+	 * rotated, a cache file expired) is no finding: it is not visited. */
 	if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-		return visit_error(w, dir_fd, name, NULL, depth, errno, "stat");
+		return errno == ENOENT ? 0
+		                       : visit_error(w, dir_fd, name, NULL, depth, errno, "stat");
 	e.st = &st;
-	e.is_other_fs = S_ISDIR(st.st_mode) && w->p->is_one_file_system && st.st_dev != w->root_dev;
+	path_show(w);
+	e.is_other_fs = is_other_fs(w, dir_fd, name, &st);
+	e.is_too_deep = S_ISDIR(st.st_mode) && !e.is_other_fs && depth >= w->max_depth;
 	rc = w->p->visit(&e, w->p->arg);
 	if (rc < 0)
 		return rc;
-	if (rc == TREEWALK_SKIP || !S_ISDIR(st.st_mode) || e.is_other_fs || depth >= w->max_depth)
+	if (rc == TREEWALK_SKIP || !S_ISDIR(st.st_mode) || e.is_other_fs || e.is_too_deep)
 		return 0;
 	return descend(w, dir_fd, name, &st, depth);
 }
@@ -195,13 +242,15 @@ static int
 walk_root(struct walk *w, int parent_fd, const char *name)
 {
 	struct stat st;
-	struct treewalk_entry e = {.dir_fd = parent_fd, .name = name, .path = w->path, .rel = ""};
+	struct treewalk_entry e = {.dir_fd = parent_fd, .name = name, .path = w->shown, .rel = ""};
 	int rc;
 
 	if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return visit_error(w, parent_fd, name, NULL, 0, errno, "stat");
 	w->root_dev = st.st_dev;
+	w->root_mnt_id = w->p->is_one_file_system ? mount_id_of(parent_fd, name) : 0;
 	e.st = &st;
+	path_show(w);
 	rc = w->p->visit(&e, w->p->arg);
 	if (rc < 0)
 		return rc;
@@ -301,6 +350,26 @@ treewalk_glob_split(const char *glob, char *root, size_t root_size, const char *
 	return 0;
 }
 
+const char *
+treewalk_root_refusal(const char *path, int is_root_allowed)
+{
+	const char *c = path;
+	int has_folder = 0, is_glob = 0;
+
+	if (path[0] != '/')
+		return "is not absolute";
+	for (size_t len; *(c += strspn(c, "/")) != '\0'; c += len) {
+		len = strcspn(c, "/");
+		if ((len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+			return "has a '.' or '..' component\nhint: write the folder's own path";
+		is_glob |= strcspn(c, "*?[") < len;
+		has_folder |= !is_glob;
+	}
+	if (has_folder || is_root_allowed)
+		return NULL;
+	return "would walk the root folder\nhint: name a folder below /";
+}
+
 int
 treewalk_pattern_depth(const char *pattern)
 {
@@ -309,4 +378,102 @@ treewalk_pattern_depth(const char *pattern)
 	for (const char *c = pattern; *c != '\0'; c++)
 		n += *c == '/' && c[1] != '\0';
 	return n;
+}
+
+/* The length of the valid UTF-8 sequence at s (1 to 4), or 0. */
+static size_t
+utf8_seq_len(const unsigned char *s)
+{
+	static const struct {
+		unsigned char lead_min, lead_max, next_min, next_max;
+		size_t len;
+	} seqs[] = {
+	    {0xc2, 0xdf, 0x80, 0xbf, 2}, {0xe0, 0xe0, 0xa0, 0xbf, 3}, {0xe1, 0xec, 0x80, 0xbf, 3},
+	    {0xed, 0xed, 0x80, 0x9f, 3}, {0xee, 0xef, 0x80, 0xbf, 3}, {0xf0, 0xf0, 0x90, 0xbf, 4},
+	    {0xf1, 0xf3, 0x80, 0xbf, 4}, {0xf4, 0xf4, 0x80, 0x8f, 4},
+	};
+
+	if (s[0] < 0x80)
+		return 1;
+	for (size_t i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++) {
+		if (s[0] < seqs[i].lead_min || s[0] > seqs[i].lead_max)
+			continue;
+		if (s[1] < seqs[i].next_min || s[1] > seqs[i].next_max)
+			return 0;
+		for (size_t k = 2; k < seqs[i].len; k++)
+			if ((s[k] & 0xc0) != 0x80)
+				return 0;
+		return seqs[i].len;
+	}
+	return 0;
+}
+
+/* The code point of a valid sequence of `len` bytes. */
+static unsigned
+utf8_code(const unsigned char *s, size_t len)
+{
+	static const unsigned lead_mask[] = {0, 0x7f, 0x1f, 0x0f, 0x07};
+	unsigned cp = s[0] & lead_mask[len];
+
+	for (size_t k = 1; k < len; k++)
+		cp = (cp << 6) | (s[k] & 0x3fu);
+	return cp;
+}
+
+static int
+is_line_mover(unsigned cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 ||
+	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* The escape of one character or byte at s into buf; returns how many
+ * bytes of s it stands for. */
+static size_t
+escape_one(const unsigned char *s, char buf[16])
+{
+	static const char *const named[0x20] = {['\n'] = "\\n", ['\t'] = "\\t", ['\r'] = "\\r"};
+	size_t len = utf8_seq_len(s);
+
+	if (len == 0) {
+		snprintf(buf, 16, "\\x%02x", s[0]);
+		return 1;
+	}
+	if (len == 1 && (s[0] < 0x20 || s[0] == 0x7f)) {
+		if (s[0] < 0x20 && named[s[0]] != NULL)
+			snprintf(buf, 16, "%s", named[s[0]]);
+		else
+			snprintf(buf, 16, "\\x%02x", s[0]);
+		return 1;
+	}
+	if (is_line_mover(utf8_code(s, len)))
+		snprintf(buf, 16, "\\u%04x", utf8_code(s, len));
+	else
+		snprintf(buf, 16, "%.*s", (int)len, (const char *)s);
+	return len;
+}
+
+void
+treewalk_escape(const char *name, char *out, size_t size)
+{
+	const unsigned char *s = (const unsigned char *)name;
+	size_t used = 0;
+
+	out[0] = '\0';
+	while (*s != '\0') {
+		char buf[16];
+		size_t step = escape_one(s, buf), n = strlen(buf);
+
+		if (used + n >= size)
+			break;
+		memcpy(out + used, buf, n + 1);
+		used += n;
+		s += step;
+	}
+}
+
+static void
+path_show(struct walk *w)
+{
+	treewalk_escape(w->path, w->shown, sizeof(w->shown));
 }

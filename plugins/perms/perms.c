@@ -42,6 +42,16 @@ perms_finding(struct plugin_host *h, struct perms_tally *tally, int severity, co
 		tally->worst = severity;
 }
 
+void
+perms_too_deep(struct plugin_host *h, struct perms_tally *tally, const char *path, int depth)
+{
+	tally->too_deep++;
+	perms_finding(h, tally, CT_SEV_WARNING, path,
+	              "not entered: max_depth (%d) reached, nothing below it checked\n"
+	              "hint: raise max_depth (at most 256)",
+	              depth);
+}
+
 static int
 perms_init(struct ct_task *t, const struct ct_services *ct, void **state)
 {
@@ -85,8 +95,10 @@ add_metrics(struct plugin_host *h, const struct perms_tally *y)
 	    {"world_writable", offsetof(struct perms_tally, world_writable)},
 	    {"setuid_setgid", offsetof(struct perms_tally, setid)},
 	    {"secrets_exposed", offsetof(struct perms_tally, secrets)},
+	    {"hard_links_not_changed", offsetof(struct perms_tally, hard_links)},
 	    {"links_skipped", offsetof(struct perms_tally, links)},
 	    {"errors", offsetof(struct perms_tally, errors)},
+	    {"folders_past_max_depth", offsetof(struct perms_tally, too_deep)},
 	};
 
 	for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
@@ -114,14 +126,15 @@ static void
 rule_words(const struct perms_run *r, int is_dry_run, char *out, size_t size)
 {
 	const struct perms_tally *y = &r->tally;
-	char fixed[64] = " (fix = no)";
+	char fixed[128] = " (fix = no)";
 
 	out[0] = '\0';
 	if (r->opts.rule.n_paths == 0)
 		return;
 	if (r->opts.is_fix)
-		snprintf(fixed, sizeof(fixed), ", %s %lld", is_dry_run ? "would change" : "changed",
-		         (long long)y->changed);
+		snprintf(fixed, sizeof(fixed), ", %s %lld, %lld hard-linked not changed",
+		         is_dry_run ? "would change" : "changed", (long long)y->changed,
+		         (long long)y->hard_links);
 	snprintf(out, size, "%lld of %lld checked do not match the rule%s; ",
 	         (long long)y->mismatched, (long long)y->checked, fixed);
 }
@@ -151,8 +164,11 @@ perms_report(struct ct_task *t, const struct ct_services *ct, void *state)
 	add_metrics(&r->host, &r->tally);
 	rule_words(r, ct->is_dry_run(t), rule, sizeof(rule));
 	scan_words(r, scan, sizeof(scan));
-	ct->set_status(t, status_of(&r->tally), "%s%s%lld link(s) not followed, %lld unreadable",
-	               rule, scan, (long long)r->tally.links, (long long)r->tally.errors);
+	ct->set_status(
+	    t, status_of(&r->tally),
+	    "%s%s%lld link(s) not followed, %lld unreadable, %lld folder(s) past max_depth", rule,
+	    scan, (long long)r->tally.links, (long long)r->tally.errors,
+	    (long long)r->tally.too_deep);
 	return CT_OK;
 }
 

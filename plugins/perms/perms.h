@@ -46,6 +46,7 @@ struct perms_rule {
 struct perms_opts {
 	struct perms_rule rule;
 	int is_fix;
+	int is_fix_hard_links; /* fix also changes regular files with other names */
 	const char *const *scan;
 	size_t n_scan;
 	const char *const *secret_names;
@@ -68,9 +69,11 @@ struct perms_tally {
 	int64_t world_writable;
 	int64_t setid;
 	int64_t secrets;
-	int64_t links;  /* links met and left alone */
-	int64_t errors; /* entries that could not be read */
-	int worst;      /* the worst finding's severity; -1: none */
+	int64_t hard_links; /* mismatched files with other names, not changed */
+	int64_t links;      /* links met and left alone */
+	int64_t errors;     /* entries that could not be read */
+	int64_t too_deep;   /* folders at max_depth, not entered */
+	int worst;          /* the worst finding's severity; -1: none */
 };
 
 extern const struct ct_option perms_options[];
@@ -79,6 +82,9 @@ int perms_opts_read(struct plugin_host *h, struct perms_opts *o);
 /* A finding, counted into tally->worst. */
 void perms_finding(struct plugin_host *h, struct perms_tally *tally, int severity,
                    const char *object, const char *fmt, ...) CT_PRINTF(5, 6);
+
+/* A folder at max_depth that the walk did not enter: a warning. */
+void perms_too_deep(struct plugin_host *h, struct perms_tally *tally, const char *path, int depth);
 
 /* "0640" for 0640: the mode bits as people write them. */
 void perms_mode_words(int mode, char out[8]);

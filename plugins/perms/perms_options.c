@@ -18,6 +18,7 @@
 #include <caretaker/plugin.h>
 
 #include "perms.h"
+#include "treewalk.h"
 
 const struct ct_option perms_options[] = {
     {.key = "paths",
@@ -32,7 +33,8 @@ const struct ct_option perms_options[] = {
      .help = "the group that must own the rule's paths (a name or a number)"},
     {.key = "mode",
      .type = CT_OPT_STRING,
-     .help = "the exact mode of the rule's files, in octal (0640)"},
+     .help = "the exact mode of the rule's files, in octal (0640, or 640; symbolic "
+             "forms as u=rw,g=r are refused)"},
     {.key = "max_mode",
      .type = CT_OPT_STRING,
      .help = "the most the rule's files may allow, in octal (0640: no execute bit, nothing "
@@ -55,6 +57,12 @@ const struct ct_option perms_options[] = {
      .default_value = "no",
      .help = "bring owner, group and mode of what the rule names in line (each change is "
              "listed; --dry-run lists only); scan findings are never changed"},
+    {.key = "fix_hard_links",
+     .type = CT_OPT_BOOL,
+     .default_value = "no",
+     .help = "with fix, change regular files that have other names (hard links) too; by "
+             "default they are a warning and stay as they are, since another name may be "
+             "outside the tree"},
     {.key = "scan",
      .type = CT_OPT_PATH_LIST,
      .help = "trees to scan for world-writable entries (folders with the sticky bit "
@@ -83,7 +91,8 @@ const struct ct_option perms_options[] = {
     {.key = "one_file_system",
      .type = CT_OPT_BOOL,
      .default_value = "yes",
-     .help = "do not enter folders on another file system than the tree's (find -xdev)"},
+     .help = "do not enter folders on another file system or mount than the tree's "
+             "(find -xdev; bind mounts are left alone too)"},
     {.key = NULL},
 };
 
@@ -121,30 +130,52 @@ read_mode(struct plugin_host *h, const char *key, int *out)
 	return 0;
 }
 
+/* A user or group number: digits only (strtoul alone would take "-1"),
+ * and below (uid_t)-1, which fchownat takes as "leave unchanged": a rule
+ * naming it would report a change on every run and make none.  1 when
+ * `text` is a number, 0 when it is a name, -1 when it is a number out of
+ * range. */
+static int
+id_number(const char *text, unsigned *id)
+{
+	unsigned long n;
+
+	if (text[strspn(text, "0123456789")] != '\0')
+		return 0;
+	errno = 0;
+	n = strtoul(text, NULL, 10);
+	if (errno != 0 || n >= (unsigned long)(uid_t)-1)
+		return -1;
+	*id = (unsigned)n;
+	return 1;
+}
+
 /* A user or group given by name or by number. */
 static int
 read_id(struct plugin_host *h, const char *key, int is_user, const char **name, unsigned *id)
 {
+	const char *what = is_user ? "user" : "group";
 	const struct passwd *pw = NULL;
 	const struct group *gr = NULL;
-	char *end = NULL;
-	unsigned long n;
+	int rc;
 
 	*name = plugin_host_opt_str(h, key);
 	if (*name == NULL)
 		return 0;
-	n = strtoul(*name, &end, 10);
-	if ((*name)[0] != '\0' && *end == '\0') {
-		*id = (unsigned)n;
+	if ((*name)[0] == '\0')
+		return fail(h, "%s is empty\nhint: name a %s, or remove the line", key, what);
+	rc = id_number(*name, id);
+	if (rc > 0)
 		return 0;
-	}
+	if (rc < 0)
+		return fail(h, "%s: '%s' is not a %s number (0 to %u)", key, *name, what,
+		            (unsigned)((uid_t)-1) - 1);
 	if (is_user)
 		pw = getpwnam(*name);
 	else
 		gr = getgrnam(*name);
 	if (pw == NULL && gr == NULL)
-		return fail(h, "%s: no such %s on this host: %s", key, is_user ? "user" : "group",
-		            *name);
+		return fail(h, "%s: no such %s on this host: %s", key, what, *name);
 	*id = pw != NULL ? pw->pw_uid : gr->gr_gid;
 	return 0;
 }
@@ -174,6 +205,30 @@ read_rule(struct plugin_host *h, struct perms_rule *r)
 	return rc;
 }
 
+/* The rule's paths and the scan trees must be walkable roots: a
+ * recursive fix of the root folder ("/", "//") would change the whole
+ * system, so only it refuses the root; a scan of "/" is fine. */
+static int
+check_roots(struct plugin_host *h, const struct perms_opts *o)
+{
+	const struct perms_rule *r = &o->rule;
+	int is_root_allowed = !(r->is_recursive && o->is_fix);
+	const char *why;
+
+	for (size_t i = 0; i < r->n_paths; i++) {
+		why = treewalk_root_refusal(r->paths[i], is_root_allowed);
+		if (why != NULL)
+			return fail(h, "paths: '%s' %s%s", r->paths[i], why,
+			            is_root_allowed ? "" : " (recursive fix)");
+	}
+	for (size_t i = 0; i < o->n_scan; i++) {
+		why = treewalk_root_refusal(o->scan[i], 1);
+		if (why != NULL)
+			return fail(h, "scan: '%s' %s", o->scan[i], why);
+	}
+	return 0;
+}
+
 static int
 check_rule(struct plugin_host *h, const struct perms_opts *o)
 {
@@ -183,15 +238,15 @@ check_rule(struct plugin_host *h, const struct perms_opts *o)
 
 	if (r->mode >= 0 && r->max_mode >= 0)
 		return fail(h, "mode and max_mode are both set: a rule is exact or at most");
+	if (r->n_paths == 0 && has_expectation)
+		return fail(h, "owner, group or a mode is set but paths is empty: the rule checks "
+		               "nothing\nhint: paths = /var/log/app");
 	if (r->n_paths > 0 && !has_expectation)
 		return fail(h, "paths is set but no owner, group or mode to check\n"
 		               "hint: max_mode = 0640");
 	if (r->n_paths == 0 && o->n_scan == 0)
 		return fail(h, "neither paths nor scan is set: nothing to check");
-	for (size_t i = 0; i < r->n_paths; i++)
-		if (r->paths[i][0] != '/')
-			return fail(h, "paths: '%s' is not absolute", r->paths[i]);
-	return 0;
+	return check_roots(h, o);
 }
 
 int
@@ -202,6 +257,9 @@ perms_opts_read(struct plugin_host *h, struct perms_opts *o)
 	rc = read_rule(h, &o->rule);
 	(void)h->ct->opt_bool(h->t, "fix", &on);
 	o->is_fix = on;
+	on = 0;
+	(void)h->ct->opt_bool(h->t, "fix_hard_links", &on);
+	o->is_fix_hard_links = on;
 	plugin_host_opt_list(h, "scan", &o->scan, &o->n_scan);
 	plugin_host_opt_list(h, "secret_names", &o->secret_names, &o->n_secret_names);
 	plugin_host_opt_list(h, "settings_files", &o->settings_files, &o->n_settings_files);

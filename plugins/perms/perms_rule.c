@@ -10,6 +10,9 @@
  * alone, and no link is ever followed.  Only regular files and folders are
  * checked; links and special files are counted and left alone.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* O_PATH, AT_EMPTY_PATH */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -117,25 +120,49 @@ want_of(const struct perms_rule *r, const struct stat *st, struct want *w)
 	return w->words[0] != '\0';
 }
 
-/* Apply `w` to the entry, if it is still the one the walk saw. */
+/* The mode change through the descriptor: an O_PATH descriptor takes no
+ * fchmod, so it goes through its /proc/self/fd name, as glibc's own
+ * fchmodat(AT_SYMLINK_NOFOLLOW) does; the name is the inode the
+ * descriptor holds, whatever happened to the entry's name since. */
 static int
-apply(const struct treewalk_entry *e, const struct want *w)
+fd_chmod(int fd, mode_t mode)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	return chmod(proc, mode) == 0 ? 0 : errno;
+}
+
+/* Apply `w` to the entry, if it is still the one the walk saw.  The entry
+ * is opened once (O_PATH, never following a link) and everything after
+ * goes through that descriptor: the name cannot be swapped between the
+ * check and the change.  A regular file with other names (hard links)
+ * is refused unless the job allows it: one of them may be outside the
+ * tree, and it would change too. */
+static int
+apply(const struct treewalk_entry *e, const struct want *w, int allow_hard_links)
 {
 	struct stat now;
+	int fd = openat(e->dir_fd, e->name, O_PATH | O_NOFOLLOW | O_CLOEXEC), rc = 0;
 
-	if (fstatat(e->dir_fd, e->name, &now, AT_SYMLINK_NOFOLLOW) != 0)
+	if (fd < 0)
 		return errno;
-	if (now.st_dev != e->st->st_dev || now.st_ino != e->st->st_ino ||
-	    (now.st_mode & S_IFMT) != (e->st->st_mode & S_IFMT))
-		return ESTALE;
+	if (fstat(fd, &now) != 0)
+		rc = errno;
+	else if (now.st_dev != e->st->st_dev || now.st_ino != e->st->st_ino ||
+	         (now.st_mode & S_IFMT) != (e->st->st_mode & S_IFMT))
+		rc = ESTALE;
+	else if (S_ISREG(now.st_mode) && now.st_nlink > 1 && !allow_hard_links)
+		rc = EMLINK;
 	/* chown first: it clears setuid and setgid, which the chmod then sets
 	 * as the rule says. */
-	if ((w->uid != now.st_uid || w->gid != now.st_gid) &&
-	    fchownat(e->dir_fd, e->name, w->uid, w->gid, AT_SYMLINK_NOFOLLOW) != 0)
-		return errno;
-	if (fchmodat(e->dir_fd, e->name, (mode_t)w->mode, AT_SYMLINK_NOFOLLOW) != 0)
-		return errno;
-	return 0;
+	else if ((w->uid != now.st_uid || w->gid != now.st_gid) &&
+	         fchownat(fd, "", w->uid, w->gid, AT_EMPTY_PATH) != 0)
+		rc = errno;
+	else
+		rc = fd_chmod(fd, (mode_t)w->mode);
+	close(fd);
+	return rc;
 }
 
 static void
@@ -149,6 +176,24 @@ list_change(struct rule_walk *rw, const char *verb, const char *path, const char
 		                      (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
+/* A regular file with other names is not changed unless the job allows
+ * it (apply says why); under --dry-run it is not listed as a change. */
+static int
+is_hard_link_refused(const struct rule_walk *rw, const struct treewalk_entry *e)
+{
+	return S_ISREG(e->st->st_mode) && e->st->st_nlink > 1 && !rw->o->is_fix_hard_links;
+}
+
+static void
+refuse_hard_link(struct rule_walk *rw, const struct treewalk_entry *e, const struct want *w)
+{
+	rw->y->hard_links++;
+	perms_finding(rw->h, rw->y, CT_SEV_WARNING, e->path,
+	              "has %lu names (hard links), one may be outside the tree: not changed: "
+	              "%s\nhint: fix_hard_links = yes changes such files too",
+	              (unsigned long)e->st->st_nlink, w->words);
+}
+
 static void
 mismatch(struct rule_walk *rw, const struct treewalk_entry *e, const struct want *w)
 {
@@ -160,13 +205,21 @@ mismatch(struct rule_walk *rw, const struct treewalk_entry *e, const struct want
 		              w->words);
 		return;
 	}
+	if (is_hard_link_refused(rw, e)) {
+		refuse_hard_link(rw, e, w);
+		return;
+	}
 	if (rw->h->ct->is_dry_run(rw->h->t)) {
 		rw->y->changed++;
 		list_change(rw, "would change", e->path, w->words);
 		perms_finding(rw->h, rw->y, CT_SEV_WARNING, e->path, "would change: %s", w->words);
 		return;
 	}
-	rc = apply(e, w);
+	rc = apply(e, w, rw->o->is_fix_hard_links);
+	if (rc == EMLINK) {
+		refuse_hard_link(rw, e, w);
+		return;
+	}
 	if (rc != 0) {
 		rw->y->fix_failed++;
 		perms_finding(rw->h, rw->y, CT_SEV_ERROR, e->path, "cannot change (%s): %s",
@@ -203,6 +256,8 @@ visit_cb(const struct treewalk_entry *e, void *arg)
 	if (e->depth > 0 && pathmatch_is_excluded(rw->o->exclude, rw->o->n_exclude, e->rel,
 	                                          S_ISDIR(e->st->st_mode)))
 		return TREEWALK_SKIP;
+	if (e->is_too_deep)
+		perms_too_deep(rw->h, rw->y, e->path, e->depth);
 	if (!S_ISREG(e->st->st_mode) && !S_ISDIR(e->st->st_mode)) {
 		rw->y->links += S_ISLNK(e->st->st_mode);
 		if (e->depth == 0)

@@ -147,6 +147,8 @@ visit_cb(const struct treewalk_entry *e, void *arg)
 	if (e->depth > 0 && pathmatch_is_excluded(sw->o->exclude, sw->o->n_exclude, e->rel,
 	                                          S_ISDIR(e->st->st_mode)))
 		return TREEWALK_SKIP;
+	if (e->is_too_deep)
+		perms_too_deep(sw->h, sw->y, e->path, e->depth);
 	if (S_ISLNK(e->st->st_mode)) {
 		sw->y->links++;
 		if (e->depth == 0)

@@ -80,6 +80,7 @@ add_metrics(struct plugin_host *h, const struct prune_run *r)
 	h->ct->add_metric(h->t, "bytes_kept", (double)y->kept_bytes, "bytes");
 	h->ct->add_metric(h->t, "files_not_regular", (double)r->found.n_not_regular, "");
 	h->ct->add_metric(h->t, "errors", (double)(r->found.n_errors + y->failed), "");
+	h->ct->add_metric(h->t, "folders_past_max_depth", (double)r->found.n_too_deep, "");
 }
 
 static int
@@ -87,7 +88,7 @@ status_of(const struct prune_run *r)
 {
 	if (r->tally.failed > 0)
 		return CT_STATUS_FAIL;
-	return r->found.n_errors > 0 ? CT_STATUS_WARN : CT_STATUS_OK;
+	return r->found.n_errors > 0 || r->found.n_too_deep > 0 ? CT_STATUS_WARN : CT_STATUS_OK;
 }
 
 static int
@@ -108,13 +109,15 @@ prune_report(struct ct_task *t, const struct ct_services *ct, void *state)
 	ct->set_status(t, status_of(r),
 	               "%s %lld file(s) (%s) of %zu matched; kept %lld (%s): %lld among the "
 	               "keep_min newest, %lld younger than %s, %lld changed during the run; "
-	               "%lld not deleted, %lld not regular files left alone, %lld unreadable",
+	               "%lld not deleted, %lld not regular files left alone, %lld unreadable, "
+	               "%lld folder(s) past max_depth",
 	               ct->is_dry_run(t) ? "would remove" : "removed", (long long)y->removed, freed,
 	               r->found.n_files, (long long)(r->found.n_files - y->removed), kept,
 	               (long long)y->kept_newest, (long long)y->kept_young,
 	               r->opts.older_than_ms >= 0 ? r->opts.older_than : "any age",
 	               (long long)y->kept_changed, (long long)y->failed,
-	               (long long)r->found.n_not_regular, (long long)r->found.n_errors);
+	               (long long)r->found.n_not_regular, (long long)r->found.n_errors,
+	               (long long)r->found.n_too_deep);
 	return CT_OK;
 }
 

@@ -82,6 +82,7 @@ struct prune_found {
 	size_t n_files, cap_files;
 	int64_t n_not_regular; /* matched, but a link, a folder, a FIFO...: never deleted */
 	int64_t n_errors;      /* entries that could not be read */
+	int64_t n_too_deep;    /* folders at max_depth, not entered */
 };
 
 /* The tally for the report. */

@@ -75,6 +75,18 @@ visit_root(struct collect *c, const struct treewalk_entry *e)
 	return TREEWALK_SKIP;
 }
 
+/* A folder given without a glob is pruned down to max_depth: a folder
+ * there is not entered, and the files below it would stay unseen. */
+static void
+too_deep(struct collect *c, const struct treewalk_entry *e)
+{
+	c->f->n_too_deep++;
+	c->h->ct->add_finding(c->h->t, CT_SEV_WARNING, e->path,
+	                      "not entered: max_depth (%d) reached, nothing below it pruned\n"
+	                      "hint: raise max_depth (at most %d)",
+	                      e->depth, TREEWALK_MAX_DEPTH);
+}
+
 static int
 visit_cb(const struct treewalk_entry *e, void *arg)
 {
@@ -91,6 +103,8 @@ visit_cb(const struct treewalk_entry *e, void *arg)
 		                      strerror(e->error));
 		return TREEWALK_SKIP;
 	}
+	if (s->pattern[0] == '\0' && e->is_too_deep)
+		too_deep(c, e);
 	if (s->pattern[0] != '\0' && fnmatch(s->pattern, e->rel, FNM_PATHNAME) != 0)
 		return TREEWALK_CONTINUE;
 	if (S_ISREG(e->st->st_mode))

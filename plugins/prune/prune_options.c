@@ -10,6 +10,7 @@
 #include <caretaker/plugin.h>
 
 #include "prune.h"
+#include "treewalk.h"
 
 const struct ct_option prune_options[] = {
     {.key = "paths",
@@ -18,7 +19,8 @@ const struct ct_option prune_options[] = {
      .help = "absolute globs of the files to prune (/var/log/app/*.log.*): the folder before "
              "the first glob character is walked and the rest matched against each path below "
              "it ('*' stops at '/'); a folder without a glob means every regular file below it "
-             "(max_depth); keep_min and max_total_size count per item"},
+             "(max_depth); keep_min and max_total_size count per item; '**', '.' and '..' are "
+             "refused, and so is a glob that would walk /"},
     {.key = "older_than",
      .type = CT_OPT_DURATION,
      .help = "a file whose modification time is older than this goes (30d); unset: age alone "
@@ -43,7 +45,8 @@ const struct ct_option prune_options[] = {
     {.key = "one_file_system",
      .type = CT_OPT_BOOL,
      .default_value = "yes",
-     .help = "do not enter folders on another file system than the walked folder (find -xdev)"},
+     .help = "do not enter folders on another file system or mount than the walked folder "
+             "(find -xdev; bind mounts are left alone too)"},
     {.key = NULL},
 };
 
@@ -64,17 +67,38 @@ duration_words(int64_t ms, char *out, size_t size)
 		}
 }
 
+/* Why a `paths` item cannot be walked safely, or NULL.  "//", "/." and
+ * "/tmp/.." name the root folder as surely as "/" does, so the folder is
+ * judged by its components, not by its spelling; "**" would silently
+ * mean "*" to fnmatch. */
+static const char *
+path_refusal(const char *glob)
+{
+	if (glob[0] == '/' && strstr(glob, "**") != NULL)
+		return "uses '**', which is not supported ('*' does not cross '/')\n"
+		       "hint: name the folder without a glob to prune every file below it";
+	return treewalk_root_refusal(glob, 0);
+}
+
 static int
 check_paths(struct plugin_host *h, const struct prune_opts *o)
 {
-	for (size_t i = 0; i < o->n_paths; i++)
-		if (o->paths[i][0] != '/' || strcmp(o->paths[i], "/") == 0) {
-			h->ct->set_status(h->t, CT_STATUS_FAIL,
-			                  "paths: '%s' is not an absolute path below /\n"
-			                  "hint: name the folder whose files may go",
-			                  o->paths[i]);
+	/* The host requires the key, not a value: "paths =" gives no item,
+	 * and a run that walks nothing would report ok every week. */
+	if (o->n_paths == 0) {
+		h->ct->set_status(h->t, CT_STATUS_FAIL,
+		                  "paths is empty: nothing to prune\n"
+		                  "hint: paths = /var/log/app/*.log.*");
+		return CT_ECONFIG;
+	}
+	for (size_t i = 0; i < o->n_paths; i++) {
+		const char *why = path_refusal(o->paths[i]);
+
+		if (why != NULL) {
+			h->ct->set_status(h->t, CT_STATUS_FAIL, "paths: '%s' %s", o->paths[i], why);
 			return CT_ECONFIG;
 		}
+	}
 	return 0;
 }
 

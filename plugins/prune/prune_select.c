@@ -111,19 +111,30 @@ dir_open(struct dir_cache *dc, const struct prune_set *s, size_t set, const char
 	return 0;
 }
 
+/* The file's path for people: escaped, so that a name with a newline or
+ * bytes that are not UTF-8 stays on its line and can be found again. */
+static void
+path_words(const struct prune_set *s, const struct prune_file *pf, char *out, size_t size)
+{
+	char raw[8192];
+
+	snprintf(raw, sizeof(raw), "%s/%s", s->root, pf->rel);
+	treewalk_escape(raw, out, size);
+}
+
 /* Delete one file that is to go; its outcome says what happened. */
 static void
 remove_one(struct plugin_host *h, const struct prune_set *s, struct prune_file *pf,
            struct dir_cache *dc)
 {
-	char rel_dir[4096], err[512] = "", path[8192];
+	char rel_dir[4096], err[512] = "", path[4 * 8192];
 	const char *slash = strrchr(pf->rel, '/');
 	const char *name = slash != NULL ? slash + 1 : pf->rel;
 	struct stat st;
 
 	snprintf(rel_dir, sizeof(rel_dir), "%.*s", slash != NULL ? (int)(slash - pf->rel) : 0,
 	         pf->rel);
-	snprintf(path, sizeof(path), "%s/%s", s->root, pf->rel);
+	path_words(s, pf, path, sizeof(path));
 	pf->outcome = PRUNE_FAILED;
 	if (dir_open(dc, s, pf->set, rel_dir, err, sizeof(err)) != 0) {
 		h->ct->add_finding(h->t, CT_SEV_ERROR, path, "cannot open its folder: %s", err);
@@ -163,20 +174,74 @@ line_words(const struct prune_file *pf, int is_dry_run)
 	return kept[pf->fate];
 }
 
+/* The lines of one output stream, handed to the host 64 KiB at a time:
+ * one message per line made 200,000 messages for 200,000 files, and the
+ * host keeps only the head and the tail of a stream anyway. */
+struct out_buf {
+	const char *stream;
+	int64_t lines;
+	size_t used;
+	char data[64 * 1024];
+};
+
+static void
+out_flush(struct plugin_host *h, struct out_buf *b)
+{
+	if (b->used > 0)
+		h->ct->add_output(h->t, b->stream, b->data, b->used);
+	b->used = 0;
+}
+
+static void
+out_add(struct plugin_host *h, struct out_buf *b, const char *line, size_t len)
+{
+	if (b->used + len > sizeof(b->data))
+		out_flush(h, b);
+	if (len > sizeof(b->data)) {
+		h->ct->add_output(h->t, b->stream, line, len);
+		return;
+	}
+	memcpy(b->data + b->used, line, len);
+	b->used += len;
+	b->lines++;
+}
+
+/* The stream's last line counts its lines: the host keeps the head and
+ * the tail of a long stream (output_limit), and the tail then says how
+ * many files the whole list had. */
+static void
+out_end(struct plugin_host *h, struct out_buf *b)
+{
+	char line[128];
+	int n;
+
+	if (b->lines > 0) {
+		n = snprintf(line, sizeof(line), "(%lld file(s) in this list)\n",
+		             (long long)b->lines);
+		out_add(h, b, line, (size_t)n);
+	}
+	out_flush(h, b);
+}
+
+/* The two streams of the report's output. */
+struct out_streams {
+	struct out_buf removed, kept;
+};
+
 /* One line per file in the report's output, and the tally. */
 static void
 list_one(struct plugin_host *h, const struct prune_found *f, const struct prune_file *pf,
-         struct prune_tally *tally)
+         struct prune_tally *tally, struct out_streams *os)
 {
 	int is_dry_run = h->ct->is_dry_run(h->t);
-	char line[8400];
+	char line[4 * 8192 + 128], path[4 * 8192];
 	int n;
 
-	n = snprintf(line, sizeof(line), "%s %s/%s %lld bytes %.1f days\n",
-	             line_words(pf, is_dry_run), f->sets[pf->set].root, pf->rel,
-	             (long long)pf->bytes, (double)(tally->now_s - pf->mtime_s) / 86400.0);
-	h->ct->add_output(h->t, pf->outcome == PRUNE_REMOVED ? "removed" : "kept", line,
-	                  n > 0 && (size_t)n < sizeof(line) ? (size_t)n : strlen(line));
+	path_words(&f->sets[pf->set], pf, path, sizeof(path));
+	n = snprintf(line, sizeof(line), "%s %s %lld bytes %.1f days\n", line_words(pf, is_dry_run),
+	             path, (long long)pf->bytes, (double)(tally->now_s - pf->mtime_s) / 86400.0);
+	out_add(h, pf->outcome == PRUNE_REMOVED ? &os->removed : &os->kept, line,
+	        n > 0 && (size_t)n < sizeof(line) ? (size_t)n : strlen(line));
 	if (pf->outcome == PRUNE_REMOVED) {
 		tally->removed++;
 		tally->removed_bytes += pf->bytes;
@@ -193,8 +258,13 @@ int
 prune_apply(struct plugin_host *h, struct prune_found *f, struct prune_tally *tally)
 {
 	struct dir_cache dc = {.fd = -1};
+	struct out_streams *os = calloc(1, sizeof(*os));
 	int rc = 0;
 
+	if (os == NULL)
+		return CT_ENOMEM;
+	os->removed.stream = "removed";
+	os->kept.stream = "kept";
 	/* Oldest first: a run cut short has removed the oldest. */
 	for (size_t i = f->n_files; i-- > 0;) {
 		if (h->ct->should_stop(h->t)) {
@@ -203,8 +273,11 @@ prune_apply(struct plugin_host *h, struct prune_found *f, struct prune_tally *ta
 		}
 		if (is_removal(&f->files[i]))
 			remove_one(h, &f->sets[f->files[i].set], &f->files[i], &dc);
-		list_one(h, f, &f->files[i], tally);
+		list_one(h, f, &f->files[i], tally, os);
 	}
+	out_end(h, &os->removed);
+	out_end(h, &os->kept);
+	free(os);
 	if (dc.fd >= 0)
 		close(dc.fd);
 	return rc;

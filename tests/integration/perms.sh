@@ -235,6 +235,39 @@ check "a folder the scan cannot read is a warning naming it, and the scan goes o
 	eval 'rc_is 0 && out_has "^warn .*scan-locked" &&
 		report_json scan-locked | grep -q "inner" && report_json scan-locked | grep -q "Permission denied"'
 
+# A file in the rule's tree that is also a hard link to a file outside it:
+# changing the one changes the other, so fix leaves it alone by default.
+mkdir -p "$D/hl/tree" "$D/hl/outside"
+chmod 755 "$D/hl" "$D/hl/tree" "$D/hl/outside"
+mk "$D/hl/outside/shadow" 600
+ln "$D/hl/outside/shadow" "$D/hl/tree/alias"
+mk "$D/hl/tree/plain" 600
+cat >>"$T/caretaker.ini" <<CONF
+[fix-hardlink]
+plugin = perms
+paths = $D/hl/tree
+mode = 0644
+recursive = yes
+fix = yes
+
+[fix-hardlink-allowed]
+plugin = perms
+paths = $D/hl/tree
+mode = 0644
+recursive = yes
+fix = yes
+fix_hard_links = yes
+CONF
+ct run fix-hardlink
+check "fix does not change a file with another name (hard link) outside the tree, and says so" \
+	eval '[ "$(stat -c %a "$D/hl/outside/shadow")" = 600 ] &&
+		[ "$(stat -c %a "$D/hl/tree/plain")" = 644 ] && out_has "^warn .*fix-hardlink" &&
+		out_has "1 hard-linked not changed" &&
+		report_json fix-hardlink | grep -q "has 2 names (hard links)"'
+ct run fix-hardlink-allowed
+check "fix_hard_links = yes changes a hard-linked file too" \
+	eval 'rc_is 0 && [ "$(stat -c %a "$D/hl/outside/shadow")" = 644 ]'
+
 ct run both-modes
 check "mode and max_mode together are refused" \
 	eval '[ "$rc" -ne 0 ] && grep -q "exact or at most" "$out" "$err"'
@@ -249,8 +282,81 @@ ct run no-such-owner
 check "an owner that does not exist on the host is refused, naming it" \
 	eval '[ "$rc" -ne 0 ] && grep -q "no such user on this host: caretaker-no-such-user" "$out" "$err"'
 
+cat >>"$T/caretaker.ini" <<CONF
+[owner-minus-one]
+plugin = perms
+paths = $D/exact/ok.conf
+owner = 4294967295
+fix = yes
+
+[owner-negative]
+plugin = perms
+paths = $D/exact/ok.conf
+owner = -1
+fix = yes
+
+[group-empty]
+plugin = perms
+paths = $D/exact/ok.conf
+group =
+CONF
+ct run owner-minus-one
+check "an owner number fchownat takes as 'unchanged' is refused, not reported as a change" \
+	eval '[ "$rc" -ne 0 ] && grep -q "owner: .4294967295. is not a user number" "$out" "$err"'
+ct run owner-negative
+check "a negative owner number is refused, naming it" \
+	eval '[ "$rc" -ne 0 ] && grep -q "owner: no such user on this host: -1" "$out" "$err"'
+cat >>"$T/caretaker.ini" <<CONF
+[rule-without-paths]
+plugin = perms
+paths =
+owner = root
+scan = $D/clean
+CONF
+ct run rule-without-paths
+check "a rule whose paths is empty is refused, not silently dropped beside a scan" \
+	eval '[ "$rc" -ne 0 ] && grep -q "but paths is empty" "$out" "$err"'
+cat >>"$T/caretaker.ini" <<CONF
+[fix-root]
+plugin = perms
+paths = //
+mode = 0640
+recursive = yes
+fix = yes
+
+[dotdot]
+plugin = perms
+paths = $D/exact/..
+mode = 0640
+CONF
+ct run --dry-run fix-root
+check "a recursive fix of the root folder, in any spelling, is refused before anything is walked" \
+	eval '[ "$rc" -ne 0 ] && grep -q "paths: ./\/. would walk the root folder" "$out" "$err"'
+ct run dotdot
+check "a '..' in the rule's paths is refused, naming it" \
+	eval '[ "$rc" -ne 0 ] && grep -q "has a .\.. or .\.\.. component" "$out" "$err"'
+ct run group-empty
+check "an empty group is refused, naming the option" \
+	eval '[ "$rc" -ne 0 ] && grep -q "group is empty" "$out" "$err"'
+
+# A world-writable file below max_depth: the scan does not reach it, and
+# says so instead of reporting a clean tree.
+deep="$D/deepscan"
+for i in 1 2 3; do deep="$deep/d$i"; done
+mk "$deep/world" 666
+cat >>"$T/caretaker.ini" <<CONF
+[scan-deep]
+plugin = perms
+scan = $D/deepscan
+max_depth = 2
+CONF
+ct run scan-deep
+check "a scan that stops at max_depth is a warning naming the folder it did not enter" \
+	eval 'out_has "^warn .*scan-deep .*1 folder(s) past max_depth" &&
+		report_json scan-deep | grep -q "max_depth (2) reached" && report_json scan-deep | grep -q "deepscan/d1/d2\""'
+
 ct describe perms
 check "describe perms documents every option" \
-	eval 'rc_is 0 && describes paths owner group mode max_mode dir_mode dir_max_mode recursive fix scan secret_names settings_files exclude max_depth one_file_system'
+	eval 'rc_is 0 && describes paths owner group mode max_mode dir_mode dir_max_mode recursive fix fix_hard_links scan secret_names settings_files exclude max_depth one_file_system'
 
 done_testing

@@ -231,9 +231,122 @@ else
 	skip_test "one_file_system leaves a mount below the folder alone" "mount: $(cat "$T/mount.err")"
 fi
 
+# A bind mount of a folder of the same file system (same st_dev) from
+# outside the tree: one_file_system must not enter it either.
+mkfile "$D/bindout/victim.log" 40
+mkfile "$D/bindtree/old.log" 40
+mkdir -p "$D/bindtree/inner"
+cat >>"$T/caretaker.ini" <<CONF
+[bind]
+plugin = prune
+paths = $D/bindtree
+older_than = 30d
+CONF
+if [ "$(id -u)" -ne 0 ]; then
+	skip_test_inapplicable "one_file_system leaves a bind mount below the folder alone" "needs root to mount"
+elif mount --bind "$D/bindout" "$D/bindtree/inner" 2>"$T/mount.err"; then
+	ct run bind
+	umount "$D/bindtree/inner"
+	check "one_file_system leaves a bind mount from outside the tree alone" \
+		eval 'rc_is 0 && absent "$D/bindtree/old.log" && present "$D/bindout/victim.log"'
+else
+	skip_test "one_file_system leaves a bind mount below the folder alone" "mount: $(cat "$T/mount.err")"
+fi
+
 ct run no-limit
 check "a job with neither older_than nor max_total_size is refused before anything goes" \
 	eval '[ "$rc" -ne 0 ] && present "$D/age/app.log.1" && grep -rq "neither older_than" "$out" "$err"'
+
+# Spellings of the root folder, and globs the walk would not honour, are
+# refused before anything is walked.
+refused_path() {
+	printf '[%s]\nplugin = prune\npaths = %s\nolder_than = 30d\n' "$1" "$2" >>"$T/caretaker.ini"
+	ct run --dry-run "$1"
+	[ "$rc" -ne 0 ] && grep -q -- "$3" "$out" "$err"
+}
+check "paths '//' is the root folder, refused" eval 'refused_path slashes // "would walk the root folder"'
+check "paths '/*/*.log' would walk the root folder, refused" \
+	eval 'refused_path rootglob "/*/*.log" "would walk the root folder"'
+check "a '..' in paths is refused (it can name the root folder too)" \
+	eval 'refused_path dotdot "$D/age/.." "a .\.. or .\.\.. component"'
+check "an empty paths is refused rather than pruning nothing with an ok" \
+	eval 'refused_path emptypaths "" "paths is empty"'
+check "'**' in paths is refused: fnmatch would read it as '*'" \
+	eval 'refused_path starstar "$D/age/**/*.log" "uses .\*\*., which is not supported"'
+
+# A name with a newline that reads as another report line, an escape
+# sequence and bytes that are not UTF-8: each stays on its own line,
+# escaped, and is deleted all the same.
+mkdir -p "$D/names"
+python3 - "$D/names" <<'PY'
+import os, sys, time
+t = time.time() - 40 * 86400
+for name in [b"evil\nremoved (older than older_than) FAKE 1 bytes 99.0 days",
+             b"esc\x1b[31mred", b"bad\xff\xfeutf8"]:
+    p = os.path.join(sys.argv[1].encode(), name)
+    open(p, "wb").write(b"x")
+    os.utime(p, (t, t))
+PY
+cat >>"$T/caretaker.ini" <<CONF
+[names]
+plugin = prune
+paths = $D/names
+older_than = 30d
+CONF
+ct run names
+removed_stream() {
+	report_json names | python3 -c 'import json, sys; print(json.load(sys.stdin)["runs"][0]["output"]["removed"], end="")'
+}
+check "a name with a newline, an escape or bytes that are not UTF-8 is listed escaped on one line" \
+	eval 'rc_is 0 && [ -z "$(ls -A "$D/names")" ] && [ "$(removed_stream | wc -l)" = 4 ] && [ "$(removed_stream | tail -n 1)" = "(3 file(s) in this list)" ] &&
+		removed_stream | grep -qF "names/evil\\nremoved (older than" &&
+		removed_stream | grep -qF "names/esc\\x1b[31mred" &&
+		removed_stream | grep -qF "names/bad\\xff\\xfeutf8" &&
+		! removed_stream | grep -q "^removed (older than older_than) FAKE"'
+
+# A list longer than the host's output_limit: the host keeps its head and
+# tail, and the tail still says how many files the list had.
+mkdir -p "$D/many"
+python3 - "$D/many" <<'PY'
+import os, sys, time
+t = time.time() - 40 * 86400
+for i in range(3000):
+    p = os.path.join(sys.argv[1], "rotated-%04d.log" % i)
+    open(p, "wb").close()
+    os.utime(p, (t, t))
+PY
+cat >>"$T/caretaker.ini" <<CONF
+[many]
+plugin = prune
+paths = $D/many
+older_than = 30d
+CONF
+ct run many
+many_removed() {
+	report_json many | python3 -c 'import json, sys; print(json.load(sys.stdin)["runs"][0]["output"]["removed"], end="")'
+}
+check "a list past output_limit is cut in the middle and its last line counts every file" \
+	eval 'rc_is 0 && [ -z "$(ls -A "$D/many")" ] && [ "$(many_removed | wc -c)" -lt 70000 ] &&
+		many_removed | grep -q "bytes dropped" &&
+		[ "$(many_removed | tail -n 1)" = "(3000 file(s) in this list)" ]'
+
+# A folder given without a glob is pruned down to max_depth; a folder
+# there is not entered, and the run says so rather than passing over it.
+deep="$D/deep"
+for i in 1 2 3 4; do deep="$deep/d$i"; done
+mkfile "$deep/old.log" 40
+mkfile "$D/deep/d1/old.log" 40
+cat >>"$T/caretaker.ini" <<CONF
+[deep]
+plugin = prune
+paths = $D/deep
+older_than = 30d
+max_depth = 2
+CONF
+ct run deep
+check "a folder at max_depth is not entered, and is a warning naming it" \
+	eval 'out_has "^warn .*deep .*1 folder(s) past max_depth" && absent "$D/deep/d1/old.log" &&
+		present "$deep/old.log" && report_json deep | grep -q "max_depth (2) reached" && report_json deep | grep -q "deep/d1/d2\""'
 
 describes() { for k in "$@"; do out_has "^ *$k" || return 1; done; }
 ct describe prune

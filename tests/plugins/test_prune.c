@@ -133,6 +133,42 @@ test_select_counts_each_paths_item_on_its_own(void **state)
 	assert_int_equal(fate_of(&f, 'd'), PRUNE_REMOVE_OLD);
 }
 
+static void
+test_select_orders_equal_modification_times_by_path_whatever_the_walk_order(void **state)
+{
+	struct prune_opts o = age_30d;
+	const int64_t ages[] = {50, 50, 50, 50};
+	const int64_t bytes[] = {1, 1, 1, 1};
+	struct prune_found f = found_of(ages, bytes, NULL, 4);
+
+	(void)state;
+	o.keep_min = 2;
+	/* The walk may list them in any order: reverse the names. */
+	f.files[0].rel = names[3];
+	f.files[3].rel = names[0];
+	prune_select(&o, &f, NOW);
+	assert_int_equal(fate_of(&f, 'a'), PRUNE_KEEP_NEWEST);
+	assert_int_equal(fate_of(&f, 'b'), PRUNE_KEEP_NEWEST);
+	assert_int_equal(fate_of(&f, 'c'), PRUNE_REMOVE_OLD);
+	assert_int_equal(fate_of(&f, 'd'), PRUNE_REMOVE_OLD);
+}
+
+static void
+test_select_counts_a_file_from_the_future_as_the_newest(void **state)
+{
+	struct prune_opts o = age_30d;
+	const int64_t ages[] = {-400, 1, 40};
+	const int64_t bytes[] = {1, 1, 1};
+	struct prune_found f = found_of(ages, bytes, NULL, 3);
+
+	(void)state;
+	o.keep_min = 1;
+	prune_select(&o, &f, NOW);
+	assert_int_equal(fate_of(&f, 'a'), PRUNE_KEEP_NEWEST);
+	assert_int_equal(fate_of(&f, 'b'), PRUNE_KEEP_YOUNG);
+	assert_int_equal(fate_of(&f, 'c'), PRUNE_REMOVE_OLD);
+}
+
 int
 main(void)
 {
@@ -143,6 +179,9 @@ main(void)
 	        test_select_removes_every_file_older_than_the_first_past_max_total_size),
 	    cmocka_unit_test(test_select_counts_the_keep_min_files_toward_max_total_size),
 	    cmocka_unit_test(test_select_counts_each_paths_item_on_its_own),
+	    cmocka_unit_test(
+	        test_select_orders_equal_modification_times_by_path_whatever_the_walk_order),
+	    cmocka_unit_test(test_select_counts_a_file_from_the_future_as_the_newest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

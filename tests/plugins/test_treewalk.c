@@ -320,6 +320,135 @@ test_glob_split_cuts_at_the_first_component_with_a_glob(void **state)
 	assert_int_equal(treewalk_glob_split("rel/*.log", root, sizeof(root), &pattern), CT_EINVAL);
 }
 
+/* The first entry of "gone/" visited deletes every other one: those the
+ * folder's read had already listed are gone before they are looked at. */
+static int
+delete_siblings_cb(const struct treewalk_entry *e, void *arg)
+{
+	struct seen *s = arg;
+	char path[512];
+
+	if (strncmp(e->rel, "gone/", 5) != 0)
+		return TREEWALK_CONTINUE;
+	if (s->n == 0)
+		for (int i = 0; i < 40; i++) {
+			snprintf(path, sizeof(path), "%s/gone/f%02d", tmp, i);
+			(void)unlink(path);
+		}
+	if (s->n < 64) {
+		s->errors[s->n] = e->error;
+		snprintf(s->rels[s->n], sizeof(s->rels[0]), "%s", e->rel);
+		s->n++;
+	}
+	return TREEWALK_CONTINUE;
+}
+
+static void
+test_walk_passes_over_entries_gone_before_they_are_looked_at(void **state)
+{
+	struct seen s = {0};
+	char root[300];
+	struct treewalk_params p = {
+	    .root = root, .max_depth = 4, .visit = delete_siblings_cb, .arg = &s};
+
+	(void)state;
+	snprintf(root, sizeof(root), "%s", tmp);
+	make("gone/");
+	for (int i = 0; i < 40; i++)
+		make("gone/f%02d", i);
+	assert_int_equal(treewalk_run(&p), 0);
+	for (size_t i = 0; i < s.n; i++)
+		if (s.errors[i] != 0)
+			fail_msg("expected no entry with an error, came '%s' with %s", s.rels[i],
+			         strerror(s.errors[i]));
+	assert_int_equal(s.n, 1);
+}
+
+/* One case of treewalk_root_refusal: a path, whether the root folder is
+ * allowed, and the start of the refusal (NULL: accepted). */
+struct refusal_case {
+	const char *path;
+	int is_root_allowed;
+	const char *refusal;
+};
+
+static void
+test_root_refusal_judges_the_folder_by_its_components_not_its_spelling(void **state)
+{
+	static const struct refusal_case cases[] = {
+	    {"/var/log/app", 0, NULL},
+	    {"/var/log/*/x.log", 0, NULL},
+	    {"/", 0, "would walk the root folder"},
+	    {"//", 0, "would walk the root folder"},
+	    {"/*/x.log", 0, "would walk the root folder"},
+	    {"/", 1, NULL},
+	    {"/tmp/..", 1, "has a '.' or '..'"},
+	    {"/var/./log", 0, "has a '.' or '..'"},
+	    {"/var/log/..hidden", 0, NULL},
+	    {"var/log", 0, "is not absolute"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *why = treewalk_root_refusal(cases[i].path, cases[i].is_root_allowed);
+
+		if (cases[i].refusal == NULL
+		        ? why != NULL
+		        : why == NULL ||
+		              strncmp(why, cases[i].refusal, strlen(cases[i].refusal)) != 0)
+			fail_msg("'%s': expected %s, came %s", cases[i].path,
+			         cases[i].refusal ? cases[i].refusal : "(accepted)",
+			         why ? why : "(accepted)");
+	}
+}
+
+/* One case of treewalk_escape: a name and how it must be shown. */
+struct escape_case {
+	const char *name;
+	const char *shown;
+};
+
+static void
+test_escape_keeps_a_name_with_a_newline_on_one_line_and_bytes_findable(void **state)
+{
+	static const struct escape_case cases[] = {
+	    {"plain.log", "plain.log"},
+	    {"a\nremoved b", "a\\nremoved b"},
+	    {"tab\there\r", "tab\\there\\r"},
+	    {"esc\x1b[31m", "esc\\x1b[31m"},
+	    {"del\x7f", "del\\x7f"},
+	    {"bad\xff\xfe", "bad\\xff\\xfe"},
+	    {"cut\xc3", "cut\\xc3"},
+	    {"overlong\xc0\xaf", "overlong\\xc0\\xaf"},
+	    {"caf\xc3\xa9", "caf\xc3\xa9"},
+	    {"bidi\xe2\x80\xae"
+	     "evil",
+	     "bidi\\u202eevil"},
+	    {"c1\xc2\x85", "c1\\u0085"},
+	    {"back\\slash", "back\\slash"},
+	};
+	char out[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		treewalk_escape(cases[i].name, out, sizeof(out));
+		if (strcmp(out, cases[i].shown) != 0)
+			fail_msg("case %zu: expected '%s', came '%s'", i, cases[i].shown, out);
+	}
+}
+
+static void
+test_escape_cuts_between_escapes_to_fit(void **state)
+{
+	char out[5];
+
+	(void)state;
+	treewalk_escape("ab\ncd", out, sizeof(out));
+	assert_string_equal(out, "ab\\n");
+	treewalk_escape("abc\ncd", out, sizeof(out));
+	assert_string_equal(out, "abc");
+}
+
 int
 main(void)
 {
@@ -344,6 +473,13 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_open_dir_refuses_a_link_on_the_way, setup,
 	                                    teardown),
 	    cmocka_unit_test(test_glob_split_cuts_at_the_first_component_with_a_glob),
+	    cmocka_unit_test(
+	        test_escape_keeps_a_name_with_a_newline_on_one_line_and_bytes_findable),
+	    cmocka_unit_test(test_escape_cuts_between_escapes_to_fit),
+	    cmocka_unit_test(
+	        test_root_refusal_judges_the_folder_by_its_components_not_its_spelling),
+	    cmocka_unit_test_setup_teardown(
+	        test_walk_passes_over_entries_gone_before_they_are_looked_at, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
