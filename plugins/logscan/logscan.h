@@ -75,7 +75,7 @@ struct logscan_matcher {
 	uint64_t max_record_bytes; /* how far a record reaches from a hit */
 	int is_jit;                /* PCRE2 runs JIT code */
 	int threads;
-	char engine_note[256]; /* what serves the search and why, for the report */
+	char engine_note[512]; /* what serves the search and why, for the report */
 };
 
 /* A line that matched at least one pattern, in the buffer being scanned,
