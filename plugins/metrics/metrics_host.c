@@ -19,19 +19,27 @@
 #include "hoststat.h"
 #include "metrics.h"
 
-/* Sleeps `ms`, 50 ms at a time so that a stop request is heard. */
+/* Sleeps `ms`, cut short by a stop request.  The host's stop is SIGTERM,
+ * whose handler interrupts nanosleep (EINTR), so the sleep is one call
+ * rather than a poll every few milliseconds: each wake-up costs CPU, and
+ * this job is meant to be cheap to run every minute.  A step is at most a
+ * second, so a stop signal taken by another thread is still heard soon. */
 static int
 sleep_heeding(struct plugin_host *h, int64_t ms)
 {
-	while (ms > 0) {
-		int64_t step = ms < 50 ? ms : 50;
-		struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(step * 1000000)};
+	int64_t step = ms < 1000 ? ms : 1000;
+	struct timespec ts = {.tv_sec = (time_t)(step / 1000),
+	                      .tv_nsec = (long)(step % 1000) * 1000000};
 
+	while (ms > 0) {
 		if (plugin_host_should_stop(h))
 			return CT_ECANCELED;
-		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-			;
+		if (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			continue; /* ts holds what is left of this step */
 		ms -= step;
+		step = ms < 1000 ? ms : 1000;
+		ts.tv_sec = (time_t)(step / 1000);
+		ts.tv_nsec = (long)(step % 1000) * 1000000;
 	}
 	return 0;
 }

@@ -188,6 +188,12 @@ cpu_interval = 5ms
 [nodb]
 plugin = metrics
 conninfo = host=$T port=1
+
+[stopped]
+plugin = metrics
+database = no
+cpu_interval = 60s
+timeout = 1s
 CONF
 ct run both
 check "store = database without the database is refused with a hint" eval 'rc_is 1 &&
@@ -197,6 +203,13 @@ check "a CPU interval under 10ms is refused" eval 'rc_is 1 && grep -q "cpu_inter
 ct run nodb
 check "a database that cannot be reached fails the run and says so" eval 'rc_is 1 &&
 	grep -q "^failed .*nodb .*cannot connect to the database" "$out"'
+# The stop comes as SIGTERM in the middle of the CPU interval; kill_grace
+# (1s here) would SIGKILL a plugin that slept on, and a killed plugin
+# writes no summary.
+ct run stopped
+check "a timeout in the middle of the CPU interval ends the sampling before the kill" eval 'rc_is 1 &&
+	report_json stopped | grep -q "\"reason\": \"timed out after 1s\"" &&
+	report_json stopped | grep -q "\"summary\": \"cpu 0.0% busy over 60000 ms"'
 
 # ---- a replica: its replay lag ----
 # as_owner CMD...: as the cluster's owner (the harness runs the server as
