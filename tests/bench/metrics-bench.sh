@@ -30,7 +30,18 @@
 #
 # Target: caretaker's CPU time <= 0.1x the anchor's.
 #
-# Environment: PYTHON (default /usr/bin/python3); INTERVAL (seconds, default 1); ROUNDS (default 7); SCALE
+# Two more lines, measured in the same rounds, show how much of that is
+# caretaker's to cut:
+#   caretaker run h      (plugin = hello: the core's start-up, the job's
+#                         child, the history record and state.json; no
+#                         libpq)
+#   libpq-floor          (a C program that only dlopen()s libpq.so.5 and
+#                         exits: what loading the system's libpq and its
+#                         dependencies costs any process; built with $CC,
+#                         left out when there is no compiler)
+# and, for scale, the same program without the dlopen (an empty process).
+#
+# Environment: CC (default cc); PYTHON (default /usr/bin/python3); INTERVAL (seconds, default 1); ROUNDS (default 7); SCALE
 # (seed.sh scale, default bench); BENCH_CLUSTER=DIR uses an already seeded
 # harness cluster instead of starting one.
 set -euo pipefail
@@ -75,6 +86,9 @@ plugin = metrics
 cpu_interval = ${INTERVAL}s
 store = database
 table = bench_caretaker_metrics
+
+[h]
+plugin = hello
 CONF
 chmod 644 "$work/caretaker.ini"
 
@@ -143,24 +157,56 @@ timed() {
 	python3 "$work/timed.py" "$@" || { echo "metrics-bench: failed: ${*:2}" >&2; cat "$1.err" >&2; exit 1; }
 }
 
+# The floor: dlopen("libpq.so.5") and exit, as the job's child does when
+# it loads the plugin; with no argument, only start and exit.
+cat >"$work/floor.c" <<'C'
+#include <dlfcn.h>
+#include <stdio.h>
+int main(int argc, char **argv)
+{
+	if (argc > 1 && dlopen(argv[1], RTLD_NOW | RTLD_LOCAL) == NULL) {
+		fprintf(stderr, "%s\n", dlerror());
+		return 1;
+	}
+	return 0;
+}
+C
+has_floor=0
+"${CC:-cc}" -O2 -o "$work/dlopen-libpq" "$work/floor.c" -ldl 2>/dev/null && has_floor=1 ||
+	echo "metrics-bench: no C compiler (${CC:-cc}): the libpq floor is left out" >&2
+
 anchor() { timed "$work/anchor" "$PYTHON" "$work/monitoring.py" "$INTERVAL"; }
 ours() { timed "$work/ours" "$CARETAKER" -c "$work/caretaker.ini" -q run m; }
+references() {
+	timed "$work/hello" "$CARETAKER" -c "$work/caretaker.ini" -q run h
+	[ "$has_floor" = 0 ] || {
+		timed "$work/floor" "$work/dlopen-libpq" libpq.so.5
+		timed "$work/empty" "$work/dlopen-libpq"
+	}
+}
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 ours # warm the page cache and create the table; not counted
+references
 : >"$work/ours"
+: >"$work/hello"
+: >"$work/floor"
+: >"$work/empty"
 for round in $(seq "$ROUNDS"); do
 	if [ $((round % 2)) -eq 1 ]; then anchor; ours; else ours; anchor; fi
+	references
 done
 echo "load after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 figures=$("$CARETAKER" -c "$work/caretaker.ini" report m --format json -n 1 |
 	python3 -c 'import json, sys; print(len(json.load(sys.stdin)["runs"][0]["metrics"]))')
 
-python3 - "$work/anchor" "$work/ours" "$INTERVAL" "$ROUNDS" "$figures" <<'PY'
+python3 - "$work/anchor" "$work/ours" "$INTERVAL" "$ROUNDS" "$figures" "$work/hello" "$work/floor" "$work/empty" <<'PY'
 import statistics, sys
-a = [tuple(map(float, l.split())) for l in open(sys.argv[1])]
-o = [tuple(map(float, l.split())) for l in open(sys.argv[2])]
+def runs(path):
+    return [tuple(map(float, l.split())) for l in open(path)]
+a, o = runs(sys.argv[1]), runs(sys.argv[2])
 interval, rounds, figures = sys.argv[3], sys.argv[4], sys.argv[5]
+hello, floor, empty = runs(sys.argv[6]), runs(sys.argv[7]), runs(sys.argv[8])
 med = lambda xs: statistics.median(xs)
 ratio = med([y[1] / x[1] for x, y in zip(a, o) if x[1] > 0])
 print("metrics-bench: CPU sampled over %s s by both, %s rounds, medians" % (interval, rounds))
@@ -172,4 +218,19 @@ print("| caretaker run m (metrics, store = database, %s figures) | %.3f | %.4f |
       % (figures, med([x[0] for x in o]), med([x[1] for x in o])))
 print("CPU ratio caretaker/anchor (median of rounds): %.3fx, target <= 0.1x: %s"
       % (ratio, "met" if ratio <= 0.1 else "NOT met"))
+anchor_cpu = med([x[1] for x in a])
+print("references (same rounds; CPU as a share of the anchor's):")
+print("| what | wall s | CPU s (user+sys) | x anchor |")
+print("|---|---|---|---|")
+refs = [("caretaker run h (hello: the core's start-up, child, history, state)", hello)]
+if floor:
+    refs += [("libpq-floor: a process that only dlopen()s libpq.so.5", floor),
+             ("empty process (the same program, no dlopen)", empty)]
+for what, xs in refs:
+    cpu = med([x[1] for x in xs])
+    print("| %s | %.3f | %.4f | %.3fx |" % (what, med([x[0] for x in xs]), cpu, cpu / anchor_cpu))
+if floor:
+    below = med([x[1] for x in floor]) - med([x[1] for x in empty])
+    print("loading libpq costs any process %.4f s of CPU (floor - empty), %.3fx of the anchor"
+          % (below, below / anchor_cpu))
 PY
