@@ -23,8 +23,7 @@
 #include "monotonic.h"
 
 /* More output than this is not kept for parsing (it still reaches the
- * report, which keeps its head and tail).  Also the cap of the chunk
- * output_append adds. */
+ * report, which keeps its head and tail). */
 #define APT_OUTPUT_MAX (64u << 20)
 #define APT_ARGS_MAX 512
 
@@ -66,22 +65,6 @@ struct apt_call {
 };
 
 static void
-output_append(struct apt_output *out, const char *buf, size_t n)
-{
-	char *grown;
-
-	if (out->len + n + 1 > APT_OUTPUT_MAX)
-		return;
-	grown = realloc(out->text, out->len + n + 1);
-	if (grown == NULL)
-		return;
-	out->text = grown;
-	memcpy(out->text + out->len, buf, n);
-	out->len += n;
-	out->text[out->len] = '\0';
-}
-
-static void
 apt_output_cb(void *arg, const char *stream, const char *buf, size_t n)
 {
 	struct apt_call *c = arg;
@@ -92,14 +75,17 @@ apt_output_cb(void *arg, const char *stream, const char *buf, size_t n)
 }
 
 /* A program that could not start says so in apt's words, an "E: " line,
- * where apt_output_error finds it. */
+ * where apt_output_error finds it (it wrote nothing, so the line is all
+ * of its output). */
 static void
 output_say_failure(struct apt_call *c, const struct childrun_result *r, struct apt_output *out)
 {
 	char line[sizeof(r->error) + 8];
 	int n = snprintf(line, sizeof(line), "E: %s\n", r->error);
 
-	output_append(out, line, (size_t)n);
+	apt_output_free(out);
+	out->text = strdup(line);
+	out->len = out->text != NULL ? (size_t)n : 0;
 	apt_output_cb(c, "stdout", line, (size_t)n);
 }
 

@@ -304,6 +304,30 @@ pipes_open(int *out, int *err, int *status, char *errbuf, size_t err_size)
 	return CT_ESYS;
 }
 
+/* Fork the command and keep the parent's ends of its pipes in l. */
+static int
+run_start(const struct childrun_params *p, struct childrun_loop *l, int *fds, char *err,
+          size_t err_size)
+{
+	int fork_errno;
+
+	l->start_ms = monotonic_ms();
+	l->pid = fork();
+	if (l->pid == 0)
+		child_exec(p, &fds[0], &fds[2], fds[5]);
+	fork_errno = errno;
+	pipes_close((int[]){fds[1], fds[3], fds[5]}, 3);
+	fds[1] = fds[3] = fds[5] = -1;
+	if (l->pid < 0) {
+		snprintf(err, err_size, "fork for %s: %s", p->argv[0], strerror(fork_errno));
+		return CT_ESYS;
+	}
+	l->fds[0] = (struct pollfd){.fd = fds[0], .events = POLLIN};
+	l->fds[1] = (struct pollfd){.fd = fds[2], .events = POLLIN};
+	fds[0] = fds[2] = -1;
+	return 0;
+}
+
 int
 childrun_run(const struct childrun_params *p, struct childrun_result *result, char *err,
              size_t err_size)
@@ -315,22 +339,10 @@ childrun_run(const struct childrun_params *p, struct childrun_result *result, ch
 	memset(result, 0, sizeof(*result));
 	result->exit_code = -1;
 	rc = pipes_open(&fds[0], &fds[2], &fds[4], err, err_size);
+	if (rc == 0)
+		rc = run_start(p, &l, fds, err, err_size);
 	if (rc != 0)
 		goto out;
-	l.start_ms = monotonic_ms();
-	l.pid = fork();
-	if (l.pid == 0)
-		child_exec(p, &fds[0], &fds[2], fds[5]);
-	pipes_close((int[]){fds[1], fds[3], fds[5]}, 3);
-	fds[1] = fds[3] = fds[5] = -1;
-	if (l.pid < 0) {
-		snprintf(err, err_size, "fork for %s: %s", p->argv[0], strerror(errno));
-		rc = CT_ESYS;
-		goto out;
-	}
-	l.fds[0] = (struct pollfd){.fd = fds[0], .events = POLLIN};
-	l.fds[1] = (struct pollfd){.fd = fds[2], .events = POLLIN};
-	fds[0] = fds[2] = -1;
 	loop_run(&l);
 	result->seconds = (double)(monotonic_ms() - l.start_ms) / 1000.0;
 	result_note_failure(p, result, fds[4]);
