@@ -316,6 +316,9 @@ run_start(const struct childrun_params *p, struct childrun_loop *l, int *fds, ch
 	if (l->pid == 0)
 		child_exec(p, &fds[0], &fds[2], fds[5]);
 	fork_errno = errno;
+	/* As the child does, so that a signal sent before it did reaches it. */
+	if (l->pid > 0 && p->is_own_group)
+		setpgid(l->pid, l->pid);
 	pipes_close((int[]){fds[1], fds[3], fds[5]}, 3);
 	fds[1] = fds[3] = fds[5] = -1;
 	if (l->pid < 0) {
