@@ -40,6 +40,7 @@ UNIT_TESTS += tests/plugins/test_logscan
 UNIT_TESTS += tests/core/test_reap
 UNIT_TESTS += tests/fileio/test_fileio
 UNIT_TESTS += tests/plugins/test_treewalk tests/plugins/test_prune
+UNIT_TESTS += tests/plugins/test_childrun
 if HAVE_CMOCKA
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -399,3 +400,8 @@ tests_plugins_test_logrotate_LDADD = fileio/libctfileio.la $(CMOCKA_LIBS)
 # The Debian packages end to end, run by tests/bootstrap.sh check as root
 # (docs/packaging.md); not part of make check.
 EXTRA_DIST += tests/packaging.sh
+
+# ---- plugins/lib: a command run for a plugin, with real child processes ----
+tests_plugins_test_childrun_SOURCES = tests/plugins/test_childrun.c
+tests_plugins_test_childrun_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/lib
+tests_plugins_test_childrun_LDADD = plugins/lib/libctchild.la $(CMOCKA_LIBS)

@@ -13,33 +13,19 @@
  * and older apt not for dpkg's, so a run that failed on a held lock is run
  * again, once a second, until lock_timeout has passed.
  */
-#define _GNU_SOURCE /* pipe2 */
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "apt.h"
+#include "childrun.h"
+#include "monotonic.h"
 
 /* More output than this is not kept for parsing (it still reaches the
  * report, which keeps its head and tail). */
 #define APT_OUTPUT_MAX (64u << 20)
 #define APT_ARGS_MAX 512
-
-static int64_t
-monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* program, -o NAME=VALUE for apt's own commands, then args. */
 static int
@@ -68,100 +54,70 @@ build_argv(const struct apt_opts *o, const char *program, const char *const *arg
 	return CT_OK;
 }
 
-/* In the child, before exec. */
-static void
-child_exec(const char **argv, int out_fd)
-{
-	int null_fd = open("/dev/null", O_RDONLY);
+/* What every command gets in its environment (see the top). */
+static const char *const apt_env[] = {"DEBIAN_FRONTEND=noninteractive",
+                                      "APT_LISTCHANGES_FRONTEND=none", "LC_ALL=C"};
 
-	if (null_fd >= 0)
-		dup2(null_fd, STDIN_FILENO);
-	dup2(out_fd, STDOUT_FILENO);
-	dup2(out_fd, STDERR_FILENO);
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	setenv("DEBIAN_FRONTEND", "noninteractive", 1);
-	setenv("APT_LISTCHANGES_FRONTEND", "none", 1);
-	setenv("LC_ALL", "C", 1);
-	execvp(argv[0], (char *const *)argv);
-	dprintf(STDERR_FILENO, "E: cannot run %s: %s\n", argv[0], strerror(errno));
-	_exit(127);
-}
+/* What the command's output callback sees. */
+struct apt_call {
+	struct plugin_host *h;
+	const char *stream; /* the report's stream, or NULL */
+};
 
 static void
-output_append(struct apt_output *out, const char *buf, size_t n)
+apt_output_cb(void *arg, const char *stream, const char *buf, size_t n)
 {
-	char *grown;
+	struct apt_call *c = arg;
 
-	if (out->len + n + 1 > APT_OUTPUT_MAX)
-		return;
-	grown = realloc(out->text, out->len + n + 1);
-	if (grown == NULL)
-		return;
-	out->text = grown;
-	memcpy(out->text + out->len, buf, n);
-	out->len += n;
-	out->text[out->len] = '\0';
+	(void)stream;
+	if (c->stream != NULL)
+		c->h->ct->add_output(c->h->t, c->stream, buf, n);
 }
 
-/* Reads the pipe until it closes; SIGTERM to the command on a stop. */
+/* A program that could not start says so in apt's words, an "E: " line,
+ * where apt_output_error finds it (it wrote nothing, so the line is all
+ * of its output). */
 static void
-pump(struct plugin_host *h, int fd, pid_t pid, const char *stream, struct apt_output *out)
+output_say_failure(struct apt_call *c, const struct childrun_result *r, struct apt_output *out)
 {
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	int is_term_sent = 0;
-	char buf[65536];
+	char line[sizeof(r->error) + 8];
+	int n = snprintf(line, sizeof(line), "E: %s\n", r->error);
 
-	for (;;) {
-		ssize_t n;
-
-		if (poll(&p, 1, 200) < 0 && errno != EINTR)
-			break;
-		if (!is_term_sent && plugin_host_should_stop(h)) {
-			kill(pid, SIGTERM);
-			is_term_sent = 1;
-		}
-		if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
-			continue;
-		n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		output_append(out, buf, (size_t)n);
-		if (stream != NULL)
-			h->ct->add_output(h->t, stream, buf, (size_t)n);
-	}
+	apt_output_free(out);
+	out->text = strdup(line);
+	out->len = out->text != NULL ? (size_t)n : 0;
+	apt_output_cb(c, "stdout", line, (size_t)n);
 }
 
+/* stdout and stderr in one pipe; SIGTERM to the command on a stop. */
 static int
 run_once(struct plugin_host *h, const char **argv, const char *stream, struct apt_output *out)
 {
-	int pipefd[2], status = 0;
-	pid_t pid;
+	struct apt_call call = {.h = h, .stream = stream};
+	struct childrun_params p = {.argv = (char *const *)argv,
+	                            .env = apt_env,
+	                            .n_env = sizeof(apt_env) / sizeof(apt_env[0]),
+	                            .is_merging_stderr = 1,
+	                            .capture_max = APT_OUTPUT_MAX,
+	                            .on_output = apt_output_cb,
+	                            .output_arg = &call,
+	                            .should_stop = plugin_host_should_stop,
+	                            .stop_arg = h};
+	struct childrun_result r;
+	char err[256];
+	int rc = childrun_run(&p, &r, err, sizeof(err));
 
-	out->len = 0;
-	out->exit_code = -1;
-	if (out->text != NULL)
-		out->text[0] = '\0';
-	if (pipe2(pipefd, O_CLOEXEC) != 0)
-		return plugin_host_fail(h, CT_ESYS, "pipe: %s", strerror(errno));
-	pid = fork();
-	if (pid == 0)
-		child_exec(argv, pipefd[1]);
-	close(pipefd[1]);
-	if (pid < 0) {
-		close(pipefd[0]);
-		return plugin_host_fail(h, CT_ESYS, "fork for %s: %s", argv[0], strerror(errno));
-	}
-	pump(h, pipefd[0], pid, stream, out);
-	close(pipefd[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return plugin_host_fail(h, CT_ECHILD, "waitpid: %s", strerror(errno));
-	if (WIFEXITED(status))
-		out->exit_code = WEXITSTATUS(status);
-	return CT_OK;
+	apt_output_free(out);
+	out->exit_code = r.exit_code;
+	out->text = r.output;
+	out->len = r.output_len;
+	r.output = NULL;
+	if (rc != CT_OK)
+		rc = plugin_host_fail(h, rc, "%s", err);
+	else if (r.exec_errno != 0)
+		output_say_failure(&call, &r, out);
+	childrun_result_free(&r);
+	return rc;
 }
 
 /* Non-zero when apt said it could not take a lock another program holds. */

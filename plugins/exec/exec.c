@@ -4,27 +4,21 @@
  * quoting but never run by a shell, its own environment and working
  * folder, accepted exit codes, and stdout/stderr captured into the report.
  *
- * The command stays in the job's process group, so the core's timeout and
- * kill reach it; `user` and `timeout` are the core's job keys.
+ * The command is run by libctchild (childrun.h) and stays in the job's
+ * process group, so the core's timeout and kill reach it; `user` and
+ * `timeout` are the core's job keys.
  */
-#define _GNU_SOURCE /* pipe2, clearenv */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <caretaker/plugin.h>
 
 #include "argv.h"
 #include "causeenv.h"
-
-extern char **environ;
+#include "childrun.h"
 
 struct exec_state {
 	char **argv;
@@ -146,52 +140,6 @@ exec_init(struct ct_task *t, const struct ct_services *ct, void **state)
 	return rc;
 }
 
-/* In the command's child: the environment it asked for. */
-static void
-child_environment(const struct exec_state *st)
-{
-	static const char *const kept[] = {"PATH", "HOME", "USER", "LOGNAME", "LANG", NULL};
-
-	if (st->is_clearing_env) {
-		char *saved[5] = {NULL};
-
-		for (size_t i = 0; kept[i] != NULL; i++)
-			saved[i] = getenv(kept[i]) ? strdup(getenv(kept[i])) : NULL;
-		clearenv();
-		for (size_t i = 0; kept[i] != NULL; i++)
-			if (saved[i] != NULL)
-				setenv(kept[i], saved[i], 1);
-		if (getenv("PATH") == NULL)
-			setenv("PATH", "/usr/local/bin:/usr/bin:/bin", 1);
-	}
-	for (size_t i = 0; st->cause_env != NULL && st->cause_env[i] != NULL; i++)
-		putenv(st->cause_env[i]);
-	for (size_t i = 0; i < st->n_env; i++)
-		putenv((char *)st->env[i]);
-}
-
-static void
-child_exec(const struct exec_state *st, int out_fd, int err_fd, int status_fd)
-{
-	int e;
-
-	dup2(out_fd, STDOUT_FILENO);
-	dup2(err_fd, STDERR_FILENO);
-	signal(SIGPIPE, SIG_DFL);
-	child_environment(st);
-	if (chdir(st->cwd ? st->cwd : "/") != 0) {
-		e = errno;
-		if (write(status_fd, &e, sizeof(e)) < 0)
-			_exit(126);
-		_exit(126);
-	}
-	execvp(st->argv[0], st->argv);
-	e = errno;
-	if (write(status_fd, &e, sizeof(e)) < 0)
-		_exit(127);
-	_exit(127);
-}
-
 static void
 remember_last_line(struct exec_state *st, const char *buf, size_t n)
 {
@@ -210,160 +158,100 @@ remember_last_line(struct exec_state *st, const char *buf, size_t n)
 	st->last_line[end - start] = '\0';
 }
 
-/* Milliseconds on the monotonic clock. */
-static int64_t
-monotonic_ms(void)
-{
-	struct timespec ts;
+/* What the command's callbacks see. */
+struct exec_call {
+	struct ct_task *t;
+	const struct ct_services *ct;
+	struct exec_state *st;
+};
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+static int
+exec_should_stop_cb(void *arg)
+{
+	struct exec_call *c = arg;
+
+	return c->ct->should_stop(c->t);
 }
 
-/* How long output is still read once the command itself has exited:
- * what it wrote last is in the pipes, but a process it left behind (a
- * daemon that kept stdout) may hold them open for ever.  The host ends
- * such processes when the run ends. */
-#define EXEC_DRAIN_MS 1000
-
-/* The command's exit status into st; once reaped, *is_reaped is set. */
 static void
-note_exit(struct exec_state *st, int status, int *is_reaped)
+exec_output_cb(void *arg, const char *stream, const char *buf, size_t n)
 {
-	*is_reaped = 1;
-	if (WIFEXITED(status))
-		st->exit_code = WEXITSTATUS(status);
-	else if (WIFSIGNALED(status))
-		st->term_signal = WTERMSIG(status);
+	struct exec_call *c = arg;
+
+	c->ct->add_output(c->t, stream, buf, n);
+	remember_last_line(c->st, buf, n);
 }
 
-/* Reaps the command if it has exited; then returns when reading stops. */
-static int64_t
-drain_deadline(struct exec_state *st, pid_t pid, int *is_reaped, int64_t deadline_ms)
+/* The failure's variables first, then the job's env, which may override. */
+static const char **
+exec_env_new(const struct exec_state *st, size_t *n)
 {
-	int status;
+	size_t n_cause = 0;
+	const char **env;
 
-	if (*is_reaped || waitpid(pid, &status, WNOHANG) != pid)
-		return deadline_ms;
-	note_exit(st, status, is_reaped);
-	return monotonic_ms() + EXEC_DRAIN_MS;
+	while (st->cause_env != NULL && st->cause_env[n_cause] != NULL)
+		n_cause++;
+	env = calloc(n_cause + st->n_env + 1, sizeof(*env));
+	if (env == NULL)
+		return NULL;
+	for (size_t i = 0; i < n_cause; i++)
+		env[i] = st->cause_env[i];
+	for (size_t i = 0; i < st->n_env; i++)
+		env[n_cause + i] = st->env[i];
+	*n = n_cause + st->n_env;
+	return env;
 }
 
-/* Read what one pipe has; at its end the pipe is closed and its fd -1. */
+/* What the command's end says, into st; a command that could not start
+ * or left its output held is said here, its exit code in the report. */
 static void
-pump_one(struct ct_task *t, const struct ct_services *ct, struct exec_state *st, struct pollfd *p,
-         const char *name)
+note_result(struct ct_task *t, const struct ct_services *ct, struct exec_state *st,
+            const struct childrun_result *r)
 {
-	char buf[65536];
-	ssize_t n;
-
-	if (p->fd < 0 || !(p->revents & (POLLIN | POLLHUP | POLLERR)))
-		return;
-	n = read(p->fd, buf, sizeof(buf));
-	if (n < 0 && errno == EINTR)
-		return;
-	if (n <= 0) {
-		close(p->fd);
-		p->fd = -1;
-		return;
-	}
-	ct->add_output(t, name, buf, (size_t)n);
-	remember_last_line(st, buf, (size_t)n);
-}
-
-/* Forward the command's output until both pipes close, or until
- * EXEC_DRAIN_MS after the command exited.  Sets *is_reaped when the
- * command was reaped here. */
-static void
-pump_output(struct ct_task *t, const struct ct_services *ct, struct exec_state *st, int out_fd,
-            int err_fd, pid_t pid, int *is_reaped)
-{
-	struct pollfd p[2] = {{.fd = out_fd, .events = POLLIN}, {.fd = err_fd, .events = POLLIN}};
-	int64_t deadline_ms = INT64_MAX;
-	int is_term_sent = 0;
-
-	while ((p[0].fd >= 0 || p[1].fd >= 0) && monotonic_ms() < deadline_ms) {
-		if (poll(p, 2, 200) < 0 && errno != EINTR)
-			break;
-		if (ct->should_stop(t) && !is_term_sent) {
-			kill(pid, SIGTERM);
-			is_term_sent = 1;
-		}
-		pump_one(t, ct, st, &p[0], "stdout");
-		pump_one(t, ct, st, &p[1], "stderr");
-		deadline_ms = drain_deadline(st, pid, is_reaped, deadline_ms);
-	}
-	if (p[0].fd >= 0 || p[1].fd >= 0)
+	st->seconds = r->seconds;
+	st->exit_code = r->exit_code;
+	st->term_signal = r->term_signal;
+	if (r->is_output_held)
 		ct->log(t, CT_LOG_WARNING,
 		        "%s exited, but a process it started still holds its output open: not "
 		        "waited for (caretaker ends it when the run ends)",
 		        st->argv[0]);
-	for (int i = 0; i < 2; i++)
-		if (p[i].fd >= 0)
-			close(p[i].fd);
+	if (r->exec_errno != 0) {
+		ct->set_status(t, CT_STATUS_FAIL, "%s", r->error);
+		st->exit_code = -1;
+	}
 }
 
-static int
-wait_child(struct exec_state *st, pid_t pid)
-{
-	int status, is_reaped = 0;
-
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return CT_ECHILD;
-	note_exit(st, status, &is_reaped);
-	return CT_OK;
-}
-
-/* The exec status pipe says errno when execvp or chdir failed. */
-static int
-exec_failed(struct ct_task *t, const struct ct_services *ct, struct exec_state *st, int status_fd)
-{
-	int e = 0;
-	ssize_t n = read(status_fd, &e, sizeof(e));
-
-	if (n != (ssize_t)sizeof(e))
-		return 0;
-	if (st->exit_code == 126)
-		ct->set_status(t, CT_STATUS_FAIL, "cannot enter %s: %s", st->cwd ? st->cwd : "/",
-		               strerror(e));
-	else
-		ct->set_status(t, CT_STATUS_FAIL, "cannot run %s: %s", st->argv[0], strerror(e));
-	return 1;
-}
-
+/* The command stays in the job's process group, so the core's timeout
+ * and clean-up reach it with the job. */
 static int
 spawn_and_wait(struct ct_task *t, const struct ct_services *ct, struct exec_state *st)
 {
-	int out[2], err[2], status[2], is_reaped = 0;
-	struct timespec t0, t1;
-	pid_t pid;
+	struct exec_call call = {.t = t, .ct = ct, .st = st};
+	struct childrun_params p = {.argv = st->argv,
+	                            .cwd = st->cwd != NULL ? st->cwd : "/",
+	                            .is_clearing_env = st->is_clearing_env,
+	                            .on_output = exec_output_cb,
+	                            .output_arg = &call,
+	                            .should_stop = exec_should_stop_cb,
+	                            .stop_arg = &call};
+	struct childrun_result r;
+	char err[256];
+	int rc;
 
-	if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 ||
-	    pipe2(status, O_CLOEXEC) != 0) {
-		ct->set_status(t, CT_STATUS_FAIL, "pipe: %s", strerror(errno));
-		return CT_ESYS;
+	p.env = exec_env_new(st, &p.n_env);
+	if (p.env == NULL) {
+		ct->set_status(t, CT_STATUS_FAIL, "out of memory");
+		return CT_ENOMEM;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	pid = fork();
-	if (pid == 0)
-		child_exec(st, out[1], err[1], status[1]);
-	close(out[1]);
-	close(err[1]);
-	close(status[1]);
-	if (pid < 0) {
-		ct->set_status(t, CT_STATUS_FAIL, "fork: %s", strerror(errno));
-		return CT_ESYS;
-	}
-	pump_output(t, ct, st, out[0], err[0], pid, &is_reaped);
-	if (!is_reaped)
-		wait_child(st, pid);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	st->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	if (exec_failed(t, ct, st, status[0]))
-		st->exit_code = -1;
-	close(status[0]);
-	return CT_OK;
+	rc = childrun_run(&p, &r, err, sizeof(err));
+	if (rc != CT_OK)
+		ct->set_status(t, CT_STATUS_FAIL, "%s", err);
+	else
+		note_result(t, ct, st, &r);
+	childrun_result_free(&r);
+	free((void *)p.env);
+	return rc;
 }
 
 /* "running pg_repack": the program's name only, since its arguments may
@@ -427,7 +315,7 @@ exec_report(struct ct_task *t, const struct ct_services *ct, void *state)
 		return CT_OK;
 	}
 	if (st->exit_code < 0)
-		return CT_OK; /* exec_failed said why */
+		return CT_OK; /* note_result said why */
 	ct->add_metric(t, "exit_code", st->exit_code, "");
 	if (st->ok_codes[st->exit_code] || st->warn_codes[st->exit_code]) {
 		ct->set_status(t, st->ok_codes[st->exit_code] ? CT_STATUS_OK : CT_STATUS_WARN,

@@ -11,58 +11,43 @@
  * plainly, at the level `no_systemd` gives, instead of calling every unit
  * dead.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <caretaker/plugin.h>
 
+#include "childrun.h"
 #include "health.h"
 
 #define HEALTH_SYSTEMD_RUNTIME "/run/systemd/system"
 
-extern char **environ;
-
-/* Runs `systemctl is-active -- unit`; fills `word` with its first line.
- * Returns its exit status, or -1 with errno's words in `word`. */
+/* Runs `systemctl is-active -- unit` (its stderr not kept); fills `word`
+ * with its first line.  Returns its exit status, or -1 with the reason
+ * in `word`. */
 static int
-is_active(const char *unit, char *word, size_t size)
+is_active(struct plugin_host *h, const char *unit, char *word, size_t size)
 {
 	char *const argv[] = {"systemctl", "is-active", "--", (char *)unit, NULL};
-	posix_spawn_file_actions_t fa;
-	int fds[2], status = -1;
-	ssize_t n = 0;
-	pid_t pid;
+	struct childrun_params p = {.argv = argv,
+	                            .capture_max = size - 1,
+	                            .should_stop = plugin_host_should_stop,
+	                            .stop_arg = h};
+	struct childrun_result r;
+	int status = -1;
 
 	word[0] = '\0';
-	if (pipe(fds) != 0) {
-		snprintf(word, size, "%s", strerror(errno));
-		return -1;
-	}
-	/* dup2 in the child clears the flag on its stdout only. */
-	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
-	fcntl(fds[1], F_SETFD, FD_CLOEXEC);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-	errno = posix_spawnp(&pid, "systemctl", &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(fds[1]);
-	if (errno == 0) {
-		n = read(fds[0], word, size - 1);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-	} else {
-		snprintf(word, size, "systemctl: %s", strerror(errno));
-	}
-	close(fds[0]);
-	if (n > 0)
-		word[strcspn(word, "\n")] = '\0';
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	if (childrun_run(&p, &r, word, size) != CT_OK)
+		goto out;
+	if (r.exec_errno != 0)
+		snprintf(word, size, "systemctl: %s", strerror(r.exec_errno));
+	else
+		status = r.exit_code;
+	if (r.output != NULL && r.exec_errno == 0)
+		snprintf(word, size, "%.*s", (int)strcspn(r.output, "\n"), r.output);
+out:
+	childrun_result_free(&r);
+	return status;
 }
 
 /* Between states (activating, reloading, deactivating) is a warning:
@@ -96,7 +81,7 @@ health_check_services(struct plugin_host *h, const struct health_opts *o,
 		return;
 	}
 	for (size_t i = 0; i < o->n_services; i++) {
-		int status = is_active(o->services[i], word, sizeof(word));
+		int status = is_active(h, o->services[i], word, sizeof(word));
 		int level = level_of(status, word);
 
 		health_say(h, tally, level, o->services[i], "unit is %s",

@@ -1,6 +1,7 @@
 /*
  * monotonic.h — seconds on the monotonic clock, for the durations plugins
- * and their libraries measure and report (the dump, a check, a restore).
+ * and their libraries measure and report (the dump, a check, a restore),
+ * and milliseconds, for their deadlines (a command's timeout, a lock wait).
  *
  * CLOCK_MONOTONIC counts from an unspecified start and never jumps when
  * the wall clock is set, so the difference of two readings is a duration;
@@ -11,6 +12,7 @@
 #ifndef CARETAKER_PLUGINS_MONOTONIC_H
 #define CARETAKER_PLUGINS_MONOTONIC_H
 
+#include <stdint.h>
 #include <time.h>
 
 /* Seconds since an unspecified start; subtract two readings. */
@@ -21,6 +23,16 @@ monotonic_seconds(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Milliseconds since an unspecified start, for deadlines and timeouts. */
+static inline int64_t
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 #endif
