@@ -101,7 +101,8 @@ struct logscan_group {
 	char *sample; /* owned */
 	uint64_t count;
 	uint32_t mask;
-	const char *file; /* a file it came from, owned by the run */
+	char *file; /* owned: the file it was first seen in (a glob's match is
+	             * freed before the report) */
 };
 
 /* The counts of a run: records, groups, bytes. */

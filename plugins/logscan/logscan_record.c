@@ -139,11 +139,15 @@ group_get(struct logscan_tally *t, struct logscan_hit *h, const char *buf)
 	if (t->n_groups >= LOGSCAN_MAX_GROUPS)
 		return NULL;
 	t->groups[j].sample = strndup(buf + h->rec_begin, h->sample_len);
-	if (t->groups[j].sample == NULL)
+	t->groups[j].file = t->file != NULL ? strdup(t->file) : NULL;
+	if (t->groups[j].sample == NULL || (t->file != NULL && t->groups[j].file == NULL)) {
+		free(t->groups[j].sample);
+		free(t->groups[j].file);
+		t->groups[j].sample = t->groups[j].file = NULL;
 		return NULL;
+	}
 	t->groups[j].key = h->key;
 	h->key = NULL;
-	t->groups[j].file = t->file;
 	t->n_groups++;
 	return &t->groups[j];
 }
@@ -254,6 +258,7 @@ logscan_tally_free(struct logscan_tally *tally)
 	for (size_t i = 0; i < tally->cap_groups; i++) {
 		free(tally->groups[i].key);
 		free(tally->groups[i].sample);
+		free(tally->groups[i].file);
 	}
 	free(tally->groups);
 	tally->groups = NULL;
