@@ -4,6 +4,8 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "plughost.h"
 
@@ -61,4 +63,91 @@ plugin_host_opt_list(struct plugin_host *h, const char *key, const char *const *
 	*items = NULL;
 	*n = 0;
 	(void)h->ct->opt_list(h->t, key, items, n);
+}
+
+int
+plugin_host_state_new(struct ct_task *t, const struct ct_services *ct, size_t size, void **state)
+{
+	struct plugin_host *h = calloc(1, size < sizeof(*h) ? sizeof(*h) : size);
+
+	if (h == NULL)
+		return CT_ENOMEM;
+	h->t = t;
+	h->ct = ct;
+	*state = h;
+	return 0;
+}
+
+int
+plugin_host_init_end(struct plugin_host *h, int rc)
+{
+	if (rc != 0)
+		h->ct->set_status(h->t, CT_STATUS_FAIL, "%s", h->err);
+	return rc;
+}
+
+struct plugin_host_list {
+	struct plugin_host *h;
+	const char *stream;
+	const char *noun;
+	int64_t lines;
+	size_t used;
+	char data[64 * 1024];
+};
+
+int
+plugin_host_list_begin(struct plugin_host *h, const char *stream, const char *noun,
+                       struct plugin_host_list **out)
+{
+	struct plugin_host_list *l = calloc(1, sizeof(*l));
+
+	*out = l;
+	if (l == NULL)
+		return CT_ENOMEM;
+	l->h = h;
+	l->stream = stream;
+	l->noun = noun;
+	return 0;
+}
+
+static void
+list_flush(struct plugin_host_list *l)
+{
+	if (l->used > 0)
+		l->h->ct->add_output(l->h->t, l->stream, l->data, l->used);
+	l->used = 0;
+}
+
+void
+plugin_host_list_add(struct plugin_host_list *l, const char *line, size_t len)
+{
+	l->lines++;
+	if (l->used + len > sizeof(l->data))
+		list_flush(l);
+	if (len > sizeof(l->data)) {
+		l->h->ct->add_output(l->h->t, l->stream, line, len);
+		return;
+	}
+	memcpy(l->data + l->used, line, len);
+	l->used += len;
+}
+
+void
+plugin_host_list_end(struct plugin_host_list **lp)
+{
+	struct plugin_host_list *l = *lp;
+	char line[128];
+	int n;
+
+	if (l == NULL)
+		return;
+	if (l->lines > 0) {
+		n = snprintf(line, sizeof(line), "(%lld %s in this list)\n", (long long)l->lines,
+		             l->noun);
+		if (n > 0 && (size_t)n < sizeof(line))
+			plugin_host_list_add(l, line, (size_t)n);
+	}
+	list_flush(l);
+	free(l);
+	*lp = NULL;
 }

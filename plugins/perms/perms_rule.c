@@ -32,6 +32,7 @@ struct rule_walk {
 	struct plugin_host *h;
 	const struct perms_opts *o;
 	struct perms_tally *y;
+	struct plugin_host_list *changes; /* the "changes" stream, closed by its count */
 };
 
 /* What an entry should be, and what it is. */
@@ -172,8 +173,8 @@ list_change(struct rule_walk *rw, const char *verb, const char *path, const char
 	int n = snprintf(line, sizeof(line), "%s %s: %s\n", verb, path, words);
 
 	if (n > 0)
-		rw->h->ct->add_output(rw->h->t, "changes", line,
-		                      (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+		plugin_host_list_add(rw->changes, line,
+		                     (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 /* A regular file with other names is not changed unless the job allows
@@ -276,7 +277,7 @@ int
 perms_rule_check(struct plugin_host *h, const struct perms_opts *o, struct perms_tally *y)
 {
 	struct rule_walk rw = {.h = h, .o = o, .y = y};
-	int rc = 0;
+	int rc = plugin_host_list_begin(h, "changes", "change(s)", &rw.changes);
 
 	for (size_t i = 0; i < o->rule.n_paths && rc == 0; i++) {
 		struct treewalk_params p = {.root = o->rule.paths[i],
@@ -288,5 +289,6 @@ perms_rule_check(struct plugin_host *h, const struct perms_opts *o, struct perms
 
 		rc = treewalk_run(&p);
 	}
+	plugin_host_list_end(&rw.changes);
 	return rc;
 }

@@ -174,58 +174,10 @@ line_words(const struct prune_file *pf, int is_dry_run)
 	return kept[pf->fate];
 }
 
-/* The lines of one output stream, handed to the host 64 KiB at a time:
- * one message per line made 200,000 messages for 200,000 files, and the
- * host keeps only the head and the tail of a stream anyway. */
-struct out_buf {
-	const char *stream;
-	int64_t lines;
-	size_t used;
-	char data[64 * 1024];
-};
-
-static void
-out_flush(struct plugin_host *h, struct out_buf *b)
-{
-	if (b->used > 0)
-		h->ct->add_output(h->t, b->stream, b->data, b->used);
-	b->used = 0;
-}
-
-static void
-out_add(struct plugin_host *h, struct out_buf *b, const char *line, size_t len)
-{
-	if (b->used + len > sizeof(b->data))
-		out_flush(h, b);
-	if (len > sizeof(b->data)) {
-		h->ct->add_output(h->t, b->stream, line, len);
-		return;
-	}
-	memcpy(b->data + b->used, line, len);
-	b->used += len;
-	b->lines++;
-}
-
-/* The stream's last line counts its lines: the host keeps the head and
- * the tail of a long stream (output_limit), and the tail then says how
- * many files the whole list had. */
-static void
-out_end(struct plugin_host *h, struct out_buf *b)
-{
-	char line[128];
-	int n;
-
-	if (b->lines > 0) {
-		n = snprintf(line, sizeof(line), "(%lld file(s) in this list)\n",
-		             (long long)b->lines);
-		out_add(h, b, line, (size_t)n);
-	}
-	out_flush(h, b);
-}
-
-/* The two streams of the report's output. */
+/* The two lists of the report's output (plughost.h: 64 KiB at a time,
+ * each closed by its count). */
 struct out_streams {
-	struct out_buf removed, kept;
+	struct plugin_host_list *removed, *kept;
 };
 
 /* One line per file in the report's output, and the tally. */
@@ -240,7 +192,7 @@ list_one(struct plugin_host *h, const struct prune_found *f, const struct prune_
 	path_words(&f->sets[pf->set], pf, path, sizeof(path));
 	n = snprintf(line, sizeof(line), "%s %s %lld bytes %.1f days\n", line_words(pf, is_dry_run),
 	             path, (long long)pf->bytes, (double)(tally->now_s - pf->mtime_s) / 86400.0);
-	out_add(h, pf->outcome == PRUNE_REMOVED ? &os->removed : &os->kept, line,
+	plugin_host_list_add(pf->outcome == PRUNE_REMOVED ? os->removed : os->kept, line,
 	        n > 0 && (size_t)n < sizeof(line) ? (size_t)n : strlen(line));
 	if (pf->outcome == PRUNE_REMOVED) {
 		tally->removed++;
@@ -258,13 +210,13 @@ int
 prune_apply(struct plugin_host *h, struct prune_found *f, struct prune_tally *tally)
 {
 	struct dir_cache dc = {.fd = -1};
-	struct out_streams *os = calloc(1, sizeof(*os));
-	int rc = 0;
+	struct out_streams os = {NULL, NULL};
+	int rc = plugin_host_list_begin(h, "removed", "file(s)", &os.removed);
 
-	if (os == NULL)
-		return CT_ENOMEM;
-	os->removed.stream = "removed";
-	os->kept.stream = "kept";
+	if (rc == 0)
+		rc = plugin_host_list_begin(h, "kept", "file(s)", &os.kept);
+	if (rc != 0)
+		goto out;
 	/* Oldest first: a run cut short has removed the oldest. */
 	for (size_t i = f->n_files; i-- > 0;) {
 		if (h->ct->should_stop(h->t)) {
@@ -273,11 +225,11 @@ prune_apply(struct plugin_host *h, struct prune_found *f, struct prune_tally *ta
 		}
 		if (is_removal(&f->files[i]))
 			remove_one(h, &f->sets[f->files[i].set], &f->files[i], &dc);
-		list_one(h, f, &f->files[i], tally, os);
+		list_one(h, f, &f->files[i], tally, &os);
 	}
-	out_end(h, &os->removed);
-	out_end(h, &os->kept);
-	free(os);
+out:
+	plugin_host_list_end(&os.removed);
+	plugin_host_list_end(&os.kept);
 	if (dc.fd >= 0)
 		close(dc.fd);
 	return rc;

@@ -355,6 +355,34 @@ check "a scan that stops at max_depth is a warning naming the folder it did not 
 	eval 'out_has "^warn .*scan-deep .*1 folder(s) past max_depth" &&
 		report_json scan-deep | grep -q "max_depth (2) reached" && report_json scan-deep | grep -q "deepscan/d1/d2\""'
 
+# A changes list longer than the host's output_limit: the host keeps its
+# head and tail, and the tail still says how many changes there were.
+mkdir -p "$D/many"
+chmod 750 "$D/many"
+python3 - "$D/many" <<'PY'
+import os, sys
+for i in range(3000):
+    p = os.path.join(sys.argv[1], "upload-%04d.dat" % i)
+    open(p, "wb").close()
+    os.chmod(p, 0o644)
+PY
+cat >>"$T/caretaker.ini" <<CONF
+[many]
+plugin = perms
+paths = $D/many
+max_mode = 0640
+recursive = yes
+fix = yes
+CONF
+ct run many
+many_changes() {
+	report_json many | python3 -c 'import json, sys; print(json.load(sys.stdin)["runs"][0]["output"]["changes"], end="")'
+}
+check "a changes list past output_limit is cut in the middle and its last line counts every change" \
+	eval 'rc_is 0 && [ "$(find "$D/many" -type f -perm 640 | wc -l)" = 3000 ] &&
+		[ "$(many_changes | wc -c)" -lt 70000 ] && many_changes | grep -q "bytes dropped" &&
+		[ "$(many_changes | tail -n 1)" = "(3000 change(s) in this list)" ]'
+
 ct describe perms
 check "describe perms documents every option" \
 	eval 'rc_is 0 && describes paths owner group mode max_mode dir_mode dir_max_mode recursive fix fix_hard_links scan secret_names settings_files exclude max_depth one_file_system'
