@@ -29,13 +29,10 @@ static const char *const mode_words[] = {"none", "security", "all"};
 static int
 apt_init(struct ct_task *t, const struct ct_services *ct, void **state)
 {
-	struct apt_run *run = calloc(1, sizeof(*run));
+	struct apt_run *run = plugin_host_state_new(t, ct, sizeof(*run), state);
 
 	if (run == NULL)
 		return CT_ENOMEM;
-	*state = run;
-	run->host.t = t;
-	run->host.ct = ct;
 	run->is_dry_run = ct->is_dry_run(t);
 	return apt_opts_read(&run->host, &run->opts);
 }

@@ -52,20 +52,15 @@ struct audit_run {
 static int
 audit_init(struct ct_task *t, const struct ct_services *ct, void **state)
 {
-	struct audit_run *r = calloc(1, sizeof(*r));
+	struct audit_run *r = plugin_host_state_new(t, ct, sizeof(*r), state);
 	int rc;
 
 	if (r == NULL)
 		return CT_ENOMEM;
-	*state = r;
-	r->host.t = t;
-	r->host.ct = ct;
 	rc = audit_opts_read(&r->host, &r->o);
 	if (rc == 0)
 		rc = audit_nets_parse(&r->o, &r->nets, r->host.err, sizeof(r->host.err));
-	if (rc != 0)
-		ct->set_status(t, CT_STATUS_FAIL, "%s", r->host.err);
-	return rc;
+	return plugin_host_init_end(&r->host, rc);
 }
 
 /* ---- run: the three parts ---- */

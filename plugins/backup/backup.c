@@ -64,13 +64,10 @@ backup_progress_step(struct plugin_host *h, const char *step)
 static int
 backup_init(struct ct_task *t, const struct ct_services *ct, void **state)
 {
-	struct backup_run *r = calloc(1, sizeof(*r));
+	struct backup_run *r = plugin_host_state_new(t, ct, sizeof(*r), state);
 
 	if (r == NULL)
 		return CT_ENOMEM;
-	*state = r;
-	r->host.t = t;
-	r->host.ct = ct;
 	r->f.fd = -1;
 	if (gethostname(r->host_name, sizeof(r->host_name) - 1) != 0)
 		snprintf(r->host_name, sizeof(r->host_name), "unknown");

@@ -245,18 +245,11 @@ opts_read(struct plugin_host *h, struct health_opts *o)
 static int
 health_init(struct ct_task *t, const struct ct_services *ct, void **state)
 {
-	struct health_run *r = calloc(1, sizeof(*r));
-	int rc;
+	struct health_run *r = plugin_host_state_new(t, ct, sizeof(*r), state);
 
 	if (r == NULL)
 		return CT_ENOMEM;
-	*state = r;
-	r->host.t = t;
-	r->host.ct = ct;
-	rc = opts_read(&r->host, &r->o);
-	if (rc != 0)
-		ct->set_status(t, CT_STATUS_FAIL, "%s", r->host.err);
-	return rc;
+	return plugin_host_init_end(&r->host, opts_read(&r->host, &r->o));
 }
 
 /* ---- run ---- */

@@ -65,17 +65,17 @@ plugin_host_opt_list(struct plugin_host *h, const char *key, const char *const *
 	(void)h->ct->opt_list(h->t, key, items, n);
 }
 
-int
+void *
 plugin_host_state_new(struct ct_task *t, const struct ct_services *ct, size_t size, void **state)
 {
 	struct plugin_host *h = calloc(1, size < sizeof(*h) ? sizeof(*h) : size);
 
 	if (h == NULL)
-		return CT_ENOMEM;
+		return NULL;
 	h->t = t;
 	h->ct = ct;
 	*state = h;
-	return 0;
+	return h;
 }
 
 int

@@ -48,10 +48,10 @@ void plugin_host_opt_list(struct plugin_host *h, const char *key, const char *co
 
 /* The run state an init starts with: `size` zeroed bytes whose FIRST
  * member is a struct plugin_host, bound to the task and the services and
- * stored in *state (the host hands it back to finish, which frees it).
- * CT_ENOMEM when there is no memory. */
-int plugin_host_state_new(struct ct_task *t, const struct ct_services *ct, size_t size,
-                          void **state);
+ * stored in *state (the host hands it back to the plugin's fini, which
+ * frees it).  NULL, and *state untouched, when there is no memory. */
+void *plugin_host_state_new(struct ct_task *t, const struct ct_services *ct, size_t size,
+                            void **state);
 
 /* The end of an init that read its options: a failure (rc != 0) becomes
  * the job's FAIL status in the words kept in h->err.  Returns rc. */

@@ -227,20 +227,13 @@ logrotate_run(struct ct_task *t, const struct ct_services *ct, void *state)
 static int
 logrotate_init(struct ct_task *t, const struct ct_services *ct, void **state)
 {
-	struct lr_run *run = calloc(1, sizeof(*run));
-	int rc;
+	struct lr_run *run = plugin_host_state_new(t, ct, sizeof(*run), state);
 
 	if (run == NULL)
 		return CT_ENOMEM;
-	*state = run;
-	run->host.t = t;
-	run->host.ct = ct;
 	run->is_dry_run = ct->is_dry_run(t);
 	run->now = time(NULL);
-	rc = lr_config_read(run);
-	if (rc != 0)
-		ct->set_status(t, CT_STATUS_FAIL, "%s", run->host.err);
-	return rc;
+	return plugin_host_init_end(&run->host, lr_config_read(run));
 }
 
 static void

@@ -103,23 +103,18 @@ struct logscan_run {
 static int
 logscan_init(struct ct_task *t, const struct ct_services *ct, void **state)
 {
-	struct logscan_run *r = calloc(1, sizeof(*r));
+	struct logscan_run *r = plugin_host_state_new(t, ct, sizeof(*r), state);
 	int rc;
 
 	if (r == NULL)
 		return CT_ENOMEM;
-	*state = r;
-	r->h.t = t;
-	r->h.ct = ct;
 	r->is_dry_run = ct->is_dry_run(t);
 	rc = logscan_options_read(&r->h, &r->o);
 	if (rc == 0)
 		rc = logscan_matcher_new(&r->o, r->o.pats, &r->m, r->h.err, sizeof(r->h.err));
 	r->has_matcher = 1;
 	r->tally.max_record_bytes = r->o.max_record_bytes;
-	if (rc != 0)
-		ct->set_status(t, CT_STATUS_FAIL, "%s", r->h.err);
-	return rc;
+	return plugin_host_init_end(&r->h, rc);
 }
 
 static int

@@ -55,14 +55,11 @@ perms_too_deep(struct plugin_host *h, struct perms_tally *tally, const char *pat
 static int
 perms_init(struct ct_task *t, const struct ct_services *ct, void **state)
 {
-	struct perms_run *r = calloc(1, sizeof(*r));
+	struct perms_run *r = plugin_host_state_new(t, ct, sizeof(*r), state);
 
 	if (r == NULL)
 		return CT_ENOMEM;
-	r->host.t = t;
-	r->host.ct = ct;
 	r->tally.worst = -1;
-	*state = r;
 	return perms_opts_read(&r->host, &r->opts);
 }
 

@@ -24,13 +24,10 @@ struct prune_run {
 static int
 prune_init(struct ct_task *t, const struct ct_services *ct, void **state)
 {
-	struct prune_run *r = calloc(1, sizeof(*r));
+	struct prune_run *r = plugin_host_state_new(t, ct, sizeof(*r), state);
 
 	if (r == NULL)
 		return CT_ENOMEM;
-	r->host.t = t;
-	r->host.ct = ct;
-	*state = r;
 	return prune_opts_read(&r->host, &r->opts);
 }
 

@@ -71,13 +71,10 @@ retention_is_sqlstate(const char *err, const char *state)
 static int
 retention_init(struct ct_task *t, const struct ct_services *ct, void **state)
 {
-	struct retention_run *r = calloc(1, sizeof(*r));
+	struct retention_run *r = plugin_host_state_new(t, ct, sizeof(*r), state);
 
 	if (r == NULL)
 		return CT_ENOMEM;
-	*state = r;
-	r->host.t = t;
-	r->host.ct = ct;
 	r->tally.rows_left = -1;
 	return retention_opts_read(&r->host, &r->o);
 }

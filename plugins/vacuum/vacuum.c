@@ -45,13 +45,10 @@ struct vacuum_run {
 static int
 vacuum_init(struct ct_task *t, const struct ct_services *ct, void **state)
 {
-	struct vacuum_run *r = calloc(1, sizeof(*r));
+	struct vacuum_run *r = plugin_host_state_new(t, ct, sizeof(*r), state);
 
 	if (r == NULL)
 		return CT_ENOMEM;
-	*state = r;
-	r->host.t = t;
-	r->host.ct = ct;
 	return vacuum_opts_read(&r->host, &r->o);
 }
 

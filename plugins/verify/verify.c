@@ -96,13 +96,10 @@ read_opts(struct plugin_host *h, struct verify_opts *o)
 static int
 verify_init(struct ct_task *t, const struct ct_services *ct, void **state)
 {
-	struct verify_run *r = calloc(1, sizeof(*r));
+	struct verify_run *r = plugin_host_state_new(t, ct, sizeof(*r), state);
 
 	if (r == NULL)
 		return CT_ENOMEM;
-	*state = r;
-	r->host.t = t;
-	r->host.ct = ct;
 	read_opts(&r->host, &r->o);
 	return CT_OK;
 }
