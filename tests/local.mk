@@ -40,6 +40,7 @@ UNIT_TESTS += tests/plugins/test_logscan
 UNIT_TESTS += tests/core/test_reap
 UNIT_TESTS += tests/fileio/test_fileio
 UNIT_TESTS += tests/plugins/test_treewalk tests/plugins/test_prune
+UNIT_TESTS += tests/plugins/test_plughost
 UNIT_TESTS += tests/plugins/test_childrun
 if HAVE_CMOCKA
 check_PROGRAMS += $(UNIT_TESTS)
@@ -117,6 +118,11 @@ tests_plugins_test_hoststat_LDADD = plugins/lib/libcthoststat.la $(CMOCKA_LIBS)
 EXTRA_DIST += tests/plugins/hoststat/stat tests/plugins/hoststat/meminfo \
 	tests/plugins/hoststat/meminfo-old tests/plugins/hoststat/loadavg \
 	tests/plugins/hoststat/mountinfo tests/plugins/hoststat/net-dev
+
+# ---- plugins/lib/plughost: lists of lines on an output stream ----
+tests_plugins_test_plughost_SOURCES = tests/plugins/test_plughost.c
+tests_plugins_test_plughost_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/plugins/lib
+tests_plugins_test_plughost_LDADD = plugins/lib/libctplughost.la $(CMOCKA_LIBS)
 
 # ---- plugins/lib: the safe tree walk of prune and perms ----
 tests_plugins_test_treewalk_SOURCES = tests/plugins/test_treewalk.c

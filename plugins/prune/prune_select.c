@@ -193,7 +193,7 @@ list_one(struct plugin_host *h, const struct prune_found *f, const struct prune_
 	n = snprintf(line, sizeof(line), "%s %s %lld bytes %.1f days\n", line_words(pf, is_dry_run),
 	             path, (long long)pf->bytes, (double)(tally->now_s - pf->mtime_s) / 86400.0);
 	plugin_host_list_add(pf->outcome == PRUNE_REMOVED ? os->removed : os->kept, line,
-	        n > 0 && (size_t)n < sizeof(line) ? (size_t)n : strlen(line));
+	                     n > 0 && (size_t)n < sizeof(line) ? (size_t)n : strlen(line));
 	if (pf->outcome == PRUNE_REMOVED) {
 		tally->removed++;
 		tally->removed_bytes += pf->bytes;
