@@ -40,8 +40,7 @@ lr_note(struct lr_run *run, const char *fmt, ...)
 		n = (int)sizeof(line) - 2;
 	run->host.ct->log(run->host.t, CT_LOG_INFO, "%s", line);
 	line[n] = '\n';
-	run->host.ct->add_output(run->host.t, run->is_dry_run ? "plan" : "actions", line,
-	                         (size_t)n + 1);
+	plugin_host_list_add(run->notes, line, (size_t)n + 1);
 }
 
 void
@@ -202,8 +201,10 @@ logrotate_run(struct ct_task *t, const struct ct_services *ct, void *state)
 	struct lr_paths paths = {0};
 	int rc;
 
-	(void)t;
-	(void)ct;
+	rc = plugin_host_list_begin(&run->host, run->is_dry_run ? "plan" : "actions", "action(s)",
+	                            &run->notes);
+	if (rc != 0)
+		return rc;
 	lr_journal_load(run, ct->state_dir(t));
 	rc = paths_collect(run, &paths);
 	run->totals.files_seen = paths.n;
@@ -217,6 +218,7 @@ logrotate_run(struct ct_task *t, const struct ct_services *ct, void *state)
 		lr_finish_file(run, paths.items[i]);
 	}
 	paths_free(&paths);
+	plugin_host_list_end(&run->notes);
 	if (rc == 0 && plugin_host_should_stop(&run->host))
 		rc = CT_ECANCELED;
 	return rc;

@@ -99,6 +99,7 @@ struct lr_run {
 	struct lr_config cfg;
 	struct lr_journal journal;
 	struct lr_totals totals;
+	struct plugin_host_list *notes; /* the `actions` (or `plan`) stream, during run */
 	int is_dry_run;
 	int is_prerotate_done;
 	int prerotate_rc; /* its failure leaves every file of the run unrotated */

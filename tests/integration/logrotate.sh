@@ -333,6 +333,12 @@ check "--dry-run lists what would be rotated, compressed and removed, and why, a
 		report_json dry | grep -q "would rotate $L/app.log (292 bytes; the job" &&
 		report_json dry | grep -q "would compress $L/app.log.1" &&
 		report_json dry | grep -q "would remove $L/app.log.2 (past rotate = 1)"'
+dry_plan() {
+	report_json dry | python3 -c 'import json, sys; print(json.load(sys.stdin)["runs"][0]["output"]["plan"], end="")'
+}
+check "the plan ends with a line counting its actions" \
+	eval '[ "$(dry_plan | tail -n 1)" = "($(dry_plan | grep -c "^would ") action(s) in this list)" ] &&
+		[ "$(dry_plan | grep -c "^would ")" -ge 3 ]'
 
 fresh
 echo line >"$L/app.log"
