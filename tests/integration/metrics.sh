@@ -104,8 +104,11 @@ check "the root file system's size is df's, used and available what df said befo
 	[ "$(metric m disk_size_bytes_root)" = "$df_size" ] && around "$df0_used" "$df1_used" "$(metric m disk_used_bytes_root)" &&
 	around "$df0_avail" "$df1_avail" "$(metric m disk_avail_bytes_root)" &&
 	around "$(python3 -c "print($df0_used / ($df0_used + $df0_avail))")" "$(python3 -c "print($df1_used / ($df1_used + $df1_avail))")" "$(metric m disk_used_ratio_root)"'
+# Inodes in use move by thousands while other tests (run in parallel by
+# make check) make and remove files, so the used count is df's within 5%:
+# still far from the free count or the total, the mistakes it would catch.
 check "its inodes are df -i's" eval '[ "$(metric m inodes_total_root)" = "$df_itotal" ] &&
-	near "$(metric m inodes_used_root)" "$df_iused" 0.01'
+	near "$(metric m inodes_used_root)" "$df_iused" 0.05'
 check "pseudo file systems (proc, sysfs, tmpfs...) are left out" eval '
 	report_json m | python3 -c "import json, sys; n = [m[\"name\"] for m in json.load(sys.stdin)[\"runs\"][0][\"metrics\"]]; sys.exit(any(x.startswith(\"disk_size_bytes_proc\") or x.startswith(\"disk_size_bytes_sys\") for x in n))"'
 check "an interface's received bytes lie between /proc/net/dev's before and after; lo is left out" eval '
