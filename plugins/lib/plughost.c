@@ -2,6 +2,7 @@
  * plughost.c — the host's services every step of a bundled plugin needs
  * (see plughost.h).
  */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,4 +151,20 @@ plugin_host_list_end(struct plugin_host_list **lp)
 	list_flush(l);
 	free(l);
 	*lp = NULL;
+}
+
+void
+plugin_host_duration_words(int64_t ms, char *out, size_t size)
+{
+	static const struct {
+		int64_t ms;
+		const char *unit;
+	} units[] = {{86400000, "d"}, {3600000, "h"}, {60000, "min"}, {1000, "s"}, {1, "ms"}};
+
+	snprintf(out, size, "0");
+	for (size_t i = 0; ms > 0 && i < sizeof(units) / sizeof(units[0]); i++)
+		if (ms % units[i].ms == 0) {
+			snprintf(out, size, "%" PRId64 "%s", ms / units[i].ms, units[i].unit);
+			return;
+		}
 }

@@ -42,6 +42,11 @@ int64_t plugin_host_opt_int(struct plugin_host *h, const char *key, int64_t fall
 int64_t plugin_host_opt_ms(struct plugin_host *h, const char *key, int64_t fallback);
 /* A string, enum or path option; NULL when unset.  Owned by the host. */
 const char *plugin_host_opt_str(struct plugin_host *h, const char *key);
+
+/* A duration option's value for people, in the largest unit that divides
+ * it: 90d, 12h, 5min, 90s, 250ms, 0 (the form the option was likely given
+ * in, for summaries and findings). */
+void plugin_host_duration_words(int64_t ms, char *out, size_t size);
 /* A list or path-list option; no items when unset.  Owned by the host. */
 void plugin_host_opt_list(struct plugin_host *h, const char *key, const char *const **items,
                           size_t *n);

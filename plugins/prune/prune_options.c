@@ -3,7 +3,6 @@
  * describe prune` shows) and reading a job's values into struct
  * prune_opts once, in init, with the checks the table cannot express.
  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -49,23 +48,6 @@ const struct ct_option prune_options[] = {
              "(find -xdev; bind mounts are left alone too)"},
     {.key = NULL},
 };
-
-/* `ms` in the largest unit that divides it: 30d, 12h, 90s, 250ms, 0. */
-static void
-duration_words(int64_t ms, char *out, size_t size)
-{
-	static const struct {
-		int64_t ms;
-		const char *unit;
-	} units[] = {{86400000, "d"}, {3600000, "h"}, {60000, "min"}, {1000, "s"}, {1, "ms"}};
-
-	snprintf(out, size, "0");
-	for (size_t i = 0; ms > 0 && i < sizeof(units) / sizeof(units[0]); i++)
-		if (ms % units[i].ms == 0) {
-			snprintf(out, size, "%" PRId64 "%s", ms / units[i].ms, units[i].unit);
-			return;
-		}
-}
 
 /* Why a `paths` item cannot be walked safely, or NULL.  "//", "/." and
  * "/tmp/.." name the root folder as surely as "/" does, so the folder is
@@ -117,7 +99,7 @@ prune_opts_read(struct plugin_host *h, struct prune_opts *o)
 		o->max_total_bytes = max_bytes > INT64_MAX ? INT64_MAX : (int64_t)max_bytes;
 	(void)h->ct->opt_bool(h->t, "one_file_system", &one_fs);
 	o->is_one_file_system = one_fs;
-	duration_words(o->older_than_ms, o->older_than, sizeof(o->older_than));
+	plugin_host_duration_words(o->older_than_ms, o->older_than, sizeof(o->older_than));
 	if (o->older_than_ms < 0 && o->max_total_bytes < 0) {
 		h->ct->set_status(h->t, CT_STATUS_FAIL,
 		                  "neither older_than nor max_total_size is set: nothing would go\n"

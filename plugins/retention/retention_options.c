@@ -7,7 +7,6 @@
  * One job is one rule: table, column, older_than.  Why not a list of rules
  * in one job: docs/retention.md, "One rule per job".
  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -100,26 +99,6 @@ const struct ct_option retention_options[] = {
     {.key = NULL},
 };
 
-/* `ms` in the largest unit that divides it: 90d, 12h, 90s, 250ms, 0. */
-static void
-duration_words(int64_t ms, char *out, size_t size)
-{
-	static const struct {
-		int64_t ms;
-		const char *unit;
-	} units[] = {{86400000, "d"}, {3600000, "h"}, {60000, "min"}, {1000, "s"}, {1, "ms"}};
-
-	if (ms == 0) {
-		snprintf(out, size, "0");
-		return;
-	}
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-		if (ms % units[i].ms == 0) {
-			snprintf(out, size, "%" PRId64 "%s", ms / units[i].ms, units[i].unit);
-			return;
-		}
-}
-
 static void
 read_values(struct plugin_host *h, struct retention_opts *o)
 {
@@ -139,7 +118,7 @@ read_values(struct plugin_host *h, struct retention_opts *o)
 	ct->opt_int(h->t, "lock_retries", &o->lock_retries);
 	ct->opt_duration_ms(h->t, "statement_timeout", &o->statement_timeout_ms);
 	ct->opt_duration_ms(h->t, "max_runtime", &o->max_runtime_ms);
-	duration_words(o->older_than_ms, o->older_than, sizeof(o->older_than));
+	plugin_host_duration_words(o->older_than_ms, o->older_than, sizeof(o->older_than));
 }
 
 /* An empty name would match nothing and say so late; say it now. */
